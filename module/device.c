@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * unpriv: /dev/unpriv, the misc device every unpriv object is made from.
+ */
+#include <linux/fs.h>
+#include <linux/miscdevice.h>
+#include <linux/module.h>
+
+#include "unpriv.h"
+
+static long unpriv_device_check_extension(unsigned long cap)
+{
+	/* Extensions come with the objects that provide them. */
+	return 0;
+}
+
+static long unpriv_device_ioctl(struct file *file, unsigned int cmd,
+				unsigned long arg)
+{
+	switch (cmd) {
+	case UNPRIV_GET_API_VERSION:
+		if (arg)
+			return -EINVAL;
+		return UNPRIV_API_VERSION;
+	case UNPRIV_CHECK_EXTENSION:
+		return unpriv_device_check_extension(arg);
+	default:
+		return -ENOTTY;
+	}
+}
+
+static const struct file_operations unpriv_device_fops = {
+	.owner		= THIS_MODULE,
+	.open		= nonseekable_open,
+	.unlocked_ioctl	= unpriv_device_ioctl,
+	.llseek		= no_llseek,
+};
+
+static struct miscdevice unpriv_miscdev = {
+	.minor	= MISC_DYNAMIC_MINOR,
+	.name	= "unpriv",
+	.fops	= &unpriv_device_fops,
+};
+
+int unpriv_device_register(void)
+{
+	return misc_register(&unpriv_miscdev);
+}
+
+void unpriv_device_unregister(void)
+{
+	misc_deregister(&unpriv_miscdev);
+}

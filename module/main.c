@@ -1,0 +1,36 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * unpriv: an unprivileged mode for ordinary Linux threads.
+ *
+ * Module entry points.  See Documentation/unpriv-api.rst for the ABI.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/module.h>
+
+#include "unpriv.h"
+
+static int __init unpriv_init(void)
+{
+	int ret;
+
+	ret = unpriv_device_register();
+	if (ret) {
+		pr_err("cannot register /dev/unpriv: %d\n", ret);
+		return ret;
+	}
+	return 0;
+}
+
+static void __exit unpriv_exit(void)
+{
+	unpriv_device_unregister();
+}
+
+module_init(unpriv_init);
+module_exit(unpriv_exit);
+
+MODULE_LICENSE("GPL");
+MODULE_AUTHOR("The unpriv developers");
+MODULE_DESCRIPTION("Unprivileged mode for ordinary threads (/dev/unpriv)");
+MODULE_VERSION(__stringify(UNPRIV_API_VERSION));
