@@ -1,0 +1,142 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# unpriv: top-level build.
+#
+#   make            build everything (module for each test kernel, selftests,
+#                   libunpriv and its tests, the test VM's root)
+#   make check      all tests: host unit tests, the VM runner's own tests, and
+#                   the module's selftests inside the VM on each kernel
+#   make run        boot the VM, load the module, show what /dev/unpriv says
+#   make clean      remove build/
+#
+# Variables:
+#   KVER=<release>  build the module for this kernel only (default: the
+#                   releases of Debian's linux-image-amd64 and -rt-amd64)
+#   KDIR=<dir>      its kbuild tree (default /usr/src/linux-headers-KVER)
+#   CHECK_KERNELS   kernels 'make check' boots (default: generic rt)
+#
+# Every target installs the Debian packages it needs (tools/deps).
+
+SHELL := /bin/bash
+BUILD := $(CURDIR)/build
+CMAKE_BUILD := $(BUILD)/cmake
+VMROOT := $(BUILD)/vmroot
+CHECK_KERNELS ?= generic rt
+
+# Kernel releases are looked up when first used, after tools/deps ran.
+kver = $(shell tools/kernel-info kver $(1))
+ifdef KVER
+KVERS = $(KVER)
+else
+KVERS = $(eval KVERS := $(call kver,generic) $(call kver,rt))$(KVERS)
+endif
+KDIR ?= /usr/src/linux-headers-$(KVER)
+
+# The kselftest harness comes from Debian's linux-source-6.1, unpacked
+# into build/ once; nothing of the kernel is copied into the tree.
+KSRC_TAR := /usr/src/linux-source-6.1.tar.xz
+KSFT_DIR := $(BUILD)/ksft
+
+Q := $(if $(V),,@)
+
+all: modules selftests userspace vmroot
+
+deps:
+	$(Q)tools/deps all
+
+# --- the module, once per test kernel -------------------------------------
+#
+# Each release gets its own tree of symlinks to the sources, so objects for
+# one kernel never meet objects for another and the source stays clean.
+
+modules: deps
+	$(Q)for v in $(KVERS); do \
+		dir=$(BUILD)/kmod/$$v; \
+		kdir=$(if $(filter command line,$(origin KDIR)),$(KDIR),/usr/src/linux-headers-$$v); \
+		mkdir -p $$dir && cp -asf $(CURDIR)/Kbuild $(CURDIR)/module $(CURDIR)/uapi $$dir/ && \
+		$(MAKE) --no-print-directory -C $$kdir M=$$dir modules \
+			$(if $(V),,>$$dir/build.log 2>&1 || { cat $$dir/build.log; exit 1; }) || exit 1; \
+		echo "  MODULE  build/kmod/$$v/module/unpriv.ko"; \
+	done
+
+# --- selftests --------------------------------------------------------------
+
+$(KSFT_DIR)/kselftest_harness.h: | deps
+	$(Q)mkdir -p $(KSFT_DIR)
+	$(Q)tar -xJf $(KSRC_TAR) -C $(KSFT_DIR) --strip-components=4 \
+		linux-source-6.1/tools/testing/selftests/kselftest_harness.h \
+		linux-source-6.1/tools/testing/selftests/kselftest.h
+	$(Q)touch $@
+
+selftests: $(KSFT_DIR)/kselftest_harness.h
+	$(Q)$(MAKE) --no-print-directory -C selftests KSFT_DIR=$(KSFT_DIR) \
+		OUTPUT=$(BUILD)/selftests
+
+# --- userspace (CMake): libunpriv and its tests ----------------------------
+
+$(CMAKE_BUILD)/CMakeCache.txt: CMakeLists.txt | deps
+	$(Q)cmake -S . -B $(CMAKE_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+
+userspace: $(CMAKE_BUILD)/CMakeCache.txt
+	$(Q)cmake --build $(CMAKE_BUILD) -j$$(nproc) -- --no-print-directory \
+		$(if $(V),,| grep -v '^\[.*\] Built target' || true)
+
+# --- the VM's root: what tools/vmrun puts into the initramfs ----------------
+
+vmroot: selftests userspace
+	$(Q)rm -rf $(VMROOT).new
+	$(Q)install -d $(VMROOT).new/usr/bin $(VMROOT).new/usr/lib/unpriv/selftests \
+		$(VMROOT).new/usr/lib/unpriv/tests
+	$(Q)install -m 0755 tools/vm/unpriv-check $(VMROOT).new/usr/bin/
+	$(Q)install -m 0755 $(BUILD)/selftests/* $(VMROOT).new/usr/lib/unpriv/selftests/
+	$(Q)install -m 0755 $(CMAKE_BUILD)/userlib/unpriv-lib-test \
+		$(VMROOT).new/usr/lib/unpriv/tests/
+	$(Q)install -m 0755 $(CMAKE_BUILD)/userlib/unpriv-info $(VMROOT).new/usr/bin/
+	$(Q)if diff -qr $(VMROOT).new $(VMROOT) >/dev/null 2>&1; then \
+		rm -rf $(VMROOT).new; \
+	else \
+		rm -rf $(VMROOT) && mv $(VMROOT).new $(VMROOT); \
+	fi
+
+# --- test-only modules (never in the VM's default root) ---------------------
+
+test-modules: deps
+	$(Q)v=$(call kver,generic); dir=$(BUILD)/kmod-test/$$v; \
+	mkdir -p $$dir && cp -asf $(CURDIR)/tools/tests/warn/. $$dir/ && \
+	$(MAKE) --no-print-directory -C /usr/src/linux-headers-$$v M=$$dir modules \
+		$(if $(V),,>$$dir/build.log 2>&1 || { cat $$dir/build.log; exit 1; })
+
+# --- check ------------------------------------------------------------------
+#
+# Each part writes its output to build/check/<part>.log (and to the
+# terminal); tools/check-summary counts the results from those logs and
+# prints the one summary line.
+
+check: all test-modules
+	$(Q)rm -rf $(BUILD)/check && mkdir -p $(BUILD)/check
+	$(Q)rc=0; \
+	echo "== host: libunpriv unit tests"; \
+	$(CMAKE_BUILD)/userlib/unpriv-lib-test 2>&1 | tee $(BUILD)/check/host-libunpriv.log; \
+	[ $${PIPESTATUS[0]} -eq 0 ] || rc=1; \
+	echo "== host: tools/vmrun"; \
+	tools/tests/vmrun-test 2>&1 | tee $(BUILD)/check/host-vmrun.log; \
+	[ $${PIPESTATUS[0]} -eq 0 ] || rc=1; \
+	for k in $(CHECK_KERNELS); do \
+		echo "== vm[$$k]: selftests and libunpriv"; \
+		tools/vmrun --kernel $$k --cpus 2 --timeout 900 -- unpriv-check 2>&1 | \
+			tee $(BUILD)/check/vm-$$k.log; \
+		s=$${PIPESTATUS[0]}; [ $$s -eq 0 ] || { rc=1; echo "vmrun-status: $$s" >>$(BUILD)/check/vm-$$k.log; }; \
+	done; \
+	tools/check-summary $(BUILD)/check/*.log || rc=1; \
+	exit $$rc
+
+# --- run --------------------------------------------------------------------
+
+run: all
+	$(Q)tools/vmrun --kernel generic -- sh -c '\
+		insmod /lib/modules/$$(uname -r)/extra/unpriv.ko && unpriv-info'
+
+clean:
+	rm -rf $(BUILD)
+
+.PHONY: all deps modules selftests userspace vmroot test-modules check run clean
