@@ -140,3 +140,6 @@ clean:
 	rm -rf $(BUILD)
 
 .PHONY: all deps modules selftests userspace vmroot test-modules check run clean
+
+# --- benchmarks (bench/bench.mk) -------------------------------------------
+-include bench/bench.mk
