@@ -51,4 +51,288 @@
  */
 #define UNPRIV_CHECK_EXTENSION	_IO(UNPRIV_IO, 0x01)
 
+/*
+ * UNPRIV_CREATE_AS - create an address space.
+ * arg:     flags, must be 0.
+ * Returns: a new file descriptor (O_CLOEXEC) for the address space: an
+ *          mm of its own, empty (no vDSO, no stack, no heap; see
+ *          Documentation/unpriv-api.rst for what an empty x86-64 address
+ *          space still shows).  Its memory is charged to the memory
+ *          cgroup of the process that created it.
+ * Errors:  EINVAL  flags not 0.
+ *          ENOMEM, EMFILE, ENFILE.
+ */
+#define UNPRIV_CREATE_AS	_IO(UNPRIV_IO, 0x02)
+
+/*
+ * UNPRIV_CREATE_VCPU - create a vcpu: the registers and exit state one
+ * thread runs guest code with.
+ * arg:     flags, must be 0.
+ * Returns: a new file descriptor (O_CLOEXEC); mmap() its first
+ *          UNPRIV_RUN_SIZE bytes (offset 0, MAP_SHARED) to get its
+ *          struct unpriv_run.
+ * Errors:  EINVAL  flags not 0.
+ *          ENOMEM, EMFILE, ENFILE.
+ */
+#define UNPRIV_CREATE_VCPU	_IO(UNPRIV_IO, 0x03)
+
+/*
+ * ioctls on an address-space fd
+ */
+
+#define UNPRIV_PROT_READ	0x1
+#define UNPRIV_PROT_WRITE	0x2
+#define UNPRIV_PROT_EXEC	0x4
+
+/* Exactly one of these in unpriv_as_map.flags. */
+#define UNPRIV_MAP_SHARED	0x1	/* writes reach the file */
+#define UNPRIV_MAP_PRIVATE	0x2	/* copy on write */
+
+/*
+ * struct unpriv_as_map - map part of a file into an address space.
+ * Like mmap(MAP_FIXED): what was mapped at [addr, addr + len) before is
+ * replaced.  The file is any file that can be mmap()ed: a memfd (the
+ * usual guest "physical memory"), a shmem or tmpfs file, a regular file.
+ */
+struct unpriv_as_map {
+	__u64 addr;	/* in: guest address, page aligned */
+	__u64 len;	/* in: length in bytes, page aligned, not 0 */
+	__u64 offset;	/* in: offset in the file, page aligned */
+	__s32 fd;	/* in: the file, opened for reading (and writing, for
+			 * UNPRIV_MAP_SHARED with UNPRIV_PROT_WRITE) */
+	__u32 prot;	/* in: UNPRIV_PROT_* */
+	__u32 flags;	/* in: UNPRIV_MAP_SHARED or UNPRIV_MAP_PRIVATE */
+	__u32 reserved;	/* must be 0 */
+};
+
+/*
+ * struct unpriv_as_range - a range of an address space, for unmap and
+ * protect.
+ */
+struct unpriv_as_range {
+	__u64 addr;	/* in: guest address, page aligned */
+	__u64 len;	/* in: length in bytes, page aligned, not 0 */
+	__u32 prot;	/* in: UNPRIV_PROT_* for protect; 0 for unmap */
+	__u32 flags;	/* in: must be 0 */
+};
+
+/*
+ * UNPRIV_AS_MAP - map a file range; see struct unpriv_as_map.
+ * Errors:  EINVAL  misaligned or zero addr/len/offset, a range reaching
+ *                  beyond the user address space, unknown prot or flags
+ *                  bits, not exactly one of SHARED and PRIVATE,
+ *                  reserved not 0.
+ *          EBADF   fd is not open.
+ *          EACCES  the file's open mode does not allow prot.
+ *          ENODEV  the file cannot be mapped.
+ *          ENOMEM  out of memory or map count.
+ */
+#define UNPRIV_AS_MAP		_IOW(UNPRIV_IO, 0x40, struct unpriv_as_map)
+
+/*
+ * UNPRIV_AS_UNMAP - unmap a range; unmapping nothing is not an error.
+ * Errors:  EINVAL  misaligned or zero addr/len, range beyond user space,
+ *                  prot or flags not 0.
+ */
+#define UNPRIV_AS_UNMAP		_IOW(UNPRIV_IO, 0x41, struct unpriv_as_range)
+
+/*
+ * UNPRIV_AS_PROTECT - change the protection of a mapped range.
+ * Errors:  EINVAL  as for UNPRIV_AS_UNMAP, unknown prot bits.
+ *          ENOMEM  part of the range is not mapped.
+ *          EACCES  the file's open mode does not allow prot.
+ */
+#define UNPRIV_AS_PROTECT	_IOW(UNPRIV_IO, 0x42, struct unpriv_as_range)
+
+#define UNPRIV_AS_OP_MAP	1
+#define UNPRIV_AS_OP_UNMAP	2
+#define UNPRIV_AS_OP_PROTECT	3
+
+/* One operation of a batch. */
+struct unpriv_as_op {
+	__u32 op;		/* in: UNPRIV_AS_OP_* */
+	__u32 reserved;		/* must be 0 */
+	union {
+		struct unpriv_as_map map;	/* UNPRIV_AS_OP_MAP */
+		struct unpriv_as_range range;	/* UNPRIV_AS_OP_UNMAP, _PROTECT */
+	};
+};
+
+struct unpriv_as_batch {
+	__u64 ops;	/* in: pointer to an array of struct unpriv_as_op */
+	__u32 count;	/* in: its length, at most UNPRIV_AS_BATCH_MAX */
+	__u32 flags;	/* in: must be 0 */
+	__u32 done;	/* out: how many ops succeeded, in order */
+	__s32 error;	/* out: 0, or the -errno of ops[done] */
+};
+
+#define UNPRIV_AS_BATCH_MAX	1024
+
+/*
+ * UNPRIV_AS_BATCH - several map, unmap and protect operations in one
+ * call, in order, stopping at the first that fails.
+ * Returns: 0 when all succeeded; otherwise the ioctl still returns 0
+ *          and done/error say which op failed and why.  The ops before
+ *          it have taken effect.
+ * Errors:  (of the call itself) EFAULT  bad ops pointer;
+ *          EINVAL  flags not 0 or count beyond UNPRIV_AS_BATCH_MAX.
+ */
+#define UNPRIV_AS_BATCH		_IOWR(UNPRIV_IO, 0x43, struct unpriv_as_batch)
+
+#define UNPRIV_RW_WRITE		0x1	/* write buf into the guest */
+
+/*
+ * struct unpriv_as_rw - copy between the caller's memory and the
+ * address space's, with the rights of a debugger (read-only guest pages
+ * can be written, copy on write as for ptrace).
+ */
+struct unpriv_as_rw {
+	__u64 addr;	/* in: guest address */
+	__u64 buf;	/* in: the caller's buffer */
+	__u64 len;	/* in: bytes, at most 1 GiB per call */
+	__u32 flags;	/* in: 0 to read the guest, UNPRIV_RW_WRITE to write */
+	__u32 reserved;	/* must be 0 */
+};
+
+/*
+ * UNPRIV_AS_RW - read or write guest memory.
+ * Returns: the number of bytes copied; fewer than len when the guest
+ *          range stops being mapped (0 if its first page is not).
+ * Errors:  EINVAL  unknown flags, reserved not 0, len too large.
+ *          EFAULT  buf is not the caller's memory.
+ *          EIO     no byte could be copied.
+ */
+#define UNPRIV_AS_RW		_IOW(UNPRIV_IO, 0x44, struct unpriv_as_rw)
+
+/*
+ * The vcpu: struct unpriv_run, shared with the module through mmap().
+ */
+
+/* Guest registers.  rflags is sanitized on entry (IF set; IOPL, NT, VM,
+ * VIF, VIP cleared).  cs is UNPRIV_CS_64 or UNPRIV_CS_32 (32-bit
+ * compatibility mode); ss, ds, es, fs, gs are 0 or UNPRIV_DS. */
+struct unpriv_regs {
+	__u64 rax, rbx, rcx, rdx, rsi, rdi, rbp, rsp;
+	__u64 r8, r9, r10, r11, r12, r13, r14, r15;
+	__u64 rip, rflags;
+	__u64 fs_base, gs_base;
+	__u16 cs, ss, ds, es, fs, gs;
+	__u16 padding[2];
+};
+
+#define UNPRIV_CS_64		0x33	/* __USER_CS */
+#define UNPRIV_CS_32		0x23	/* __USER32_CS */
+#define UNPRIV_DS		0x2b	/* __USER_DS */
+
+/* run->exit_reason */
+#define UNPRIV_EXIT_NONE	0
+#define UNPRIV_EXIT_SYSCALL	1
+#define UNPRIV_EXIT_FAULT	2
+#define UNPRIV_EXIT_TRAP	3
+#define UNPRIV_EXIT_INTR	4
+
+/* run->syscall.insn: the instruction that made the system call. */
+#define UNPRIV_SYSCALL_INSN_SYSCALL	1	/* syscall, 64-bit mode */
+#define UNPRIV_SYSCALL_INSN_INT80	2	/* int $0x80 (any mode) */
+#define UNPRIV_SYSCALL_INSN_FAST32	3	/* sysenter, or syscall in
+						 * 32-bit mode: the hardware
+						 * loses the return address;
+						 * regs.rip is not meaningful */
+
+struct unpriv_run {
+	/* in: when set, UNPRIV_RUN returns -EINTR at once (exit INTR) */
+	__u8 immediate_exit;
+	__u8 padding1[7];
+
+	/* out: why the last UNPRIV_RUN returned, UNPRIV_EXIT_* */
+	__u32 exit_reason;
+	__u32 padding2;
+
+	/* in/out: the guest's registers; read on entry, written on exit */
+	struct unpriv_regs regs;
+
+	/* out: details of the exit */
+	union {
+		/*
+		 * UNPRIV_EXIT_SYSCALL: the guest made a system call; it did
+		 * not run.  regs.rax holds the number as the guest passed
+		 * it (Linux's orig_rax), regs.rip points after the
+		 * instruction.  Set regs.rax to the result before the next
+		 * UNPRIV_RUN; the guest continues at regs.rip.
+		 */
+		struct {
+			__u64 nr;	/* the system call number */
+			__u64 args[6];	/* rdi rsi rdx r10 r8 r9, or for
+					 * 32-bit calls ebx ecx edx esi
+					 * edi ebp */
+			__u32 insn;	/* UNPRIV_SYSCALL_INSN_* */
+			__u32 compat;	/* 1 for the 32-bit ABI */
+		} syscall;
+		/*
+		 * UNPRIV_EXIT_FAULT: a page fault the address space could
+		 * not satisfy (nothing mapped, or protection).
+		 */
+		struct {
+			__u64 address;	  /* faulting address (cr2) */
+			__u64 error_code; /* x86 page-fault error code */
+			__u32 trap;	  /* 14 (#PF) */
+			__s32 signo;	  /* SIGSEGV or SIGBUS, as Linux */
+			__s32 si_code;	  /* SEGV_MAPERR, SEGV_ACCERR,
+					   * SEGV_PKUERR, BUS_ADRERR, ... */
+			__u32 padding;
+		} fault;
+		/*
+		 * UNPRIV_EXIT_TRAP: any other exception: int3 (3), ud2
+		 * and invalid opcodes (6), divide error (0), single step
+		 * and debug (1), general protection (13), x87/SIMD FP
+		 * errors (16, 19), ...
+		 */
+		struct {
+			__u32 trap;	  /* x86 exception vector */
+			__s32 signo;	  /* the signal Linux would send */
+			__s32 si_code;	  /* its si_code: ILL_ILLOPN,
+					   * FPE_INTDIV, TRAP_BRKPT, ... */
+			__u32 padding;
+			__u64 address;	  /* si_addr, where Linux sets one */
+			__u64 error_code; /* exception error code */
+			__u64 dr6;	  /* debug status, for trap 1 */
+		} trap;
+		__u8 padding3[256];
+	};
+};
+
+/* The size to mmap() from a vcpu fd. */
+#define UNPRIV_RUN_SIZE		4096
+
+/*
+ * ioctls on a vcpu fd
+ */
+
+/*
+ * UNPRIV_RUN - unprivilege(): run the guest.
+ * arg:     an address-space fd.
+ * The calling thread enters the address space with the registers in
+ * the run page and runs until the next exit, then returns with the exit
+ * in the run page.  Any thread may call it, one at a time per vcpu.
+ * Returns: 0 (exit_reason SYSCALL, FAULT or TRAP).
+ * Errors:  EINTR   a host signal is pending for the thread, or
+ *                  immediate_exit was set, or UNPRIV_KICK: exit_reason
+ *                  is INTR and the signal reaches the caller's handler
+ *                  as usual once the ioctl returns.
+ *          EBUSY   the vcpu is running on another thread; or the
+ *                  thread has state guest mode cannot isolate (an
+ *                  ioperm bitmap, hardware breakpoints).
+ *          EBADF   arg is not open.  EINVAL  arg is not an address
+ *                  space; bad registers (rip or rsp outside user
+ *                  space, bad selectors).
+ */
+#define UNPRIV_RUN		_IO(UNPRIV_IO, 0x80)
+
+/*
+ * UNPRIV_KICK - make the vcpu's UNPRIV_RUN return promptly with -EINTR
+ * (exit INTR), from any thread; if it is not running, its next
+ * UNPRIV_RUN does.  Returns 0.
+ */
+#define UNPRIV_KICK		_IO(UNPRIV_IO, 0x81)
+
 #endif /* _UAPI_LINUX_UNPRIV_H */
