@@ -24,6 +24,10 @@ static long unpriv_device_ioctl(struct file *file, unsigned int cmd,
 		return UNPRIV_API_VERSION;
 	case UNPRIV_CHECK_EXTENSION:
 		return unpriv_device_check_extension(arg);
+	case UNPRIV_CREATE_AS:
+		return unpriv_as_create(arg);
+	case UNPRIV_CREATE_VCPU:
+		return unpriv_vcpu_create(arg);
 	default:
 		return -ENOTTY;
 	}

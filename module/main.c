@@ -14,17 +14,29 @@ static int __init unpriv_init(void)
 {
 	int ret;
 
+	ret = unpriv_symbols_resolve();
+	if (ret)
+		return ret;
+	ret = unpriv_hooks_install();
+	if (ret)
+		return ret;
 	ret = unpriv_device_register();
 	if (ret) {
 		pr_err("cannot register /dev/unpriv: %d\n", ret);
+		unpriv_hooks_remove();
 		return ret;
 	}
 	return 0;
 }
 
+/*
+ * Every vcpu and address space holds the module through its file, and a
+ * thread in guest mode holds its vcpu: nothing of ours runs after this.
+ */
 static void __exit unpriv_exit(void)
 {
 	unpriv_device_unregister();
+	unpriv_hooks_remove();
 }
 
 module_init(unpriv_init);

@@ -5,9 +5,107 @@
 #ifndef UNPRIV_H
 #define UNPRIV_H
 
+#include <linux/compiler.h>
+#include <linux/mm_types.h>
+#include <linux/ptrace.h>
+#include <linux/sched.h>
+#include <linux/signal.h>
+#include <linux/syscall_user_dispatch.h>
+#include <linux/types.h>
+#include <asm/fpu/api.h>
+#include <asm/processor.h>
+
 #include <linux/unpriv.h>
 
+/* device.c */
 int unpriv_device_register(void);
 void unpriv_device_unregister(void);
+
+/* symbols.c: kernel functions that are not exported, resolved at load. */
+struct unpriv_symbols {
+	struct mm_struct *(*mm_alloc)(void);
+	void (*switch_mm_irqs_off)(struct mm_struct *prev,
+				   struct mm_struct *next,
+				   struct task_struct *tsk);
+	void (*membarrier_update_current_mm)(struct mm_struct *next_mm);
+	void (*sync_mm_rss)(struct mm_struct *mm);
+	int (*do_mprotect_pkey)(unsigned long start, size_t len,
+				unsigned long prot, int pkey);
+};
+
+extern struct unpriv_symbols unpriv_sym;
+
+int unpriv_symbols_resolve(void);
+unsigned long unpriv_symbol_lookup(const char *name);
+
+/* as.c: address spaces */
+struct unpriv_as {
+	struct mm_struct *mm;		/* an mm_users reference */
+	struct task_struct *owner;	/* mm->owner: creator's group leader */
+};
+
+int unpriv_as_create(unsigned long flags);
+struct unpriv_as *unpriv_as_from_file(struct file *file);
+void unpriv_switch_mm(struct mm_struct *mm);
+
+/* vcpu.c: vcpus and the switch between host and guest mode */
+enum unpriv_vcpu_phase {
+	UNPRIV_VCPU_IDLE,	/* in no thread */
+	UNPRIV_VCPU_ENTERING,	/* RUN called, guest not yet entered */
+	UNPRIV_VCPU_GUEST,	/* its thread is in guest mode */
+};
+
+/* The host thread's state set aside while it runs in guest mode. */
+struct unpriv_host {
+	struct pt_regs regs;
+	struct mm_struct *mm;
+	unsigned long fsbase, gsbase;
+	unsigned short ds, es, fsindex, gsindex;
+	u32 pkru;
+	int cpu;
+	struct syscall_user_dispatch sud;
+	bool sud_on;
+	struct rseq __user *rseq;
+	u32 rseq_len, rseq_sig;
+	sigset_t blocked;
+	bool blocked_changed;
+	unsigned long ignored;	/* synchronous signals set to SIG_IGN */
+};
+
+struct unpriv_vcpu {
+	struct unpriv_run *run;		/* the page shared with userspace */
+	atomic_t state;			/* phase, and DEAD: see vcpu.c */
+	struct task_struct *task;	/* its thread, while not IDLE */
+	unsigned long flags;		/* UNPRIV_VCPU_KICKED */
+
+	/* The address space it last ran in, held while bound. */
+	struct file *as_file;
+	struct unpriv_as *as;
+
+	struct fpu_guest fpu;
+	u32 pkru;
+	struct unpriv_host host;
+};
+
+int unpriv_vcpu_create(unsigned long flags);
+
+/* The vcpu current is entering or running, if any (see vcpu.c). */
+static __always_inline struct unpriv_vcpu *unpriv_current_vcpu(void)
+{
+	unsigned long sel = (unsigned long)current->syscall_dispatch.selector;
+
+	/* A host's own selector is a user address: see vcpu.c. */
+	if (likely(sel < TASK_SIZE_MAX))
+		return NULL;
+	return (struct unpriv_vcpu *)sel;
+}
+
+bool unpriv_vcpu_syscall(struct unpriv_vcpu *vcpu, struct pt_regs *regs);
+void unpriv_vcpu_signal(struct unpriv_vcpu *vcpu, struct pt_regs *regs);
+
+/* hooks.c: the kernel functions every exit from guest mode passes */
+int unpriv_hooks_install(void);
+void unpriv_hooks_remove(void);
+void unpriv_call_arch_do_signal_or_restart(struct pt_regs *regs);
 
 #endif /* UNPRIV_H */

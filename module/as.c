@@ -1,0 +1,361 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * unpriv: address spaces.
+ *
+ * An address space is an mm of its own, made with mm_alloc(): no vDSO,
+ * no stack, no heap, nothing but what its owner maps into it.  Mapping
+ * operations use the kernel's own mmap code, which acts on current->mm:
+ * the calling thread borrows the address space's mm for the duration
+ * of the call (unpriv_as_enter()/unpriv_as_leave()).
+ *
+ * Who pays: mm_alloc() makes the creating thread the mm's owner, which
+ * decides the memory cgroup that guest memory is charged to.  The owner
+ * must stay valid as long as the mm, so it is made the creating
+ * process's group leader, held by a task reference: guest memory is
+ * charged to the memory cgroup of the process that created the address
+ * space, wherever its fd goes later.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/anon_inodes.h>
+#include <linux/file.h>
+#include <linux/highmem.h>
+#include <linux/mm.h>
+#include <linux/mman.h>
+#include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/sched/task.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "unpriv.h"
+
+static const struct file_operations unpriv_as_fops;
+
+struct unpriv_as *unpriv_as_from_file(struct file *file)
+{
+	if (!file || file->f_op != &unpriv_as_fops)
+		return NULL;
+	return file->private_data;
+}
+
+/*
+ * Make mm current's mm, as kthread_use_mm() does for kernel threads; for
+ * a user thread, mm and active_mm are the same and the caller keeps the
+ * old mm alive.  The task's cached RSS counters belong to the old mm:
+ * they are flushed first, or the old mm's counters go wrong ("Bad
+ * rss-counter state").
+ */
+void unpriv_switch_mm(struct mm_struct *mm)
+{
+	struct task_struct *tsk = current;
+	struct mm_struct *prev = tsk->mm;
+
+	unpriv_sym.sync_mm_rss(prev);
+	task_lock(tsk);
+	local_irq_disable();
+	tsk->active_mm = mm;
+	tsk->mm = mm;
+	unpriv_sym.membarrier_update_current_mm(mm);
+	unpriv_sym.switch_mm_irqs_off(prev, mm, tsk);
+	local_irq_enable();
+	task_unlock(tsk);
+}
+
+/* Borrow as's mm for a mapping operation; returns the caller's. */
+static struct mm_struct *unpriv_as_enter(struct unpriv_as *as)
+{
+	struct mm_struct *host = current->mm;
+
+	unpriv_switch_mm(as->mm);
+	return host;
+}
+
+static void unpriv_as_leave(struct mm_struct *host)
+{
+	unpriv_switch_mm(host);
+}
+
+static bool unpriv_range_ok(u64 addr, u64 len)
+{
+	return len && PAGE_ALIGNED(addr) && PAGE_ALIGNED(len) &&
+	       addr < TASK_SIZE_MAX && len <= TASK_SIZE_MAX - addr;
+}
+
+#define UNPRIV_PROT_ALL	(UNPRIV_PROT_READ | UNPRIV_PROT_WRITE | UNPRIV_PROT_EXEC)
+
+static int unpriv_as_map(struct unpriv_as *as, const struct unpriv_as_map *m)
+{
+	unsigned long flags = MAP_FIXED;
+	struct mm_struct *host;
+	unsigned long addr;
+	struct file *file;
+
+	BUILD_BUG_ON(UNPRIV_PROT_READ != PROT_READ ||
+		     UNPRIV_PROT_WRITE != PROT_WRITE ||
+		     UNPRIV_PROT_EXEC != PROT_EXEC);
+
+	if (!unpriv_range_ok(m->addr, m->len) || !PAGE_ALIGNED(m->offset) ||
+	    m->offset + m->len < m->offset || (m->prot & ~UNPRIV_PROT_ALL) ||
+	    m->reserved)
+		return -EINVAL;
+	if (m->flags == UNPRIV_MAP_SHARED)
+		flags |= MAP_SHARED;
+	else if (m->flags == UNPRIV_MAP_PRIVATE)
+		flags |= MAP_PRIVATE;
+	else
+		return -EINVAL;
+
+	file = fget(m->fd);
+	if (!file)
+		return -EBADF;
+	host = unpriv_as_enter(as);
+	addr = vm_mmap(file, m->addr, m->len, m->prot, flags, m->offset);
+	unpriv_as_leave(host);
+	fput(file);
+
+	if (IS_ERR_VALUE(addr))
+		return (int)addr;
+	return 0;
+}
+
+static int unpriv_as_unmap(struct unpriv_as *as, const struct unpriv_as_range *r)
+{
+	struct mm_struct *host;
+	int ret;
+
+	if (!unpriv_range_ok(r->addr, r->len) || r->prot || r->flags)
+		return -EINVAL;
+	host = unpriv_as_enter(as);
+	ret = vm_munmap(r->addr, r->len);
+	unpriv_as_leave(host);
+	return ret;
+}
+
+static int unpriv_as_protect(struct unpriv_as *as,
+			     const struct unpriv_as_range *r)
+{
+	struct mm_struct *host;
+	int ret;
+
+	if (!unpriv_range_ok(r->addr, r->len) ||
+	    (r->prot & ~UNPRIV_PROT_ALL) || r->flags)
+		return -EINVAL;
+	host = unpriv_as_enter(as);
+	ret = unpriv_sym.do_mprotect_pkey(r->addr, r->len, r->prot, -1);
+	unpriv_as_leave(host);
+	return ret;
+}
+
+static int unpriv_as_do_op(struct unpriv_as *as, const struct unpriv_as_op *op)
+{
+	if (op->reserved)
+		return -EINVAL;
+	switch (op->op) {
+	case UNPRIV_AS_OP_MAP:
+		return unpriv_as_map(as, &op->map);
+	case UNPRIV_AS_OP_UNMAP:
+		return unpriv_as_unmap(as, &op->range);
+	case UNPRIV_AS_OP_PROTECT:
+		return unpriv_as_protect(as, &op->range);
+	default:
+		return -EINVAL;
+	}
+}
+
+static long unpriv_as_batch(struct unpriv_as *as,
+			    struct unpriv_as_batch __user *ubatch)
+{
+	struct unpriv_as_op __user *uops;
+	struct unpriv_as_batch batch;
+	struct unpriv_as_op op;
+	int err = 0;
+	u32 i;
+
+	if (copy_from_user(&batch, ubatch, sizeof(batch)))
+		return -EFAULT;
+	if (batch.flags || batch.count > UNPRIV_AS_BATCH_MAX)
+		return -EINVAL;
+	uops = u64_to_user_ptr(batch.ops);
+
+	for (i = 0; i < batch.count; i++) {
+		if (copy_from_user(&op, &uops[i], sizeof(op))) {
+			err = -EFAULT;
+			break;
+		}
+		err = unpriv_as_do_op(as, &op);
+		if (err)
+			break;
+		if (fatal_signal_pending(current)) {
+			err = -EINTR;
+			i++;
+			break;
+		}
+	}
+
+	if (put_user(i, &ubatch->done) || put_user(err, &ubatch->error))
+		return -EFAULT;
+	return 0;
+}
+
+/* One page of UNPRIV_AS_RW; returns bytes copied or -errno. */
+static long unpriv_as_rw_page(struct unpriv_as *as, unsigned long addr,
+			      void __user *buf, size_t len, bool write)
+{
+	unsigned int gup = FOLL_FORCE | (write ? FOLL_WRITE : 0);
+	size_t off = offset_in_page(addr);
+	struct page *page;
+	unsigned long left;
+	void *kaddr;
+	long got;
+
+	len = min_t(size_t, len, PAGE_SIZE - off);
+	if (mmap_read_lock_killable(as->mm))
+		return -EINTR;
+	got = get_user_pages_remote(as->mm, addr, 1, gup, &page, NULL, NULL);
+	mmap_read_unlock(as->mm);
+	if (got <= 0)
+		return -EIO;
+
+	/* The guest's mmap_lock is dropped: faults on buf are the host's. */
+	kaddr = kmap_local_page(page);
+	if (write)
+		left = copy_from_user(kaddr + off, buf, len);
+	else
+		left = copy_to_user(buf, kaddr + off, len);
+	kunmap_local(kaddr);
+	if (write)
+		set_page_dirty_lock(page);
+	put_page(page);
+	return left ? -EFAULT : len;
+}
+
+static long unpriv_as_rw(struct unpriv_as *as, struct unpriv_as_rw __user *urw)
+{
+	struct unpriv_as_rw rw;
+	size_t done = 0;
+	bool write;
+
+	if (copy_from_user(&rw, urw, sizeof(rw)))
+		return -EFAULT;
+	if ((rw.flags & ~UNPRIV_RW_WRITE) || rw.reserved || rw.len > SZ_1G)
+		return -EINVAL;
+	write = rw.flags & UNPRIV_RW_WRITE;
+
+	while (done < rw.len) {
+		long n = unpriv_as_rw_page(as, rw.addr + done,
+					   u64_to_user_ptr(rw.buf + done),
+					   rw.len - done, write);
+		if (n == -EIO && done)
+			break;
+		if (n < 0)
+			return n;
+		done += n;
+		if (fatal_signal_pending(current))
+			return -EINTR;
+		cond_resched();
+	}
+	return done;
+}
+
+static long unpriv_as_ioctl(struct file *file, unsigned int cmd,
+			    unsigned long arg)
+{
+	struct unpriv_as *as = file->private_data;
+	void __user *argp = (void __user *)arg;
+	union {
+		struct unpriv_as_map map;
+		struct unpriv_as_range range;
+	} u;
+
+	switch (cmd) {
+	case UNPRIV_AS_MAP:
+		if (copy_from_user(&u.map, argp, sizeof(u.map)))
+			return -EFAULT;
+		return unpriv_as_map(as, &u.map);
+	case UNPRIV_AS_UNMAP:
+		if (copy_from_user(&u.range, argp, sizeof(u.range)))
+			return -EFAULT;
+		return unpriv_as_unmap(as, &u.range);
+	case UNPRIV_AS_PROTECT:
+		if (copy_from_user(&u.range, argp, sizeof(u.range)))
+			return -EFAULT;
+		return unpriv_as_protect(as, &u.range);
+	case UNPRIV_AS_BATCH:
+		return unpriv_as_batch(as, argp);
+	case UNPRIV_AS_RW:
+		return unpriv_as_rw(as, argp);
+	default:
+		return -ENOTTY;
+	}
+}
+
+static void unpriv_as_free(struct unpriv_as *as)
+{
+	mmput(as->mm);
+	put_task_struct(as->owner);
+	kfree(as);
+}
+
+static int unpriv_as_release(struct inode *inode, struct file *file)
+{
+	unpriv_as_free(file->private_data);
+	return 0;
+}
+
+static const struct file_operations unpriv_as_fops = {
+	.owner		= THIS_MODULE,
+	.unlocked_ioctl	= unpriv_as_ioctl,
+	.release	= unpriv_as_release,
+	.llseek		= noop_llseek,
+};
+
+/*
+ * An mm from mm_alloc() has no mmap layout.  Give it the creator's, the
+ * one exec would have given a program of the same personality: shmem's
+ * mmap path consults get_unmapped_area even for MAP_FIXED.
+ */
+static void unpriv_as_copy_layout(struct mm_struct *mm)
+{
+	struct mm_struct *host = current->mm;
+
+	mm->get_unmapped_area = host->get_unmapped_area;
+	mm->mmap_base = host->mmap_base;
+	mm->mmap_legacy_base = host->mmap_legacy_base;
+#ifdef CONFIG_HAVE_ARCH_COMPAT_MMAP_BASES
+	mm->mmap_compat_base = host->mmap_compat_base;
+	mm->mmap_compat_legacy_base = host->mmap_compat_legacy_base;
+#endif
+	mm->task_size = host->task_size;
+}
+
+int unpriv_as_create(unsigned long flags)
+{
+	struct unpriv_as *as;
+	int fd;
+
+	if (flags)
+		return -EINVAL;
+	if (!current->mm)
+		return -EINVAL;
+
+	as = kzalloc(sizeof(*as), GFP_KERNEL_ACCOUNT);
+	if (!as)
+		return -ENOMEM;
+	as->mm = unpriv_sym.mm_alloc();
+	if (!as->mm) {
+		kfree(as);
+		return -ENOMEM;
+	}
+	unpriv_as_copy_layout(as->mm);
+	as->owner = get_task_struct(current->group_leader);
+#ifdef CONFIG_MEMCG
+	WRITE_ONCE(as->mm->owner, as->owner);
+#endif
+
+	fd = anon_inode_getfd("[unpriv-as]", &unpriv_as_fops, as,
+			      O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		unpriv_as_free(as);
+	return fd;
+}

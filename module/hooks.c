@@ -1,0 +1,162 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * unpriv: the kernel functions every exit from guest mode passes.
+ *
+ * A thread in guest mode enters the kernel by a system call, an
+ * exception or an interrupt, and leaves through the generic entry code,
+ * which is noinstr and cannot be hooked.  Two functions it calls can:
+ *
+ *  - syscall_user_dispatch(), which the entry code calls first for every
+ *    system call of a task with SYSCALL_WORK_SYSCALL_USER_DISPATCH set,
+ *    on every entry path (syscall, int $0x80, sysenter, 32-bit syscall).
+ *    Guest mode sets that bit; returning true skips the system call,
+ *    before ptrace, seccomp and audit see it.
+ *  - arch_do_signal_or_restart(), called on the way back to user mode
+ *    whenever TIF_SIGPENDING or TIF_NOTIFY_SIGNAL is set: for every
+ *    signal, including those an unresolved fault or trap raises.
+ *
+ * And unhandled_signal(), which decides whether a fault is worth a line
+ * in the kernel log: in guest mode it never is.
+ *
+ * Each is redirected with an ftrace_ops with IPMODIFY, as livepatch
+ * does, but only for a thread that is entering or in guest mode: every
+ * other thread runs the kernel's function untouched.  The replacements
+ * run in ordinary task context.  IPMODIFY is exclusive, so a livepatch
+ * of one of these functions and this module exclude each other.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/ftrace.h>
+#include <linux/module.h>
+
+#include "unpriv.h"
+
+static bool (*unpriv_orig_unhandled_signal)(struct task_struct *tsk, int sig);
+static void (*unpriv_orig_arch_do_signal_or_restart)(struct pt_regs *regs);
+
+static bool unpriv_syscall_user_dispatch(struct pt_regs *regs)
+{
+	return unpriv_vcpu_syscall(unpriv_current_vcpu(), regs);
+}
+
+static void unpriv_arch_do_signal_or_restart(struct pt_regs *regs)
+{
+	unpriv_vcpu_signal(unpriv_current_vcpu(), regs);
+}
+
+static bool unpriv_unhandled_signal(struct task_struct *tsk, int sig)
+{
+	if (tsk == current)
+		return false;
+	return unpriv_orig_unhandled_signal(tsk, sig);
+}
+
+/*
+ * Called by unpriv_vcpu_signal() once the thread is back in host mode.
+ * The ftrace thunk leaves host-mode threads alone, so this runs the
+ * kernel's own function.
+ */
+void unpriv_call_arch_do_signal_or_restart(struct pt_regs *regs)
+{
+	unpriv_orig_arch_do_signal_or_restart(regs);
+}
+
+struct unpriv_hook {
+	const char *name;
+	void *replacement;
+	void **orig;
+	struct ftrace_ops ops;
+	bool registered;
+};
+
+static struct unpriv_hook unpriv_hooks[] = {
+	{ "syscall_user_dispatch", unpriv_syscall_user_dispatch, NULL },
+	{ "arch_do_signal_or_restart", unpriv_arch_do_signal_or_restart,
+	  (void **)&unpriv_orig_arch_do_signal_or_restart },
+	{ "unhandled_signal", unpriv_unhandled_signal,
+	  (void **)&unpriv_orig_unhandled_signal },
+};
+
+/*
+ * Runs at the hooked function's entry with preemption off: decide, and
+ * nothing more.
+ */
+static void notrace unpriv_ftrace_thunk(unsigned long ip,
+					unsigned long parent_ip,
+					struct ftrace_ops *ops,
+					struct ftrace_regs *fregs)
+{
+	struct unpriv_hook *hook = container_of(ops, struct unpriv_hook, ops);
+
+	if (unpriv_current_vcpu())
+		ftrace_instruction_pointer_set(fregs,
+					       (unsigned long)hook->replacement);
+}
+
+static int unpriv_hook_install(struct unpriv_hook *hook)
+{
+	unsigned long addr;
+	int ret;
+
+	addr = unpriv_symbol_lookup(hook->name);
+	if (!addr)
+		return -ENOENT;
+	if (hook->orig)
+		*hook->orig = (void *)addr;
+
+	hook->ops.func = unpriv_ftrace_thunk;
+	hook->ops.flags = FTRACE_OPS_FL_IPMODIFY | FTRACE_OPS_FL_RECURSION;
+	if (!IS_ENABLED(CONFIG_HAVE_DYNAMIC_FTRACE_WITH_ARGS))
+		hook->ops.flags |= FTRACE_OPS_FL_SAVE_REGS;
+
+	ret = ftrace_set_filter_ip(&hook->ops, addr, 0, 0);
+	if (ret) {
+		pr_err("cannot trace %s: %d (is the kernel built with dynamic ftrace?)\n",
+		       hook->name, ret);
+		return ret;
+	}
+	ret = register_ftrace_function(&hook->ops);
+	if (ret) {
+		if (ret == -EBUSY)
+			pr_err("%s is already redirected by another module (a livepatch?)\n",
+			       hook->name);
+		else
+			pr_err("cannot hook %s: %d\n", hook->name, ret);
+		ftrace_set_filter_ip(&hook->ops, addr, 1, 0);
+		return ret;
+	}
+	hook->registered = true;
+	return 0;
+}
+
+static void unpriv_hook_remove(struct unpriv_hook *hook)
+{
+	if (!hook->registered)
+		return;
+	unregister_ftrace_function(&hook->ops);
+	ftrace_free_filter(&hook->ops);
+	hook->registered = false;
+}
+
+int unpriv_hooks_install(void)
+{
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < ARRAY_SIZE(unpriv_hooks); i++) {
+		ret = unpriv_hook_install(&unpriv_hooks[i]);
+		if (ret) {
+			unpriv_hooks_remove();
+			return ret;
+		}
+	}
+	return 0;
+}
+
+void unpriv_hooks_remove(void)
+{
+	int i;
+
+	for (i = ARRAY_SIZE(unpriv_hooks) - 1; i >= 0; i--)
+		unpriv_hook_remove(&unpriv_hooks[i]);
+}

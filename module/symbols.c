@@ -1,0 +1,89 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * unpriv: the kernel functions the module needs that are not exported.
+ *
+ * This is the only file that finds kernel functions by name.  Each is
+ * listed once, in unpriv_symbol_table; loading fails with a message
+ * naming any that is missing.  On a kernel built with IBT an indirect
+ * call to a function lacking ENDBR would crash, so each is checked.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/kprobes.h>
+#include <linux/module.h>
+#include <asm/ibt.h>
+
+#include "unpriv.h"
+
+struct unpriv_symbols unpriv_sym;
+
+#define SYM(name) { #name, (void **)&unpriv_sym.name }
+
+static const struct {
+	const char *name;
+	void **addr;
+} unpriv_symbol_table[] = {
+	SYM(mm_alloc),
+	SYM(switch_mm_irqs_off),
+	SYM(membarrier_update_current_mm),
+	SYM(sync_mm_rss),
+	SYM(do_mprotect_pkey),
+};
+
+static unsigned long (*unpriv_kallsyms_lookup_name)(const char *name);
+
+/*
+ * kallsyms_lookup_name() is not exported; a kprobe on it tells where it
+ * is, without arming anything.
+ */
+static int unpriv_find_kallsyms(void)
+{
+	struct kprobe kp = { .symbol_name = "kallsyms_lookup_name" };
+	int ret;
+
+	ret = register_kprobe(&kp);
+	if (ret) {
+		pr_err("cannot locate kallsyms_lookup_name (kprobes: %d)\n", ret);
+		return ret;
+	}
+	unpriv_kallsyms_lookup_name = (void *)kp.addr;
+	unregister_kprobe(&kp);
+	return 0;
+}
+
+/* The address of a kernel function, 0 (and a message) when unusable. */
+unsigned long unpriv_symbol_lookup(const char *name)
+{
+	unsigned long addr = unpriv_kallsyms_lookup_name(name);
+
+	if (!addr) {
+		pr_err("kernel symbol %s not found\n", name);
+		return 0;
+	}
+	if (IS_ENABLED(CONFIG_X86_KERNEL_IBT) && !is_endbr(*(u32 *)addr)) {
+		pr_err("kernel symbol %s has no ENDBR: cannot call it with IBT\n",
+		       name);
+		return 0;
+	}
+	return addr;
+}
+
+int unpriv_symbols_resolve(void)
+{
+	unsigned int i;
+	int ret;
+
+	ret = unpriv_find_kallsyms();
+	if (ret)
+		return ret;
+
+	for (i = 0; i < ARRAY_SIZE(unpriv_symbol_table); i++) {
+		unsigned long addr;
+
+		addr = unpriv_symbol_lookup(unpriv_symbol_table[i].name);
+		if (!addr)
+			return -ENOENT;
+		*unpriv_symbol_table[i].addr = (void *)addr;
+	}
+	return 0;
+}

@@ -1,0 +1,682 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * unpriv: vcpus, and the switch between host mode and guest mode.
+ *
+ * UNPRIV_RUN does not itself enter the guest: the ioctl returns an int,
+ * which the system call entry code stores into the thread's rax, and a
+ * guest's rax is 64 bits.  RUN claims the vcpu, records it in the thread
+ * and raises TIF_NOTIFY_SIGNAL; on its way back to user mode the thread
+ * calls arch_do_signal_or_restart(), which hooks.c redirects to
+ * unpriv_vcpu_signal(), and there, after the return value is stored, the
+ * thread's user registers, mm and per-thread state are swapped for the
+ * guest's.  Every way back to the kernel from guest mode ends in the
+ * reverse swap before anything else runs: a system call in
+ * unpriv_vcpu_syscall(), any signal (a fault's, a trap's, a host
+ * signal, a kick) in unpriv_vcpu_signal().  The ioctl then "returns" at
+ * the host registers saved on entry, with 0 or -EINTR in rax.
+ *
+ * Which vcpu a thread is entering or running is kept in the thread's
+ * Syscall User Dispatch selector, which guest mode owns (the host's own
+ * dispatch settings are set aside and restored): userspace can only put
+ * a user address there, the module only a vcpu, a kernel address.  That
+ * makes the check in every hook two loads.
+ *
+ * Lifetimes: a vcpu's state is IDLE, ENTERING or GUEST, plus a DEAD bit
+ * its fd's release sets.  Only the thread running it moves it between
+ * phases; when it finds DEAD on the way out it frees the vcpu itself.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/anon_inodes.h>
+#include <linux/fdtable.h>
+#include <linux/file.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/sched/signal.h>
+#include <linux/sched/task.h>
+#include <linux/slab.h>
+#include <linux/task_work.h>
+#include <linux/uaccess.h>
+#include <asm/fsgsbase.h>
+#include <asm/pkru.h>
+#include <asm/segment.h>
+#include <asm/syscall.h>
+#include <asm/traps.h>
+
+#include "unpriv.h"
+
+#define UNPRIV_VCPU_PHASE	0xff
+#define UNPRIV_VCPU_DEAD	0x100
+
+/* vcpu->flags */
+#define UNPRIV_VCPU_KICKED	0
+
+/* The signals a fault or trap raises (kernel/signal.c's SYNCHRONOUS_MASK). */
+#define UNPRIV_SYNC_SIGNALS \
+	(sigmask(SIGSEGV) | sigmask(SIGBUS) | sigmask(SIGILL) | \
+	 sigmask(SIGTRAP) | sigmask(SIGFPE) | sigmask(SIGSYS))
+
+/* The flags guest code may set, as sigreturn allows. */
+#define UNPRIV_RFLAGS_USER \
+	(X86_EFLAGS_CF | X86_EFLAGS_PF | X86_EFLAGS_AF | X86_EFLAGS_ZF | \
+	 X86_EFLAGS_SF | X86_EFLAGS_TF | X86_EFLAGS_DF | X86_EFLAGS_OF | \
+	 X86_EFLAGS_RF | X86_EFLAGS_AC | X86_EFLAGS_ID)
+
+static int unpriv_vcpu_phase(struct unpriv_vcpu *vcpu)
+{
+	return atomic_read(&vcpu->state) & UNPRIV_VCPU_PHASE;
+}
+
+static void unpriv_vcpu_free(struct unpriv_vcpu *vcpu)
+{
+	if (vcpu->as_file)
+		fput(vcpu->as_file);
+	fpu_free_guest_fpstate(&vcpu->fpu);
+	free_page((unsigned long)vcpu->run);
+	kfree(vcpu);
+}
+
+/*
+ * Move the vcpu from phase 'from' to 'to'.  Fails, leaving the vcpu to
+ * the caller to free, when its fd was closed meanwhile.
+ */
+static bool unpriv_vcpu_move(struct unpriv_vcpu *vcpu, int from, int to)
+{
+	return atomic_cmpxchg(&vcpu->state, from, to) == from;
+}
+
+/* --- guest registers -------------------------------------------------- */
+
+/* What the guest runs with besides pt_regs, read once from the run page. */
+struct unpriv_segs {
+	u16 ds, es, fs, gs;
+	unsigned long fsbase, gsbase;
+};
+
+static bool unpriv_data_selector_ok(u16 sel)
+{
+	return sel == 0 || sel == __USER_DS;
+}
+
+/*
+ * Copy the guest's registers from the shared run page into pt_regs and
+ * segs, then check the copies (userspace may change the page at any
+ * time; the copies it cannot).
+ */
+static int unpriv_load_guest(const struct unpriv_regs *g, struct pt_regs *regs,
+			     struct unpriv_segs *segs)
+{
+	regs->ax = g->rax;
+	regs->bx = g->rbx;
+	regs->cx = g->rcx;
+	regs->dx = g->rdx;
+	regs->si = g->rsi;
+	regs->di = g->rdi;
+	regs->bp = g->rbp;
+	regs->sp = g->rsp;
+	regs->r8 = g->r8;
+	regs->r9 = g->r9;
+	regs->r10 = g->r10;
+	regs->r11 = g->r11;
+	regs->r12 = g->r12;
+	regs->r13 = g->r13;
+	regs->r14 = g->r14;
+	regs->r15 = g->r15;
+	regs->ip = g->rip;
+	regs->flags = (g->rflags & UNPRIV_RFLAGS_USER) | X86_EFLAGS_IF |
+		      X86_EFLAGS_FIXED;
+	regs->cs = READ_ONCE(g->cs) ?: __USER_CS;
+	regs->ss = READ_ONCE(g->ss) ?: __USER_DS;
+	regs->orig_ax = -1;
+	segs->ds = READ_ONCE(g->ds);
+	segs->es = READ_ONCE(g->es);
+	segs->fs = READ_ONCE(g->fs);
+	segs->gs = READ_ONCE(g->gs);
+	segs->fsbase = READ_ONCE(g->fs_base);
+	segs->gsbase = READ_ONCE(g->gs_base);
+
+	if (regs->cs != __USER_CS && regs->cs != __USER32_CS)
+		return -EINVAL;
+	if (regs->ss != __USER_DS)
+		return -EINVAL;
+	if (regs->ip >= TASK_SIZE_MAX || regs->sp >= TASK_SIZE_MAX)
+		return -EINVAL;
+	if (regs->cs == __USER32_CS && (regs->ip > U32_MAX || regs->sp > U32_MAX))
+		return -EINVAL;
+	if (!unpriv_data_selector_ok(segs->ds) ||
+	    !unpriv_data_selector_ok(segs->es) ||
+	    !unpriv_data_selector_ok(segs->fs) ||
+	    !unpriv_data_selector_ok(segs->gs))
+		return -EINVAL;
+	if (segs->fsbase >= TASK_SIZE_MAX || segs->gsbase >= TASK_SIZE_MAX)
+		return -EINVAL;
+	return 0;
+}
+
+static void unpriv_store_guest(struct unpriv_regs *g, const struct pt_regs *regs)
+{
+	g->rax = regs->ax;
+	g->rbx = regs->bx;
+	g->rcx = regs->cx;
+	g->rdx = regs->dx;
+	g->rsi = regs->si;
+	g->rdi = regs->di;
+	g->rbp = regs->bp;
+	g->rsp = regs->sp;
+	g->r8 = regs->r8;
+	g->r9 = regs->r9;
+	g->r10 = regs->r10;
+	g->r11 = regs->r11;
+	g->r12 = regs->r12;
+	g->r13 = regs->r13;
+	g->r14 = regs->r14;
+	g->r15 = regs->r15;
+	g->rip = regs->ip;
+	g->rflags = regs->flags;
+	g->cs = regs->cs;
+	g->ss = regs->ss;
+}
+
+/*
+ * Segment selectors and bases, and PKRU, live in the CPU while the
+ * thread runs and in thread_struct when it is switched out; change both
+ * with preemption off.
+ */
+static void unpriv_swap_segments_to_guest(struct unpriv_vcpu *vcpu,
+					  const struct unpriv_segs *segs)
+{
+	struct thread_struct *t = &current->thread;
+	struct unpriv_host *h = &vcpu->host;
+
+	preempt_disable();
+	savesegment(ds, h->ds);
+	savesegment(es, h->es);
+	savesegment(fs, h->fsindex);
+	savesegment(gs, h->gsindex);
+	h->fsbase = x86_fsbase_read_cpu();
+	rdmsrl(MSR_KERNEL_GS_BASE, h->gsbase);
+	h->pkru = read_pkru();
+
+	loadsegment(ds, segs->ds);
+	loadsegment(es, segs->es);
+	loadsegment(fs, segs->fs);
+	x86_fsbase_write_cpu(segs->fsbase);
+	load_gs_index(segs->gs);
+	wrmsrl(MSR_KERNEL_GS_BASE, segs->gsbase);
+	t->fsindex = segs->fs;
+	t->gsindex = segs->gs;
+	t->fsbase = segs->fsbase;
+	t->gsbase = segs->gsbase;
+	write_pkru(vcpu->pkru);
+	h->cpu = smp_processor_id();
+	preempt_enable();
+}
+
+static void unpriv_swap_segments_to_host(struct unpriv_vcpu *vcpu)
+{
+	struct thread_struct *t = &current->thread;
+	struct unpriv_regs *g = &vcpu->run->regs;
+	struct unpriv_host *h = &vcpu->host;
+	unsigned short sel;
+
+	preempt_disable();
+	savesegment(ds, sel);
+	g->ds = sel;
+	savesegment(es, sel);
+	g->es = sel;
+	savesegment(fs, sel);
+	g->fs = sel;
+	savesegment(gs, sel);
+	g->gs = sel;
+	g->fs_base = x86_fsbase_read_cpu();
+	rdmsrl(MSR_KERNEL_GS_BASE, g->gs_base);
+	vcpu->pkru = read_pkru();
+
+	loadsegment(ds, h->ds);
+	loadsegment(es, h->es);
+	loadsegment(fs, h->fsindex);
+	x86_fsbase_write_cpu(h->fsbase);
+	load_gs_index(h->gsindex);
+	wrmsrl(MSR_KERNEL_GS_BASE, h->gsbase);
+	t->fsindex = h->fsindex;
+	t->gsindex = h->gsindex;
+	t->fsbase = h->fsbase;
+	t->gsbase = h->gsbase;
+	write_pkru(h->pkru);
+	if (h->cpu != smp_processor_id())
+		rseq_set_notify_resume(current);
+	preempt_enable();
+}
+
+/* --- signals ---------------------------------------------------------- */
+
+/*
+ * A fault or trap raises its signal by force: if the host blocks it,
+ * the kernel unblocks it, and if the host ignores or blocks it, resets
+ * the process-wide handler to SIG_DFL.  Unblock them for guest mode,
+ * and note which are ignored so a reset can be undone.
+ */
+static void unpriv_signals_to_guest(struct unpriv_host *h)
+{
+	struct sighand_struct *sighand = current->sighand;
+	int sig;
+
+	h->ignored = 0;
+	for (sig = 1; sig < 32; sig++)
+		if ((sigmask(sig) & UNPRIV_SYNC_SIGNALS) &&
+		    sighand->action[sig - 1].sa.sa_handler == SIG_IGN)
+			h->ignored |= sigmask(sig);
+
+	h->blocked_changed = current->blocked.sig[0] & UNPRIV_SYNC_SIGNALS;
+	if (h->blocked_changed) {
+		spin_lock_irq(&sighand->siglock);
+		h->blocked = current->blocked;
+		sigdelsetmask(&current->blocked, UNPRIV_SYNC_SIGNALS);
+		recalc_sigpending();
+		spin_unlock_irq(&sighand->siglock);
+	}
+}
+
+static void unpriv_signals_to_host(struct unpriv_host *h)
+{
+	if (h->blocked_changed) {
+		spin_lock_irq(&current->sighand->siglock);
+		current->blocked = h->blocked;
+		recalc_sigpending();
+		spin_unlock_irq(&current->sighand->siglock);
+	}
+}
+
+/*
+ * Take the signal a guest fault or trap raised off the thread's queue:
+ * a synchronous signal the kernel itself sent.  Host signals stay.
+ */
+static int unpriv_take_guest_signal(struct unpriv_host *h,
+				    kernel_siginfo_t *info)
+{
+	struct sighand_struct *sighand = current->sighand;
+	struct sigqueue *q;
+	enum pid_type type;
+	sigset_t mask;
+	int sig = 0;
+
+	spin_lock_irq(&sighand->siglock);
+	list_for_each_entry(q, &current->pending.list, list) {
+		if ((sigmask(q->info.si_signo) & UNPRIV_SYNC_SIGNALS) &&
+		    SI_FROMKERNEL(&q->info)) {
+			sig = q->info.si_signo;
+			break;
+		}
+	}
+	if (sig) {
+		siginitsetinv(&mask, sigmask(sig));
+		sig = dequeue_signal(current, &mask, info, &type);
+		if (sig && (h->ignored & sigmask(sig)))
+			sighand->action[sig - 1].sa.sa_handler = SIG_IGN;
+	}
+	spin_unlock_irq(&sighand->siglock);
+	return sig;
+}
+
+/* --- entering and leaving guest mode ---------------------------------- */
+
+static void unpriv_sud_to_host(struct unpriv_host *h)
+{
+	current->syscall_dispatch = h->sud;
+	if (!h->sud_on)
+		clear_task_syscall_work(current, SYSCALL_USER_DISPATCH);
+}
+
+/* RUN did not get to the guest: return err from it. */
+static void unpriv_vcpu_abort(struct unpriv_vcpu *vcpu, struct pt_regs *regs,
+			      int err)
+{
+	unpriv_sud_to_host(&vcpu->host);
+	vcpu->run->exit_reason = UNPRIV_EXIT_INTR;
+	regs->ax = err;
+	vcpu->task = NULL;
+	if (!unpriv_vcpu_move(vcpu, UNPRIV_VCPU_ENTERING, UNPRIV_VCPU_IDLE))
+		unpriv_vcpu_free(vcpu);
+}
+
+static void unpriv_vcpu_enter(struct unpriv_vcpu *vcpu, struct pt_regs *regs)
+{
+	struct unpriv_host *h = &vcpu->host;
+	struct unpriv_segs segs;
+	int ret;
+
+	if (task_sigpending(current) || task_work_pending(current) ||
+	    test_and_clear_bit(UNPRIV_VCPU_KICKED, &vcpu->flags)) {
+		unpriv_vcpu_abort(vcpu, regs, -EINTR);
+		unpriv_call_arch_do_signal_or_restart(regs);
+		return;
+	}
+	clear_notify_signal();
+
+	h->regs = *regs;
+	ret = unpriv_load_guest(&vcpu->run->regs, regs, &segs);
+	if (ret) {
+		*regs = h->regs;
+		unpriv_vcpu_abort(vcpu, regs, ret);
+		return;
+	}
+
+	fpu_swap_kvm_fpstate(&vcpu->fpu, true);
+	unpriv_swap_segments_to_guest(vcpu, &segs);
+	unpriv_signals_to_guest(h);
+	h->rseq = current->rseq;
+	current->rseq = NULL;
+	h->sud_on = test_task_syscall_work(current, SYSCALL_USER_DISPATCH);
+	set_task_syscall_work(current, SYSCALL_USER_DISPATCH);
+	h->mm = current->mm;
+	unpriv_switch_mm(vcpu->as->mm);
+
+	if (!unpriv_vcpu_move(vcpu, UNPRIV_VCPU_ENTERING, UNPRIV_VCPU_GUEST)) {
+		/* The vcpu's fd was closed: back out, as from an exit. */
+		vcpu->run->exit_reason = UNPRIV_EXIT_INTR;
+		atomic_set(&vcpu->state, UNPRIV_VCPU_GUEST | UNPRIV_VCPU_DEAD);
+		unpriv_vcpu_signal(vcpu, regs);
+	}
+}
+
+/*
+ * Back to host mode, with ret as what UNPRIV_RUN returns.  May free the
+ * vcpu.
+ */
+static void unpriv_vcpu_leave(struct unpriv_vcpu *vcpu, struct pt_regs *regs,
+			      int ret)
+{
+	struct unpriv_host *h = &vcpu->host;
+
+	unpriv_store_guest(&vcpu->run->regs, regs);
+	unpriv_switch_mm(h->mm);
+	unpriv_swap_segments_to_host(vcpu);
+	fpu_swap_kvm_fpstate(&vcpu->fpu, false);
+	current->rseq = h->rseq;
+	unpriv_signals_to_host(h);
+	unpriv_sud_to_host(h);
+
+	*regs = h->regs;
+	regs->ax = ret;
+	vcpu->task = NULL;
+	if (!unpriv_vcpu_move(vcpu, UNPRIV_VCPU_GUEST, UNPRIV_VCPU_IDLE))
+		unpriv_vcpu_free(vcpu);
+}
+
+static void unpriv_exit_fault(struct unpriv_run *run,
+			      const kernel_siginfo_t *info)
+{
+	struct thread_struct *t = &current->thread;
+
+	if (t->trap_nr == X86_TRAP_PF &&
+	    (info->si_signo == SIGSEGV || info->si_signo == SIGBUS)) {
+		run->exit_reason = UNPRIV_EXIT_FAULT;
+		run->fault.address = t->cr2;
+		run->fault.error_code = t->error_code;
+		run->fault.trap = X86_TRAP_PF;
+		run->fault.signo = info->si_signo;
+		run->fault.si_code = info->si_code;
+		run->fault.padding = 0;
+		return;
+	}
+	run->exit_reason = UNPRIV_EXIT_TRAP;
+	run->trap.trap = t->trap_nr;
+	run->trap.signo = info->si_signo;
+	run->trap.si_code = info->si_code;
+	run->trap.padding = 0;
+	run->trap.address = (unsigned long)info->si_addr;
+	run->trap.error_code = t->error_code;
+	run->trap.dr6 = t->trap_nr == X86_TRAP_DB ? t->virtual_dr6 : 0;
+	t->virtual_dr6 = 0;
+}
+
+/* syscall_user_dispatch(), redirected: a guest system call. */
+bool unpriv_vcpu_syscall(struct unpriv_vcpu *vcpu, struct pt_regs *regs)
+{
+	struct unpriv_run *run = vcpu->run;
+	u16 insn;
+
+	if (unpriv_vcpu_phase(vcpu) != UNPRIV_VCPU_GUEST)
+		return false;
+
+	run->exit_reason = UNPRIV_EXIT_SYSCALL;
+	if (in_ia32_syscall()) {
+		run->syscall.nr = (u32)regs->orig_ax;
+		run->syscall.args[0] = (u32)regs->bx;
+		run->syscall.args[1] = (u32)regs->cx;
+		run->syscall.args[2] = (u32)regs->dx;
+		run->syscall.args[3] = (u32)regs->si;
+		run->syscall.args[4] = (u32)regs->di;
+		run->syscall.args[5] = (u32)regs->bp;
+		run->syscall.compat = 1;
+		/*
+		 * int $0x80 leaves rip after itself; sysenter and 32-bit
+		 * syscall leave it at the (absent) vDSO's landing pad.
+		 */
+		if (regs->ip >= 2 && !get_user(insn, (u16 __user *)(regs->ip - 2)) &&
+		    insn == 0x80cd)
+			run->syscall.insn = UNPRIV_SYSCALL_INSN_INT80;
+		else
+			run->syscall.insn = UNPRIV_SYSCALL_INSN_FAST32;
+	} else {
+		run->syscall.nr = regs->orig_ax;
+		run->syscall.args[0] = regs->di;
+		run->syscall.args[1] = regs->si;
+		run->syscall.args[2] = regs->dx;
+		run->syscall.args[3] = regs->r10;
+		run->syscall.args[4] = regs->r8;
+		run->syscall.args[5] = regs->r9;
+		run->syscall.compat = 0;
+		run->syscall.insn = UNPRIV_SYSCALL_INSN_SYSCALL;
+	}
+	regs->ax = run->syscall.nr;
+	unpriv_vcpu_leave(vcpu, regs, 0);
+	return true;
+}
+
+/*
+ * arch_do_signal_or_restart(), redirected: the thread is on its way to
+ * user mode, entering guest mode or in it, with a signal or notification
+ * pending.
+ */
+void unpriv_vcpu_signal(struct unpriv_vcpu *vcpu, struct pt_regs *regs)
+{
+	kernel_siginfo_t info;
+	int ret = 0;
+
+	if (unpriv_vcpu_phase(vcpu) == UNPRIV_VCPU_ENTERING) {
+		unpriv_vcpu_enter(vcpu, regs);
+		return;
+	}
+
+	if (unpriv_take_guest_signal(&vcpu->host, &info)) {
+		unpriv_exit_fault(vcpu->run, &info);
+	} else {
+		vcpu->run->exit_reason = UNPRIV_EXIT_INTR;
+		clear_bit(UNPRIV_VCPU_KICKED, &vcpu->flags);
+		ret = -EINTR;
+	}
+	unpriv_vcpu_leave(vcpu, regs, ret);
+
+	/* Host signals and task work, now in host mode. */
+	if (task_sigpending(current) || test_thread_flag(TIF_NOTIFY_SIGNAL))
+		unpriv_call_arch_do_signal_or_restart(regs);
+}
+
+/* --- the vcpu fd -------------------------------------------------------- */
+
+/*
+ * Guest mode cannot isolate an I/O permission bitmap or hardware
+ * breakpoints: they would apply to guest code.
+ */
+static int unpriv_vcpu_check_thread(void)
+{
+	int i;
+
+	if (!current->mm || (current->flags & PF_KTHREAD))
+		return -EINVAL;
+	if (test_thread_flag(TIF_IO_BITMAP))
+		return -EBUSY;
+	for (i = 0; i < HBP_NUM; i++)
+		if (current->thread.ptrace_bps[i])
+			return -EBUSY;
+	return 0;
+}
+
+/*
+ * Bind the vcpu to the address space behind fd.  A warm vcpu run with
+ * the same fd again takes no reference: it holds one while bound.
+ */
+static int unpriv_vcpu_bind(struct unpriv_vcpu *vcpu, unsigned long fd)
+{
+	struct unpriv_as *as;
+	struct file *file;
+	bool same;
+
+	if (fd > INT_MAX)
+		return -EBADF;
+	rcu_read_lock();
+	same = vcpu->as_file &&
+	       files_lookup_fd_rcu(current->files, fd) == vcpu->as_file;
+	rcu_read_unlock();
+	if (likely(same))
+		return 0;
+
+	file = fget(fd);
+	if (!file)
+		return -EBADF;
+	as = unpriv_as_from_file(file);
+	if (!as) {
+		fput(file);
+		return -EINVAL;
+	}
+	if (vcpu->as_file)
+		fput(vcpu->as_file);
+	vcpu->as_file = file;
+	vcpu->as = as;
+	return 0;
+}
+
+static long unpriv_vcpu_run(struct unpriv_vcpu *vcpu, unsigned long as_fd)
+{
+	int ret;
+
+	if (!unpriv_vcpu_move(vcpu, UNPRIV_VCPU_IDLE, UNPRIV_VCPU_ENTERING))
+		return -EBUSY;
+
+	ret = unpriv_vcpu_check_thread();
+	if (!ret)
+		ret = unpriv_vcpu_bind(vcpu, as_fd);
+	if (!ret && (READ_ONCE(vcpu->run->immediate_exit) ||
+		     test_and_clear_bit(UNPRIV_VCPU_KICKED, &vcpu->flags))) {
+		vcpu->run->exit_reason = UNPRIV_EXIT_INTR;
+		ret = -EINTR;
+	}
+	if (ret) {
+		atomic_set(&vcpu->state, UNPRIV_VCPU_IDLE);
+		return ret;
+	}
+
+	/* Claim the thread; the guest is entered on the way out. */
+	vcpu->task = current;
+	vcpu->host.sud = current->syscall_dispatch;
+	current->syscall_dispatch.selector = (char __user *)vcpu;
+	set_thread_flag(TIF_NOTIFY_SIGNAL);
+	return 0;
+}
+
+static long unpriv_vcpu_kick(struct unpriv_vcpu *vcpu)
+{
+	struct task_struct *task;
+
+	set_bit(UNPRIV_VCPU_KICKED, &vcpu->flags);
+	smp_mb__after_atomic();
+	rcu_read_lock();
+	task = READ_ONCE(vcpu->task);
+	if (task && unpriv_vcpu_phase(vcpu) != UNPRIV_VCPU_IDLE) {
+		set_tsk_thread_flag(task, TIF_NOTIFY_SIGNAL);
+		kick_process(task);
+	}
+	rcu_read_unlock();
+	return 0;
+}
+
+static long unpriv_vcpu_ioctl(struct file *file, unsigned int cmd,
+			      unsigned long arg)
+{
+	struct unpriv_vcpu *vcpu = file->private_data;
+
+	switch (cmd) {
+	case UNPRIV_RUN:
+		return unpriv_vcpu_run(vcpu, arg);
+	case UNPRIV_KICK:
+		return unpriv_vcpu_kick(vcpu);
+	default:
+		return -ENOTTY;
+	}
+}
+
+static int unpriv_vcpu_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct unpriv_vcpu *vcpu = file->private_data;
+
+	if (vma->vm_pgoff || vma->vm_end - vma->vm_start != UNPRIV_RUN_SIZE ||
+	    !(vma->vm_flags & VM_SHARED))
+		return -EINVAL;
+	vma->vm_flags |= VM_DONTEXPAND | VM_DONTDUMP;
+	return vm_insert_page(vma, vma->vm_start, virt_to_page(vcpu->run));
+}
+
+static int unpriv_vcpu_release(struct inode *inode, struct file *file)
+{
+	struct unpriv_vcpu *vcpu = file->private_data;
+	int old = atomic_fetch_or(UNPRIV_VCPU_DEAD, &vcpu->state);
+
+	/* A running vcpu is freed by its thread on the way out. */
+	if ((old & UNPRIV_VCPU_PHASE) == UNPRIV_VCPU_IDLE)
+		unpriv_vcpu_free(vcpu);
+	return 0;
+}
+
+static const struct file_operations unpriv_vcpu_fops = {
+	.owner		= THIS_MODULE,
+	.unlocked_ioctl	= unpriv_vcpu_ioctl,
+	.mmap		= unpriv_vcpu_mmap,
+	.release	= unpriv_vcpu_release,
+	.llseek		= noop_llseek,
+};
+
+int unpriv_vcpu_create(unsigned long flags)
+{
+	struct unpriv_vcpu *vcpu;
+	int fd;
+
+	BUILD_BUG_ON(sizeof(struct unpriv_run) > UNPRIV_RUN_SIZE);
+	BUILD_BUG_ON(UNPRIV_RUN_SIZE != PAGE_SIZE);
+
+	if (flags)
+		return -EINVAL;
+
+	vcpu = kzalloc(sizeof(*vcpu), GFP_KERNEL_ACCOUNT);
+	if (!vcpu)
+		return -ENOMEM;
+	vcpu->run = (void *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
+	if (!vcpu->run)
+		goto err_free;
+	if (!fpu_alloc_guest_fpstate(&vcpu->fpu))
+		goto err_free;
+	vcpu->pkru = read_pkru();
+	atomic_set(&vcpu->state, UNPRIV_VCPU_IDLE);
+
+	fd = anon_inode_getfd("[unpriv-vcpu]", &unpriv_vcpu_fops, vcpu,
+			      O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		unpriv_vcpu_free(vcpu);
+		return fd;
+	}
+	return fd;
+
+err_free:
+	unpriv_vcpu_free(vcpu);
+	return -ENOMEM;
+}
