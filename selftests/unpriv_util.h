@@ -1,0 +1,158 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * A small library for the module's selftests: it hides the ABI plumbing
+ * so that each test reads as a story.
+ *
+ * A test guest has one memfd as its physical memory, mapped into a fresh
+ * address space as code (read+exec), data (read+write) and stack.  Guest
+ * code is written in assembly with GUEST_CODE(), copied into the code
+ * page, and entered at its first byte.
+ */
+#ifndef UNPRIV_UTIL_H
+#define UNPRIV_UTIL_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <linux/unpriv.h>
+
+#define UNPRIV_DEV		"/dev/unpriv"
+
+#define GUEST_PAGE		4096UL
+#define GUEST_CODE_ADDR		0x100000UL	/* 1 page, r-x */
+#define GUEST_DATA_ADDR		0x200000UL	/* 4 pages, rw- */
+#define GUEST_DATA_PAGES	4
+#define GUEST_STACK_ADDR	0x300000UL	/* 1 page, rw- */
+#define GUEST_STACK_TOP		(GUEST_STACK_ADDR + GUEST_PAGE)
+#define GUEST_UNMAPPED_ADDR	0x400000UL	/* nothing there */
+
+/* Offsets of the guest's pages in its memfd. */
+#define GUEST_CODE_OFF		0
+#define GUEST_DATA_OFF		GUEST_PAGE
+#define GUEST_STACK_OFF		((1 + GUEST_DATA_PAGES) * GUEST_PAGE)
+#define GUEST_MEM_SIZE		((2 + GUEST_DATA_PAGES) * GUEST_PAGE)
+
+/*
+ * GUEST_CODE(name, "asm") defines guest code 'name' (position
+ * independent, 64-bit unless it says otherwise) in the test binary's
+ * read-only data; guest_load() copies it into a guest.
+ */
+#define GUEST_CODE(name, body)						\
+	extern const char name##_start[], name##_end[];			\
+	asm(".pushsection .rodata\n"					\
+	    #name "_start:\n" body "\n" #name "_end:\n"			\
+	    ".popsection\n")
+
+#define GUEST_CODE_SIZE(name)	((size_t)(name##_end - name##_start))
+
+struct guest {
+	int dev;
+	int as;
+	int vcpu;
+	int mem;			/* the memfd */
+	struct unpriv_run *run;
+};
+
+static inline int unpriv_open(void)
+{
+	return open(UNPRIV_DEV, O_RDWR | O_CLOEXEC);
+}
+
+static inline int guest_map(struct guest *g, __u64 addr, __u64 len,
+			    __u64 offset, __u32 prot)
+{
+	struct unpriv_as_map m = {
+		.addr = addr, .len = len, .offset = offset, .fd = g->mem,
+		.prot = prot, .flags = UNPRIV_MAP_SHARED,
+	};
+
+	return ioctl(g->as, UNPRIV_AS_MAP, &m);
+}
+
+/*
+ * Make a guest with the standard layout, registers zeroed but for rsp
+ * and cs.  Returns 0, or -errno of the step that failed.
+ */
+static inline int guest_create(struct guest *g)
+{
+	memset(g, 0, sizeof(*g));
+	g->dev = g->as = g->vcpu = g->mem = -1;
+	g->run = MAP_FAILED;
+
+	g->dev = unpriv_open();
+	if (g->dev < 0)
+		return -errno;
+	g->as = ioctl(g->dev, UNPRIV_CREATE_AS, 0);
+	if (g->as < 0)
+		return -errno;
+	g->vcpu = ioctl(g->dev, UNPRIV_CREATE_VCPU, 0);
+	if (g->vcpu < 0)
+		return -errno;
+	g->run = mmap(NULL, UNPRIV_RUN_SIZE, PROT_READ | PROT_WRITE,
+		      MAP_SHARED, g->vcpu, 0);
+	if (g->run == MAP_FAILED)
+		return -errno;
+	g->mem = memfd_create("guest", MFD_CLOEXEC);
+	if (g->mem < 0 || ftruncate(g->mem, GUEST_MEM_SIZE))
+		return -errno;
+	if (guest_map(g, GUEST_CODE_ADDR, GUEST_PAGE, GUEST_CODE_OFF,
+		      UNPRIV_PROT_READ | UNPRIV_PROT_EXEC) ||
+	    guest_map(g, GUEST_DATA_ADDR, GUEST_DATA_PAGES * GUEST_PAGE,
+		      GUEST_DATA_OFF, UNPRIV_PROT_READ | UNPRIV_PROT_WRITE) ||
+	    guest_map(g, GUEST_STACK_ADDR, GUEST_PAGE, GUEST_STACK_OFF,
+		      UNPRIV_PROT_READ | UNPRIV_PROT_WRITE))
+		return -errno;
+	g->run->regs.rsp = GUEST_STACK_TOP;
+	g->run->regs.cs = UNPRIV_CS_64;
+	g->run->regs.ss = UNPRIV_DS;
+	return 0;
+}
+
+static inline void guest_destroy(struct guest *g)
+{
+	if (g->run != MAP_FAILED)
+		munmap(g->run, UNPRIV_RUN_SIZE);
+	if (g->mem >= 0)
+		close(g->mem);
+	if (g->vcpu >= 0)
+		close(g->vcpu);
+	if (g->as >= 0)
+		close(g->as);
+	if (g->dev >= 0)
+		close(g->dev);
+}
+
+/* Copy code into the guest's code page and point rip at it. */
+static inline int guest_load(struct guest *g, const char *code, size_t size)
+{
+	if (size > GUEST_PAGE)
+		return -E2BIG;
+	if (pwrite(g->mem, code, size, GUEST_CODE_OFF) != (ssize_t)size)
+		return -errno;
+	g->run->regs.rip = GUEST_CODE_ADDR;
+	return 0;
+}
+
+#define GUEST_LOAD(g, name) guest_load(g, name##_start, GUEST_CODE_SIZE(name))
+
+/* unprivilege(): returns 0 or -errno. */
+static inline int guest_run(struct guest *g)
+{
+	return ioctl(g->vcpu, UNPRIV_RUN, g->as) ? -errno : 0;
+}
+
+/* Read a 64-bit value from guest memory through the memfd. */
+static inline __u64 guest_mem_read64(struct guest *g, off_t offset)
+{
+	__u64 v = 0;
+
+	if (pread(g->mem, &v, sizeof(v), offset) != sizeof(v))
+		return ~0ULL;
+	return v;
+}
+
+#endif /* UNPRIV_UTIL_H */
