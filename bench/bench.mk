@@ -1,0 +1,30 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Benchmarks, included from the top-level Makefile (see bench/README.md).
+#
+#   make bench-micro   the cost of one syscall round trip by each mechanism,
+#                      in instructions, in one VM run under QEMU -icount;
+#                      prints a table and writes bench/results/micro.json
+
+BENCH_BUILD := $(BUILD)/bench
+BENCH_CFLAGS := -O2 -g -static -Wall -Wextra -Wno-unused-parameter -Werror \
+	-I$(CURDIR)/uapi
+
+$(BENCH_BUILD)/unpriv-micro: bench/micro.c uapi/linux/unpriv.h | deps
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(BENCH_CFLAGS) -o $@ $<
+	@echo "  CC      build/bench/unpriv-micro"
+
+# One CPU and -icount shift=0: the guest clock counts instructions.  The
+# guest's output goes to a file first; on failure it is shown as it came.
+bench-micro: modules $(BENCH_BUILD)/unpriv-micro
+	$(Q)mkdir -p bench/results
+	$(Q)tools/vmrun --kernel generic --cpus 1 --qemu -icount --qemu shift=0 \
+		--timeout 300 --log $(BENCH_BUILD)/console-micro.log \
+		--add $(BENCH_BUILD)/unpriv-micro:/usr/bin/unpriv-micro \
+		-- sh -c 'insmod /lib/modules/$$(uname -r)/extra/unpriv.ko && unpriv-micro' \
+		>$(BENCH_BUILD)/micro.out || { cat $(BENCH_BUILD)/micro.out; exit 1; }
+	$(Q)bench/micro-report $(BENCH_BUILD)/micro.out bench/results/micro.json
+	@echo "  JSON    bench/results/micro.json"
+
+.PHONY: bench-micro
