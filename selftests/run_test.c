@@ -210,4 +210,228 @@ TEST_F(run, divide_error_is_a_trap_exit)
 	EXPECT_EQ(FPE_INTDIV, run->trap.si_code);
 }
 
+GUEST_CODE(guest_hlt, "hlt\n");
+
+TEST_F(run, privileged_instruction_is_a_general_protection_trap)
+{
+	struct unpriv_run *run = self->g.run;
+
+	ASSERT_EQ(0, GUEST_LOAD(&self->g, guest_hlt));
+	ASSERT_EQ(0, guest_run(&self->g));
+	ASSERT_EQ(UNPRIV_EXIT_TRAP, run->exit_reason);
+	EXPECT_EQ(13, run->trap.trap);
+	EXPECT_EQ(SIGSEGV, run->trap.signo);
+	EXPECT_EQ(GUEST_CODE_ADDR, run->regs.rip);
+}
+
+GUEST_CODE(guest_nops, "nop\nnop\nnop\n");
+
+TEST_F(run, trap_flag_single_steps_with_dr6)
+{
+	struct unpriv_run *run = self->g.run;
+
+	ASSERT_EQ(0, GUEST_LOAD(&self->g, guest_nops));
+	run->regs.rflags = 0x100;	/* TF */
+	ASSERT_EQ(0, guest_run(&self->g));
+	ASSERT_EQ(UNPRIV_EXIT_TRAP, run->exit_reason);
+	EXPECT_EQ(1, run->trap.trap);
+	EXPECT_EQ(SIGTRAP, run->trap.signo);
+	EXPECT_EQ(TRAP_TRACE, run->trap.si_code);
+	EXPECT_NE(0, run->trap.dr6 & 0x4000);	/* DR6.BS */
+	EXPECT_EQ(GUEST_CODE_ADDR + 1, run->regs.rip);
+
+	/* One more step, then clear TF and run to the end of the page. */
+	ASSERT_EQ(0, guest_run(&self->g));
+	ASSERT_EQ(UNPRIV_EXIT_TRAP, run->exit_reason);
+	EXPECT_EQ(GUEST_CODE_ADDR + 2, run->regs.rip);
+}
+
+/* Starts in 32-bit compatibility mode: int $0x80 with 32-bit registers. */
+GUEST_CODE(guest_compat_int80,
+	".code32\n"
+	"mov $4, %eax\n"
+	"mov $1, %ebx\n"
+	"int $0x80\n"
+	".code64\n");
+
+TEST_F(run, compat_mode_int80_is_a_32bit_syscall_exit)
+{
+	struct unpriv_run *run = self->g.run;
+
+	ASSERT_EQ(0, GUEST_LOAD(&self->g, guest_compat_int80));
+	run->regs.cs = UNPRIV_CS_32;
+	ASSERT_EQ(0, guest_run(&self->g));
+	ASSERT_EQ(UNPRIV_EXIT_SYSCALL, run->exit_reason);
+	EXPECT_EQ(4, run->syscall.nr);
+	EXPECT_EQ(1, run->syscall.args[0]);
+	EXPECT_EQ(1, run->syscall.compat);
+	EXPECT_EQ(UNPRIV_SYSCALL_INSN_INT80, run->syscall.insn);
+	EXPECT_EQ(UNPRIV_CS_32, run->regs.cs);
+}
+
+/*
+ * sysenter (Intel) and syscall in compatibility mode (AMD) are the fast
+ * 32-bit entries; on a CPU without one it is an invalid opcode.  Either
+ * way no host system call runs.  The kernel reads the caller's ebp from
+ * the stack first (for sysenter, the stack pointer is passed in ebp), so
+ * it must point at readable memory.
+ */
+GUEST_CODE(guest_compat_sysenter, ".code32\nmov $4, %eax\nsysenter\n.code64\n");
+GUEST_CODE(guest_compat_syscall, ".code32\nmov $4, %eax\nsyscall\n.code64\n");
+
+static void expect_fast32_exit_or_ud(struct __test_metadata *_metadata,
+				     struct unpriv_run *run)
+{
+	if (run->exit_reason == UNPRIV_EXIT_TRAP) {
+		EXPECT_EQ(6, run->trap.trap);
+		return;
+	}
+	ASSERT_EQ(UNPRIV_EXIT_SYSCALL, run->exit_reason);
+	EXPECT_EQ(4, run->syscall.nr);
+	EXPECT_EQ(1, run->syscall.compat);
+	EXPECT_EQ(UNPRIV_SYSCALL_INSN_FAST32, run->syscall.insn);
+}
+
+TEST_F(run, compat_mode_sysenter_is_caught)
+{
+	ASSERT_EQ(0, GUEST_LOAD(&self->g, guest_compat_sysenter));
+	self->g.run->regs.cs = UNPRIV_CS_32;
+	self->g.run->regs.rsp = GUEST_STACK_TOP - 64;
+	self->g.run->regs.rbp = GUEST_STACK_TOP - 64;	/* sysenter: esp in ebp */
+	ASSERT_EQ(0, guest_run(&self->g));
+	expect_fast32_exit_or_ud(_metadata, self->g.run);
+}
+
+TEST_F(run, compat_mode_syscall_is_caught)
+{
+	ASSERT_EQ(0, GUEST_LOAD(&self->g, guest_compat_syscall));
+	self->g.run->regs.cs = UNPRIV_CS_32;
+	self->g.run->regs.rsp = GUEST_STACK_TOP - 64;
+	ASSERT_EQ(0, guest_run(&self->g));
+	expect_fast32_exit_or_ud(_metadata, self->g.run);
+}
+
+/* A far jump from 64-bit code into 32-bit code, which then int $0x80s. */
+GUEST_CODE(guest_far_jump_to_compat,
+	"lea 1f(%rip), %rax\n"
+	"mov $0x200000, %rbx\n"
+	"mov %eax, (%rbx)\n"
+	"movw $0x23, 4(%rbx)\n"
+	"ljmpl *(%rbx)\n"
+	"1:\n"
+	".code32\n"
+	"mov $7, %eax\n"
+	"int $0x80\n"
+	".code64\n");
+
+TEST_F(run, far_jump_into_compat_mode_is_caught)
+{
+	struct unpriv_run *run = self->g.run;
+
+	ASSERT_EQ(0, GUEST_LOAD(&self->g, guest_far_jump_to_compat));
+	ASSERT_EQ(0, guest_run(&self->g));
+	ASSERT_EQ(UNPRIV_EXIT_SYSCALL, run->exit_reason);
+	EXPECT_EQ(7, run->syscall.nr);
+	EXPECT_EQ(1, run->syscall.compat);
+	EXPECT_EQ(UNPRIV_CS_32, run->regs.cs);
+}
+
+/* Registers the module must refuse: each RUN fails with EINVAL. */
+FIXTURE(bad_regs) {
+	struct guest g;
+};
+
+FIXTURE_VARIANT(bad_regs) {
+	__u64 rip, rsp, rflags, fs_base;
+	__u16 cs, ss, ds, fs;
+};
+
+FIXTURE_VARIANT_ADD(bad_regs, kernel_rip) {
+	.rip = 0xffffffff81000000ULL, .rsp = GUEST_STACK_TOP,
+};
+FIXTURE_VARIANT_ADD(bad_regs, noncanonical_rip) {
+	/* beyond 57 bits: not canonical with 4- or 5-level paging */
+	.rip = 0x0100000000000000ULL, .rsp = GUEST_STACK_TOP,
+};
+FIXTURE_VARIANT_ADD(bad_regs, kernel_rsp) {
+	.rip = GUEST_CODE_ADDR, .rsp = 0xffff888000000000ULL,
+};
+FIXTURE_VARIANT_ADD(bad_regs, kernel_cs) {
+	.rip = GUEST_CODE_ADDR, .rsp = GUEST_STACK_TOP, .cs = 0x10,
+};
+FIXTURE_VARIANT_ADD(bad_regs, ldt_cs) {
+	.rip = GUEST_CODE_ADDR, .rsp = GUEST_STACK_TOP, .cs = 0x0f,
+};
+FIXTURE_VARIANT_ADD(bad_regs, kernel_ss) {
+	.rip = GUEST_CODE_ADDR, .rsp = GUEST_STACK_TOP, .ss = 0x18,
+};
+FIXTURE_VARIANT_ADD(bad_regs, tls_ds) {
+	.rip = GUEST_CODE_ADDR, .rsp = GUEST_STACK_TOP, .ds = 0x63,
+};
+FIXTURE_VARIANT_ADD(bad_regs, kernel_fs) {
+	.rip = GUEST_CODE_ADDR, .rsp = GUEST_STACK_TOP, .fs = 0x18,
+};
+FIXTURE_VARIANT_ADD(bad_regs, kernel_fs_base) {
+	.rip = GUEST_CODE_ADDR, .rsp = GUEST_STACK_TOP,
+	.fs_base = 0xffffffff81000000ULL,
+};
+FIXTURE_VARIANT_ADD(bad_regs, compat_rip_above_4g) {
+	.rip = 0x100000000ULL, .rsp = GUEST_STACK_TOP, .cs = UNPRIV_CS_32,
+};
+
+FIXTURE_SETUP(bad_regs)
+{
+	int ret = guest_create(&self->g);
+
+	if (ret == -ENOENT)
+		SKIP(return, "%s not present", UNPRIV_DEV);
+	ASSERT_EQ(0, ret);
+	ASSERT_EQ(0, GUEST_LOAD(&self->g, guest_syscall6));
+}
+
+FIXTURE_TEARDOWN(bad_regs)
+{
+	guest_destroy(&self->g);
+}
+
+TEST_F(bad_regs, are_refused_and_the_vcpu_stays_usable)
+{
+	struct unpriv_regs *r = &self->g.run->regs;
+
+	r->rip = variant->rip;
+	r->rsp = variant->rsp;
+	r->fs_base = variant->fs_base;
+	if (variant->cs)
+		r->cs = variant->cs;
+	if (variant->ss)
+		r->ss = variant->ss;
+	r->ds = variant->ds;
+	r->fs = variant->fs;
+	EXPECT_EQ(-EINVAL, guest_run(&self->g));
+
+	/* Nothing was half done: good registers run. */
+	r->rip = GUEST_CODE_ADDR;
+	r->rsp = GUEST_STACK_TOP;
+	r->fs_base = 0;
+	r->cs = UNPRIV_CS_64;
+	r->ss = UNPRIV_DS;
+	r->ds = 0;
+	r->fs = 0;
+	ASSERT_EQ(0, guest_run(&self->g));
+	EXPECT_EQ(UNPRIV_EXIT_SYSCALL, self->g.run->exit_reason);
+}
+
+TEST_F(run, rflags_are_sanitized)
+{
+	struct unpriv_run *run = self->g.run;
+
+	ASSERT_EQ(0, GUEST_LOAD(&self->g, guest_syscall6));
+	/* IOPL 3, NT, VM, VIF, VIP, and IF clear: none may reach the guest. */
+	run->regs.rflags = 0x3000 | 0x4000 | 0x20000 | 0x80000 | 0x100000 | 0x1;
+	ASSERT_EQ(0, guest_run(&self->g));
+	ASSERT_EQ(UNPRIV_EXIT_SYSCALL, run->exit_reason);
+	/* syscall saved the guest's rflags in r11: CF and IF, the fixed bit */
+	EXPECT_EQ(0x203, run->regs.r11 & ~0x8d4ULL);
+}
+
 TEST_HARNESS_MAIN

@@ -1,0 +1,212 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Host signals and kicks: a guest that never exits by itself is stopped
+ * by a signal or UNPRIV_KICK; the signal reaches the host's handler, and
+ * never a guest frame.
+ */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <signal.h>
+#include <sys/time.h>
+#include <time.h>
+
+#include "kselftest_harness.h"
+#include "unpriv_util.h"
+
+GUEST_CODE(guest_spin, "1: jmp 1b\n");
+
+static volatile sig_atomic_t alarms;
+
+static void on_alarm(int sig)
+{
+	alarms++;
+}
+
+static void arm_timer_ms(long ms)
+{
+	struct itimerval it = {
+		.it_value = { .tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000 },
+	};
+
+	setitimer(ITIMER_REAL, &it, NULL);
+}
+
+FIXTURE(sig) {
+	struct guest g;
+};
+
+FIXTURE_SETUP(sig)
+{
+	int ret = guest_create(&self->g);
+
+	if (ret == -ENOENT)
+		SKIP(return, "%s not present", UNPRIV_DEV);
+	ASSERT_EQ(0, ret);
+	ASSERT_EQ(0, GUEST_LOAD(&self->g, guest_spin));
+}
+
+FIXTURE_TEARDOWN(sig)
+{
+	guest_destroy(&self->g);
+}
+
+TEST_F(sig, timer_signal_interrupts_a_spinning_guest_and_runs_the_handler)
+{
+	struct sigaction sa = { .sa_handler = on_alarm };
+	struct unpriv_run *run = self->g.run;
+	int i;
+
+	ASSERT_EQ(0, sigaction(SIGALRM, &sa, NULL));
+	alarms = 0;
+	for (i = 1; i <= 3; i++) {
+		arm_timer_ms(50);
+		EXPECT_EQ(-EINTR, guest_run(&self->g));
+		EXPECT_EQ(UNPRIV_EXIT_INTR, run->exit_reason);
+		EXPECT_EQ(i, alarms);
+		/* the guest was stopped inside its loop */
+		EXPECT_EQ(GUEST_CODE_ADDR, run->regs.rip);
+	}
+}
+
+struct signaller {
+	pthread_t target;
+	int sig;
+};
+
+static void *signal_later(void *arg)
+{
+	struct signaller *s = arg;
+	struct timespec ts = { .tv_nsec = 100 * 1000000 };
+
+	nanosleep(&ts, NULL);
+	return (void *)(long)pthread_kill(s->target, s->sig);
+}
+
+TEST_F(sig, thread_directed_signal_reaches_the_host_handler)
+{
+	struct sigaction sa = { .sa_handler = on_alarm };
+	struct signaller s = { .target = pthread_self(), .sig = SIGUSR1 };
+	pthread_t t;
+
+	ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL));
+	alarms = 0;
+	ASSERT_EQ(0, pthread_create(&t, NULL, signal_later, &s));
+	EXPECT_EQ(-EINTR, guest_run(&self->g));
+	EXPECT_EQ(UNPRIV_EXIT_INTR, self->g.run->exit_reason);
+	EXPECT_EQ(1, alarms);
+	ASSERT_EQ(0, pthread_join(t, NULL));
+}
+
+TEST_F(sig, immediate_exit_returns_at_once)
+{
+	struct unpriv_run *run = self->g.run;
+
+	run->immediate_exit = 1;
+	EXPECT_EQ(-EINTR, guest_run(&self->g));
+	EXPECT_EQ(UNPRIV_EXIT_INTR, run->exit_reason);
+	EXPECT_EQ(GUEST_CODE_ADDR, run->regs.rip);
+	run->immediate_exit = 0;
+}
+
+struct kicker {
+	int vcpu;
+	long delay_ms;
+};
+
+static void *kick_later(void *arg)
+{
+	struct kicker *k = arg;
+	struct timespec ts = { .tv_nsec = k->delay_ms * 1000000 };
+
+	nanosleep(&ts, NULL);
+	return (void *)(long)ioctl(k->vcpu, UNPRIV_KICK, 0);
+}
+
+TEST_F(sig, kick_from_another_thread_stops_a_spinning_guest)
+{
+	struct kicker k = { .vcpu = self->g.vcpu, .delay_ms = 100 };
+	struct unpriv_run *run = self->g.run;
+	pthread_t t;
+	void *ret;
+
+	ASSERT_EQ(0, pthread_create(&t, NULL, kick_later, &k));
+	EXPECT_EQ(-EINTR, guest_run(&self->g));
+	EXPECT_EQ(UNPRIV_EXIT_INTR, run->exit_reason);
+	ASSERT_EQ(0, pthread_join(t, &ret));
+	EXPECT_EQ(0, (long)ret);
+}
+
+TEST_F(sig, kick_of_an_idle_vcpu_stops_its_next_run_only)
+{
+	struct unpriv_run *run = self->g.run;
+
+	ASSERT_EQ(0, ioctl(self->g.vcpu, UNPRIV_KICK, 0));
+	EXPECT_EQ(-EINTR, guest_run(&self->g));
+	EXPECT_EQ(UNPRIV_EXIT_INTR, run->exit_reason);
+
+	/* The kick is spent: the next run needs a timer to stop. */
+	struct sigaction sa = { .sa_handler = on_alarm };
+
+	ASSERT_EQ(0, sigaction(SIGALRM, &sa, NULL));
+	alarms = 0;
+	arm_timer_ms(100);
+	EXPECT_EQ(-EINTR, guest_run(&self->g));
+	EXPECT_EQ(1, alarms);
+}
+
+struct runner {
+	struct guest *g;
+	int ret;
+};
+
+static void *run_guest(void *arg)
+{
+	struct runner *r = arg;
+
+	r->ret = guest_run(r->g);
+	return NULL;
+}
+
+TEST_F(sig, a_running_vcpu_is_busy_for_other_threads)
+{
+	struct runner r = { .g = &self->g };
+	struct timespec ts = { .tv_nsec = 100 * 1000000 };
+	pthread_t t;
+
+	ASSERT_EQ(0, pthread_create(&t, NULL, run_guest, &r));
+	nanosleep(&ts, NULL);
+	EXPECT_EQ(-EBUSY, guest_run(&self->g));
+	ASSERT_EQ(0, ioctl(self->g.vcpu, UNPRIV_KICK, 0));
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	EXPECT_EQ(-EINTR, r.ret);
+	EXPECT_EQ(UNPRIV_EXIT_INTR, self->g.run->exit_reason);
+}
+
+/*
+ * A signal that kills: SIGKILL of a process whose thread is in guest
+ * mode ends it cleanly.
+ */
+TEST(sigkill_of_a_process_in_guest_mode)
+{
+	struct timespec ts = { .tv_nsec = 200 * 1000000 };
+	int status;
+	pid_t pid;
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct guest g;
+
+		if (guest_create(&g) || GUEST_LOAD(&g, guest_spin))
+			_exit(2);
+		guest_run(&g);
+		_exit(3);
+	}
+	nanosleep(&ts, NULL);
+	ASSERT_EQ(0, kill(pid, SIGKILL));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFSIGNALED(status)) TH_LOG("status %#x", status);
+	EXPECT_EQ(SIGKILL, WTERMSIG(status));
+}
+
+TEST_HARNESS_MAIN
