@@ -1,0 +1,332 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Per-thread state that guest mode must keep apart: each survives both
+ * directions, the guest's and the host's.
+ */
+#define _GNU_SOURCE
+#include <asm/prctl.h>
+#include <cpuid.h>
+#include <signal.h>
+#include <sched.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/prctl.h>
+#include <sys/rseq.h>
+#include <sys/syscall.h>
+
+#include "kselftest_harness.h"
+#include "unpriv_util.h"
+
+#ifndef PR_SET_SYSCALL_USER_DISPATCH
+#define PR_SET_SYSCALL_USER_DISPATCH	59
+#define PR_SYS_DISPATCH_OFF		0
+#define PR_SYS_DISPATCH_ON		1
+#define SYSCALL_DISPATCH_FILTER_ALLOW	0
+#define SYSCALL_DISPATCH_FILTER_BLOCK	1
+#endif
+
+FIXTURE(iso) {
+	struct guest g;
+};
+
+FIXTURE_SETUP(iso)
+{
+	int ret = guest_create(&self->g);
+
+	if (ret == -ENOENT)
+		SKIP(return, "%s not present", UNPRIV_DEV);
+	ASSERT_EQ(0, ret);
+}
+
+FIXTURE_TEARDOWN(iso)
+{
+	guest_destroy(&self->g);
+}
+
+static unsigned long host_fs_base(void)
+{
+	unsigned long base = 0;
+
+	syscall(SYS_arch_prctl, ARCH_GET_FS, &base);
+	return base;
+}
+
+static __thread volatile long tls_canary = 0x5eed;
+
+/* Read %fs:0 and %gs:8, then report them in a system call. */
+GUEST_CODE(guest_read_fs_gs,
+	"mov %fs:0, %rdi\n"
+	"mov %gs:8, %rsi\n"
+	"mov $1, %eax\n"
+	"syscall\n");
+
+TEST_F(iso, fs_and_gs_base_are_the_guests_in_guest_mode_only)
+{
+	struct unpriv_run *run = self->g.run;
+	unsigned long fs = host_fs_base();
+	__u64 magic[2] = { 0xf5f5f5f5f5ULL, 0x6565656565ULL };
+
+	ASSERT_EQ(sizeof(magic[0]), pwrite(self->g.mem, &magic[0], 8, GUEST_DATA_OFF));
+	ASSERT_EQ(sizeof(magic[1]), pwrite(self->g.mem, &magic[1], 8,
+					   GUEST_DATA_OFF + GUEST_PAGE + 8));
+	ASSERT_EQ(0, GUEST_LOAD(&self->g, guest_read_fs_gs));
+	run->regs.fs_base = GUEST_DATA_ADDR;
+	run->regs.gs_base = GUEST_DATA_ADDR + GUEST_PAGE;
+
+	ASSERT_EQ(0, guest_run(&self->g));
+	ASSERT_EQ(UNPRIV_EXIT_SYSCALL, run->exit_reason);
+	EXPECT_EQ(magic[0], run->syscall.args[0]);
+	EXPECT_EQ(magic[1], run->syscall.args[1]);
+	EXPECT_EQ(GUEST_DATA_ADDR, run->regs.fs_base);
+	EXPECT_EQ(GUEST_DATA_ADDR + GUEST_PAGE, run->regs.gs_base);
+
+	/* The host's TLS is intact. */
+	EXPECT_EQ(fs, host_fs_base());
+	EXPECT_EQ(0x5eed, tls_canary);
+}
+
+/* wrfsbase in the guest: the exit reports it, the host keeps its own. */
+GUEST_CODE(guest_wrfsbase,
+	"mov $0x123000, %rax\n"
+	"wrfsbase %rax\n"
+	"mov $1, %eax\n"
+	"syscall\n");
+
+TEST_F(iso, guest_wrfsbase_changes_only_the_guest)
+{
+	struct unpriv_run *run = self->g.run;
+	unsigned long fs = host_fs_base();
+	unsigned int a, b, c, d;
+
+	__cpuid_count(7, 0, a, b, c, d);
+	if (!(b & (1 << 0)))
+		SKIP(return, "no FSGSBASE");
+	ASSERT_EQ(0, GUEST_LOAD(&self->g, guest_wrfsbase));
+	ASSERT_EQ(0, guest_run(&self->g));
+	ASSERT_EQ(UNPRIV_EXIT_SYSCALL, run->exit_reason);
+	EXPECT_EQ(0x123000, run->regs.fs_base);
+	EXPECT_EQ(fs, host_fs_base());
+	EXPECT_EQ(0x5eed, tls_canary);
+}
+
+/* Set xmm0, exit; then, on the next run, report xmm0. */
+GUEST_CODE(guest_xmm0,
+	"mov $0x6060606060606060, %rax\n"
+	"movq %rax, %xmm0\n"
+	"mov $1, %eax\n"
+	"syscall\n"
+	"movq %xmm0, %rdi\n"
+	"mov $1, %eax\n"
+	"syscall\n");
+
+/* UNPRIV_RUN with xmm0 = in; returns xmm0 as the host sees it after. */
+static long run_with_xmm0(struct guest *g, uint64_t in, uint64_t *out)
+{
+	long ret;
+
+	asm volatile("movq %[in], %%xmm0\n\t"
+		     "syscall\n\t"
+		     "movq %%xmm0, %[out]\n\t"
+		     : "=a"(ret), [out] "=r"(*out)
+		     : "0"((long)SYS_ioctl), "D"((long)g->vcpu),
+		       "S"((long)UNPRIV_RUN), "d"((long)g->as), [in] "r"(in)
+		     : "rcx", "r11", "memory", "xmm0");
+	return ret;
+}
+
+TEST_F(iso, sse_registers_are_kept_apart)
+{
+	struct unpriv_run *run = self->g.run;
+	uint64_t host_xmm0;
+
+	ASSERT_EQ(0, GUEST_LOAD(&self->g, guest_xmm0));
+	ASSERT_EQ(0, run_with_xmm0(&self->g, 0x4848484848484848ULL, &host_xmm0));
+	ASSERT_EQ(UNPRIV_EXIT_SYSCALL, run->exit_reason);
+	EXPECT_EQ(0x4848484848484848ULL, host_xmm0);
+
+	ASSERT_EQ(0, run_with_xmm0(&self->g, 0x1717171717171717ULL, &host_xmm0));
+	ASSERT_EQ(UNPRIV_EXIT_SYSCALL, run->exit_reason);
+	EXPECT_EQ(0x6060606060606060ULL, run->syscall.args[0]);
+	EXPECT_EQ(0x1717171717171717ULL, host_xmm0);
+}
+
+static bool have_ospke(void)
+{
+	unsigned int a, b, c, d;
+
+	__cpuid_count(7, 0, a, b, c, d);
+	return c & (1 << 4);
+}
+
+static unsigned int rdpkru(void)
+{
+	unsigned int eax, edx;
+
+	asm volatile("rdpkru" : "=a"(eax), "=d"(edx) : "c"(0));
+	return eax;
+}
+
+/* wrpkru, exit; then report pkru. */
+GUEST_CODE(guest_pkru,
+	"mov $0x0000000c, %eax\n"
+	"xor %ecx, %ecx\n"
+	"xor %edx, %edx\n"
+	"wrpkru\n"
+	"mov $1, %eax\n"
+	"syscall\n"
+	"xor %ecx, %ecx\n"
+	"rdpkru\n"
+	"mov %rax, %rdi\n"
+	"mov $1, %eax\n"
+	"syscall\n");
+
+TEST_F(iso, pkru_is_kept_apart)
+{
+	struct unpriv_run *run = self->g.run;
+	unsigned int host;
+
+	if (!have_ospke())
+		SKIP(return, "no OSPKE");
+	host = rdpkru();
+	ASSERT_NE(0x0000000c, host);
+	ASSERT_EQ(0, GUEST_LOAD(&self->g, guest_pkru));
+	ASSERT_EQ(0, guest_run(&self->g));
+	EXPECT_EQ(host, rdpkru());
+	ASSERT_EQ(0, guest_run(&self->g));
+	ASSERT_EQ(UNPRIV_EXIT_SYSCALL, run->exit_reason);
+	EXPECT_EQ(0x0000000c, run->syscall.args[0]);
+	EXPECT_EQ(host, rdpkru());
+}
+
+GUEST_CODE(guest_fault_then_syscall,
+	"mov $0x400000, %rax\n"
+	"mov (%rax), %rbx\n");
+
+/*
+ * glibc registers rseq for every thread; the kernel updates it on the
+ * way to user mode.  It must keep working for the host thread and never
+ * be written through the guest's mm.
+ */
+TEST_F(iso, rseq_keeps_working_for_the_host_thread)
+{
+	struct rseq *rs;
+	int i;
+
+	if (!__rseq_size)
+		SKIP(return, "rseq not registered by the C library");
+	rs = (struct rseq *)((char *)__builtin_thread_pointer() + __rseq_offset);
+	ASSERT_EQ(0, GUEST_LOAD(&self->g, guest_fault_then_syscall));
+	for (i = 0; i < 100; i++) {
+		ASSERT_EQ(0, guest_run(&self->g));
+		ASSERT_EQ(UNPRIV_EXIT_FAULT, self->g.run->exit_reason);
+		self->g.run->regs.rip = GUEST_CODE_ADDR;
+		sched_yield();
+	}
+	EXPECT_EQ(sched_getcpu(), (int)rs->cpu_id);
+}
+
+static volatile char sud_selector = SYSCALL_DISPATCH_FILTER_ALLOW;
+static volatile sig_atomic_t sigsys_seen;
+
+static void on_sigsys(int sig, siginfo_t *info, void *uc)
+{
+	sigsys_seen++;
+	sud_selector = SYSCALL_DISPATCH_FILTER_ALLOW;
+}
+
+TEST_F(iso, host_syscall_user_dispatch_settings_survive)
+{
+	struct sigaction sa = { .sa_sigaction = on_sigsys, .sa_flags = SA_SIGINFO };
+	int i;
+
+	ASSERT_EQ(0, sigaction(SIGSYS, &sa, NULL));
+	ASSERT_EQ(0, prctl(PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_ON,
+			   0, 0, &sud_selector));
+	ASSERT_EQ(0, GUEST_LOAD(&self->g, guest_xmm0));
+	for (i = 0; i < 2; i++) {
+		ASSERT_EQ(0, guest_run(&self->g));
+		ASSERT_EQ(UNPRIV_EXIT_SYSCALL, self->g.run->exit_reason);
+	}
+	EXPECT_EQ(0, sigsys_seen);
+
+	/* The host's dispatch is still armed: a blocked syscall traps. */
+	sud_selector = SYSCALL_DISPATCH_FILTER_BLOCK;
+	syscall(SYS_getppid);
+	EXPECT_EQ(1, sigsys_seen);
+	ASSERT_EQ(0, prctl(PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_OFF,
+			   0, 0, 0));
+}
+
+static void on_segv(int sig)
+{
+}
+
+static void *handler_of(int sig)
+{
+	struct sigaction sa;
+
+	sigaction(sig, NULL, &sa);
+	return (void *)sa.sa_handler;
+}
+
+GUEST_CODE(guest_int3, "int3\n");
+
+TEST_F(iso, host_signal_dispositions_survive_guest_faults)
+{
+	struct sigaction sa = { .sa_handler = on_segv };
+	sigset_t set, now;
+
+	ASSERT_EQ(0, sigaction(SIGSEGV, &sa, NULL));
+	sa.sa_handler = SIG_IGN;
+	ASSERT_EQ(0, sigaction(SIGTRAP, &sa, NULL));
+	sigemptyset(&set);
+	sigaddset(&set, SIGSEGV);
+	sigaddset(&set, SIGTRAP);
+	ASSERT_EQ(0, sigprocmask(SIG_BLOCK, &set, NULL));
+
+	ASSERT_EQ(0, GUEST_LOAD(&self->g, guest_fault_then_syscall));
+	ASSERT_EQ(0, guest_run(&self->g));
+	EXPECT_EQ(UNPRIV_EXIT_FAULT, self->g.run->exit_reason);
+	ASSERT_EQ(0, GUEST_LOAD(&self->g, guest_int3));
+	ASSERT_EQ(0, guest_run(&self->g));
+	EXPECT_EQ(UNPRIV_EXIT_TRAP, self->g.run->exit_reason);
+
+	EXPECT_EQ((void *)on_segv, handler_of(SIGSEGV));
+	EXPECT_EQ((void *)SIG_IGN, handler_of(SIGTRAP));
+	ASSERT_EQ(0, sigprocmask(SIG_BLOCK, NULL, &now));
+	EXPECT_TRUE(sigismember(&now, SIGSEGV));
+	EXPECT_TRUE(sigismember(&now, SIGTRAP));
+}
+
+/* Many guest faults and traps with no host handler: the log stays quiet. */
+TEST_F(iso, guest_faults_leave_no_kernel_log_lines)
+{
+	char rec[1024];
+	int kmsg, i;
+	ssize_t n;
+
+	kmsg = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (kmsg < 0)
+		SKIP(return, "/dev/kmsg: %s", strerror(errno));
+	ASSERT_EQ(0, lseek(kmsg, 0, SEEK_END));
+	signal(SIGSEGV, SIG_DFL);
+	signal(SIGTRAP, SIG_DFL);
+
+	for (i = 0; i < 50; i++) {
+		ASSERT_EQ(0, GUEST_LOAD(&self->g, guest_fault_then_syscall));
+		ASSERT_EQ(0, guest_run(&self->g));
+		ASSERT_EQ(UNPRIV_EXIT_FAULT, self->g.run->exit_reason);
+		ASSERT_EQ(0, GUEST_LOAD(&self->g, guest_int3));
+		ASSERT_EQ(0, guest_run(&self->g));
+		ASSERT_EQ(UNPRIV_EXIT_TRAP, self->g.run->exit_reason);
+	}
+	while ((n = read(kmsg, rec, sizeof(rec) - 1)) > 0) {
+		rec[n] = 0;
+		EXPECT_EQ(NULL, strstr(rec, "segfault"))
+			TH_LOG("kernel log: %s", rec);
+		EXPECT_EQ(NULL, strstr(rec, "traps:")) TH_LOG("kernel log: %s", rec);
+	}
+	close(kmsg);
+}
+
+TEST_HARNESS_MAIN
