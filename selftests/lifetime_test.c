@@ -1,0 +1,294 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Lifetimes: closing fds while a guest runs, a process ending while one
+ * of its threads is in guest mode, fork of fd holders, unloading while
+ * fds are open, and many vcpus on many threads at once.
+ *
+ * The kernel log is checked by the runner (tools/vmrun fails a run on
+ * any WARN, BUG or KASAN report); these tests check that each case ends
+ * the way the ABI documents.
+ */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "kselftest_harness.h"
+#include "unpriv_util.h"
+
+GUEST_CODE(guest_spin, "1: jmp 1b\n");
+
+/* Count in rdi, one system call per count, forever. */
+GUEST_CODE(guest_count,
+	"xor %edi, %edi\n"
+	"1: inc %rdi\n"
+	"mov $1, %eax\n"
+	"syscall\n"
+	"jmp 1b\n");
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000 };
+
+	nanosleep(&ts, NULL);
+}
+
+static int guest_make(struct guest *g, const char *code, size_t size)
+{
+	int ret = guest_create(g);
+
+	return ret ? ret : guest_load(g, code, size);
+}
+
+#define GUEST_MAKE(g, name) guest_make(g, name##_start, GUEST_CODE_SIZE(name))
+
+struct runner {
+	struct guest *g;
+	int ret;
+};
+
+static void *run_guest(void *arg)
+{
+	struct runner *r = arg;
+
+	r->ret = guest_run(r->g);
+	return NULL;
+}
+
+static void on_usr1(int sig)
+{
+}
+
+TEST(closing_the_address_space_fd_while_running)
+{
+	struct guest g;
+	struct runner r = { .g = &g };
+	pthread_t t;
+	int as;
+
+	ASSERT_EQ(0, GUEST_MAKE(&g, guest_spin));
+	ASSERT_EQ(0, pthread_create(&t, NULL, run_guest, &r));
+	sleep_ms(100);
+	as = g.as;
+	ASSERT_EQ(0, close(as));
+	g.as = -1;
+	/* The guest keeps running in it until something stops it. */
+	sleep_ms(50);
+	ASSERT_EQ(0, ioctl(g.vcpu, UNPRIV_KICK, 0));
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	EXPECT_EQ(-EINTR, r.ret);
+	EXPECT_EQ(UNPRIV_EXIT_INTR, g.run->exit_reason);
+
+	/* The fd number is gone; the vcpu works with a new address space. */
+	EXPECT_EQ(-1, ioctl(g.vcpu, UNPRIV_RUN, as));
+	EXPECT_EQ(EBADF, errno);
+	guest_destroy(&g);
+}
+
+TEST(closing_the_vcpu_fd_while_running)
+{
+	struct sigaction sa = { .sa_handler = on_usr1 };
+	struct guest g;
+	struct runner r = { .g = &g };
+	pthread_t t;
+
+	ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL));
+	ASSERT_EQ(0, GUEST_MAKE(&g, guest_spin));
+	ASSERT_EQ(0, pthread_create(&t, NULL, run_guest, &r));
+	sleep_ms(100);
+	ASSERT_EQ(0, close(g.vcpu));
+	g.vcpu = -1;
+	sleep_ms(50);
+	/* No fd left to kick it with: a signal brings it out. */
+	ASSERT_EQ(0, pthread_kill(t, SIGUSR1));
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	EXPECT_EQ(-EINTR, r.ret);
+	/* The run page stays mapped and readable. */
+	EXPECT_EQ(UNPRIV_EXIT_INTR, g.run->exit_reason);
+	guest_destroy(&g);
+}
+
+/* Fork a child that puts one thread in guest mode, then calls end(). */
+static int child_with_guest_thread(void (*end)(void))
+{
+	struct guest g;
+	struct runner r = { .g = &g };
+	pthread_t t;
+	pid_t pid;
+	int status;
+
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		if (GUEST_MAKE(&g, guest_spin))
+			_exit(100);
+		if (pthread_create(&t, NULL, run_guest, &r))
+			_exit(101);
+		sleep_ms(100);
+		end();
+		_exit(102);
+	}
+	if (waitpid(pid, &status, 0) != pid)
+		return -1;
+	return status;
+}
+
+static void end_by_exit_group(void)
+{
+	syscall(SYS_exit_group, 7);
+}
+
+static void end_by_execve(void)
+{
+	char *argv[] = { "sh", "-c", "exit 9", NULL };
+
+	execv("/bin/sh", argv);
+	_exit(103);
+}
+
+static void end_by_sigkill_to_self(void)
+{
+	kill(getpid(), SIGKILL);
+	sleep_ms(1000);
+}
+
+TEST(exit_group_from_a_sibling_of_a_guest_mode_thread)
+{
+	int status = child_with_guest_thread(end_by_exit_group);
+
+	ASSERT_TRUE(WIFEXITED(status)) TH_LOG("status %#x", status);
+	EXPECT_EQ(7, WEXITSTATUS(status));
+}
+
+TEST(execve_from_a_sibling_of_a_guest_mode_thread)
+{
+	int status;
+
+	if (access("/bin/sh", X_OK))
+		SKIP(return, "no /bin/sh");
+	status = child_with_guest_thread(end_by_execve);
+	ASSERT_TRUE(WIFEXITED(status)) TH_LOG("status %#x", status);
+	EXPECT_EQ(9, WEXITSTATUS(status));
+}
+
+TEST(sigkill_from_a_sibling_of_a_guest_mode_thread)
+{
+	int status = child_with_guest_thread(end_by_sigkill_to_self);
+
+	ASSERT_TRUE(WIFSIGNALED(status)) TH_LOG("status %#x", status);
+	EXPECT_EQ(SIGKILL, WTERMSIG(status));
+}
+
+TEST(fork_of_a_process_holding_unpriv_fds)
+{
+	struct guest g;
+	int status;
+	pid_t pid;
+
+	ASSERT_EQ(0, GUEST_MAKE(&g, guest_count));
+	ASSERT_EQ(0, guest_run(&g));
+	ASSERT_EQ(1, g.run->syscall.args[0]);
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		/* The child shares the vcpu, its run page and the space. */
+		if (guest_run(&g) || g.run->syscall.args[0] != 2)
+			_exit(1);
+		guest_destroy(&g);
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+
+	/* The parent goes on where the child left the shared vcpu. */
+	ASSERT_EQ(0, guest_run(&g));
+	EXPECT_EQ(3, g.run->syscall.args[0]);
+	guest_destroy(&g);
+}
+
+/* Several guests in several address spaces on several threads at once. */
+#define THREADS		4
+#define EXITS		2000
+
+static void *count_exits(void *arg)
+{
+	struct guest *g = arg;
+	long i;
+
+	for (i = 1; i <= EXITS; i++) {
+		if (guest_run(g) || g->run->exit_reason != UNPRIV_EXIT_SYSCALL ||
+		    g->run->syscall.args[0] != (__u64)i)
+			return (void *)i;
+	}
+	return NULL;
+}
+
+TEST(many_vcpus_on_many_threads)
+{
+	struct guest g[THREADS];
+	pthread_t t[THREADS];
+	void *failed;
+	int i;
+
+	for (i = 0; i < THREADS; i++)
+		ASSERT_EQ(0, GUEST_MAKE(&g[i], guest_count));
+	for (i = 0; i < THREADS; i++)
+		ASSERT_EQ(0, pthread_create(&t[i], NULL, count_exits, &g[i]));
+	for (i = 0; i < THREADS; i++) {
+		ASSERT_EQ(0, pthread_join(t[i], &failed));
+		EXPECT_EQ(NULL, failed) TH_LOG("thread %d failed at exit %ld",
+					       i, (long)failed);
+		guest_destroy(&g[i]);
+	}
+}
+
+/* One vcpu handed from thread to thread: any thread may run it. */
+TEST(a_vcpu_runs_on_whichever_thread_calls_run)
+{
+	struct guest g;
+	struct runner r = { .g = &g };
+	pthread_t t;
+	int i;
+
+	ASSERT_EQ(0, GUEST_MAKE(&g, guest_count));
+	for (i = 1; i <= 10; i++) {
+		ASSERT_EQ(0, pthread_create(&t, NULL, run_guest, &r));
+		ASSERT_EQ(0, pthread_join(t, NULL));
+		ASSERT_EQ(0, r.ret);
+		EXPECT_EQ(i, g.run->syscall.args[0]);
+	}
+	guest_destroy(&g);
+}
+
+/* An address-space fd alone holds the module. */
+TEST(unload_is_refused_while_an_address_space_fd_is_open)
+{
+	const char *ko = getenv("UNPRIV_KO");
+	int dev, as, kofd;
+
+	if (!ko || access(ko, R_OK))
+		SKIP(return, "set UNPRIV_KO to the path of unpriv.ko");
+	dev = unpriv_open();
+	ASSERT_LE(0, dev);
+	as = ioctl(dev, UNPRIV_CREATE_AS, 0);
+	ASSERT_LE(0, as);
+	close(dev);
+
+	EXPECT_EQ(-1, syscall(SYS_delete_module, "unpriv", O_NONBLOCK));
+	EXPECT_EQ(EWOULDBLOCK, errno);
+	close(as);
+
+	ASSERT_EQ(0, syscall(SYS_delete_module, "unpriv", O_NONBLOCK));
+	kofd = open(ko, O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, kofd);
+	ASSERT_EQ(0, syscall(SYS_finit_module, kofd, "", 0));
+	close(kofd);
+}
+
+TEST_HARNESS_MAIN
