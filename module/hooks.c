@@ -105,7 +105,8 @@ static int unpriv_hook_install(struct unpriv_hook *hook)
 		*hook->orig = (void *)addr;
 
 	hook->ops.func = unpriv_ftrace_thunk;
-	hook->ops.flags = FTRACE_OPS_FL_IPMODIFY | FTRACE_OPS_FL_RECURSION;
+	/* The thunk calls nothing: it needs no recursion protection. */
+	hook->ops.flags = FTRACE_OPS_FL_IPMODIFY;
 	if (!IS_ENABLED(CONFIG_HAVE_DYNAMIC_FTRACE_WITH_ARGS))
 		hook->ops.flags |= FTRACE_OPS_FL_SAVE_REGS;
 

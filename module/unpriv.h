@@ -55,13 +55,18 @@ enum unpriv_vcpu_phase {
 	UNPRIV_VCPU_GUEST,	/* its thread is in guest mode */
 };
 
+/* Selectors, FS/GS base and PKRU, as the CPU holds them. */
+struct unpriv_cpu_segs {
+	unsigned short ds, es, fs, gs;
+	unsigned long fsbase, gsbase;
+	u32 pkru;
+};
+
 /* The host thread's state set aside while it runs in guest mode. */
 struct unpriv_host {
 	struct pt_regs regs;
 	struct mm_struct *mm;
-	unsigned long fsbase, gsbase;
-	unsigned short ds, es, fsindex, gsindex;
-	u32 pkru;
+	struct unpriv_cpu_segs segs;
 	int cpu;
 	struct syscall_user_dispatch sud;
 	bool sud_on;

@@ -180,72 +180,83 @@ static void unpriv_store_guest(struct unpriv_regs *g, const struct pt_regs *regs
 /*
  * Segment selectors and bases, and PKRU, live in the CPU while the
  * thread runs and in thread_struct when it is switched out; change both
- * with preemption off.
+ * with preemption off.  Most threads have null selectors, and the host
+ * and guest often share a GS base: what would not change is not written
+ * (MSR writes are the expensive part of a switch).
  */
+static void unpriv_segs_read(struct unpriv_cpu_segs *s)
+{
+	savesegment(ds, s->ds);
+	savesegment(es, s->es);
+	savesegment(fs, s->fs);
+	savesegment(gs, s->gs);
+	s->fsbase = x86_fsbase_read_cpu();
+	rdmsrl(MSR_KERNEL_GS_BASE, s->gsbase);
+	s->pkru = read_pkru();
+}
+
+/* Load next, the CPU holding cur; keep thread_struct in step. */
+static void unpriv_segs_load(const struct unpriv_cpu_segs *cur,
+			     const struct unpriv_cpu_segs *next)
+{
+	struct thread_struct *t = &current->thread;
+
+	if (next->ds != cur->ds)
+		loadsegment(ds, next->ds);
+	if (next->es != cur->es)
+		loadsegment(es, next->es);
+	if (next->fs != cur->fs || next->fs)
+		loadsegment(fs, next->fs);
+	if (next->fs != cur->fs || next->fs || next->fsbase != cur->fsbase)
+		x86_fsbase_write_cpu(next->fsbase);
+	if (next->gs != cur->gs || next->gs)
+		load_gs_index(next->gs);
+	if (next->gs != cur->gs || next->gs || next->gsbase != cur->gsbase)
+		wrmsrl(MSR_KERNEL_GS_BASE, next->gsbase);
+	t->fsindex = next->fs;
+	t->gsindex = next->gs;
+	t->fsbase = next->fsbase;
+	t->gsbase = next->gsbase;
+	write_pkru(next->pkru);
+}
+
 static void unpriv_swap_segments_to_guest(struct unpriv_vcpu *vcpu,
 					  const struct unpriv_segs *segs)
 {
-	struct thread_struct *t = &current->thread;
 	struct unpriv_host *h = &vcpu->host;
+	struct unpriv_cpu_segs guest = {
+		.ds = segs->ds, .es = segs->es, .fs = segs->fs, .gs = segs->gs,
+		.fsbase = segs->fsbase, .gsbase = segs->gsbase,
+		.pkru = vcpu->pkru,
+	};
 
 	preempt_disable();
-	savesegment(ds, h->ds);
-	savesegment(es, h->es);
-	savesegment(fs, h->fsindex);
-	savesegment(gs, h->gsindex);
-	h->fsbase = x86_fsbase_read_cpu();
-	rdmsrl(MSR_KERNEL_GS_BASE, h->gsbase);
-	h->pkru = read_pkru();
-
-	loadsegment(ds, segs->ds);
-	loadsegment(es, segs->es);
-	loadsegment(fs, segs->fs);
-	x86_fsbase_write_cpu(segs->fsbase);
-	load_gs_index(segs->gs);
-	wrmsrl(MSR_KERNEL_GS_BASE, segs->gsbase);
-	t->fsindex = segs->fs;
-	t->gsindex = segs->gs;
-	t->fsbase = segs->fsbase;
-	t->gsbase = segs->gsbase;
-	write_pkru(vcpu->pkru);
+	unpriv_segs_read(&h->segs);
+	unpriv_segs_load(&h->segs, &guest);
 	h->cpu = smp_processor_id();
 	preempt_enable();
 }
 
 static void unpriv_swap_segments_to_host(struct unpriv_vcpu *vcpu)
 {
-	struct thread_struct *t = &current->thread;
 	struct unpriv_regs *g = &vcpu->run->regs;
 	struct unpriv_host *h = &vcpu->host;
-	unsigned short sel;
+	struct unpriv_cpu_segs guest;
 
 	preempt_disable();
-	savesegment(ds, sel);
-	g->ds = sel;
-	savesegment(es, sel);
-	g->es = sel;
-	savesegment(fs, sel);
-	g->fs = sel;
-	savesegment(gs, sel);
-	g->gs = sel;
-	g->fs_base = x86_fsbase_read_cpu();
-	rdmsrl(MSR_KERNEL_GS_BASE, g->gs_base);
-	vcpu->pkru = read_pkru();
-
-	loadsegment(ds, h->ds);
-	loadsegment(es, h->es);
-	loadsegment(fs, h->fsindex);
-	x86_fsbase_write_cpu(h->fsbase);
-	load_gs_index(h->gsindex);
-	wrmsrl(MSR_KERNEL_GS_BASE, h->gsbase);
-	t->fsindex = h->fsindex;
-	t->gsindex = h->gsindex;
-	t->fsbase = h->fsbase;
-	t->gsbase = h->gsbase;
-	write_pkru(h->pkru);
+	unpriv_segs_read(&guest);
+	unpriv_segs_load(&guest, &h->segs);
 	if (h->cpu != smp_processor_id())
 		rseq_set_notify_resume(current);
 	preempt_enable();
+
+	g->ds = guest.ds;
+	g->es = guest.es;
+	g->fs = guest.fs;
+	g->gs = guest.gs;
+	g->fs_base = guest.fsbase;
+	g->gs_base = guest.gsbase;
+	vcpu->pkru = guest.pkru;
 }
 
 /* --- signals ---------------------------------------------------------- */
@@ -256,16 +267,22 @@ static void unpriv_swap_segments_to_host(struct unpriv_vcpu *vcpu)
  * the process-wide handler to SIG_DFL.  Unblock them for guest mode,
  * and note which are ignored so a reset can be undone.
  */
+static const int unpriv_sync_signals[] = {
+	SIGSEGV, SIGBUS, SIGILL, SIGTRAP, SIGFPE, SIGSYS,
+};
+
 static void unpriv_signals_to_guest(struct unpriv_host *h)
 {
 	struct sighand_struct *sighand = current->sighand;
-	int sig;
+	unsigned int i;
 
 	h->ignored = 0;
-	for (sig = 1; sig < 32; sig++)
-		if ((sigmask(sig) & UNPRIV_SYNC_SIGNALS) &&
-		    sighand->action[sig - 1].sa.sa_handler == SIG_IGN)
+	for (i = 0; i < ARRAY_SIZE(unpriv_sync_signals); i++) {
+		int sig = unpriv_sync_signals[i];
+
+		if (sighand->action[sig - 1].sa.sa_handler == SIG_IGN)
 			h->ignored |= sigmask(sig);
+	}
 
 	h->blocked_changed = current->blocked.sig[0] & UNPRIV_SYNC_SIGNALS;
 	if (h->blocked_changed) {
