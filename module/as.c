@@ -198,18 +198,29 @@ static long unpriv_as_batch(struct unpriv_as *as,
 	return 0;
 }
 
-/* One page of UNPRIV_AS_RW; returns bytes copied or -errno. */
+/*
+ * One page of UNPRIV_AS_RW: copy between the caller's buf and the guest
+ * page at addr, through bounce (a page-sized kernel buffer), so that a
+ * bad buf changes no guest byte.  Returns bytes copied, or -EIO when the
+ * guest page is not there, -EFAULT when no byte of buf could be used.
+ */
 static long unpriv_as_rw_page(struct unpriv_as *as, unsigned long addr,
-			      void __user *buf, size_t len, bool write)
+			      void __user *buf, size_t len, bool write,
+			      void *bounce)
 {
 	unsigned int gup = FOLL_FORCE | (write ? FOLL_WRITE : 0);
 	size_t off = offset_in_page(addr);
 	struct page *page;
-	unsigned long left;
 	void *kaddr;
 	long got;
 
 	len = min_t(size_t, len, PAGE_SIZE - off);
+	if (write) {
+		len -= copy_from_user(bounce, buf, len);
+		if (!len)
+			return -EFAULT;
+	}
+
 	if (mmap_read_lock_killable(as->mm))
 		return -EINTR;
 	got = get_user_pages_remote(as->mm, addr, 1, gup, &page, NULL, NULL);
@@ -217,45 +228,68 @@ static long unpriv_as_rw_page(struct unpriv_as *as, unsigned long addr,
 	if (got <= 0)
 		return -EIO;
 
-	/* The guest's mmap_lock is dropped: faults on buf are the host's. */
 	kaddr = kmap_local_page(page);
 	if (write)
-		left = copy_from_user(kaddr + off, buf, len);
+		memcpy(kaddr + off, bounce, len);
 	else
-		left = copy_to_user(buf, kaddr + off, len);
+		memcpy(bounce, kaddr + off, len);
 	kunmap_local(kaddr);
 	if (write)
 		set_page_dirty_lock(page);
 	put_page(page);
-	return left ? -EFAULT : len;
+
+	/* The guest's mmap_lock is dropped: faults on buf are the host's. */
+	if (!write) {
+		len -= copy_to_user(buf, bounce, len);
+		if (!len)
+			return -EFAULT;
+	}
+	return len;
 }
 
 static long unpriv_as_rw(struct unpriv_as *as, struct unpriv_as_rw __user *urw)
 {
 	struct unpriv_as_rw rw;
 	size_t done = 0;
+	void *bounce;
 	bool write;
+	long n = 0;
 
 	if (copy_from_user(&rw, urw, sizeof(rw)))
 		return -EFAULT;
 	if ((rw.flags & ~UNPRIV_RW_WRITE) || rw.reserved || rw.len > SZ_1G)
 		return -EINVAL;
 	write = rw.flags & UNPRIV_RW_WRITE;
+	bounce = (void *)__get_free_page(GFP_KERNEL);
+	if (!bounce)
+		return -ENOMEM;
 
 	while (done < rw.len) {
-		long n = unpriv_as_rw_page(as, rw.addr + done,
-					   u64_to_user_ptr(rw.buf + done),
-					   rw.len - done, write);
-		if (n == -EIO && done)
-			break;
+		size_t want = min_t(size_t, rw.len - done,
+				    PAGE_SIZE - offset_in_page(rw.addr + done));
+
+		n = unpriv_as_rw_page(as, rw.addr + done,
+				      u64_to_user_ptr(rw.buf + done),
+				      rw.len - done, write, bounce);
 		if (n < 0)
-			return n;
+			break;
 		done += n;
-		if (fatal_signal_pending(current))
-			return -EINTR;
+		if (n < want) {
+			/* buf ended part way: report what was copied */
+			n = -EFAULT;
+			break;
+		}
+		if (fatal_signal_pending(current)) {
+			n = -EINTR;
+			break;
+		}
 		cond_resched();
 	}
-	return done;
+	free_page((unsigned long)bounce);
+	/* Bytes copied count even when the rest failed, as for write(2). */
+	if (done)
+		return done;
+	return n < 0 ? n : 0;
 }
 
 static long unpriv_as_ioctl(struct file *file, unsigned int cmd,

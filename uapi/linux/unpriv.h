@@ -124,7 +124,9 @@ struct unpriv_as_range {
  *                  reserved not 0.
  *          EBADF   fd is not open.
  *          EACCES  the file's open mode does not allow prot.
- *          ENODEV  the file cannot be mapped.
+ *          EPERM   addr below vm.mmap_min_addr without CAP_SYS_RAWIO; a
+ *                  shared writable map of a memfd sealed F_SEAL_WRITE.
+ *          ENODEV  the file cannot be mapped (a pipe, a socket).
  *          ENOMEM  out of memory or map count.
  */
 #define UNPRIV_AS_MAP		_IOW(UNPRIV_IO, 0x40, struct unpriv_as_map)
@@ -138,6 +140,8 @@ struct unpriv_as_range {
 
 /*
  * UNPRIV_AS_PROTECT - change the protection of a mapped range.
+ * As mprotect(2): when the range runs into a hole, the mapped part
+ * before the hole has changed when ENOMEM is returned.
  * Errors:  EINVAL  as for UNPRIV_AS_UNMAP, unknown prot bits.
  *          ENOMEM  part of the range is not mapped.
  *          EACCES  the file's open mode does not allow prot.
@@ -171,11 +175,14 @@ struct unpriv_as_batch {
 /*
  * UNPRIV_AS_BATCH - several map, unmap and protect operations in one
  * call, in order, stopping at the first that fails.
- * Returns: 0 when all succeeded; otherwise the ioctl still returns 0
- *          and done/error say which op failed and why.  The ops before
- *          it have taken effect.
- * Errors:  (of the call itself) EFAULT  bad ops pointer;
- *          EINVAL  flags not 0 or count beyond UNPRIV_AS_BATCH_MAX.
+ * Returns: 0, with done and error saying how far it got: done ==
+ *          count and error 0 when all succeeded; otherwise ops[done]
+ *          failed with error (-EFAULT when it could not be read) and
+ *          the ops before it have taken effect.
+ * Errors:  EFAULT  the struct unpriv_as_batch itself cannot be read or
+ *                  written.
+ *          EINVAL  flags not 0 or count beyond UNPRIV_AS_BATCH_MAX (done
+ *                  and error are left as they were).
  */
 #define UNPRIV_AS_BATCH		_IOWR(UNPRIV_IO, 0x43, struct unpriv_as_batch)
 
@@ -183,8 +190,9 @@ struct unpriv_as_batch {
 
 /*
  * struct unpriv_as_rw - copy between the caller's memory and the
- * address space's, with the rights of a debugger (read-only guest pages
- * can be written, copy on write as for ptrace).
+ * address space's, with the rights of a debugger: a read-only private
+ * mapping can be written (copied on write, as ptrace does); a read-only
+ * shared mapping cannot (EIO).
  */
 struct unpriv_as_rw {
 	__u64 addr;	/* in: guest address */
@@ -196,11 +204,15 @@ struct unpriv_as_rw {
 
 /*
  * UNPRIV_AS_RW - read or write guest memory.
- * Returns: the number of bytes copied; fewer than len when the guest
- *          range stops being mapped (0 if its first page is not).
- * Errors:  EINVAL  unknown flags, reserved not 0, len too large.
- *          EFAULT  buf is not the caller's memory.
- *          EIO     no byte could be copied.
+ * Returns: the number of bytes copied: len, or fewer when the guest
+ *          range stops being mapped or buf stops being readable
+ *          (writable) part way; 0 for len 0.  Bytes not copied are left
+ *          as they were, in the guest and in buf.
+ * Errors:  EINVAL  unknown flags, reserved not 0, len above 1 GiB.
+ *          EIO     the first guest page is not mapped (or not writable,
+ *                  for a write to a shared read-only mapping).
+ *          EFAULT  the first byte of buf is not the caller's memory.
+ *          EINTR   a fatal signal arrived before any byte was copied.
  */
 #define UNPRIV_AS_RW		_IOW(UNPRIV_IO, 0x44, struct unpriv_as_rw)
 
