@@ -45,6 +45,9 @@
 
 #include "unpriv.h"
 
+#define CREATE_TRACE_POINTS
+#include "trace.h"
+
 #define UNPRIV_VCPU_PHASE	0xff
 #define UNPRIV_VCPU_DEAD	0x100
 
@@ -387,6 +390,7 @@ static void unpriv_vcpu_enter(struct unpriv_vcpu *vcpu, struct pt_regs *regs)
 	set_task_syscall_work(current, SYSCALL_USER_DISPATCH);
 	h->mm = current->mm;
 	unpriv_switch_mm(vcpu->as->mm);
+	trace_unpriv_enter(regs->ip);
 
 	if (!unpriv_vcpu_move(vcpu, UNPRIV_VCPU_ENTERING, UNPRIV_VCPU_GUEST)) {
 		/* The vcpu's fd was closed: back out, as from an exit. */
@@ -401,9 +405,11 @@ static void unpriv_vcpu_enter(struct unpriv_vcpu *vcpu, struct pt_regs *regs)
  * vcpu.
  */
 static void unpriv_vcpu_leave(struct unpriv_vcpu *vcpu, struct pt_regs *regs,
-			      int ret)
+			      int ret, u64 info)
 {
 	struct unpriv_host *h = &vcpu->host;
+
+	trace_unpriv_exit(vcpu->run->exit_reason, regs->ip, info);
 
 	unpriv_store_guest(&vcpu->run->regs, regs);
 	unpriv_switch_mm(h->mm);
@@ -487,7 +493,7 @@ bool unpriv_vcpu_syscall(struct unpriv_vcpu *vcpu, struct pt_regs *regs)
 		run->syscall.insn = UNPRIV_SYSCALL_INSN_SYSCALL;
 	}
 	regs->ax = run->syscall.nr;
-	unpriv_vcpu_leave(vcpu, regs, 0);
+	unpriv_vcpu_leave(vcpu, regs, 0, run->syscall.nr);
 	return true;
 }
 
@@ -498,8 +504,10 @@ bool unpriv_vcpu_syscall(struct unpriv_vcpu *vcpu, struct pt_regs *regs)
  */
 void unpriv_vcpu_signal(struct unpriv_vcpu *vcpu, struct pt_regs *regs)
 {
+	struct unpriv_run *run = vcpu->run;
 	kernel_siginfo_t info;
 	int ret = 0;
+	u64 what = 0;
 
 	if (unpriv_vcpu_phase(vcpu) == UNPRIV_VCPU_ENTERING) {
 		unpriv_vcpu_enter(vcpu, regs);
@@ -507,13 +515,15 @@ void unpriv_vcpu_signal(struct unpriv_vcpu *vcpu, struct pt_regs *regs)
 	}
 
 	if (unpriv_take_guest_signal(&vcpu->host, &info)) {
-		unpriv_exit_fault(vcpu->run, &info);
+		unpriv_exit_fault(run, &info);
+		what = run->exit_reason == UNPRIV_EXIT_FAULT ?
+		       run->fault.address : run->trap.trap;
 	} else {
-		vcpu->run->exit_reason = UNPRIV_EXIT_INTR;
+		run->exit_reason = UNPRIV_EXIT_INTR;
 		clear_bit(UNPRIV_VCPU_KICKED, &vcpu->flags);
 		ret = -EINTR;
 	}
-	unpriv_vcpu_leave(vcpu, regs, ret);
+	unpriv_vcpu_leave(vcpu, regs, ret, what);
 
 	/* Host signals and task work, now in host mode. */
 	if (task_sigpending(current) || test_thread_flag(TIF_NOTIFY_SIGNAL))
