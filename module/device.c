@@ -10,8 +10,12 @@
 
 static long unpriv_device_check_extension(unsigned long cap)
 {
-	/* Extensions come with the objects that provide them. */
-	return 0;
+	switch (cap) {
+	case UNPRIV_CAP_FPU:
+		return unpriv_vcpu_fpu_size();
+	default:
+		return 0;
+	}
 }
 
 static long unpriv_device_ioctl(struct file *file, unsigned int cmd,

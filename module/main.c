@@ -17,6 +17,9 @@ static int __init unpriv_init(void)
 	ret = unpriv_symbols_resolve();
 	if (ret)
 		return ret;
+	ret = unpriv_vcpu_init();
+	if (ret)
+		return ret;
 	ret = unpriv_hooks_install();
 	if (ret)
 		return ret;

@@ -53,6 +53,7 @@ enum unpriv_vcpu_phase {
 	UNPRIV_VCPU_IDLE,	/* in no thread */
 	UNPRIV_VCPU_ENTERING,	/* RUN called, guest not yet entered */
 	UNPRIV_VCPU_GUEST,	/* its thread is in guest mode */
+	UNPRIV_VCPU_BUSY,	/* an ioctl is reading or writing its state */
 };
 
 /* Selectors, FS/GS base and PKRU, as the CPU holds them. */
@@ -93,6 +94,8 @@ struct unpriv_vcpu {
 };
 
 int unpriv_vcpu_create(unsigned long flags);
+int unpriv_vcpu_init(void);
+int unpriv_vcpu_fpu_size(void);
 
 /* The vcpu current is entering or running, if any (see vcpu.c). */
 static __always_inline struct unpriv_vcpu *unpriv_current_vcpu(void)

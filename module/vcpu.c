@@ -628,6 +628,68 @@ static long unpriv_vcpu_kick(struct unpriv_vcpu *vcpu)
 	return 0;
 }
 
+/* The size of an FPU image (UNPRIV_CAP_FPU), the same for every vcpu. */
+static unsigned int unpriv_fpu_size;
+
+int unpriv_vcpu_fpu_size(void)
+{
+	return unpriv_fpu_size;
+}
+
+int unpriv_vcpu_init(void)
+{
+	struct fpu_guest fpu;
+
+	if (!fpu_alloc_guest_fpstate(&fpu))
+		return -ENOMEM;
+	unpriv_fpu_size = fpu.uabi_size;
+	fpu_free_guest_fpstate(&fpu);
+	return 0;
+}
+
+static long unpriv_vcpu_fpu(struct unpriv_vcpu *vcpu,
+			    struct unpriv_fpu __user *ufpu, bool set)
+{
+	struct fpu_guest *gfpu = &vcpu->fpu;
+	struct unpriv_fpu f;
+	void *image;
+	long ret = 0;
+
+	if (copy_from_user(&f, ufpu, sizeof(f)))
+		return -EFAULT;
+	if (f.flags || f.size < gfpu->uabi_size)
+		return -EINVAL;
+	image = kvzalloc(gfpu->uabi_size, GFP_KERNEL);
+	if (!image)
+		return -ENOMEM;
+	if (set && copy_from_user(image, u64_to_user_ptr(f.buf),
+				  gfpu->uabi_size)) {
+		ret = -EFAULT;
+		goto out;
+	}
+
+	if (!unpriv_vcpu_move(vcpu, UNPRIV_VCPU_IDLE, UNPRIV_VCPU_BUSY)) {
+		ret = -EBUSY;
+		goto out;
+	}
+	if (set)
+		ret = fpu_copy_uabi_to_guest_fpstate(gfpu, image,
+						     gfpu->fpstate->user_xfeatures,
+						     &vcpu->pkru);
+	else
+		fpu_copy_guest_fpstate_to_uabi(gfpu, image, gfpu->uabi_size,
+					       gfpu->fpstate->user_xfeatures,
+					       vcpu->pkru);
+	atomic_set(&vcpu->state, UNPRIV_VCPU_IDLE);
+
+	if (!set && copy_to_user(u64_to_user_ptr(f.buf), image,
+				 gfpu->uabi_size))
+		ret = -EFAULT;
+out:
+	kvfree(image);
+	return ret;
+}
+
 static long unpriv_vcpu_ioctl(struct file *file, unsigned int cmd,
 			      unsigned long arg)
 {
@@ -638,6 +700,10 @@ static long unpriv_vcpu_ioctl(struct file *file, unsigned int cmd,
 		return unpriv_vcpu_run(vcpu, arg);
 	case UNPRIV_KICK:
 		return unpriv_vcpu_kick(vcpu);
+	case UNPRIV_GET_FPU:
+		return unpriv_vcpu_fpu(vcpu, (void __user *)arg, false);
+	case UNPRIV_SET_FPU:
+		return unpriv_vcpu_fpu(vcpu, (void __user *)arg, true);
 	default:
 		return -ENOTTY;
 	}

@@ -51,6 +51,14 @@
  */
 #define UNPRIV_CHECK_EXTENSION	_IO(UNPRIV_IO, 0x01)
 
+/* Extensions (UNPRIV_CHECK_EXTENSION's argument). */
+
+/*
+ * UNPRIV_GET_FPU and UNPRIV_SET_FPU exist; the value is the size in
+ * bytes of the FPU image they take.
+ */
+#define UNPRIV_CAP_FPU		1
+
 /*
  * UNPRIV_CREATE_AS - create an address space.
  * arg:     flags, must be 0.
@@ -339,6 +347,35 @@ struct unpriv_run {
  *                  space, bad selectors).
  */
 #define UNPRIV_RUN		_IO(UNPRIV_IO, 0x80)
+
+/*
+ * struct unpriv_fpu - the guest's FPU, SSE, AVX... and PKRU state, as an
+ * image in the standard (non-compacted) XSAVE format: the 512-byte
+ * legacy FXSAVE region (x87 at 0, MXCSR at 24, xmm0-15 at 160), the
+ * XSAVE header at 512 (its xfeatures says which components the image
+ * holds; a component it leaves out is in its initial state), then each
+ * component at the offset CPUID leaf 0xd gives.  PKRU is its component 9
+ * when the CPU has protection keys.  This is KVM's KVM_GET_XSAVE2 format.
+ */
+struct unpriv_fpu {
+	__u64 buf;	/* in: the image, in the caller's memory */
+	__u32 size;	/* in: its size: at least UNPRIV_CAP_FPU's value */
+	__u32 flags;	/* in: must be 0 */
+};
+
+/*
+ * UNPRIV_GET_FPU - copy the guest's FPU state out, as the last exit
+ * left it (a new vcpu's is the initial state: MXCSR 0x1f80, the x87
+ * control word 0x37f, all registers zero).
+ * UNPRIV_SET_FPU - load it; the guest runs with it from the next RUN.
+ * Errors:  EINVAL  flags not 0, size too small; for SET, a component
+ *                  the CPU does not enable for user mode, or reserved
+ *                  MXCSR bits set.
+ *          EFAULT  buf is not the caller's memory.
+ *          EBUSY   the vcpu is running.
+ */
+#define UNPRIV_GET_FPU		_IOW(UNPRIV_IO, 0x82, struct unpriv_fpu)
+#define UNPRIV_SET_FPU		_IOW(UNPRIV_IO, 0x83, struct unpriv_fpu)
 
 /*
  * UNPRIV_KICK - make the vcpu's UNPRIV_RUN return promptly with -EINTR
