@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -104,6 +105,44 @@ TEST_F(dev, read_write_and_seek_are_refused)
 	EXPECT_EQ(EINVAL, errno);
 	EXPECT_EQ(-1, lseek(self->fd, 1, SEEK_SET));
 	EXPECT_EQ(ESPIPE, errno);
+}
+
+TEST_F(dev, create_rejects_flags)
+{
+	EXPECT_EQ(-1, ioctl(self->fd, UNPRIV_CREATE_AS, 1));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, ioctl(self->fd, UNPRIV_CREATE_VCPU, 1UL << 63));
+	EXPECT_EQ(EINVAL, errno);
+}
+
+TEST_F(dev, fpu_extension_gives_the_image_size)
+{
+	EXPECT_LE(576, ioctl(self->fd, UNPRIV_CHECK_EXTENSION, UNPRIV_CAP_FPU));
+}
+
+TEST_F(dev, run_page_mmap_must_be_one_shared_page_at_offset_0)
+{
+	int vcpu = ioctl(self->fd, UNPRIV_CREATE_VCPU, 0);
+	void *p;
+
+	ASSERT_LE(0, vcpu);
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, 2 * UNPRIV_RUN_SIZE, PROT_READ,
+				   MAP_SHARED, vcpu, 0));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, UNPRIV_RUN_SIZE, PROT_READ,
+				   MAP_SHARED, vcpu, UNPRIV_RUN_SIZE));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, UNPRIV_RUN_SIZE, PROT_READ,
+				   MAP_PRIVATE, vcpu, 0));
+	EXPECT_EQ(EINVAL, errno);
+	p = mmap(NULL, UNPRIV_RUN_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
+		 vcpu, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	/* It cannot grow. */
+	EXPECT_EQ(MAP_FAILED, mremap(p, UNPRIV_RUN_SIZE, 2 * UNPRIV_RUN_SIZE,
+				     MREMAP_MAYMOVE));
+	munmap(p, UNPRIV_RUN_SIZE);
+	close(vcpu);
 }
 
 /*

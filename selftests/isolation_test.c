@@ -10,7 +10,12 @@
 #include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/io.h>
 #include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/user.h>
+#include <sys/wait.h>
+#include <stddef.h>
 #include <sys/rseq.h>
 #include <sys/syscall.h>
 
@@ -327,6 +332,56 @@ TEST_F(iso, guest_faults_leave_no_kernel_log_lines)
 		EXPECT_EQ(NULL, strstr(rec, "traps:")) TH_LOG("kernel log: %s", rec);
 	}
 	close(kmsg);
+}
+
+GUEST_CODE(guest_getpid, "mov $39, %eax\nsyscall\n");
+
+/* An I/O permission bitmap would apply to guest code: RUN refuses. */
+TEST_F(iso, a_thread_with_ioperm_is_refused)
+{
+	ASSERT_EQ(0, GUEST_LOAD(&self->g, guest_getpid));
+	if (ioperm(0x80, 1, 1))
+		SKIP(return, "ioperm: %s", strerror(errno));
+	EXPECT_EQ(-EBUSY, guest_run(&self->g));
+	ASSERT_EQ(0, ioperm(0x80, 1, 0));
+}
+
+/* So would a debugger's hardware breakpoint. */
+TEST(a_thread_with_hardware_breakpoints_is_refused)
+{
+	int status, pipefd[2];
+	char result;
+	pid_t pid;
+
+	ASSERT_EQ(0, pipe(pipefd));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct guest g;
+
+		close(pipefd[0]);
+		if (guest_create(&g) || GUEST_LOAD(&g, guest_getpid))
+			_exit(2);
+		ptrace(PTRACE_TRACEME, 0, 0, 0);
+		raise(SIGSTOP);
+		/* the tracer has set DR0 and DR7 */
+		result = guest_run(&g) == -EBUSY ? 'y' : 'n';
+		write(pipefd[1], &result, 1);
+		_exit(0);
+	}
+	close(pipefd[1]);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFSTOPPED(status));
+	ASSERT_EQ(0, ptrace(PTRACE_POKEUSER, pid,
+			    offsetof(struct user, u_debugreg[0]),
+			    (void *)GUEST_CODE_ADDR));
+	ASSERT_EQ(0, ptrace(PTRACE_POKEUSER, pid,
+			    offsetof(struct user, u_debugreg[7]), (void *)1));
+	ASSERT_EQ(0, ptrace(PTRACE_DETACH, pid, 0, 0));
+	ASSERT_EQ(1, read(pipefd[0], &result, 1));
+	EXPECT_EQ('y', result);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	close(pipefd[0]);
 }
 
 TEST_HARNESS_MAIN

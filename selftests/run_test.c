@@ -434,4 +434,51 @@ TEST_F(run, rflags_are_sanitized)
 	EXPECT_EQ(0x203, run->regs.r11 & ~0x8d4ULL);
 }
 
+/*
+ * Unmask x87 divide-by-zero and divide: #MF, with the cause in si_code.
+ * (An unmasked SSE exception, #XM, would do as well on hardware; QEMU's
+ * software emulation never raises it.)
+ */
+GUEST_CODE(guest_x87_divide_by_zero,
+	"fninit\n"
+	"sub $8, %rsp\n"
+	"movw $0x37b, (%rsp)\n"	/* 0x37f without ZM */
+	"fldcw (%rsp)\n"
+	"fld1\n"
+	"fldz\n"
+	"fdivrp\n"
+	"fwait\n");
+
+TEST_F(run, x87_fp_exception_is_a_trap_exit_with_its_cause)
+{
+	struct unpriv_run *run = self->g.run;
+
+	ASSERT_EQ(0, GUEST_LOAD(&self->g, guest_x87_divide_by_zero));
+	ASSERT_EQ(0, guest_run(&self->g));
+	ASSERT_EQ(UNPRIV_EXIT_TRAP, run->exit_reason)
+		TH_LOG("exit %u at rip %#llx", run->exit_reason, run->regs.rip);
+	EXPECT_EQ(16, run->trap.trap);		/* #MF */
+	EXPECT_EQ(SIGFPE, run->trap.signo);
+	EXPECT_EQ(FPE_FLTDIV, run->trap.si_code);
+}
+
+/*
+ * An empty address space holds nothing: not even the vsyscall page
+ * (Debian's kernel is built with LEGACY_VSYSCALL_NONE).
+ */
+GUEST_CODE(guest_call_vsyscall,
+	"mov $0xffffffffff600000, %rax\n"
+	"call *%rax\n");
+
+TEST_F(run, the_vsyscall_page_is_not_there)
+{
+	struct unpriv_run *run = self->g.run;
+
+	ASSERT_EQ(0, GUEST_LOAD(&self->g, guest_call_vsyscall));
+	ASSERT_EQ(0, guest_run(&self->g));
+	ASSERT_EQ(UNPRIV_EXIT_FAULT, run->exit_reason);
+	EXPECT_EQ(0xffffffffff600000ULL, run->fault.address);
+	EXPECT_EQ(SIGSEGV, run->fault.signo);
+}
+
 TEST_HARNESS_MAIN
