@@ -91,9 +91,10 @@ static int unpriv_as_map(struct unpriv_as *as, const struct unpriv_as_map *m)
 	unsigned long addr;
 	struct file *file;
 
-	BUILD_BUG_ON(UNPRIV_PROT_READ != PROT_READ ||
-		     UNPRIV_PROT_WRITE != PROT_WRITE ||
-		     UNPRIV_PROT_EXEC != PROT_EXEC);
+	/* The ABI's protection bits are mmap's. */
+	BUILD_BUG_ON(PROT_READ != UNPRIV_PROT_READ);
+	BUILD_BUG_ON(PROT_WRITE != UNPRIV_PROT_WRITE);
+	BUILD_BUG_ON(PROT_EXEC != UNPRIV_PROT_EXEC);
 
 	if (!unpriv_range_ok(m->addr, m->len) || !PAGE_ALIGNED(m->offset) ||
 	    m->offset + m->len < m->offset || (m->prot & ~UNPRIV_PROT_ALL) ||

@@ -617,6 +617,11 @@ static long unpriv_vcpu_kick(struct unpriv_vcpu *vcpu)
 	struct task_struct *task;
 
 	set_bit(UNPRIV_VCPU_KICKED, &vcpu->flags);
+	/*
+	 * Order the bit before reading the runner.  The runner sets ->task
+	 * and then tests the bit (test_and_clear_bit() is fully ordered) on
+	 * entry: either it sees the bit, or we see it and notify it.
+	 */
 	smp_mb__after_atomic();
 	rcu_read_lock();
 	task = READ_ONCE(vcpu->task);
