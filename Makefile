@@ -100,11 +100,16 @@ vmroot: selftests userspace
 
 # --- test-only modules (never in the VM's default root) ---------------------
 
+TEST_MODULES := warn ipmodify
+
 test-modules: deps
-	$(Q)v=$(call kver,generic); dir=$(BUILD)/kmod-test/$$v; \
-	mkdir -p $$dir && cp -asf $(CURDIR)/tools/tests/warn/. $$dir/ && \
-	$(MAKE) --no-print-directory -C /usr/src/linux-headers-$$v M=$$dir modules \
-		$(if $(V),,>$$dir/build.log 2>&1 || { cat $$dir/build.log; exit 1; })
+	$(Q)v=$(call kver,generic); \
+	for m in $(TEST_MODULES); do \
+		dir=$(BUILD)/kmod-test/$$v/$$m; \
+		mkdir -p $$dir && cp -asf $(CURDIR)/tools/tests/$$m/. $$dir/ && \
+		$(MAKE) --no-print-directory -C /usr/src/linux-headers-$$v M=$$dir modules \
+			$(if $(V),,>$$dir/build.log 2>&1 || { cat $$dir/build.log; exit 1; }) || exit 1; \
+	done
 
 # --- check ------------------------------------------------------------------
 #
@@ -120,6 +125,9 @@ check: all test-modules
 	[ $${PIPESTATUS[0]} -eq 0 ] || rc=1; \
 	echo "== host: tools/vmrun"; \
 	tools/tests/vmrun-test 2>&1 | tee $(BUILD)/check/host-vmrun.log; \
+	[ $${PIPESTATUS[0]} -eq 0 ] || rc=1; \
+	echo "== vm: loading the module"; \
+	tools/tests/module-load-test 2>&1 | tee $(BUILD)/check/vm-module-load.log; \
 	[ $${PIPESTATUS[0]} -eq 0 ] || rc=1; \
 	for k in $(CHECK_KERNELS); do \
 		echo "== vm[$$k]: selftests and libunpriv"; \
