@@ -136,25 +136,19 @@ TEST_F(fpu, bad_images_and_arguments_are_refused)
 
 GUEST_CODE(guest_spin, "1: jmp 1b\n");
 
-static void *run_guest(void *arg)
-{
-	return (void *)(long)guest_run(arg);
-}
-
 TEST_F(fpu, a_running_vcpu_is_busy)
 {
-	struct timespec ts = { .tv_nsec = 100 * 1000000 };
+	struct guest_runner r = { .g = &self->g };
 	pthread_t t;
-	void *ret;
 
 	ASSERT_EQ(0, GUEST_LOAD(&self->g, guest_spin));
-	ASSERT_EQ(0, pthread_create(&t, NULL, run_guest, &self->g));
-	nanosleep(&ts, NULL);
+	ASSERT_EQ(0, pthread_create(&t, NULL, guest_run_thread, &r));
+	sleep_ms(100);
 	EXPECT_EQ(-EBUSY, fpu_io(&self->g, UNPRIV_GET_FPU, self->image,
 				 self->size));
 	ASSERT_EQ(0, ioctl(self->g.vcpu, UNPRIV_KICK, 0));
-	ASSERT_EQ(0, pthread_join(t, &ret));
-	EXPECT_EQ(-EINTR, (long)ret);
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	EXPECT_EQ(-EINTR, r.ret);
 }
 
 TEST_HARNESS_MAIN

@@ -29,35 +29,6 @@ GUEST_CODE(guest_count,
 	"syscall\n"
 	"jmp 1b\n");
 
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000 };
-
-	nanosleep(&ts, NULL);
-}
-
-static int guest_make(struct guest *g, const char *code, size_t size)
-{
-	int ret = guest_create(g);
-
-	return ret ? ret : guest_load(g, code, size);
-}
-
-#define GUEST_MAKE(g, name) guest_make(g, name##_start, GUEST_CODE_SIZE(name))
-
-struct runner {
-	struct guest *g;
-	int ret;
-};
-
-static void *run_guest(void *arg)
-{
-	struct runner *r = arg;
-
-	r->ret = guest_run(r->g);
-	return NULL;
-}
-
 static void on_usr1(int sig)
 {
 }
@@ -65,12 +36,12 @@ static void on_usr1(int sig)
 TEST(closing_the_address_space_fd_while_running)
 {
 	struct guest g;
-	struct runner r = { .g = &g };
+	struct guest_runner r = { .g = &g };
 	pthread_t t;
 	int as;
 
 	ASSERT_EQ(0, GUEST_MAKE(&g, guest_spin));
-	ASSERT_EQ(0, pthread_create(&t, NULL, run_guest, &r));
+	ASSERT_EQ(0, pthread_create(&t, NULL, guest_run_thread, &r));
 	sleep_ms(100);
 	as = g.as;
 	ASSERT_EQ(0, close(as));
@@ -92,12 +63,12 @@ TEST(closing_the_vcpu_fd_while_running)
 {
 	struct sigaction sa = { .sa_handler = on_usr1 };
 	struct guest g;
-	struct runner r = { .g = &g };
+	struct guest_runner r = { .g = &g };
 	pthread_t t;
 
 	ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL));
 	ASSERT_EQ(0, GUEST_MAKE(&g, guest_spin));
-	ASSERT_EQ(0, pthread_create(&t, NULL, run_guest, &r));
+	ASSERT_EQ(0, pthread_create(&t, NULL, guest_run_thread, &r));
 	sleep_ms(100);
 	ASSERT_EQ(0, close(g.vcpu));
 	g.vcpu = -1;
@@ -115,7 +86,7 @@ TEST(closing_the_vcpu_fd_while_running)
 static int child_with_guest_thread(void (*end)(void))
 {
 	struct guest g;
-	struct runner r = { .g = &g };
+	struct guest_runner r = { .g = &g };
 	pthread_t t;
 	pid_t pid;
 	int status;
@@ -126,7 +97,7 @@ static int child_with_guest_thread(void (*end)(void))
 	if (pid == 0) {
 		if (GUEST_MAKE(&g, guest_spin))
 			_exit(100);
-		if (pthread_create(&t, NULL, run_guest, &r))
+		if (pthread_create(&t, NULL, guest_run_thread, &r))
 			_exit(101);
 		sleep_ms(100);
 		end();
@@ -252,13 +223,13 @@ TEST(many_vcpus_on_many_threads)
 TEST(a_vcpu_runs_on_whichever_thread_calls_run)
 {
 	struct guest g;
-	struct runner r = { .g = &g };
+	struct guest_runner r = { .g = &g };
 	pthread_t t;
 	int i;
 
 	ASSERT_EQ(0, GUEST_MAKE(&g, guest_count));
 	for (i = 1; i <= 10; i++) {
-		ASSERT_EQ(0, pthread_create(&t, NULL, run_guest, &r));
+		ASSERT_EQ(0, pthread_create(&t, NULL, guest_run_thread, &r));
 		ASSERT_EQ(0, pthread_join(t, NULL));
 		ASSERT_EQ(0, r.ret);
 		EXPECT_EQ(i, g.run->syscall.args[0]);

@@ -76,9 +76,8 @@ struct signaller {
 static void *signal_later(void *arg)
 {
 	struct signaller *s = arg;
-	struct timespec ts = { .tv_nsec = 100 * 1000000 };
 
-	nanosleep(&ts, NULL);
+	sleep_ms(100);
 	return (void *)(long)pthread_kill(s->target, s->sig);
 }
 
@@ -116,9 +115,8 @@ struct kicker {
 static void *kick_later(void *arg)
 {
 	struct kicker *k = arg;
-	struct timespec ts = { .tv_nsec = k->delay_ms * 1000000 };
 
-	nanosleep(&ts, NULL);
+	sleep_ms(k->delay_ms);
 	return (void *)(long)ioctl(k->vcpu, UNPRIV_KICK, 0);
 }
 
@@ -154,27 +152,13 @@ TEST_F(sig, kick_of_an_idle_vcpu_stops_its_next_run_only)
 	EXPECT_EQ(1, alarms);
 }
 
-struct runner {
-	struct guest *g;
-	int ret;
-};
-
-static void *run_guest(void *arg)
-{
-	struct runner *r = arg;
-
-	r->ret = guest_run(r->g);
-	return NULL;
-}
-
 TEST_F(sig, a_running_vcpu_is_busy_for_other_threads)
 {
-	struct runner r = { .g = &self->g };
-	struct timespec ts = { .tv_nsec = 100 * 1000000 };
+	struct guest_runner r = { .g = &self->g };
 	pthread_t t;
 
-	ASSERT_EQ(0, pthread_create(&t, NULL, run_guest, &r));
-	nanosleep(&ts, NULL);
+	ASSERT_EQ(0, pthread_create(&t, NULL, guest_run_thread, &r));
+	sleep_ms(100);
 	EXPECT_EQ(-EBUSY, guest_run(&self->g));
 	ASSERT_EQ(0, ioctl(self->g.vcpu, UNPRIV_KICK, 0));
 	ASSERT_EQ(0, pthread_join(t, NULL));
@@ -188,7 +172,6 @@ TEST_F(sig, a_running_vcpu_is_busy_for_other_threads)
  */
 TEST(sigkill_of_a_process_in_guest_mode)
 {
-	struct timespec ts = { .tv_nsec = 200 * 1000000 };
 	int status;
 	pid_t pid;
 
@@ -202,7 +185,7 @@ TEST(sigkill_of_a_process_in_guest_mode)
 		guest_run(&g);
 		_exit(3);
 	}
-	nanosleep(&ts, NULL);
+	sleep_ms(200);
 	ASSERT_EQ(0, kill(pid, SIGKILL));
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	ASSERT_TRUE(WIFSIGNALED(status)) TH_LOG("status %#x", status);

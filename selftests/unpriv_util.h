@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <time.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -143,6 +144,42 @@ static inline int guest_load(struct guest *g, const char *code, size_t size)
 static inline int guest_run(struct guest *g)
 {
 	return ioctl(g->vcpu, UNPRIV_RUN, g->as) ? -errno : 0;
+}
+
+/* guest_create() and guest_load() in one; returns 0 or -errno. */
+static inline int guest_make(struct guest *g, const char *code, size_t size)
+{
+	int ret = guest_create(g);
+
+	return ret ? ret : guest_load(g, code, size);
+}
+
+#define GUEST_MAKE(g, name) guest_make(g, name##_start, GUEST_CODE_SIZE(name))
+
+/*
+ * For running a guest on a thread of its own:
+ *	struct guest_runner r = { .g = &g };
+ *	pthread_create(&t, NULL, guest_run_thread, &r);
+ */
+struct guest_runner {
+	struct guest *g;
+	int ret;		/* guest_run()'s */
+};
+
+static inline void *guest_run_thread(void *arg)
+{
+	struct guest_runner *r = arg;
+
+	r->ret = guest_run(r->g);
+	return NULL;
+}
+
+static inline void sleep_ms(long ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000,
+			       .tv_nsec = (ms % 1000) * 1000000 };
+
+	nanosleep(&ts, NULL);
 }
 
 /* Read a 64-bit value from guest memory through the memfd. */
