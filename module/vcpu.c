@@ -236,7 +236,6 @@ static void unpriv_swap_segments_to_guest(struct unpriv_vcpu *vcpu,
 	preempt_disable();
 	unpriv_segs_read(&h->segs);
 	unpriv_segs_load(&h->segs, &guest);
-	h->cpu = smp_processor_id();
 	preempt_enable();
 }
 
@@ -249,8 +248,6 @@ static void unpriv_swap_segments_to_host(struct unpriv_vcpu *vcpu)
 	preempt_disable();
 	unpriv_segs_read(&guest);
 	unpriv_segs_load(&guest, &h->segs);
-	if (h->cpu != smp_processor_id())
-		rseq_set_notify_resume(current);
 	preempt_enable();
 
 	g->ds = guest.ds;
@@ -384,8 +381,13 @@ static void unpriv_vcpu_enter(struct unpriv_vcpu *vcpu, struct pt_regs *regs)
 	fpu_swap_kvm_fpstate(&vcpu->fpu, true);
 	unpriv_swap_segments_to_guest(vcpu, &segs);
 	unpriv_signals_to_guest(h);
+	/*
+	 * The kernel would update rseq through the guest's mm: park it.
+	 * Migrations while it is parked go unseen; leaving checks the CPU.
+	 */
 	h->rseq = current->rseq;
 	current->rseq = NULL;
+	h->cpu = raw_smp_processor_id();
 	h->sud_on = test_task_syscall_work(current, SYSCALL_USER_DISPATCH);
 	set_task_syscall_work(current, SYSCALL_USER_DISPATCH);
 	h->mm = current->mm;
@@ -415,7 +417,10 @@ static void unpriv_vcpu_leave(struct unpriv_vcpu *vcpu, struct pt_regs *regs,
 	unpriv_switch_mm(h->mm);
 	unpriv_swap_segments_to_host(vcpu);
 	fpu_swap_kvm_fpstate(&vcpu->fpu, false);
+	/* A migration from here on refreshes rseq by itself. */
 	current->rseq = h->rseq;
+	if (h->cpu != raw_smp_processor_id())
+		rseq_set_notify_resume(current);
 	unpriv_signals_to_host(h);
 	unpriv_sud_to_host(h);
 

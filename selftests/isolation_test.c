@@ -7,7 +7,9 @@
 #include <asm/prctl.h>
 #include <cpuid.h>
 #include <signal.h>
+#include <pthread.h>
 #include <sched.h>
+#include <sys/sysinfo.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/io.h>
@@ -228,6 +230,67 @@ TEST_F(iso, rseq_keeps_working_for_the_host_thread)
 		sched_yield();
 	}
 	EXPECT_EQ(sched_getcpu(), (int)rs->cpu_id);
+}
+
+GUEST_CODE(guest_spin, "1: jmp 1b\n");
+
+struct migrate {
+	pid_t tid;
+	int vcpu;
+	int to_cpu;
+};
+
+/* Move the guest-mode thread to another CPU, then kick it out. */
+static void *migrate_then_kick(void *arg)
+{
+	struct migrate *m = arg;
+	cpu_set_t set;
+
+	sleep_ms(100);
+	CPU_ZERO(&set);
+	CPU_SET(m->to_cpu, &set);
+	if (sched_setaffinity(m->tid, sizeof(set), &set))
+		return (void *)1L;
+	sleep_ms(100);
+	return (void *)(long)ioctl(m->vcpu, UNPRIV_KICK, 0);
+}
+
+/*
+ * A thread that changes CPU while in guest mode finds its rseq cpu_id
+ * right as soon as RUN returns.  (The first version asked for the rseq
+ * update before it had put the host's rseq area back: no update.)
+ */
+TEST_F(iso, rseq_cpu_id_is_right_after_a_migration_in_guest_mode)
+{
+	struct migrate m = { .tid = gettid(), .vcpu = self->g.vcpu };
+	struct rseq *rs;
+	cpu_set_t set;
+	pthread_t t;
+	void *ret;
+
+	if (!__rseq_size)
+		SKIP(return, "rseq not registered by the C library");
+	if (get_nprocs() < 2)
+		SKIP(return, "needs two CPUs");
+	rs = (struct rseq *)((char *)__builtin_thread_pointer() + __rseq_offset);
+	CPU_ZERO(&set);
+	CPU_SET(0, &set);
+	ASSERT_EQ(0, sched_setaffinity(0, sizeof(set), &set));
+	ASSERT_EQ(0, (int)rs->cpu_id);
+	m.to_cpu = 1;
+
+	ASSERT_EQ(0, GUEST_LOAD(&self->g, guest_spin));
+	ASSERT_EQ(0, pthread_create(&t, NULL, migrate_then_kick, &m));
+	EXPECT_EQ(-EINTR, guest_run(&self->g));
+	/* No system call between the return and the check. */
+	EXPECT_EQ(1, (int)rs->cpu_id);
+	ASSERT_EQ(0, pthread_join(t, &ret));
+	EXPECT_EQ(NULL, ret);
+	/* the kernel's own word, not the rseq area's (sched_getcpu reads it) */
+	unsigned int cpu = ~0U;
+
+	ASSERT_EQ(0, syscall(SYS_getcpu, &cpu, NULL, NULL));
+	EXPECT_EQ(1, cpu);
 }
 
 static volatile char sud_selector = SYSCALL_DISPATCH_FILTER_ALLOW;
