@@ -13,7 +13,8 @@
 #   KVER=<release>  build the module for this kernel only (default: the
 #                   releases of Debian's linux-image-amd64 and -rt-amd64)
 #   KDIR=<dir>      its kbuild tree (default /usr/src/linux-headers-KVER)
-#   CHECK_KERNELS   kernels 'make check' boots (default: generic rt)
+#   CHECK_KERNELS   kernels 'make check' boots (default: generic rt; add
+#                   debug for the debug kernel, see modules-debug)
 #
 # Every target installs the Debian packages it needs (tools/deps).
 
@@ -117,7 +118,7 @@ test-modules: deps
 # terminal); tools/check-summary counts the results from those logs and
 # prints the one summary line.
 
-check: all test-modules
+check: all test-modules $(if $(filter debug,$(CHECK_KERNELS)),modules-debug)
 	$(Q)rm -rf $(BUILD)/check && mkdir -p $(BUILD)/check
 	$(Q)rc=0; \
 	echo "== host: libunpriv unit tests"; \
@@ -148,6 +149,28 @@ clean:
 	rm -rf $(BUILD)
 
 .PHONY: all deps modules selftests userspace vmroot test-modules check run clean
+
+# --- the debug kernel (tools/debug-kernel/) ---------------------------------
+#
+# 'make debug-kernel' builds it (once: an unchanged debug.config reuses the
+# build); 'make modules-debug' builds the module against it into
+# build/kmod/<its release>/, as 'modules' does for Debian's kernels, with
+# debug info so that scripts/faddr2line can place a report's addresses;
+# 'tools/vmrun --kernel debug' boots it.
+
+debug-kernel:
+	$(Q)tools/debug-kernel/build >/dev/null
+
+modules-debug: deps
+	$(Q)kdir=$$(tools/debug-kernel/build --kdir) && \
+	v=$$(tools/debug-kernel/build --release) && \
+	dir=$(BUILD)/kmod/$$v && \
+	mkdir -p $$dir && cp -asf $(CURDIR)/Kbuild $(CURDIR)/module $(CURDIR)/uapi $$dir/ && \
+	$(MAKE) --no-print-directory -C $$kdir M=$$dir KCFLAGS=-g modules \
+		$(if $(V),,>$$dir/build.log 2>&1 || { cat $$dir/build.log; exit 1; }) && \
+	echo "  MODULE  build/kmod/$$v/module/unpriv.ko"
+
+.PHONY: debug-kernel modules-debug
 
 # --- benchmarks (bench/bench.mk) -------------------------------------------
 -include bench/bench.mk
