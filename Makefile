@@ -13,8 +13,9 @@
 #   KVER=<release>  build the module for this kernel only (default: the
 #                   releases of Debian's linux-image-amd64 and -rt-amd64)
 #   KDIR=<dir>      its kbuild tree (default /usr/src/linux-headers-KVER)
-#   CHECK_KERNELS   kernels 'make check' boots (default: generic rt; add
-#                   debug for the debug kernel, see modules-debug)
+#   CHECK_KERNELS   kernels 'make check' boots (default: generic rt debug;
+#                   debug is built from Debian's linux-source-6.1 with
+#                   KASAN, lockdep, kmemleak...: see tools/debug-kernel/)
 #
 # Every target installs the Debian packages it needs (tools/deps).
 
@@ -22,7 +23,7 @@ SHELL := /bin/bash
 BUILD := $(CURDIR)/build
 CMAKE_BUILD := $(BUILD)/cmake
 VMROOT := $(BUILD)/vmroot
-CHECK_KERNELS ?= generic rt
+CHECK_KERNELS ?= generic rt debug
 
 # Kernel releases are looked up when first used, after tools/deps ran.
 kver = $(shell tools/kernel-info kver $(1))
