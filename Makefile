@@ -128,6 +128,9 @@ check: all test-modules $(if $(filter debug,$(CHECK_KERNELS)),modules-debug)
 	echo "== host: tools/vmrun"; \
 	tools/tests/vmrun-test 2>&1 | tee $(BUILD)/check/host-vmrun.log; \
 	[ $${PIPESTATUS[0]} -eq 0 ] || rc=1; \
+	echo "== host: selftests skip without the module"; \
+	tools/tests/selftests-skip-test 2>&1 | tee $(BUILD)/check/host-selftests-skip.log; \
+	[ $${PIPESTATUS[0]} -eq 0 ] || rc=1; \
 	echo "== vm: loading the module"; \
 	tools/tests/module-load-test 2>&1 | tee $(BUILD)/check/vm-module-load.log; \
 	[ $${PIPESTATUS[0]} -eq 0 ] || rc=1; \

@@ -270,12 +270,8 @@ FIXTURE(as) {
 
 FIXTURE_SETUP(as)
 {
-	int ret = guest_create(&self->g);
-
 	self->mem2 = -1;
-	if (ret == -ENOENT)
-		SKIP(return, "%s not present", UNPRIV_DEV);
-	ASSERT_EQ(0, ret) TH_LOG("guest_create: %s", strerror(-ret));
+	GUEST_SETUP(&self->g);
 	self->mem2 = memfd_create("mem2", MFD_CLOEXEC);
 	ASSERT_LE(0, self->mem2);
 	ASSERT_EQ(0, ftruncate(self->mem2, MEM2_PAGES * PAGE));
@@ -557,13 +553,9 @@ FIXTURE_VARIANT_ADD(file, tmp) {
 
 FIXTURE_SETUP(file)
 {
-	int ret = guest_create(&self->g);
-
 	self->fd = -1;
 	self->path[0] = 0;
-	if (ret == -ENOENT)
-		SKIP(return, "%s not present", UNPRIV_DEV);
-	ASSERT_EQ(0, ret) TH_LOG("guest_create: %s", strerror(-ret));
+	GUEST_SETUP(&self->g);
 	snprintf(self->path, sizeof(self->path), "%s/unpriv-as-test.%d",
 		 variant->dir, getpid());
 	self->fd = open(self->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);

@@ -35,11 +35,7 @@ FIXTURE(fpu) {
 
 FIXTURE_SETUP(fpu)
 {
-	int ret = guest_create(&self->g);
-
-	if (ret == -ENOENT)
-		SKIP(return, "%s not present", UNPRIV_DEV);
-	ASSERT_EQ(0, ret);
+	GUEST_SETUP(&self->g);
 	self->size = ioctl(self->g.dev, UNPRIV_CHECK_EXTENSION, UNPRIV_CAP_FPU);
 	ASSERT_LE(576, self->size);	/* legacy region + XSAVE header */
 	self->image = calloc(1, self->size);

@@ -38,11 +38,7 @@ FIXTURE(iso) {
 
 FIXTURE_SETUP(iso)
 {
-	int ret = guest_create(&self->g);
-
-	if (ret == -ENOENT)
-		SKIP(return, "%s not present", UNPRIV_DEV);
-	ASSERT_EQ(0, ret);
+	GUEST_SETUP(&self->g);
 }
 
 FIXTURE_TEARDOWN(iso)
@@ -416,6 +412,7 @@ TEST(a_thread_with_hardware_breakpoints_is_refused)
 	char result;
 	pid_t pid;
 
+	REQUIRE_UNPRIV();
 	ASSERT_EQ(0, pipe(pipefd));
 	pid = fork();
 	ASSERT_LE(0, pid);

@@ -40,6 +40,7 @@ TEST(closing_the_address_space_fd_while_running)
 	pthread_t t;
 	int as;
 
+	REQUIRE_UNPRIV();
 	ASSERT_EQ(0, GUEST_MAKE(&g, guest_spin));
 	ASSERT_EQ(0, pthread_create(&t, NULL, guest_run_thread, &r));
 	sleep_ms(100);
@@ -66,6 +67,7 @@ TEST(closing_the_vcpu_fd_while_running)
 	struct guest_runner r = { .g = &g };
 	pthread_t t;
 
+	REQUIRE_UNPRIV();
 	ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL));
 	ASSERT_EQ(0, GUEST_MAKE(&g, guest_spin));
 	ASSERT_EQ(0, pthread_create(&t, NULL, guest_run_thread, &r));
@@ -129,8 +131,10 @@ static void end_by_sigkill_to_self(void)
 
 TEST(exit_group_from_a_sibling_of_a_guest_mode_thread)
 {
-	int status = child_with_guest_thread(end_by_exit_group);
+	int status;
 
+	REQUIRE_UNPRIV();
+	status = child_with_guest_thread(end_by_exit_group);
 	ASSERT_TRUE(WIFEXITED(status)) TH_LOG("status %#x", status);
 	EXPECT_EQ(7, WEXITSTATUS(status));
 }
@@ -139,6 +143,7 @@ TEST(execve_from_a_sibling_of_a_guest_mode_thread)
 {
 	int status;
 
+	REQUIRE_UNPRIV();
 	if (access("/bin/sh", X_OK))
 		SKIP(return, "no /bin/sh");
 	status = child_with_guest_thread(end_by_execve);
@@ -148,8 +153,10 @@ TEST(execve_from_a_sibling_of_a_guest_mode_thread)
 
 TEST(sigkill_from_a_sibling_of_a_guest_mode_thread)
 {
-	int status = child_with_guest_thread(end_by_sigkill_to_self);
+	int status;
 
+	REQUIRE_UNPRIV();
+	status = child_with_guest_thread(end_by_sigkill_to_self);
 	ASSERT_TRUE(WIFSIGNALED(status)) TH_LOG("status %#x", status);
 	EXPECT_EQ(SIGKILL, WTERMSIG(status));
 }
@@ -160,6 +167,7 @@ TEST(fork_of_a_process_holding_unpriv_fds)
 	int status;
 	pid_t pid;
 
+	REQUIRE_UNPRIV();
 	ASSERT_EQ(0, GUEST_MAKE(&g, guest_count));
 	ASSERT_EQ(0, guest_run(&g));
 	ASSERT_EQ(1, g.run->syscall.args[0]);
@@ -207,6 +215,7 @@ TEST(many_vcpus_on_many_threads)
 	void *failed;
 	int i;
 
+	REQUIRE_UNPRIV();
 	for (i = 0; i < THREADS; i++)
 		ASSERT_EQ(0, GUEST_MAKE(&g[i], guest_count));
 	for (i = 0; i < THREADS; i++)
@@ -227,6 +236,7 @@ TEST(a_vcpu_runs_on_whichever_thread_calls_run)
 	pthread_t t;
 	int i;
 
+	REQUIRE_UNPRIV();
 	ASSERT_EQ(0, GUEST_MAKE(&g, guest_count));
 	for (i = 1; i <= 10; i++) {
 		ASSERT_EQ(0, pthread_create(&t, NULL, guest_run_thread, &r));

@@ -63,6 +63,7 @@ TEST(coredump_with_a_thread_in_guest_mode_completes)
 	int status;
 	pid_t pid;
 
+	REQUIRE_UNPRIV();
 	pid = fork_with_guest_thread(dump_core);
 	ASSERT_LE(0, pid);
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
@@ -92,6 +93,7 @@ TEST(ptrace_attach_to_a_guest_mode_thread_sees_the_host)
 	DIR *dir;
 	struct dirent *de;
 
+	REQUIRE_UNPRIV();
 	pid = fork_with_guest_thread(wait_forever);
 	ASSERT_LE(0, pid);
 	sleep_ms(200);
@@ -143,6 +145,7 @@ TEST(membarrier_with_a_thread_in_guest_mode)
 	int status;
 	pid_t pid;
 
+	REQUIRE_UNPRIV();
 	pid = fork_with_guest_thread(membarrier_expedited);
 	ASSERT_LE(0, pid);
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));

@@ -16,11 +16,7 @@ FIXTURE(run) {
 
 FIXTURE_SETUP(run)
 {
-	int ret = guest_create(&self->g);
-
-	if (ret == -ENOENT)
-		SKIP(return, "%s not present", UNPRIV_DEV);
-	ASSERT_EQ(0, ret) TH_LOG("guest_create: %s", strerror(-ret));
+	GUEST_SETUP(&self->g);
 }
 
 FIXTURE_TEARDOWN(run)
@@ -381,11 +377,7 @@ FIXTURE_VARIANT_ADD(bad_regs, compat_rip_above_4g) {
 
 FIXTURE_SETUP(bad_regs)
 {
-	int ret = guest_create(&self->g);
-
-	if (ret == -ENOENT)
-		SKIP(return, "%s not present", UNPRIV_DEV);
-	ASSERT_EQ(0, ret);
+	GUEST_SETUP(&self->g);
 	ASSERT_EQ(0, GUEST_LOAD(&self->g, guest_syscall6));
 }
 

@@ -37,11 +37,7 @@ FIXTURE(sig) {
 
 FIXTURE_SETUP(sig)
 {
-	int ret = guest_create(&self->g);
-
-	if (ret == -ENOENT)
-		SKIP(return, "%s not present", UNPRIV_DEV);
-	ASSERT_EQ(0, ret);
+	GUEST_SETUP(&self->g);
 	ASSERT_EQ(0, GUEST_LOAD(&self->g, guest_spin));
 }
 
@@ -175,6 +171,7 @@ TEST(sigkill_of_a_process_in_guest_mode)
 	int status;
 	pid_t pid;
 
+	REQUIRE_UNPRIV();
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (pid == 0) {

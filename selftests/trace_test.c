@@ -57,12 +57,9 @@ FIXTURE(trace) {
 
 FIXTURE_SETUP(trace)
 {
-	int ret;
-
 	if (access(TRACEFS "/events/unpriv/enable", W_OK))
-		SKIP(return, "no unpriv events in " TRACEFS);
-	ret = guest_create(&self->g);
-	ASSERT_EQ(0, ret);
+		SKIP(_exit(255), "no unpriv events in " TRACEFS);
+	GUEST_SETUP(&self->g);
 	ASSERT_EQ(0, write_file(TRACEFS "/trace", ""));
 	ASSERT_EQ(0, write_file(TRACEFS "/events/unpriv/enable", "1"));
 }

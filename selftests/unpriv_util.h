@@ -146,6 +146,31 @@ static inline int guest_run(struct guest *g)
 	return ioctl(g->vcpu, UNPRIV_RUN, g->as) ? -errno : 0;
 }
 
+/*
+ * Skipping where the module is absent (the kselftest harness must be
+ * included first).  REQUIRE_UNPRIV() is for a test body.  GUEST_SETUP()
+ * is for a FIXTURE_SETUP: it makes the standard guest; to skip, it ends
+ * the test's child with the harness's skip status (255), because the 6.1
+ * harness runs a test's body even after its setup called SKIP().
+ */
+#define UNPRIV_ABSENT_MSG "%s not present: is the unpriv module loaded?"
+
+#define REQUIRE_UNPRIV()						\
+	do {								\
+		if (access(UNPRIV_DEV, F_OK))				\
+			SKIP(return, UNPRIV_ABSENT_MSG, UNPRIV_DEV);	\
+	} while (0)
+
+#define GUEST_SETUP(g)							\
+	do {								\
+		int __ret = guest_create(g);				\
+									\
+		if (__ret == -ENOENT)					\
+			SKIP(_exit(255), UNPRIV_ABSENT_MSG, UNPRIV_DEV); \
+		ASSERT_EQ(0, __ret)					\
+			TH_LOG("guest_create: %s", strerror(-__ret));	\
+	} while (0)
+
 /* guest_create() and guest_load() in one; returns 0 or -errno. */
 static inline int guest_make(struct guest *g, const char *code, size_t size)
 {
