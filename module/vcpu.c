@@ -90,12 +90,6 @@ static bool unpriv_vcpu_move(struct unpriv_vcpu *vcpu, int from, int to)
 
 /* --- guest registers -------------------------------------------------- */
 
-/* What the guest runs with besides pt_regs, read once from the run page. */
-struct unpriv_segs {
-	u16 ds, es, fs, gs;
-	unsigned long fsbase, gsbase;
-};
-
 static bool unpriv_data_selector_ok(u16 sel)
 {
 	return sel == 0 || sel == __USER_DS;
@@ -103,11 +97,12 @@ static bool unpriv_data_selector_ok(u16 sel)
 
 /*
  * Copy the guest's registers from the shared run page into pt_regs and
- * segs, then check the copies (userspace may change the page at any
+ * segs (all but PKRU, which is not in the run page), then check the
+ * copies (userspace may change the page at any
  * time; the copies it cannot).
  */
 static int unpriv_load_guest(const struct unpriv_regs *g, struct pt_regs *regs,
-			     struct unpriv_segs *segs)
+			     struct unpriv_cpu_segs *segs)
 {
 	regs->ax = g->rax;
 	regs->bx = g->rbx;
@@ -224,18 +219,13 @@ static void unpriv_segs_load(const struct unpriv_cpu_segs *cur,
 }
 
 static void unpriv_swap_segments_to_guest(struct unpriv_vcpu *vcpu,
-					  const struct unpriv_segs *segs)
+					  const struct unpriv_cpu_segs *guest)
 {
 	struct unpriv_host *h = &vcpu->host;
-	struct unpriv_cpu_segs guest = {
-		.ds = segs->ds, .es = segs->es, .fs = segs->fs, .gs = segs->gs,
-		.fsbase = segs->fsbase, .gsbase = segs->gsbase,
-		.pkru = vcpu->pkru,
-	};
 
 	preempt_disable();
 	unpriv_segs_read(&h->segs);
-	unpriv_segs_load(&h->segs, &guest);
+	unpriv_segs_load(&h->segs, guest);
 	preempt_enable();
 }
 
@@ -359,7 +349,7 @@ static void unpriv_vcpu_abort(struct unpriv_vcpu *vcpu, struct pt_regs *regs,
 static void unpriv_vcpu_enter(struct unpriv_vcpu *vcpu, struct pt_regs *regs)
 {
 	struct unpriv_host *h = &vcpu->host;
-	struct unpriv_segs segs;
+	struct unpriv_cpu_segs segs;
 	int ret;
 
 	if (task_sigpending(current) || task_work_pending(current) ||
@@ -372,6 +362,7 @@ static void unpriv_vcpu_enter(struct unpriv_vcpu *vcpu, struct pt_regs *regs)
 
 	h->regs = *regs;
 	ret = unpriv_load_guest(&vcpu->run->regs, regs, &segs);
+	segs.pkru = vcpu->pkru;
 	if (ret) {
 		*regs = h->regs;
 		unpriv_vcpu_abort(vcpu, regs, ret);
@@ -773,10 +764,8 @@ int unpriv_vcpu_create(unsigned long flags)
 
 	fd = anon_inode_getfd("[unpriv-vcpu]", &unpriv_vcpu_fops, vcpu,
 			      O_RDWR | O_CLOEXEC);
-	if (fd < 0) {
+	if (fd < 0)
 		unpriv_vcpu_free(vcpu);
-		return fd;
-	}
 	return fd;
 
 err_free:
