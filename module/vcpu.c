@@ -98,8 +98,8 @@ static bool unpriv_data_selector_ok(u16 sel)
 /*
  * Copy the guest's registers from the shared run page into pt_regs and
  * segs (all but PKRU, which is not in the run page), then check the
- * copies (userspace may change the page at any
- * time; the copies it cannot).
+ * copies: userspace may change the page at any time, the copies it
+ * cannot.
  */
 static int unpriv_load_guest(const struct unpriv_regs *g, struct pt_regs *regs,
 			     struct unpriv_cpu_segs *segs)
