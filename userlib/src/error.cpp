@@ -17,6 +17,14 @@ public:
 			return "not an unpriv device";
 		case errc::api_version_mismatch:
 			return "unpriv module speaks another API version";
+		case errc::unknown_backend:
+			return "no such unpriv backend (module, ptrace, seccomp)";
+		case errc::wrong_backend:
+			return "address space and vcpu of different backends";
+		case errc::not_supported:
+			return "not supported by this unpriv backend";
+		case errc::backend_failed:
+			return "the backend's stub process failed";
 		}
 		return "unknown unpriv error " + std::to_string(ev);
 	}

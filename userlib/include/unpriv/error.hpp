@@ -21,6 +21,11 @@ using Result = tl::expected<T, std::error_code>;
 enum class errc {
 	not_an_unpriv_device = 1,	// the file does not answer the unpriv ABI
 	api_version_mismatch,		// the module speaks another API version
+	unknown_backend,		// UNPRIV_BACKEND names no backend
+	wrong_backend,			// objects of two different backends
+	not_supported,			// the backend cannot do this
+	backend_failed,			// a backend's stub process died or
+					// broke its protocol
 };
 
 const std::error_category& category() noexcept;
