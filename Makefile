@@ -92,6 +92,7 @@ vmroot: selftests userspace
 	$(Q)install -m 0755 tools/vm/unpriv-check $(VMROOT).new/usr/bin/
 	$(Q)install -m 0755 $(BUILD)/selftests/* $(VMROOT).new/usr/lib/unpriv/selftests/
 	$(Q)install -m 0755 $(CMAKE_BUILD)/userlib/unpriv-lib-test \
+		$(CMAKE_BUILD)/userlib/unpriv-backend-test \
 		$(VMROOT).new/usr/lib/unpriv/tests/
 	$(Q)install -m 0755 $(CMAKE_BUILD)/userlib/unpriv-info $(VMROOT).new/usr/bin/
 	$(Q)if diff -qr $(VMROOT).new $(VMROOT) >/dev/null 2>&1; then \
@@ -124,6 +125,9 @@ check: all test-modules $(if $(filter debug,$(CHECK_KERNELS)),modules-debug)
 	$(Q)rc=0; \
 	echo "== host: libunpriv unit tests"; \
 	$(CMAKE_BUILD)/userlib/unpriv-lib-test 2>&1 | tee $(BUILD)/check/host-libunpriv.log; \
+	[ $${PIPESTATUS[0]} -eq 0 ] || rc=1; \
+	echo "== host: libunpriv on the ptrace and seccomp backends"; \
+	$(CMAKE_BUILD)/userlib/unpriv-backend-test 2>&1 | tee $(BUILD)/check/host-libunpriv-backends.log; \
 	[ $${PIPESTATUS[0]} -eq 0 ] || rc=1; \
 	echo "== host: tools/vmrun"; \
 	tools/tests/vmrun-test 2>&1 | tee $(BUILD)/check/host-vmrun.log; \
