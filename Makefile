@@ -94,7 +94,8 @@ vmroot: selftests userspace
 	$(Q)install -m 0755 $(CMAKE_BUILD)/userlib/unpriv-lib-test \
 		$(CMAKE_BUILD)/userlib/unpriv-backend-test \
 		$(VMROOT).new/usr/lib/unpriv/tests/
-	$(Q)install -m 0755 $(CMAKE_BUILD)/userlib/unpriv-info $(VMROOT).new/usr/bin/
+	$(Q)install -m 0755 $(CMAKE_BUILD)/userlib/unpriv-info \
+		$(CMAKE_BUILD)/userlib/hello-guest $(VMROOT).new/usr/bin/
 	$(Q)if diff -qr $(VMROOT).new $(VMROOT) >/dev/null 2>&1; then \
 		rm -rf $(VMROOT).new; \
 	else \
@@ -129,6 +130,9 @@ check: all test-modules $(if $(filter debug,$(CHECK_KERNELS)),modules-debug)
 	echo "== host: libunpriv on the ptrace and seccomp backends"; \
 	$(CMAKE_BUILD)/userlib/unpriv-backend-test 2>&1 | tee $(BUILD)/check/host-libunpriv-backends.log; \
 	[ $${PIPESTATUS[0]} -eq 0 ] || rc=1; \
+	echo "== host: make install, and a program built against it"; \
+	tools/tests/install-test 2>&1 | tee $(BUILD)/check/host-install.log; \
+	[ $${PIPESTATUS[0]} -eq 0 ] || rc=1; \
 	echo "== host: tools/vmrun"; \
 	tools/tests/vmrun-test 2>&1 | tee $(BUILD)/check/host-vmrun.log; \
 	[ $${PIPESTATUS[0]} -eq 0 ] || rc=1; \
@@ -151,12 +155,26 @@ check: all test-modules $(if $(filter debug,$(CHECK_KERNELS)),modules-debug)
 
 run: all
 	$(Q)tools/vmrun --kernel generic -- sh -c '\
-		insmod /lib/modules/$$(uname -r)/extra/unpriv.ko && unpriv-info'
+		insmod /lib/modules/$$(uname -r)/extra/unpriv.ko && unpriv-info && \
+		echo && hello-guest --backend=module'
+
+# --- install: libunpriv, its headers, CMake package and pkg-config file ----
+#
+#   make install [PREFIX=/usr/local] [DESTDIR=...]
+#
+# The module itself is installed as any out-of-tree module is:
+#   make -C /lib/modules/$(uname -r)/build M=$PWD modules_install
+
+PREFIX ?= /usr/local
+
+install: userspace
+	$(Q)DESTDIR=$(DESTDIR) cmake --install $(CMAKE_BUILD) --prefix $(PREFIX) | \
+		sed 's/^-- //'
 
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all deps modules selftests userspace vmroot test-modules check run clean
+.PHONY: all deps modules selftests userspace vmroot test-modules check run install clean
 
 # --- the debug kernel (tools/debug-kernel/) ---------------------------------
 #
