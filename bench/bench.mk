@@ -7,21 +7,17 @@
 #                      prints a table and writes bench/results/micro.json
 
 BENCH_BUILD := $(BUILD)/bench
-BENCH_CFLAGS := -O2 -g -static -Wall -Wextra -Wno-unused-parameter -Werror \
-	-I$(CURDIR)/uapi
 
-$(BENCH_BUILD)/unpriv-micro: bench/micro.c uapi/linux/unpriv.h | deps
-	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(BENCH_CFLAGS) -o $@ $<
-	@echo "  CC      build/bench/unpriv-micro"
+# unpriv-micro is built by CMake with the rest of userspace (it links
+# libunpriv): build/cmake/bench/unpriv-micro.
 
 # One CPU and -icount shift=0: the guest clock counts instructions.  The
 # guest's output goes to a file first; on failure it is shown as it came.
-bench-micro: modules $(BENCH_BUILD)/unpriv-micro
-	$(Q)mkdir -p bench/results
+bench-micro: modules userspace
+	$(Q)mkdir -p bench/results $(BENCH_BUILD)
 	$(Q)tools/vmrun --kernel generic --cpus 1 --qemu -icount --qemu shift=0 \
 		--timeout 300 --log $(BENCH_BUILD)/console-micro.log \
-		--add $(BENCH_BUILD)/unpriv-micro:/usr/bin/unpriv-micro \
+		--add $(CMAKE_BUILD)/bench/unpriv-micro:/usr/bin/unpriv-micro \
 		-- sh -c 'insmod /lib/modules/$$(uname -r)/extra/unpriv.ko && unpriv-micro' \
 		>$(BENCH_BUILD)/micro.out || { cat $(BENCH_BUILD)/micro.out; exit 1; }
 	$(Q)bench/micro-report $(BENCH_BUILD)/micro.out bench/results/micro.json
