@@ -7,6 +7,7 @@
 #   make check      all tests: host unit tests, the VM runner's own tests, and
 #                   the module's selftests inside the VM on each kernel
 #   make run        boot the VM, load the module, show what /dev/unpriv says
+#                   and run a busybox command in the guest port
 #   make clean      remove build/
 #
 # Variables:
@@ -23,6 +24,8 @@ SHELL := /bin/bash
 BUILD := $(CURDIR)/build
 CMAKE_BUILD := $(BUILD)/cmake
 VMROOT := $(BUILD)/vmroot
+# The guest port's root in the VM: Debian's busybox-static and test files.
+GUEST_ROOT := /usr/lib/unpriv/guest-root
 CHECK_KERNELS ?= generic rt debug
 
 # Kernel releases are looked up when first used, after tools/deps ran.
@@ -96,6 +99,9 @@ vmroot: selftests userspace
 		$(VMROOT).new/usr/lib/unpriv/tests/
 	$(Q)install -m 0755 $(CMAKE_BUILD)/userlib/unpriv-info \
 		$(CMAKE_BUILD)/userlib/hello-guest $(VMROOT).new/usr/bin/
+	$(Q)install -m 0755 $(CMAKE_BUILD)/guest-port/unpriv-run $(VMROOT).new/usr/bin/
+	$(Q)install -d $(VMROOT).new$(GUEST_ROOT)/bin
+	$(Q)install -m 0755 /bin/busybox $(VMROOT).new$(GUEST_ROOT)/bin/
 	$(Q)if diff -qr $(VMROOT).new $(VMROOT) >/dev/null 2>&1; then \
 		rm -rf $(VMROOT).new; \
 	else \
@@ -156,7 +162,9 @@ check: all test-modules $(if $(filter debug,$(CHECK_KERNELS)),modules-debug)
 run: all
 	$(Q)tools/vmrun --kernel generic -- sh -c '\
 		insmod /lib/modules/$$(uname -r)/extra/unpriv.ko && unpriv-info && \
-		echo && hello-guest --backend=module'
+		echo && hello-guest --backend=module && echo && \
+		unpriv-run --backend=module --stats --root $(GUEST_ROOT) -- \
+			/bin/busybox echo "hello from the guest port"'
 
 # --- install: libunpriv, its headers, CMake package and pkg-config file ----
 #

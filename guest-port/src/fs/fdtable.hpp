@@ -1,0 +1,47 @@
+// SPDX-License-Identifier: GPL-2.0
+//
+// FdTable: a process's file descriptors, each an open file description
+// and its close-on-exec flag.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "common.hpp"
+#include "fs/file.hpp"
+
+namespace guest {
+
+class FdTable {
+public:
+	// RLIMIT_NOFILE's soft limit, as the guest sees it.
+	static constexpr unsigned default_limit = 1024;
+
+	// The lowest free descriptor >= min: EMFILE past the limit.
+	KResult<int> install(std::shared_ptr<File> file, bool cloexec, int min = 0);
+	// fd itself (dup2), closing what was there.  EBADF past the limit.
+	KResult<int> install_at(int fd, std::shared_ptr<File> file, bool cloexec);
+
+	// The file, or null (EBADF).
+	[[nodiscard]] std::shared_ptr<File> get(int fd) const;
+	KResult<void> close(int fd);
+
+	[[nodiscard]] bool cloexec(int fd) const;
+	void set_cloexec(int fd, bool on);
+
+	[[nodiscard]] unsigned limit() const noexcept { return limit_; }
+	void set_limit(unsigned limit) noexcept { limit_ = limit; }
+
+	// The open descriptors, in order (for /proc/self/fd).
+	[[nodiscard]] std::vector<int> fds() const;
+
+private:
+	struct Slot {
+		std::shared_ptr<File> file;
+		bool cloexec = false;
+	};
+	std::vector<Slot> slots_;
+	unsigned limit_ = default_limit;
+};
+
+} // namespace guest

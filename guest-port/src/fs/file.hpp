@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: GPL-2.0
+//
+// File: an open file description, what a guest file descriptor refers
+// to (Linux's struct file).  Descriptors made by dup() share one; the
+// offset and status flags live here.
+//
+// HostFile passes through to a host file descriptor: regular files and
+// directories under the guest's root, and whatever the guest port was
+// started with on its standard descriptors (a terminal, a pipe, a file).
+// Other kinds (the guest's /dev and /proc) derive from File too.
+#pragma once
+
+#include <sys/stat.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+
+#include <unpriv/fd.hpp>
+
+#include "common.hpp"
+#include "mm/mm.hpp"
+
+namespace guest {
+
+class Task;
+class Vfs;
+
+class File {
+public:
+	// flags: open(2)'s, of which the access mode and the status flags
+	// (O_APPEND, O_NONBLOCK, ...) are kept.
+	explicit File(int flags) : flags_(flags) {}
+	virtual ~File() = default;
+	File(const File&) = delete;
+	File& operator=(const File&) = delete;
+
+	[[nodiscard]] int flags() const noexcept { return flags_; }
+	// F_SETFL: only the status flags that may change.
+	virtual KResult<void> set_status_flags(int flags);
+	// The guest's name for it, as /proc/self/fd shows it.
+	[[nodiscard]] virtual std::string path() const = 0;
+	[[nodiscard]] bool readable() const noexcept;
+	[[nodiscard]] bool writable() const noexcept;
+
+	// The operations; each defaults to what Linux answers for a file
+	// that does not have it.
+	virtual KResult<std::size_t> read(std::span<std::byte> buf);
+	virtual KResult<std::size_t> write(std::span<const std::byte> buf);
+	virtual KResult<std::size_t> pread(std::span<std::byte> buf, std::uint64_t off);
+	virtual KResult<std::size_t> pwrite(std::span<const std::byte> buf, std::uint64_t off);
+	virtual KResult<std::int64_t> lseek(std::int64_t off, int whence);
+	virtual KResult<struct stat> stat() = 0;
+	virtual KResult<std::size_t> getdents64(std::span<std::byte> buf);
+	virtual KResult<long> ioctl(Task& task, unsigned long cmd, std::uint64_t arg);
+	// poll(2) readiness: the subset of events (POLLIN, POLLOUT...) that
+	// would not block now, plus POLLERR/POLLHUP/POLLNVAL.
+	virtual short poll(short events);
+	// A host file mappings can hold (ENODEV when it cannot be mapped).
+	virtual KResult<std::shared_ptr<const MapFile>> map_file();
+
+	// A private mapping of it is anonymous memory (/dev/zero).
+	[[nodiscard]] virtual bool maps_anonymous() const noexcept { return false; }
+
+	// The host descriptor behind this file, or -1.
+	[[nodiscard]] virtual int host_fd() const noexcept { return -1; }
+	// A directory that path lookups can start from.
+	[[nodiscard]] virtual bool is_directory() const noexcept { return false; }
+
+protected:
+	int flags_;
+};
+
+class HostFile : public File {
+public:
+	// vfs names it (see Vfs::describe()).
+	HostFile(unpriv::Fd fd, int flags, const Vfs *vfs)
+		: File(flags), fd_(std::move(fd)), vfs_(vfs)
+	{
+	}
+
+	[[nodiscard]] std::string path() const override;
+	KResult<void> set_status_flags(int flags) override;
+	KResult<std::size_t> read(std::span<std::byte> buf) override;
+	KResult<std::size_t> write(std::span<const std::byte> buf) override;
+	KResult<std::size_t> pread(std::span<std::byte> buf, std::uint64_t off) override;
+	KResult<std::size_t> pwrite(std::span<const std::byte> buf, std::uint64_t off) override;
+	KResult<std::int64_t> lseek(std::int64_t off, int whence) override;
+	KResult<struct stat> stat() override;
+	KResult<std::size_t> getdents64(std::span<std::byte> buf) override;
+	KResult<long> ioctl(Task& task, unsigned long cmd, std::uint64_t arg) override;
+	short poll(short events) override;
+	KResult<std::shared_ptr<const MapFile>> map_file() override;
+	[[nodiscard]] int host_fd() const noexcept override { return fd_.get(); }
+	[[nodiscard]] bool is_directory() const noexcept override;
+
+private:
+	unpriv::Fd fd_;
+	const Vfs *vfs_;
+};
+
+} // namespace guest

@@ -1,0 +1,263 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "kernel.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <variant>
+
+#include "loader/exec.hpp"
+#include "sys/syscall.hpp"
+
+namespace guest {
+namespace {
+
+// What a signal does when nobody catches it: ignore it, or end the
+// process (signal(7)).
+bool default_ignored(int signo)
+{
+	return signo == SIGCHLD || signo == SIGURG || signo == SIGWINCH || signo == SIGCONT;
+}
+
+std::string signal_name(int signo)
+{
+	const char *n = sigabbrev_np(signo);
+	return n ? std::string("SIG") + n : "signal " + std::to_string(signo);
+}
+
+} // namespace
+
+Kernel::Kernel(Config config) : config_(std::move(config))
+{
+}
+
+Kernel::~Kernel() = default;
+
+int Kernel::run(const std::string& program, const std::vector<std::string>& argv)
+{
+	int status = start(program, argv);
+	if (status >= 0)
+		return status;
+
+	run_task(*task_);
+
+	if (tracer_)
+		tracer_->exited(process_->wait_status);
+	if (config_.stats) {
+		std::string outcome =
+			WIFEXITED(process_->wait_status)
+				? "exited with status " + std::to_string(WEXITSTATUS(process_->wait_status))
+				: "killed by " + signal_name(WTERMSIG(process_->wait_status));
+		stats_.print(stderr, backend_->kind(), outcome, process_->mm().stats());
+	}
+	return exit_status();
+}
+
+// Everything up to the first instruction of the guest; -1 when it is
+// ready, or unpriv-run's exit status when it cannot be.
+int Kernel::start(const std::string& program, const std::vector<std::string>& argv)
+{
+	auto fail = [](const std::string& what, const std::string& why, int status) {
+		std::fprintf(stderr, "unpriv-run: %s: %s\n", what.c_str(), why.c_str());
+		return status;
+	};
+
+	auto backend = config_.backend ? unpriv::Backend::open(*config_.backend)
+				       : unpriv::Backend::open();
+	if (!backend)
+		return fail("cannot open the backend", backend.error().message(), status_failed);
+	backend_.emplace(std::move(*backend));
+
+	auto phys = PhysMemory::create(config_.memory);
+	if (!phys)
+		return fail("cannot make the guest's memory", strerror(phys.error()), status_failed);
+	phys_.emplace(std::move(*phys));
+
+	auto vfs = Vfs::create(config_.root);
+	if (!vfs)
+		return fail(config_.root, strerror(vfs.error()), status_failed);
+	vfs_ = std::move(*vfs);
+
+	auto as = backend_->create_address_space();
+	if (!as)
+		return fail("cannot create an address space", as.error().message(), status_failed);
+	auto vcpu = backend_->create_vcpu();
+	if (!vcpu)
+		return fail("cannot create a vcpu", vcpu.error().message(), status_failed);
+
+	process_ = std::make_unique<Process>(1, std::make_unique<Mm>(*phys_, std::move(*as)));
+	task_ = std::make_unique<Task>(*this, *process_, std::move(*vcpu), process_->pid);
+
+	// The guest's umask is its own: the host's must not apply too.
+	umask(0);
+	// A write to a broken pipe is the guest's SIGPIPE, not ours.
+	signal(SIGPIPE, SIG_IGN);
+
+	auto cwd = vfs_->root_dir();
+	if (!cwd)
+		return fail(config_.root, strerror(cwd.error()), status_failed);
+	process_->cwd = std::move(*cwd);
+
+	// The guest's standard descriptors are the guest port's.
+	for (int fd = 0; fd < 3; fd++) {
+		int flags = fcntl(fd, F_GETFL);
+		if (flags < 0)
+			continue;
+		int dup = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+		if (dup < 0)
+			return fail("cannot duplicate descriptor " + std::to_string(fd),
+				    strerror(errno), status_failed);
+		(void)process_->fds.install_at(
+			fd, std::make_shared<HostFile>(unpriv::Fd(dup), flags, vfs_.get()), false);
+	}
+
+	if (config_.trace) {
+		int fd = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
+		if (fd < 0)
+			return fail("cannot duplicate stderr", strerror(errno), status_failed);
+		tracer_ = std::make_unique<Tracer>(fd);
+	}
+
+	// execvp: a name without '/' is looked for in the guest's PATH.
+	std::vector<std::string> candidates;
+	if (program.find('/') != std::string::npos) {
+		candidates.push_back(program);
+	} else {
+		std::string path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+		for (const auto& e : config_.env)
+			if (e.starts_with("PATH="))
+				path = e.substr(5);
+		std::size_t i = 0;
+		for (;;) {
+			std::size_t j = path.find(':', i);
+			std::string dir = path.substr(i, j == std::string::npos ? j : j - i);
+			candidates.push_back((dir.empty() ? "." : dir) + "/" + program);
+			if (j == std::string::npos)
+				break;
+			i = j + 1;
+		}
+	}
+	int err = ENOENT;
+	for (const auto& c : candidates) {
+		auto r = exec(*task_, c, argv, config_.env);
+		if (r)
+			return -1;
+		if (r.error() != ENOENT && r.error() != ENOTDIR)
+			err = r.error();
+		if (err != ENOENT && err != EACCES)
+			break;
+	}
+	return fail(program, strerror(err), err == ENOENT ? status_not_found : status_cannot_run);
+}
+
+int Kernel::exit_status() const
+{
+	if (failed_)
+		return status_failed;
+	int ws = process_->wait_status;
+	return WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+}
+
+void Kernel::run_task(Task& t)
+{
+	Process& p = t.process();
+
+	while (!p.exited) {
+		auto exit = t.vcpu().run(t.mm().address_space());
+		if (!exit) {
+			std::fprintf(stderr, "unpriv-run: the backend failed to run the guest: %s\n",
+				     exit.error().message().c_str());
+			failed_ = true;
+			p.kill(SIGKILL);
+			break;
+		}
+		std::visit([&](const auto& e) {
+			using E = std::decay_t<decltype(e)>;
+			if constexpr (std::is_same_v<E, unpriv::SyscallExit>)
+				on_syscall(t, e);
+			else if constexpr (std::is_same_v<E, unpriv::FaultExit>)
+				on_fault(t, e);
+			else if constexpr (std::is_same_v<E, unpriv::TrapExit>)
+				on_trap(t, e);
+			else
+				stats_.interrupted_exits++;
+		}, *exit);
+
+		if (t.mm().failure() && !failed_) {
+			std::fprintf(stderr, "unpriv-run: the backend failed to map guest memory: %s\n",
+				     t.mm().failure().message().c_str());
+			failed_ = true;
+			p.kill(SIGKILL);
+		}
+	}
+}
+
+void Kernel::on_syscall(Task& t, const unpriv::SyscallExit& e)
+{
+	stats_.syscall_exits++;
+
+	const SyscallEntry *entry = nullptr;
+	SysResult ret;
+	if (e.compat) {
+		// The 32-bit ABI (int $0x80, or 32-bit code): not implemented.
+		stats_.compat_syscalls++;
+		ret = -ENOSYS;
+	} else {
+		entry = syscall_entry(e.nr);
+		if (entry && entry->handler) {
+			stats_.syscalls[e.nr]++;
+			ret = entry->handler(t, e.args);
+		} else {
+			stats_.unknown[e.nr]++;
+			ret = -ENOSYS;
+		}
+	}
+	if (tracer_)
+		tracer_->syscall(t, e.nr, e.compat, e.args, entry, ret);
+	if (ret != sys_noreturn)
+		t.regs().rax = static_cast<std::uint64_t>(ret);
+}
+
+void Kernel::on_fault(Task& t, const unpriv::FaultExit& e)
+{
+	stats_.fault_exits++;
+	auto sig = t.mm().handle_fault(e.address, e.error_code, {e.signo, e.si_code});
+	if (!sig) {
+		stats_.faults_resolved++;
+		return;
+	}
+	force_signal(t, sig->signo, sig->code, e.address);
+}
+
+void Kernel::on_trap(Task& t, const unpriv::TrapExit& e)
+{
+	stats_.trap_exits++;
+	force_signal(t, e.signo, e.si_code, e.address);
+}
+
+void Kernel::force_signal(Task& t, int signo, int code, std::uint64_t addr)
+{
+	if (tracer_)
+		tracer_->signal(signo, code, addr);
+	// Not caught (the guest cannot catch signals yet): the process ends,
+	// and the user is told where, as a shell says "Segmentation fault".
+	std::fprintf(stderr, "unpriv-run: %s killed by %s at rip %#llx (address %#llx)\n",
+		     t.process().comm.c_str(), signal_name(signo).c_str(),
+		     static_cast<unsigned long long>(t.regs().rip),
+		     static_cast<unsigned long long>(addr));
+	t.process().kill(signo);
+}
+
+void Kernel::send_signal(Process& p, int signo)
+{
+	if (default_ignored(signo))
+		return;
+	p.kill(signo);
+}
+
+} // namespace guest

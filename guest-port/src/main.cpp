@@ -1,0 +1,186 @@
+// SPDX-License-Identifier: GPL-2.0
+//
+// unpriv-run: run a Linux program in the guest port.
+#include <getopt.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "kernel.hpp"
+
+namespace {
+
+void usage(std::FILE *out)
+{
+	std::fprintf(out,
+"usage: unpriv-run [OPTION...] [--] PROGRAM [ARG...]\n"
+"\n"
+"Run PROGRAM, an x86-64 Linux executable, in the guest port: a kernel in\n"
+"user space that runs it in an unpriv address space and answers its system\n"
+"calls itself.  PROGRAM is looked up in the guest's file system (in its\n"
+"PATH when it has no '/').\n"
+"\n"
+"Options:\n"
+"  -b, --backend=NAME      what runs the guest: module (/dev/unpriv),\n"
+"                          ptrace or seccomp; default: $UNPRIV_BACKEND, or\n"
+"                          module when /dev/unpriv exists, seccomp otherwise\n"
+"  -r, --root=DIR          the guest's / (required); the guest sees nothing\n"
+"                          outside it\n"
+"  -e, --env=NAME=VALUE    set NAME in the guest's environment; --env=NAME\n"
+"                          passes the host's NAME (repeatable).  The guest\n"
+"                          starts with PATH and HOME only\n"
+"  -t, --time-offset=SECS  the guest's wall clock runs SECS seconds (may be\n"
+"                          negative or fractional) ahead of the host's\n"
+"  -m, --memory=SIZE       guest physical memory, in bytes or with K, M, G\n"
+"                          (default 64G: a sparse file; only what the guest\n"
+"                          touches takes host memory)\n"
+"      --hostname=NAME     the guest's host name (default unpriv)\n"
+"      --trace             print each guest system call to stderr, as strace\n"
+"      --stats             print a summary to stderr at the end: exits by\n"
+"                          reason, system calls by name\n"
+"  -h, --help              this help\n"
+"\n"
+"Exit status: the guest's; 128+N when signal N ended it; 125 when\n"
+"unpriv-run itself failed, 126 when PROGRAM cannot be run, 127 when it is\n"
+"not found.\n");
+}
+
+bool parse_size(const char *s, std::uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = std::strtoull(s, &end, 10);
+	if (errno || end == s)
+		return false;
+	int shift = 0;
+	switch (*end) {
+	case 'K': case 'k': shift = 10; end++; break;
+	case 'M': case 'm': shift = 20; end++; break;
+	case 'G': case 'g': shift = 30; end++; break;
+	case 'T': case 't': shift = 40; end++; break;
+	}
+	if (*end || v == 0 || v > (~0ull >> shift))
+		return false;
+	*out = static_cast<std::uint64_t>(v) << shift;
+	return true;
+}
+
+bool parse_seconds(const char *s, std::int64_t *ns)
+{
+	char *end;
+	errno = 0;
+	double v = std::strtod(s, &end);
+	if (errno || end == s || *end || !std::isfinite(v) || std::fabs(v) > 1e10)
+		return false;
+	*ns = static_cast<std::int64_t>(std::llround(v * 1e9));
+	return true;
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+	enum { opt_hostname = 256, opt_trace, opt_stats };
+	static const struct option options[] = {
+		{"backend", required_argument, nullptr, 'b'},
+		{"root", required_argument, nullptr, 'r'},
+		{"env", required_argument, nullptr, 'e'},
+		{"time-offset", required_argument, nullptr, 't'},
+		{"memory", required_argument, nullptr, 'm'},
+		{"hostname", required_argument, nullptr, opt_hostname},
+		{"trace", no_argument, nullptr, opt_trace},
+		{"stats", no_argument, nullptr, opt_stats},
+		{"help", no_argument, nullptr, 'h'},
+		{nullptr, 0, nullptr, 0},
+	};
+	auto bad = [](const char *what, const char *arg) {
+		std::fprintf(stderr, "unpriv-run: %s: '%s'\n", what, arg);
+		return guest::status_failed;
+	};
+
+	guest::Config config;
+	std::vector<std::string> env_sets;
+	int c;
+	// '+': options stop at PROGRAM, whose own options are its own.
+	while ((c = getopt_long(argc, argv, "+b:r:e:t:m:h", options, nullptr)) != -1) {
+		switch (c) {
+		case 'b': {
+			auto kind = unpriv::Backend::parse(optarg);
+			if (!kind)
+				return bad("unknown backend (module, ptrace, seccomp)", optarg);
+			config.backend = *kind;
+			break;
+		}
+		case 'r':
+			config.root = optarg;
+			break;
+		case 'e':
+			env_sets.emplace_back(optarg);
+			break;
+		case 't':
+			if (!parse_seconds(optarg, &config.time_offset_ns))
+				return bad("--time-offset takes seconds", optarg);
+			break;
+		case 'm':
+			if (!parse_size(optarg, &config.memory))
+				return bad("--memory takes a size", optarg);
+			break;
+		case opt_hostname:
+			if (!*optarg || std::strlen(optarg) > 64)
+				return bad("--hostname takes 1 to 64 characters", optarg);
+			config.hostname = optarg;
+			break;
+		case opt_trace:
+			config.trace = true;
+			break;
+		case opt_stats:
+			config.stats = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return guest::status_failed;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return guest::status_failed;
+	}
+	if (config.root.empty()) {
+		std::fprintf(stderr, "unpriv-run: no --root given\n");
+		return guest::status_failed;
+	}
+
+	// The guest's environment: a PATH and a HOME, then --env, in order,
+	// each replacing an earlier setting of its name.
+	std::vector<std::string> env = {
+		"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+		"HOME=/",
+	};
+	for (const auto& e : env_sets) {
+		std::string name = e.substr(0, e.find('='));
+		std::string entry = e;
+		if (name.empty())
+			return bad("--env takes NAME=VALUE or NAME", e.c_str());
+		if (e.find('=') == std::string::npos) {
+			const char *v = std::getenv(name.c_str());
+			if (!v)
+				continue;
+			entry = name + "=" + v;
+		}
+		std::erase_if(env, [&](const std::string& s) { return s.starts_with(name + "="); });
+		env.push_back(entry);
+	}
+	config.env = std::move(env);
+
+	std::vector<std::string> args(argv + optind, argv + argc);
+	guest::Kernel kernel(std::move(config));
+	return kernel.run(args[0], args);
+}

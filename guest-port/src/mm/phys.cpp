@@ -1,0 +1,89 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "mm/phys.hpp"
+
+#include <fcntl.h>
+
+#include <cassert>
+
+namespace guest {
+
+KResult<PhysMemory> PhysMemory::create(std::uint64_t size)
+{
+	auto mem = unpriv::GuestMemory::create(page_up(size), "unpriv-guest-ram");
+	if (!mem)
+		return kerr(mem.error().value());
+	return PhysMemory(std::move(*mem));
+}
+
+PhysMemory::PhysMemory(unpriv::GuestMemory mem) : mem_(std::move(mem))
+{
+	free_.emplace(0, mem_.size());
+}
+
+KResult<std::uint64_t> PhysMemory::alloc(std::uint64_t len,
+					 std::optional<std::uint64_t> at)
+{
+	assert(len && page_aligned(len));
+
+	auto take = [&](std::map<std::uint64_t, std::uint64_t>::iterator it,
+			std::uint64_t off) {
+		std::uint64_t start = it->first, end = it->first + it->second;
+
+		free_.erase(it);
+		if (start < off)
+			free_.emplace(start, off - start);
+		if (off + len < end)
+			free_.emplace(off + len, end - (off + len));
+		allocated_ += len;
+		return off;
+	};
+
+	if (at && page_aligned(*at)) {
+		auto it = free_.upper_bound(*at);
+		if (it != free_.begin()) {
+			--it;
+			if (it->first + it->second >= *at + len && *at + len > *at)
+				return take(it, *at);
+		}
+	}
+	for (auto it = free_.begin(); it != free_.end(); ++it)
+		if (it->second >= len)
+			return take(it, it->first);
+	return kerr(ENOMEM);
+}
+
+void PhysMemory::free(std::uint64_t off, std::uint64_t len)
+{
+	assert(len && page_aligned(off) && page_aligned(len));
+	zero(off, len);
+	allocated_ -= len;
+
+	auto next = free_.lower_bound(off);
+	if (next != free_.begin()) {
+		auto prev = std::prev(next);
+		assert(prev->first + prev->second <= off);
+		if (prev->first + prev->second == off) {
+			off = prev->first;
+			len += prev->second;
+			free_.erase(prev);
+		}
+	}
+	if (next != free_.end()) {
+		assert(off + len <= next->first);
+		if (off + len == next->first) {
+			len += next->second;
+			free_.erase(next);
+		}
+	}
+	free_.emplace(off, len);
+}
+
+void PhysMemory::zero(std::uint64_t off, std::uint64_t len)
+{
+	// Every mapping of the memfd, the guest's and ours, sees the hole
+	// at once.  Punching cannot fail on a memfd but for bad arguments.
+	fallocate(fd(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+		  static_cast<off_t>(off), static_cast<off_t>(len));
+}
+
+} // namespace guest

@@ -1,0 +1,85 @@
+// SPDX-License-Identifier: GPL-2.0
+//
+// Every system call handler, one per system call, by family.  The
+// table (table.cpp) names them; each family's file defines them.
+#pragma once
+
+#include "sys/syscall.hpp"
+
+namespace guest {
+
+#define GUEST_SYSCALL(name) SysResult sys_##name(Task& t, const SysArgs& a)
+
+// mm.cpp: memory
+GUEST_SYSCALL(brk);
+GUEST_SYSCALL(mmap);
+GUEST_SYSCALL(munmap);
+GUEST_SYSCALL(mprotect);
+GUEST_SYSCALL(mremap);
+GUEST_SYSCALL(madvise);
+
+// io.cpp: reading and writing open files
+GUEST_SYSCALL(read);
+GUEST_SYSCALL(write);
+GUEST_SYSCALL(readv);
+GUEST_SYSCALL(writev);
+GUEST_SYSCALL(pread64);
+GUEST_SYSCALL(pwrite64);
+GUEST_SYSCALL(preadv);
+GUEST_SYSCALL(pwritev);
+GUEST_SYSCALL(lseek);
+GUEST_SYSCALL(sendfile);
+
+// fd.cpp: the descriptor table
+GUEST_SYSCALL(close);
+GUEST_SYSCALL(dup);
+GUEST_SYSCALL(dup2);
+GUEST_SYSCALL(dup3);
+GUEST_SYSCALL(fcntl);
+GUEST_SYSCALL(ioctl);
+GUEST_SYSCALL(fstat);
+
+// proc.cpp: the process and its threads
+GUEST_SYSCALL(exit);
+GUEST_SYSCALL(exit_group);
+GUEST_SYSCALL(getpid);
+GUEST_SYSCALL(getppid);
+GUEST_SYSCALL(gettid);
+GUEST_SYSCALL(getpgrp);
+GUEST_SYSCALL(getpgid);
+GUEST_SYSCALL(getsid);
+GUEST_SYSCALL(set_tid_address);
+GUEST_SYSCALL(set_robust_list);
+GUEST_SYSCALL(get_robust_list);
+GUEST_SYSCALL(rseq);
+GUEST_SYSCALL(arch_prctl);
+GUEST_SYSCALL(prctl);
+GUEST_SYSCALL(prlimit64);
+GUEST_SYSCALL(getrlimit);
+GUEST_SYSCALL(setrlimit);
+GUEST_SYSCALL(sched_yield);
+GUEST_SYSCALL(umask);
+
+// cred.cpp: identity
+GUEST_SYSCALL(getuid);
+GUEST_SYSCALL(geteuid);
+GUEST_SYSCALL(getgid);
+GUEST_SYSCALL(getegid);
+GUEST_SYSCALL(getresuid);
+GUEST_SYSCALL(getresgid);
+GUEST_SYSCALL(getgroups);
+
+// info.cpp: the system the guest sees
+GUEST_SYSCALL(uname);
+GUEST_SYSCALL(sysinfo);
+GUEST_SYSCALL(getrandom);
+
+// time.cpp: the guest's clock
+GUEST_SYSCALL(clock_gettime);
+GUEST_SYSCALL(clock_getres);
+GUEST_SYSCALL(gettimeofday);
+GUEST_SYSCALL(time);
+GUEST_SYSCALL(nanosleep);
+GUEST_SYSCALL(clock_nanosleep);
+
+} // namespace guest

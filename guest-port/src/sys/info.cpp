@@ -1,0 +1,73 @@
+// SPDX-License-Identifier: GPL-2.0
+//
+// The system the guest sees: uname, sysinfo, getrandom.
+#include <sys/random.h>
+#include <sys/sysinfo.h>
+#include <sys/utsname.h>
+
+#include <cstring>
+#include <vector>
+
+#include "kernel.hpp"
+#include "sys/handlers.hpp"
+#include "task.hpp"
+
+namespace guest {
+namespace {
+
+void set(char (&field)[_UTSNAME_LENGTH], const std::string& value)
+{
+	std::memset(field, 0, sizeof(field));
+	std::memcpy(field, value.data(), std::min(value.size(), sizeof(field) - 1));
+}
+
+} // namespace
+
+GUEST_SYSCALL(uname)
+{
+	// The guest's identity: Linux, of the ABI the guest port gives;
+	// the host's own name and release stay the host's.
+	struct utsname u;
+	set(u.sysname, "Linux");
+	set(u.nodename, t.kernel().config().hostname);
+	set(u.release, "6.1.0-unpriv");
+	set(u.version, "#1 SMP unpriv-run");
+	set(u.machine, "x86_64");
+	set(u.domainname, "(none)");
+	return sys_ret(t.mm().write_obj(a[0], u));
+}
+
+GUEST_SYSCALL(sysinfo)
+{
+	struct sysinfo si;
+	if (::sysinfo(&si) < 0)
+		return -errno;
+	// Memory as the guest has it: its physical memory, what is in use.
+	PhysMemory& phys = t.kernel().phys();
+	si.mem_unit = 1;
+	si.totalram = std::min<std::uint64_t>(phys.size(),
+					      static_cast<std::uint64_t>(si.totalram) * si.mem_unit);
+	si.freeram = si.totalram - std::min<std::uint64_t>(si.totalram, phys.allocated());
+	si.sharedram = si.bufferram = 0;
+	si.totalswap = si.freeswap = 0;
+	si.totalhigh = si.freehigh = 0;
+	si.procs = 1;
+	return sys_ret(t.mm().write_obj(a[0], si));
+}
+
+GUEST_SYSCALL(getrandom)
+{
+	if (a[2] & ~std::uint64_t{GRND_NONBLOCK | GRND_RANDOM | GRND_INSECURE})
+		return -EINVAL;
+	if ((a[2] & GRND_RANDOM) && (a[2] & GRND_INSECURE))
+		return -EINVAL;
+	std::vector<std::byte> buf(std::min<std::uint64_t>(a[1], 1 << 20));
+	ssize_t n = ::getrandom(buf.data(), buf.size(), static_cast<unsigned>(a[2]));
+	if (n < 0)
+		return -errno;
+	if (!t.mm().write(a[0], std::span(buf).first(static_cast<std::size_t>(n))))
+		return -EFAULT;
+	return n;
+}
+
+} // namespace guest

@@ -1,0 +1,308 @@
+// SPDX-License-Identifier: GPL-2.0
+//
+// Reading and writing open files: read, write, readv, writev, pread64,
+// pwrite64, preadv, pwritev, lseek, sendfile.
+//
+// Data goes straight between the file and guest memory when the guest's
+// buffer is one piece of its physical memory (the usual case: a heap or
+// stack buffer); otherwise through a bounce buffer of at most 1 MiB,
+// which makes a larger call return short, as Linux may.
+#include <signal.h>
+#include <sys/sendfile.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <vector>
+
+#include "kernel.hpp"
+#include "sys/handlers.hpp"
+#include "sys/io.hpp"
+#include "task.hpp"
+
+namespace guest {
+namespace {
+
+constexpr std::uint64_t rw_max = 0x7ffff000;	// Linux's MAX_RW_COUNT
+constexpr std::size_t bounce_max = 1 << 20;
+constexpr std::size_t iov_max = 1024;		// IOV_MAX
+
+struct GuestIovec {
+	std::uint64_t base, len;
+};
+
+std::shared_ptr<File> readable_file(Task& t, std::uint64_t fd)
+{
+	auto f = t.process().fds.get(static_cast<int>(fd));
+	return f && f->readable() ? f : nullptr;
+}
+
+std::shared_ptr<File> writable_file(Task& t, std::uint64_t fd)
+{
+	auto f = t.process().fds.get(static_cast<int>(fd));
+	return f && f->writable() ? f : nullptr;
+}
+
+// A write that met a broken pipe also sends SIGPIPE.
+SysResult after_write(Task& t, const KResult<std::size_t>& r)
+{
+	if (!r && r.error() == EPIPE)
+		t.kernel().send_signal(t.process(), SIGPIPE);
+	return sys_ret(r);
+}
+
+KResult<std::vector<GuestIovec>> read_iovecs(Task& t, std::uint64_t addr, std::uint64_t count)
+{
+	if (count > iov_max)
+		return kerr(EINVAL);
+	std::vector<GuestIovec> iov(count);
+	auto r = t.mm().read(addr, std::as_writable_bytes(std::span(iov)));
+	if (!r)
+		return kerr(r.error());
+	std::uint64_t total = 0;
+	for (const auto& v : iov) {
+		if (v.len > static_cast<std::uint64_t>(INT64_MAX) - total)
+			return kerr(EINVAL);
+		total += v.len;
+	}
+	return iov;
+}
+
+// Gather up to bounce_max bytes of the vectors.
+KResult<std::vector<std::byte>> gather(Task& t, const std::vector<GuestIovec>& iov)
+{
+	std::vector<std::byte> buf;
+	for (const auto& v : iov) {
+		std::size_t n = std::min<std::uint64_t>(v.len, bounce_max - buf.size());
+		std::size_t at = buf.size();
+		buf.resize(at + n);
+		auto r = t.mm().read(v.base, std::span(buf).subspan(at, n));
+		if (!r)
+			return kerr(r.error());
+		if (buf.size() == bounce_max)
+			break;
+	}
+	return buf;
+}
+
+KResult<void> scatter(Task& t, const std::vector<GuestIovec>& iov,
+		      std::span<const std::byte> data)
+{
+	for (const auto& v : iov) {
+		if (data.empty())
+			break;
+		std::size_t n = std::min<std::uint64_t>(v.len, data.size());
+		auto r = t.mm().write(v.base, data.first(n));
+		if (!r)
+			return r;
+		data = data.subspan(n);
+	}
+	return {};
+}
+
+std::uint64_t iov_total(const std::vector<GuestIovec>& iov)
+{
+	std::uint64_t total = 0;
+	for (const auto& v : iov)
+		total += v.len;
+	return std::min<std::uint64_t>(total, bounce_max);
+}
+
+} // namespace
+
+SysResult read_to_guest(Task& t, std::uint64_t buf, std::uint64_t count,
+			const std::function<KResult<std::size_t>(std::span<std::byte>)>& op)
+{
+	count = std::min(count, rw_max);
+	if (auto ok = t.mm().check(buf, count, true); !ok)
+		return -EFAULT;
+	if (auto d = t.mm().direct(buf, count, true); !d.empty())
+		return sys_ret(op(d));
+	std::vector<std::byte> b(std::min<std::uint64_t>(count, bounce_max));
+	auto r = op(b);
+	if (!r)
+		return -r.error();
+	if (!t.mm().write(buf, std::span(b).first(*r)))
+		return -EFAULT;
+	return static_cast<SysResult>(*r);
+}
+
+KResult<std::size_t> write_from_guest(Task& t, std::uint64_t buf, std::uint64_t count,
+				      const std::function<KResult<std::size_t>(std::span<const std::byte>)>& op)
+{
+	count = std::min(count, rw_max);
+	if (auto ok = t.mm().check(buf, count, false); !ok)
+		return kerr(EFAULT);
+	if (auto d = t.mm().direct(buf, count, false); !d.empty())
+		return op(d);
+	std::vector<std::byte> b(std::min<std::uint64_t>(count, bounce_max));
+	if (!t.mm().read(buf, b))
+		return kerr(EFAULT);
+	return op(b);
+}
+
+GUEST_SYSCALL(read)
+{
+	auto f = readable_file(t, a[0]);
+	if (!f)
+		return -EBADF;
+	return read_to_guest(t, a[1], a[2], [&](std::span<std::byte> b) { return f->read(b); });
+}
+
+GUEST_SYSCALL(write)
+{
+	auto f = writable_file(t, a[0]);
+	if (!f)
+		return -EBADF;
+	return after_write(t, write_from_guest(t, a[1], a[2], [&](std::span<const std::byte> b) {
+		return f->write(b);
+	}));
+}
+
+GUEST_SYSCALL(pread64)
+{
+	auto f = readable_file(t, a[0]);
+	if (!f)
+		return -EBADF;
+	if (static_cast<std::int64_t>(a[3]) < 0)
+		return -EINVAL;
+	return read_to_guest(t, a[1], a[2], [&](std::span<std::byte> b) { return f->pread(b, a[3]); });
+}
+
+GUEST_SYSCALL(pwrite64)
+{
+	auto f = writable_file(t, a[0]);
+	if (!f)
+		return -EBADF;
+	if (static_cast<std::int64_t>(a[3]) < 0)
+		return -EINVAL;
+	return after_write(t, write_from_guest(t, a[1], a[2], [&](std::span<const std::byte> b) {
+		return f->pwrite(b, a[3]);
+	}));
+}
+
+// The vector calls make one call on the file, as Linux's do for pipes
+// and terminals: the data goes in one piece, gathered or scattered here.
+static SysResult readv_at(Task& t, const SysArgs& a, std::optional<std::uint64_t> off)
+{
+	auto f = readable_file(t, a[0]);
+	if (!f)
+		return -EBADF;
+	auto iov = read_iovecs(t, a[1], a[2]);
+	if (!iov)
+		return -iov.error();
+	if (iov->size() == 1)
+		return read_to_guest(t, (*iov)[0].base, (*iov)[0].len, [&](std::span<std::byte> b) {
+			return off ? f->pread(b, *off) : f->read(b);
+		});
+	for (const auto& v : *iov)
+		if (!t.mm().check(v.base, v.len, true))
+			return -EFAULT;
+	std::vector<std::byte> buf(iov_total(*iov));
+	auto r = off ? f->pread(buf, *off) : f->read(buf);
+	if (!r)
+		return -r.error();
+	if (!scatter(t, *iov, std::span(buf).first(*r)))
+		return -EFAULT;
+	return static_cast<SysResult>(*r);
+}
+
+static SysResult writev_at(Task& t, const SysArgs& a, std::optional<std::uint64_t> off)
+{
+	auto f = writable_file(t, a[0]);
+	if (!f)
+		return -EBADF;
+	auto iov = read_iovecs(t, a[1], a[2]);
+	if (!iov)
+		return -iov.error();
+	auto buf = gather(t, *iov);
+	if (!buf)
+		return -buf.error();
+	return after_write(t, off ? f->pwrite(*buf, *off) : f->write(*buf));
+}
+
+GUEST_SYSCALL(readv)
+{
+	return readv_at(t, a, std::nullopt);
+}
+
+GUEST_SYSCALL(writev)
+{
+	return writev_at(t, a, std::nullopt);
+}
+
+GUEST_SYSCALL(preadv)
+{
+	if (static_cast<std::int64_t>(a[3]) < 0)
+		return -EINVAL;
+	return readv_at(t, a, a[3]);
+}
+
+GUEST_SYSCALL(pwritev)
+{
+	if (static_cast<std::int64_t>(a[3]) < 0)
+		return -EINVAL;
+	return writev_at(t, a, a[3]);
+}
+
+GUEST_SYSCALL(lseek)
+{
+	auto f = t.process().fds.get(static_cast<int>(a[0]));
+	if (!f)
+		return -EBADF;
+	if (a[2] > SEEK_HOLE)
+		return -EINVAL;
+	return sys_ret(f->lseek(static_cast<std::int64_t>(a[1]), static_cast<int>(a[2])));
+}
+
+GUEST_SYSCALL(sendfile)
+{
+	auto out = writable_file(t, a[0]);
+	auto in = readable_file(t, a[1]);
+	if (!out || !in)
+		return -EBADF;
+	std::uint64_t count = std::min(a[3], rw_max);
+	std::optional<std::int64_t> off;
+	if (a[2]) {
+		auto o = t.mm().read_obj<std::int64_t>(a[2]);
+		if (!o)
+			return -EFAULT;
+		if (*o < 0)
+			return -EINVAL;
+		off = *o;
+	}
+
+	KResult<std::size_t> r;
+	if (in->host_fd() >= 0 && out->host_fd() >= 0) {
+		off_t o = off.value_or(0);
+		ssize_t n = ::sendfile(out->host_fd(), in->host_fd(), off ? &o : nullptr, count);
+		r = n < 0 ? KResult<std::size_t>(kerr(errno)) : static_cast<std::size_t>(n);
+		if (off)
+			off = o;
+	} else {
+		// One side is the guest port's own: copy one chunk through here.
+		std::vector<std::byte> buf(std::min<std::uint64_t>(count, bounce_max));
+		auto got = off ? in->pread(buf, static_cast<std::uint64_t>(*off)) : in->read(buf);
+		if (!got)
+			return -got.error();
+		std::size_t done = 0;
+		while (done < *got) {
+			auto w = out->write(std::span(buf).subspan(done, *got - done));
+			if (!w) {
+				if (!done)
+					r = kerr(w.error());
+				break;
+			}
+			done += *w;
+		}
+		if (done || *got == 0)
+			r = done;
+		if (off)
+			*off += static_cast<std::int64_t>(done);
+	}
+	if (r && off && !t.mm().write_obj(a[2], *off))
+		return -EFAULT;
+	return after_write(t, r);
+}
+
+} // namespace guest

@@ -1,0 +1,81 @@
+// SPDX-License-Identifier: GPL-2.0
+//
+// The system call table: for each x86-64 system call number the guest
+// port implements, its handler, and how --trace shows its arguments.
+// A number with no handler is answered -ENOSYS, and counted.
+//
+// A handler gets the task and the six arguments and returns the value
+// for the guest's rax: a result, or a negative errno.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <limits>
+#include <string>
+
+#include "common.hpp"
+
+namespace guest {
+
+class Task;
+
+using SysArgs = std::array<std::uint64_t, 6>;
+using SysResult = std::int64_t;
+
+// A handler that has set the registers itself (or ended the task)
+// returns this: rax is left alone.
+inline constexpr SysResult sys_noreturn = std::numeric_limits<SysResult>::min();
+
+// A KResult as a system call's return value.
+template <class T>
+SysResult sys_ret(const KResult<T>& r)
+{
+	if (!r)
+		return -static_cast<SysResult>(r.error());
+	if constexpr (std::is_void_v<T>)
+		return 0;
+	else
+		return static_cast<SysResult>(*r);
+}
+
+// How --trace shows an argument.
+enum class Arg : std::uint8_t {
+	none,		// no such argument
+	dec,		// signed decimal (an int)
+	udec,		// unsigned decimal (a size)
+	hex,
+	ptr,		// an address, NULL for 0
+	fd,
+	atfd,		// an fd or AT_FDCWD
+	path,		// a NUL-terminated string in guest memory
+	inbuf,		// a buffer the guest passes; its length is the next argument
+	outbuf,		// a buffer filled by the call; its length is the result
+	oct,		// a mode
+	oflags,		// open(2) flags
+	prot,		// PROT_*
+	mapflags,	// MAP_*
+};
+
+// How --trace shows the result.
+enum class Ret : std::uint8_t {
+	dec,
+	hex,		// an address (mmap, brk)
+	none,		// the call does not return (exit)
+};
+
+struct SyscallEntry {
+	const char *name = nullptr;
+	SysResult (*handler)(Task&, const SysArgs&) = nullptr;
+	std::array<Arg, 6> args{};
+	Ret ret = Ret::dec;
+};
+
+// The entry for nr: null past the table; an entry with no handler for
+// a system call the guest port does not implement.
+const SyscallEntry *syscall_entry(std::uint64_t nr);
+
+// The name of system call nr (x86-64), or null for a number Linux does
+// not have.
+const char *syscall_name(std::uint64_t nr);
+
+} // namespace guest

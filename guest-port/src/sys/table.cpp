@@ -1,0 +1,125 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <sys/syscall.h>
+
+#include <algorithm>
+#include <utility>
+
+#include "sys/handlers.hpp"
+
+namespace guest {
+namespace {
+
+// The x86-64 system call names, generated from <asm/unistd_64.h>.
+constexpr std::pair<unsigned, const char *> names[] = {
+#include "syscall_names.inc"
+};
+
+constexpr unsigned table_size = 512;
+
+constexpr auto make_table()
+{
+	std::array<SyscallEntry, table_size> t{};
+	using enum Arg;
+
+	auto set = [&](unsigned nr, const char *name,
+		       SysResult (*fn)(Task&, const SysArgs&),
+		       std::array<Arg, 6> args, Ret ret = Ret::dec) {
+		t[nr] = {name, fn, args, ret};
+	};
+#define SYS(name, ...) set(__NR_##name, #name, sys_##name, {__VA_ARGS__})
+#define SYS_RET(name, ret, ...) set(__NR_##name, #name, sys_##name, {__VA_ARGS__}, ret)
+
+	// memory
+	SYS_RET(brk, Ret::hex, ptr);
+	SYS_RET(mmap, Ret::hex, ptr, udec, prot, mapflags, fd, hex);
+	SYS(munmap, ptr, udec);
+	SYS(mprotect, ptr, udec, prot);
+	SYS_RET(mremap, Ret::hex, ptr, udec, udec, hex, ptr);
+	SYS(madvise, ptr, udec, dec);
+
+	// I/O
+	SYS(read, fd, outbuf, udec);
+	SYS(write, fd, inbuf, udec);
+	SYS(readv, fd, ptr, dec);
+	SYS(writev, fd, ptr, dec);
+	SYS(pread64, fd, outbuf, udec, dec);
+	SYS(pwrite64, fd, inbuf, udec, dec);
+	SYS(preadv, fd, ptr, dec, dec);
+	SYS(pwritev, fd, ptr, dec, dec);
+	SYS(lseek, fd, dec, dec);
+	SYS(sendfile, fd, fd, ptr, udec);
+
+	// descriptors
+	SYS(close, fd);
+	SYS(dup, fd);
+	SYS(dup2, fd, fd);
+	SYS(dup3, fd, fd, oflags);
+	SYS(fcntl, fd, dec, hex);
+	SYS(ioctl, fd, hex, hex);
+	SYS(fstat, fd, ptr);
+
+	// processes
+	SYS_RET(exit, Ret::none, dec);
+	SYS_RET(exit_group, Ret::none, dec);
+	SYS(getpid);
+	SYS(getppid);
+	SYS(gettid);
+	SYS(getpgrp);
+	SYS(getpgid, dec);
+	SYS(getsid, dec);
+	SYS(set_tid_address, ptr);
+	SYS(set_robust_list, ptr, udec);
+	SYS(get_robust_list, dec, ptr, ptr);
+	SYS(rseq, ptr, udec, hex, hex);
+	SYS(arch_prctl, hex, hex);
+	SYS(prctl, dec, hex, hex, hex, hex);
+	SYS(prlimit64, dec, dec, ptr, ptr);
+	SYS(getrlimit, dec, ptr);
+	SYS(setrlimit, dec, ptr);
+	SYS(sched_yield);
+	SYS(umask, oct);
+
+	// identity
+	SYS(getuid);
+	SYS(geteuid);
+	SYS(getgid);
+	SYS(getegid);
+	SYS(getresuid, ptr, ptr, ptr);
+	SYS(getresgid, ptr, ptr, ptr);
+	SYS(getgroups, dec, ptr);
+
+	// the system
+	SYS(uname, ptr);
+	SYS(sysinfo, ptr);
+	SYS(getrandom, outbuf, udec, hex);
+
+	// time
+	SYS(clock_gettime, dec, ptr);
+	SYS(clock_getres, dec, ptr);
+	SYS(gettimeofday, ptr, ptr);
+	SYS(time, ptr);
+	SYS(nanosleep, ptr, ptr);
+	SYS(clock_nanosleep, dec, hex, ptr, ptr);
+
+#undef SYS
+#undef SYS_RET
+	return t;
+}
+
+constexpr auto table = make_table();
+
+} // namespace
+
+const SyscallEntry *syscall_entry(std::uint64_t nr)
+{
+	return nr < table.size() ? &table[nr] : nullptr;
+}
+
+const char *syscall_name(std::uint64_t nr)
+{
+	auto it = std::find_if(std::begin(names), std::end(names),
+			       [nr](const auto& e) { return e.first == nr; });
+	return it != std::end(names) ? it->second : nullptr;
+}
+
+} // namespace guest

@@ -1,0 +1,38 @@
+// SPDX-License-Identifier: GPL-2.0
+//
+// Tracer: --trace, each guest system call as strace prints it
+//
+//	openat(AT_FDCWD, "/etc/passwd", O_RDONLY) = 3
+//	read(3, "root:x:0:0:root:/root:/bin/sh\n"..., 4096) = 30
+//	rt_sigaction(...) = -1 ENOSYS (Function not implemented)
+//
+// and the signals and the end of the guest ("--- SIGSEGV {...} ---",
+// "+++ exited with 0 +++").  A line is written once the call is done.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "sys/syscall.hpp"
+
+namespace guest {
+
+class Task;
+
+class Tracer {
+public:
+	// Lines go to host descriptor fd (the guest port's stderr).
+	explicit Tracer(int fd) : fd_(fd) {}
+
+	void syscall(Task& t, std::uint64_t nr, bool compat, const SysArgs& args,
+		     const SyscallEntry *entry, SysResult ret);
+	void signal(int signo, int code, std::uint64_t addr);
+	void exited(int wait_status);
+
+private:
+	void emit(std::string line);
+
+	int fd_;
+};
+
+} // namespace guest
