@@ -100,8 +100,9 @@ vmroot: selftests userspace
 	$(Q)install -m 0755 $(CMAKE_BUILD)/userlib/unpriv-info \
 		$(CMAKE_BUILD)/userlib/hello-guest $(VMROOT).new/usr/bin/
 	$(Q)install -m 0755 $(CMAKE_BUILD)/guest-port/unpriv-run $(VMROOT).new/usr/bin/
-	$(Q)install -d $(VMROOT).new$(GUEST_ROOT)/bin
-	$(Q)install -m 0755 /bin/busybox $(VMROOT).new$(GUEST_ROOT)/bin/
+	$(Q)install -d $(dir $(VMROOT).new$(GUEST_ROOT))
+	$(Q)UNPRIV_BUSYBOX=/bin/busybox $(CMAKE_BUILD)/guest-port/unpriv-run \
+		--make-root $(VMROOT).new$(GUEST_ROOT)
 	$(Q)if diff -qr $(VMROOT).new $(VMROOT) >/dev/null 2>&1; then \
 		rm -rf $(VMROOT).new; \
 	else \

@@ -2,6 +2,7 @@
 //
 // unpriv-run: run a Linux program in the guest port.
 #include <getopt.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cmath>
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "kernel.hpp"
+#include "rootfs.hpp"
 
 namespace {
 
@@ -29,8 +31,10 @@ void usage(std::FILE *out)
 "  -b, --backend=NAME      what runs the guest: module (/dev/unpriv),\n"
 "                          ptrace or seccomp; default: $UNPRIV_BACKEND, or\n"
 "                          module when /dev/unpriv exists, seccomp otherwise\n"
-"  -r, --root=DIR          the guest's / (required); the guest sees nothing\n"
-"                          outside it\n"
+"  -r, --root=DIR          the guest's /; the guest sees nothing outside it.\n"
+"                          Default: $XDG_DATA_HOME/unpriv/root (or\n"
+"                          ~/.local/share/unpriv/root), a minimal root made\n"
+"                          on first use as --make-root makes it\n"
 "  -e, --env=NAME=VALUE    set NAME in the guest's environment; --env=NAME\n"
 "                          passes the host's NAME (repeatable).  The guest\n"
 "                          starts with PATH and HOME only\n"
@@ -43,11 +47,20 @@ void usage(std::FILE *out)
 "      --trace             print each guest system call to stderr, as strace\n"
 "      --stats             print a summary to stderr at the end: exits by\n"
 "                          reason, system calls by name\n"
+"      --make-root=DIR     make a minimal root in DIR and exit: a static\n"
+"                          busybox ($UNPRIV_BUSYBOX, or /bin/busybox from\n"
+"                          Debian's busybox-static), its applets, /etc\n"
 "  -h, --help              this help\n"
 "\n"
 "Exit status: the guest's; 128+N when signal N ended it; 125 when\n"
 "unpriv-run itself failed, 126 when PROGRAM cannot be run, 127 when it is\n"
 "not found.\n");
+}
+
+std::string busybox()
+{
+	const char *bb = std::getenv("UNPRIV_BUSYBOX");
+	return bb && *bb ? bb : "/bin/busybox";
 }
 
 bool parse_size(const char *s, std::uint64_t *out)
@@ -85,7 +98,7 @@ bool parse_seconds(const char *s, std::int64_t *ns)
 
 int main(int argc, char **argv)
 {
-	enum { opt_hostname = 256, opt_trace, opt_stats };
+	enum { opt_hostname = 256, opt_trace, opt_stats, opt_make_root };
 	static const struct option options[] = {
 		{"backend", required_argument, nullptr, 'b'},
 		{"root", required_argument, nullptr, 'r'},
@@ -95,6 +108,7 @@ int main(int argc, char **argv)
 		{"hostname", required_argument, nullptr, opt_hostname},
 		{"trace", no_argument, nullptr, opt_trace},
 		{"stats", no_argument, nullptr, opt_stats},
+		{"make-root", required_argument, nullptr, opt_make_root},
 		{"help", no_argument, nullptr, 'h'},
 		{nullptr, 0, nullptr, 0},
 	};
@@ -141,6 +155,14 @@ int main(int argc, char **argv)
 		case opt_stats:
 			config.stats = true;
 			break;
+		case opt_make_root: {
+			std::string err = guest::make_root(optarg, busybox());
+			if (!err.empty()) {
+				std::fprintf(stderr, "unpriv-run: %s\n", err.c_str());
+				return guest::status_failed;
+			}
+			return 0;
+		}
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -154,8 +176,20 @@ int main(int argc, char **argv)
 		return guest::status_failed;
 	}
 	if (config.root.empty()) {
-		std::fprintf(stderr, "unpriv-run: no --root given\n");
-		return guest::status_failed;
+		config.root = guest::default_root();
+		if (access(config.root.c_str(), F_OK) < 0) {
+			std::string bb = busybox();
+			std::fprintf(stderr, "unpriv-run: making a minimal guest root in %s from %s\n",
+				     config.root.c_str(), bb.c_str());
+			std::string parent = config.root.substr(0, config.root.rfind('/'));
+			std::string err = guest::make_parents(parent);
+			if (err.empty())
+				err = guest::make_root(config.root, bb);
+			if (!err.empty()) {
+				std::fprintf(stderr, "unpriv-run: %s\n", err.c_str());
+				return guest::status_failed;
+			}
+		}
 	}
 
 	// The guest's environment: a PATH and a HOME, then --env, in order,

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <cstdio>
 
 #include "fs/vfs.hpp"
 #include "task.hpp"
@@ -131,6 +132,18 @@ std::string HostFile::path() const
 	return vfs_->describe(fd_.get());
 }
 
+std::shared_ptr<HostFile> HostFile::reopen(int flags) const
+{
+	// Through the host's magic link to our own descriptor: a new open
+	// file description, with the host's permission checks.
+	char link[64];
+	std::snprintf(link, sizeof(link), "/proc/self/fd/%d", fd_.get());
+	int fd = ::open(link, (flags & ~O_CREAT) | O_CLOEXEC);
+	if (fd < 0)
+		return nullptr;
+	return std::make_shared<HostFile>(unpriv::Fd(fd), flags & ~O_CLOEXEC, vfs_, under_root_);
+}
+
 KResult<void> HostFile::set_status_flags(int flags)
 {
 	int fl = (flags_ & ~changeable_flags) | (flags & changeable_flags);
@@ -250,7 +263,7 @@ KResult<std::shared_ptr<const MapFile>> HostFile::map_file()
 bool HostFile::is_directory() const noexcept
 {
 	struct stat st;
-	return ::fstat(fd_.get(), &st) == 0 && S_ISDIR(st.st_mode);
+	return under_root_ && ::fstat(fd_.get(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
 } // namespace guest

@@ -66,7 +66,8 @@ public:
 
 	// The host descriptor behind this file, or -1.
 	[[nodiscard]] virtual int host_fd() const noexcept { return -1; }
-	// A directory that path lookups can start from.
+	// A directory that path lookups can start from (*at calls, the
+	// current directory).
 	[[nodiscard]] virtual bool is_directory() const noexcept { return false; }
 
 protected:
@@ -75,14 +76,21 @@ protected:
 
 class HostFile : public File {
 public:
-	// vfs names it (see Vfs::describe()).
-	HostFile(unpriv::Fd fd, int flags, const Vfs *vfs)
-		: File(flags), fd_(std::move(fd)), vfs_(vfs)
+	// vfs names it (see Vfs::describe()).  under_root: it was opened
+	// through vfs, in the guest's root, and may start path lookups
+	// when it is a directory; a host file the guest port was handed
+	// (its standard descriptors) never may, so that no lookup starts
+	// outside the root.
+	HostFile(unpriv::Fd fd, int flags, const Vfs *vfs, bool under_root)
+		: File(flags), fd_(std::move(fd)), vfs_(vfs), under_root_(under_root)
 	{
 	}
 
 	[[nodiscard]] std::string path() const override;
 	KResult<void> set_status_flags(int flags) override;
+	// The same file opened again with flags (/proc/self/fd/N); null
+	// with errno set when that fails.
+	[[nodiscard]] std::shared_ptr<HostFile> reopen(int flags) const;
 	KResult<std::size_t> read(std::span<std::byte> buf) override;
 	KResult<std::size_t> write(std::span<const std::byte> buf) override;
 	KResult<std::size_t> pread(std::span<std::byte> buf, std::uint64_t off) override;
@@ -99,6 +107,7 @@ public:
 private:
 	unpriv::Fd fd_;
 	const Vfs *vfs_;
+	bool under_root_;
 };
 
 } // namespace guest

@@ -6,9 +6,12 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <sys/sysmacros.h>
+
 #include <climits>
 #include <cstdio>
 
+#include "fs/path.hpp"
 #include "task.hpp"
 
 namespace guest {
@@ -19,6 +22,20 @@ constexpr int valid_open_flags =
 	O_ACCMODE | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_APPEND | O_NONBLOCK |
 	O_DSYNC | O_ASYNC | O_DIRECT | kernel_o_largefile | O_DIRECTORY | O_NOFOLLOW |
 	O_NOATIME | O_CLOEXEC | O_PATH | __O_TMPFILE | kernel_o_sync;
+
+// The host's magic link to our own descriptor fd: how the calls that
+// have no AT_EMPTY_PATH act on a file opened with O_PATH.
+std::string proc_fd(int fd)
+{
+	return "/proc/self/fd/" + std::to_string(fd);
+}
+
+KResult<SynthLookup> synth_lookup(Task& t, const std::string& norm)
+{
+	if (norm == "/dev" || norm.starts_with("/dev/"))
+		return devfs_lookup(t, norm);
+	return procfs_lookup(t, norm);
+}
 
 std::string host_fd_path(int fd)
 {
@@ -65,7 +82,7 @@ KResult<std::shared_ptr<File>> Vfs::root_dir() const
 	int fd = fcntl(root_.get(), F_DUPFD_CLOEXEC, 0);
 	if (fd < 0)
 		return kerr(errno);
-	return std::make_shared<HostFile>(unpriv::Fd(fd), O_PATH | O_DIRECTORY, this);
+	return std::make_shared<HostFile>(unpriv::Fd(fd), O_PATH | O_DIRECTORY, this, true);
 }
 
 KResult<std::string> Vfs::guest_path(int fd) const
@@ -91,50 +108,634 @@ std::string Vfs::describe(int fd) const
 	return p ? *p : host_fd_path(fd);
 }
 
-KResult<unpriv::Fd> Vfs::host_open(Task& t, int dirfd, const std::string& path,
-				   int flags, mode_t mode, std::uint64_t resolve) const
+KResult<Vfs::Loc> Vfs::locate(Task& t, std::shared_ptr<File> start, int dirfd,
+			      const std::string& p) const
 {
-	if (path.empty())
+	if (p.empty())
 		return kerr(ENOENT);
-
-	long fd;
-	if (path[0] == '/') {
-		fd = openat2(root_.get(), path, flags, mode, resolve | RESOLVE_IN_ROOT);
-		if (fd < 0)
-			return kerr(errno);
-		return unpriv::Fd(static_cast<int>(fd));
+	if (p[0] == '/') {
+		Loc loc;
+		std::string norm = path::normalize(p);
+		if (path::synthetic(norm)) {
+			loc.synth = true;
+			loc.norm = std::move(norm);
+			return loc;
+		}
+		loc.dirfd = root_.get();
+		loc.path = p;
+		loc.resolve = RESOLVE_IN_ROOT;
+		return loc;
 	}
-
-	std::shared_ptr<File> start = dirfd == AT_FDCWD ? t.process().cwd
-							 : t.process().fds.get(dirfd);
-	if (!start)
-		return kerr(EBADF);
+	if (!start) {
+		start = dirfd == AT_FDCWD ? t.process().cwd : t.process().fds.get(dirfd);
+		if (!start)
+			return kerr(EBADF);
+	}
 	if (!start->is_directory())
 		return kerr(ENOTDIR);
-	fd = openat2(start->host_fd(), path, flags, mode, resolve | RESOLVE_BENEATH);
-	if (fd >= 0)
-		return unpriv::Fd(static_cast<int>(fd));
-	if (errno != EXDEV)
-		return kerr(errno);
+	if (start->host_fd() < 0)	// one of the guest port's directories
+		return locate(t, nullptr, AT_FDCWD, path::join(start->path(), p));
+	if (path::has_dotdot(p)) {
+		auto dir = guest_path(start->host_fd());
+		if (!dir)
+			return kerr(dir.error());
+		return locate(t, nullptr, AT_FDCWD, path::join(*dir, p));
+	}
+	Loc loc;
+	loc.dirfd = start->host_fd();
+	loc.path = p;
+	loc.resolve = RESOLVE_BENEATH;
+	loc.start = std::move(start);
+	return loc;
+}
 
-	// The path leaves its starting directory: resolve it from the root.
-	auto dir = guest_path(start->host_fd());
-	if (!dir)
-		return kerr(dir.error());
-	fd = openat2(root_.get(), *dir + "/" + path, flags, mode, resolve | RESOLVE_IN_ROOT);
+KResult<Vfs::Target> Vfs::resolve(Task& t, int dirfd, const std::string& path_in,
+				  bool follow) const
+{
+	// As Linux's path walk: at most 40 symlinks.
+	constexpr int max_links = 40;
+	std::shared_ptr<File> start;
+	std::string p = path_in;
+
+	for (int links = 0; links <= max_links; links++) {
+		auto loc = locate(t, start, dirfd, p);
+		if (!loc)
+			return kerr(loc.error());
+		if (!loc->synth) {
+			Target tg;
+			tg.host = std::move(*loc);
+			return tg;
+		}
+		auto r = synth_lookup(t, loc->norm);
+		if (!r)
+			return kerr(r.error());
+		// A trailing slash follows the last symlink, and wants a directory.
+		bool slash = p.ends_with('/') || p.ends_with("/.");
+		if (auto *red = std::get_if<Redirect>(&*r)) {
+			start = std::move(red->start);
+			p = std::move(red->path);
+			if (start && p.empty()) {
+				Target tg;
+				tg.file = std::move(start);
+				return tg;
+			}
+			continue;
+		}
+		SynthNode& n = std::get<SynthNode>(*r);
+		if (n.kind == SynthNode::Kind::symlink && (follow || slash)) {
+			if (n.magic) {
+				if (slash && !n.magic->is_directory())
+					return kerr(ENOTDIR);
+				Target tg;
+				tg.file = n.magic;
+				return tg;
+			}
+			start = nullptr;
+			p = n.target[0] == '/' ? n.target
+					       : path::join(n.path.substr(0, n.path.rfind('/')), n.target);
+			continue;
+		}
+		if (slash && n.kind != SynthNode::Kind::dir)
+			return kerr(ENOTDIR);
+		Target tg;
+		tg.node = std::move(n);
+		return tg;
+	}
+	return kerr(ELOOP);
+}
+
+KResult<unpriv::Fd> Vfs::host_open(const Loc& loc, int flags, mode_t mode) const
+{
+	long fd = openat2(loc.dirfd, loc.path, flags, mode, loc.resolve);
+	if (fd < 0 && errno == EXDEV && loc.resolve == RESOLVE_BENEATH) {
+		// The path leaves its starting directory (an absolute symlink,
+		// one with ".."): resolve it from the root instead.
+		auto dir = guest_path(loc.dirfd);
+		if (!dir)
+			return kerr(dir.error());
+		fd = openat2(root_.get(), path::join(*dir, loc.path), flags, mode, RESOLVE_IN_ROOT);
+	}
 	if (fd < 0)
 		return kerr(errno);
 	return unpriv::Fd(static_cast<int>(fd));
 }
 
-KResult<std::shared_ptr<File>> Vfs::open(Task& t, int dirfd, const std::string& path,
-					 int flags, mode_t mode) const
+KResult<unpriv::Fd> Vfs::host_path_fd(Task& t, int dirfd, const std::string& p,
+				      bool follow) const
 {
-	mode &= ~t.process().umask;
-	auto fd = host_open(t, dirfd, path, flags, mode);
+	auto tg = resolve(t, dirfd, p, follow);
+	if (!tg)
+		return kerr(tg.error());
+	if (tg->host)
+		return host_open(*tg->host, O_PATH | (follow ? 0 : O_NOFOLLOW), 0);
+	if (tg->file && tg->file->host_fd() >= 0) {
+		int fd = fcntl(tg->file->host_fd(), F_DUPFD_CLOEXEC, 0);
+		if (fd < 0)
+			return kerr(errno);
+		return unpriv::Fd(fd);
+	}
+	return kerr(EPERM);	// the guest port's own files do not change
+}
+
+KResult<std::shared_ptr<File>> Vfs::open(Task& t, int dirfd, const std::string& p, int flags,
+					 mode_t mode) const
+{
+	auto tg = resolve(t, dirfd, p, !(flags & O_NOFOLLOW));
+	if (!tg)
+		return kerr(tg.error());
+	int fflags = flags & ~O_CLOEXEC;
+	if (tg->host) {
+		auto fd = host_open(*tg->host, flags, mode & ~t.process().umask);
+		if (!fd)
+			return kerr(fd.error());
+		return std::make_shared<HostFile>(std::move(*fd), fflags, this, true);
+	}
+
+	if ((flags & O_CREAT) && (flags & O_EXCL))
+		return kerr(EEXIST);
+	bool write = !(flags & O_PATH) &&
+		     ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC));
+	if (tg->file) {
+		// A magic link: the file itself, opened again.
+		if (auto *hf = dynamic_cast<HostFile *>(tg->file.get())) {
+			auto f = hf->reopen(fflags);
+			if (!f)
+				return kerr(errno);
+			return f;
+		}
+		return tg->file;
+	}
+
+	const SynthNode& n = *tg->node;
+	if ((flags & O_DIRECTORY) && n.kind != SynthNode::Kind::dir)
+		return kerr(ENOTDIR);
+	switch (n.kind) {
+	case SynthNode::Kind::dir:
+		if (write)
+			return kerr(EISDIR);
+		return open_synth(n, fflags, std::string());
+	case SynthNode::Kind::symlink:
+		if (!(flags & O_PATH))
+			return kerr(ELOOP);
+		return open_synth(n, fflags, std::string());
+	case SynthNode::Kind::device: {
+		auto f = n.open_device(fflags);
+		if (!f)
+			return kerr(ENXIO);
+		return f;
+	}
+	case SynthNode::Kind::file:
+		break;
+	}
+	if (write && !(n.perm & 0200))
+		return kerr(EACCES);
+	if (flags & O_PATH)
+		return open_synth(n, fflags, std::string());
+	auto content = n.content();
+	if (!content)
+		return kerr(content.error());
+	return open_synth(n, fflags, std::move(*content));
+}
+
+KResult<struct stat> Vfs::stat(Task& t, int dirfd, const std::string& p, bool follow) const
+{
+	auto tg = resolve(t, dirfd, p, follow);
+	if (!tg)
+		return kerr(tg.error());
+	if (tg->node)
+		return tg->node->stat();
+	if (tg->file)
+		return tg->file->stat();
+	auto fd = host_open(*tg->host, O_PATH | (follow ? 0 : O_NOFOLLOW), 0);
 	if (!fd)
 		return kerr(fd.error());
-	return std::make_shared<HostFile>(std::move(*fd), flags & ~O_CLOEXEC, this);
+	struct stat st;
+	if (fstat(fd->get(), &st) < 0)
+		return kerr(errno);
+	return st;
+}
+
+KResult<struct statx> Vfs::statx(Task& t, int dirfd, const std::string& p, int flags,
+				 unsigned mask) const
+{
+	bool follow = !(flags & AT_SYMLINK_NOFOLLOW);
+	auto tg = resolve(t, dirfd, p, follow);
+	if (!tg)
+		return kerr(tg.error());
+	int fd;
+	unpriv::Fd opened;
+	if (tg->host) {
+		auto r = host_open(*tg->host, O_PATH | (follow ? 0 : O_NOFOLLOW), 0);
+		if (!r)
+			return kerr(r.error());
+		opened = std::move(*r);
+		fd = opened.get();
+	} else if (tg->file && tg->file->host_fd() >= 0) {
+		fd = tg->file->host_fd();
+	} else {
+		auto st = tg->node ? KResult<struct stat>(tg->node->stat()) : tg->file->stat();
+		if (!st)
+			return kerr(st.error());
+		return stat_to_statx(*st);
+	}
+	struct statx stx;
+	if (::statx(fd, "", AT_EMPTY_PATH | (flags & AT_STATX_SYNC_TYPE), mask, &stx) < 0)
+		return kerr(errno);
+	return stx;
+}
+
+KResult<std::string> Vfs::readlink(Task& t, int dirfd, const std::string& p) const
+{
+	auto tg = resolve(t, dirfd, p, false);
+	if (!tg)
+		return kerr(tg.error());
+	if (tg->node) {
+		if (tg->node->kind != SynthNode::Kind::symlink)
+			return kerr(EINVAL);
+		return tg->node->target;
+	}
+	if (!tg->host)
+		return kerr(EINVAL);
+	auto fd = host_open(*tg->host, O_PATH | O_NOFOLLOW, 0);
+	if (!fd)
+		return kerr(fd.error());
+	char buf[PATH_MAX];
+	ssize_t n = readlinkat(fd->get(), "", buf, sizeof(buf));
+	if (n < 0)
+		return kerr(errno == ENOENT ? EINVAL : errno);
+	return std::string(buf, static_cast<std::size_t>(n));
+}
+
+KResult<void> Vfs::access(Task& t, int dirfd, const std::string& p, int mode, int flags) const
+{
+	if (mode & ~(R_OK | W_OK | X_OK))
+		return kerr(EINVAL);
+	auto tg = resolve(t, dirfd, p, !(flags & AT_SYMLINK_NOFOLLOW));
+	if (!tg)
+		return kerr(tg.error());
+	int fd = -1;
+	unpriv::Fd opened;
+	if (tg->host) {
+		auto r = host_open(*tg->host, O_PATH | (flags & AT_SYMLINK_NOFOLLOW ? O_NOFOLLOW : 0), 0);
+		if (!r)
+			return kerr(r.error());
+		opened = std::move(*r);
+		fd = opened.get();
+	} else if (tg->file) {
+		fd = tg->file->host_fd();
+	}
+	if (fd < 0) {
+		mode_t perm = tg->node ? tg->node->perm : 0666;
+		if (((mode & W_OK) && !(perm & 0222)) || ((mode & X_OK) && !(perm & 0111)))
+			return kerr(EACCES);
+		return {};
+	}
+	if (syscall(SYS_faccessat2, fd, "", mode, AT_EMPTY_PATH | (flags & AT_EACCESS)) < 0)
+		return kerr(errno);
+	return {};
+}
+
+KResult<Vfs::Entry> Vfs::entry(Task& t, int dirfd, const std::string& p) const
+{
+	if (p.empty())
+		return kerr(ENOENT);
+	path::Split s = path::split(p);
+	Entry e;
+	e.dot = s.dot();
+
+	// Where the guest port's own file systems may be reached lexically,
+	// the whole path decides.
+	std::string abs;
+	if (p[0] == '/') {
+		abs = p;
+	} else {
+		auto start = dirfd == AT_FDCWD ? t.process().cwd : t.process().fds.get(dirfd);
+		if (!start)
+			return kerr(EBADF);
+		if (!start->is_directory())
+			return kerr(ENOTDIR);
+		if (start->host_fd() < 0) {
+			abs = path::join(start->path(), p);
+		} else if (path::has_dotdot(p)) {
+			auto dir = guest_path(start->host_fd());
+			if (!dir)
+				return kerr(dir.error());
+			abs = path::join(*dir, p);
+		}
+	}
+	if (!abs.empty()) {
+		std::string norm = path::normalize(abs);
+		if (path::synthetic(norm)) {
+			e.synth = true;
+			e.exists = synth_lookup(t, norm).has_value();
+			return e;
+		}
+	}
+	if (e.dot)
+		return e;
+
+	auto tg = resolve(t, dirfd, s.dir.empty() ? "." : s.dir, true);
+	if (!tg)
+		return kerr(tg.error());
+	if (tg->host) {
+		auto fd = host_open(*tg->host, O_PATH | O_DIRECTORY, 0);
+		if (!fd)
+			return kerr(fd.error());
+		e.dir = std::move(*fd);
+	} else if (tg->file && tg->file->host_fd() >= 0) {
+		if (!tg->file->is_directory())
+			return kerr(ENOTDIR);
+		int fd = fcntl(tg->file->host_fd(), F_DUPFD_CLOEXEC, 0);
+		if (fd < 0)
+			return kerr(errno);
+		e.dir = unpriv::Fd(fd);
+	} else {
+		// The parent is one of the guest port's directories.
+		e.synth = true;
+		std::string norm = tg->node ? tg->node->path : tg->file->path();
+		e.exists = synth_lookup(t, path::join(norm, s.name)).has_value();
+		return e;
+	}
+	e.name = s.name + (s.trailing_slash ? "/" : "");
+	return e;
+}
+
+KResult<void> Vfs::mkdir(Task& t, int dirfd, const std::string& p, mode_t mode) const
+{
+	auto e = entry(t, dirfd, p);
+	if (!e)
+		return kerr(e.error());
+	if (e->dot || (e->synth && e->exists))
+		return kerr(EEXIST);
+	if (e->synth)
+		return kerr(EPERM);
+	if (mkdirat(e->dir.get(), e->name.c_str(), mode & 07777 & ~t.process().umask) < 0)
+		return kerr(errno);
+	return {};
+}
+
+KResult<void> Vfs::mknod(Task& t, int dirfd, const std::string& p, mode_t mode, dev_t) const
+{
+	mode_t type = mode & S_IFMT;
+	if (type == 0)
+		type = S_IFREG;
+	// No device nodes: through one the guest would reach the host's
+	// devices.  Files, FIFOs and sockets are only names.
+	if (type == S_IFCHR || type == S_IFBLK)
+		return kerr(EPERM);
+	if (type != S_IFREG && type != S_IFIFO && type != S_IFSOCK)
+		return kerr(EINVAL);
+	auto e = entry(t, dirfd, p);
+	if (!e)
+		return kerr(e.error());
+	if (e->dot || (e->synth && e->exists))
+		return kerr(EEXIST);
+	if (e->synth)
+		return kerr(EPERM);
+	if (mknodat(e->dir.get(), e->name.c_str(), type | (mode & 07777 & ~t.process().umask), 0) < 0)
+		return kerr(errno);
+	return {};
+}
+
+KResult<void> Vfs::unlink(Task& t, int dirfd, const std::string& p, int flags) const
+{
+	if (flags & ~AT_REMOVEDIR)
+		return kerr(EINVAL);
+	auto e = entry(t, dirfd, p);
+	if (!e)
+		return kerr(e.error());
+	if (e->dot) {
+		if (!(flags & AT_REMOVEDIR))
+			return kerr(EISDIR);
+		return kerr(path::split(p).name == "." ? EINVAL : ENOTEMPTY);
+	}
+	if (e->synth)
+		return kerr(e->exists ? EPERM : ENOENT);
+	if (unlinkat(e->dir.get(), e->name.c_str(), flags) < 0)
+		return kerr(errno);
+	return {};
+}
+
+KResult<void> Vfs::rename(Task& t, int olddirfd, const std::string& oldpath, int newdirfd,
+			  const std::string& newpath, unsigned flags) const
+{
+	if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE | RENAME_WHITEOUT))
+		return kerr(EINVAL);
+	if (flags & RENAME_WHITEOUT)	// makes a device node
+		return kerr(EPERM);
+	auto from = entry(t, olddirfd, oldpath);
+	if (!from)
+		return kerr(from.error());
+	auto to = entry(t, newdirfd, newpath);
+	if (!to)
+		return kerr(to.error());
+	if (from->synth || to->synth)
+		return kerr(from->synth && to->synth ? EPERM : EXDEV);
+	if (from->dot || to->dot)
+		return kerr(EBUSY);
+	if (renameat2(from->dir.get(), from->name.c_str(), to->dir.get(), to->name.c_str(), flags) < 0)
+		return kerr(errno);
+	return {};
+}
+
+KResult<void> Vfs::symlink(Task& t, const std::string& target, int dirfd,
+			   const std::string& p) const
+{
+	if (target.empty())
+		return kerr(ENOENT);
+	auto e = entry(t, dirfd, p);
+	if (!e)
+		return kerr(e.error());
+	if (e->dot || (e->synth && e->exists))
+		return kerr(EEXIST);
+	if (e->synth)
+		return kerr(EPERM);
+	// The target is only a string; following it stays in the root.
+	if (symlinkat(target.c_str(), e->dir.get(), e->name.c_str()) < 0)
+		return kerr(errno);
+	return {};
+}
+
+KResult<void> Vfs::link(Task& t, int olddirfd, const std::string& oldpath, int newdirfd,
+			const std::string& newpath, int flags) const
+{
+	if (flags & ~(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH))
+		return kerr(EINVAL);
+	// AT_EMPTY_PATH takes CAP_DAC_READ_SEARCH; the guest has none.
+	if (oldpath.empty())
+		return kerr(ENOENT);
+	auto to = entry(t, newdirfd, newpath);
+	if (!to)
+		return kerr(to.error());
+	if (to->dot || (to->synth && to->exists))
+		return kerr(EEXIST);
+	if (to->synth)
+		return kerr(EPERM);
+
+	if (flags & AT_SYMLINK_FOLLOW) {
+		auto fd = host_path_fd(t, olddirfd, oldpath, true);
+		if (!fd)
+			return kerr(fd.error() == EPERM ? EXDEV : fd.error());
+		if (linkat(AT_FDCWD, proc_fd(fd->get()).c_str(), to->dir.get(), to->name.c_str(),
+			   AT_SYMLINK_FOLLOW) < 0)
+			return kerr(errno);
+		return {};
+	}
+	auto from = entry(t, olddirfd, oldpath);
+	if (!from)
+		return kerr(from.error());
+	if (from->synth)
+		return kerr(from->exists ? EXDEV : ENOENT);
+	if (from->dot)
+		return kerr(EPERM);	// a directory
+	if (linkat(from->dir.get(), from->name.c_str(), to->dir.get(), to->name.c_str(), 0) < 0)
+		return kerr(errno);
+	return {};
+}
+
+KResult<void> Vfs::chmod(Task& t, int dirfd, const std::string& p, mode_t mode) const
+{
+	auto fd = host_path_fd(t, dirfd, p, true);
+	if (!fd)
+		return kerr(fd.error());
+	if (::chmod(proc_fd(fd->get()).c_str(), mode & 07777) < 0)
+		return kerr(errno);
+	return {};
+}
+
+KResult<void> Vfs::chown(Task& t, int dirfd, const std::string& p, uid_t uid, gid_t gid,
+			 int flags) const
+{
+	if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH))
+		return kerr(EINVAL);
+	auto fd = host_path_fd(t, dirfd, p, !(flags & AT_SYMLINK_NOFOLLOW));
+	if (!fd)
+		return kerr(fd.error());
+	if (fchownat(fd->get(), "", uid, gid, AT_EMPTY_PATH) < 0)
+		return kerr(errno);
+	return {};
+}
+
+KResult<void> Vfs::utimens(Task& t, int dirfd, const std::string& p,
+			   const struct timespec *times, int flags) const
+{
+	if (flags & ~AT_SYMLINK_NOFOLLOW)
+		return kerr(EINVAL);
+	if (flags & AT_SYMLINK_NOFOLLOW) {
+		// On the name itself, which is not followed.
+		auto e = entry(t, dirfd, p);
+		if (!e)
+			return kerr(e.error());
+		if (e->synth)
+			return kerr(e->exists ? EPERM : ENOENT);
+		int dir = e->dir.get();
+		unpriv::Fd self;
+		if (e->dot) {
+			auto fd = host_path_fd(t, dirfd, p, false);
+			if (!fd)
+				return kerr(fd.error());
+			self = std::move(*fd);
+		}
+		int r = e->dot ? utimensat(AT_FDCWD, proc_fd(self.get()).c_str(), times, 0)
+			       : utimensat(dir, e->name.c_str(), times, AT_SYMLINK_NOFOLLOW);
+		if (r < 0)
+			return kerr(errno);
+		return {};
+	}
+	auto fd = host_path_fd(t, dirfd, p, true);
+	if (!fd)
+		return kerr(fd.error());
+	if (utimensat(AT_FDCWD, proc_fd(fd->get()).c_str(), times, 0) < 0)
+		return kerr(errno);
+	return {};
+}
+
+KResult<void> Vfs::truncate(Task& t, const std::string& p, off_t len) const
+{
+	if (len < 0)
+		return kerr(EINVAL);
+	auto tg = resolve(t, AT_FDCWD, p, true);
+	if (!tg)
+		return kerr(tg.error());
+	if (!tg->host)
+		return kerr(tg->node && tg->node->kind == SynthNode::Kind::dir ? EISDIR : EACCES);
+	auto fd = host_open(*tg->host, O_WRONLY | O_NONBLOCK, 0);
+	if (!fd)
+		return kerr(fd.error());
+	if (ftruncate(fd->get(), len) < 0)
+		return kerr(errno);
+	return {};
+}
+
+KResult<struct statfs> Vfs::statfs(Task& t, const std::string& p) const
+{
+	auto tg = resolve(t, AT_FDCWD, p, true);
+	if (!tg)
+		return kerr(tg.error());
+	struct statfs st{};
+	if (tg->host || (tg->file && tg->file->host_fd() >= 0)) {
+		unpriv::Fd opened;
+		int fd;
+		if (tg->host) {
+			auto r = host_open(*tg->host, O_PATH, 0);
+			if (!r)
+				return kerr(r.error());
+			opened = std::move(*r);
+			fd = opened.get();
+		} else {
+			fd = tg->file->host_fd();
+		}
+		if (fstatfs(fd, &st) < 0)
+			return kerr(errno);
+		return st;
+	}
+	std::string where = tg->node ? tg->node->path : tg->file->path();
+	st.f_type = where.starts_with("/proc") ? 0x9fa0 : 0x01021994;	// proc, tmpfs
+	st.f_bsize = st.f_frsize = 4096;
+	st.f_namelen = 255;
+	return st;
+}
+
+KResult<void> Vfs::chdir(Task& t, const std::string& p) const
+{
+	auto f = open(t, AT_FDCWD, p, O_PATH | O_DIRECTORY, 0);
+	if (!f)
+		return kerr(f.error());
+	int fd = (*f)->host_fd();
+	if (fd >= 0 && syscall(SYS_faccessat2, fd, "", X_OK, AT_EMPTY_PATH) < 0)
+		return kerr(errno);
+	t.process().cwd = std::move(*f);
+	return {};
+}
+
+KResult<std::string> Vfs::getcwd(Task& t) const
+{
+	const auto& cwd = t.process().cwd;
+	if (cwd->host_fd() < 0)
+		return cwd->path();
+	return guest_path(cwd->host_fd());
+}
+
+struct statx stat_to_statx(const struct stat& st)
+{
+	struct statx x{};
+	x.stx_mask = STATX_BASIC_STATS;
+	x.stx_blksize = static_cast<std::uint32_t>(st.st_blksize);
+	x.stx_nlink = static_cast<std::uint32_t>(st.st_nlink);
+	x.stx_uid = st.st_uid;
+	x.stx_gid = st.st_gid;
+	x.stx_mode = static_cast<std::uint16_t>(st.st_mode);
+	x.stx_ino = st.st_ino;
+	x.stx_size = static_cast<std::uint64_t>(st.st_size);
+	x.stx_blocks = static_cast<std::uint64_t>(st.st_blocks);
+	x.stx_atime = {st.st_atim.tv_sec, static_cast<std::uint32_t>(st.st_atim.tv_nsec), 0};
+	x.stx_mtime = {st.st_mtim.tv_sec, static_cast<std::uint32_t>(st.st_mtim.tv_nsec), 0};
+	x.stx_ctime = {st.st_ctim.tv_sec, static_cast<std::uint32_t>(st.st_ctim.tv_nsec), 0};
+	x.stx_rdev_major = major(st.st_rdev);
+	x.stx_rdev_minor = minor(st.st_rdev);
+	x.stx_dev_major = major(st.st_dev);
+	x.stx_dev_minor = minor(st.st_dev);
+	return x;
 }
 
 } // namespace guest

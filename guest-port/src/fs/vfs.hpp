@@ -2,41 +2,58 @@
 //
 // Vfs: the guest's file system, and its confinement.
 //
-// The guest's / is a host directory, the root.  Every host lookup is
-// done by the host kernel with openat2(2), so that it is atomic and race
-// free:
+// The guest's / is a host directory, the root, with the guest port's own
+// /dev and /proc (synth.hpp) over it.  Every host lookup is done by the
+// host kernel with openat2(2), atomic and race free:
 //
-//   - an absolute path, from the root with RESOLVE_IN_ROOT: "..", absolute
-//     symlinks and symlinks full of ".." all stay inside the root, as in
-//     a chroot;
-//   - a relative path, from its starting directory (the current
-//     directory or a dirfd) with RESOLVE_BENEATH, which fails (EXDEV)
-//     rather than leave that directory; then again from the root, with
-//     the starting directory's path in front, RESOLVE_IN_ROOT.
+//   - an absolute path, from the root with RESOLVE_IN_ROOT: "..",
+//     absolute symlinks and symlinks full of ".." all stay inside the
+//     root, as in a chroot;
+//   - a relative path without "..", from its starting directory (the
+//     current directory or a dirfd) with RESOLVE_BENEATH, which fails
+//     (EXDEV) rather than leave that directory; then as an absolute
+//     path, the starting directory's guest path in front;
+//   - a relative path with "..", as that absolute path at once.
 //
 // Magic links (/proc/PID/fd/N and the like, were the root to hold a
-// procfs) are refused everywhere (RESOLVE_NO_MAGICLINKS).
+// procfs) are refused everywhere (RESOLVE_NO_MAGICLINKS).  Only
+// directories opened through the root may start a lookup: a directory
+// the guest port was handed on a standard descriptor may not.
 //
-// Operations on a name rather than an open file (mkdir, unlink, rename,
-// stat...) open the parent directory that way, and act on the last
-// component relative to it, which is never "." or ".." there.
+// Which file system a path is in is decided on its lexically normalized
+// absolute form: under /dev or /proc, the guest port's; anywhere else,
+// the root.  A symlink in the root is followed by the host, in the root:
+// one that points into /dev or /proc reaches the root's own directories
+// of those names, not the guest port's.
+//
+// Calls on a name rather than an open file open the parent directory
+// that way and act on the last component relative to it (mkdirat,
+// unlinkat, renameat2...), which is never "." or ".." there; calls that
+// follow a final symlink (chmod, utimensat, truncate) open the file
+// itself with O_PATH first and act on that descriptor.
 #pragma once
 
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/types.h>
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <unpriv/fd.hpp>
 
 #include "common.hpp"
 #include "fs/file.hpp"
+#include "fs/synth.hpp"
 
 namespace guest {
 
 class Task;
+
+// A struct stat as statx(2) would have filled it.
+struct statx stat_to_statx(const struct stat& st);
 
 class Vfs {
 public:
@@ -47,19 +64,62 @@ public:
 	// The root as a directory file: a process's first current directory.
 	KResult<std::shared_ptr<File>> root_dir() const;
 
-	// openat(2) for task: dirfd is a descriptor or AT_FDCWD.
+	// The guest's calls on names, with their flags and errors.  dirfd is
+	// a descriptor or AT_FDCWD.
 	KResult<std::shared_ptr<File>> open(Task& t, int dirfd, const std::string& path,
 					    int flags, mode_t mode) const;
+	KResult<struct stat> stat(Task& t, int dirfd, const std::string& path, bool follow) const;
+	KResult<struct statx> statx(Task& t, int dirfd, const std::string& path, int flags,
+				    unsigned mask) const;
+	KResult<std::string> readlink(Task& t, int dirfd, const std::string& path) const;
+	KResult<void> access(Task& t, int dirfd, const std::string& path, int mode, int flags) const;
+	KResult<void> mkdir(Task& t, int dirfd, const std::string& path, mode_t mode) const;
+	KResult<void> mknod(Task& t, int dirfd, const std::string& path, mode_t mode, dev_t dev) const;
+	KResult<void> unlink(Task& t, int dirfd, const std::string& path, int flags) const;
+	KResult<void> rename(Task& t, int olddirfd, const std::string& oldpath, int newdirfd,
+			     const std::string& newpath, unsigned flags) const;
+	KResult<void> symlink(Task& t, const std::string& target, int dirfd,
+			      const std::string& path) const;
+	KResult<void> link(Task& t, int olddirfd, const std::string& oldpath, int newdirfd,
+			   const std::string& newpath, int flags) const;
+	KResult<void> chmod(Task& t, int dirfd, const std::string& path, mode_t mode) const;
+	KResult<void> chown(Task& t, int dirfd, const std::string& path, uid_t uid, gid_t gid,
+			    int flags) const;
+	KResult<void> utimens(Task& t, int dirfd, const std::string& path,
+			      const struct timespec *times, int flags) const;
+	KResult<void> truncate(Task& t, const std::string& path, off_t len) const;
+	KResult<struct statfs> statfs(Task& t, const std::string& path) const;
+	KResult<void> chdir(Task& t, const std::string& path) const;
+	KResult<std::string> getcwd(Task& t) const;
 
 	// The guest path of host descriptor fd, when it lies under the root
 	// (ENOENT when not, or when it was deleted).
 	KResult<std::string> guest_path(int fd) const;
 	// How the guest sees host descriptor fd: its guest path, or for
 	// what lies outside the root (the descriptors the guest port was
-	// started with), what the host's /proc says.
+	// started with, pipes), what the host's /proc says.
 	[[nodiscard]] std::string describe(int fd) const;
 
 	[[nodiscard]] int root_fd() const noexcept { return root_.get(); }
+
+	// Where a path leads, before anything is opened: a host lookup
+	// (openat2 of path relative to dirfd, with resolve), or a
+	// normalized path in the guest port's own file systems.
+	struct Loc {
+		bool synth = false;
+		std::string norm;
+		int dirfd = -1;
+		std::string path;
+		std::uint64_t resolve = 0;
+		std::shared_ptr<File> start;	// keeps dirfd open
+	};
+	// Where it ends, all symlinks of the guest port's own followed: a
+	// host location, a synthetic node, or an open file (a magic link).
+	struct Target {
+		std::optional<Loc> host;
+		std::optional<SynthNode> node;
+		std::shared_ptr<File> file;
+	};
 
 private:
 	Vfs(unpriv::Fd root, std::string host_root)
@@ -67,10 +127,24 @@ private:
 	{
 	}
 
-	// Open path on the host, relative to the task's dirfd.
-	KResult<unpriv::Fd> host_open(Task& t, int dirfd, const std::string& path,
-				      int flags, mode_t mode,
-				      std::uint64_t resolve = 0) const;
+	KResult<Loc> locate(Task& t, std::shared_ptr<File> start, int dirfd,
+			    const std::string& path) const;
+	KResult<Target> resolve(Task& t, int dirfd, const std::string& path, bool follow) const;
+	KResult<unpriv::Fd> host_open(const Loc& loc, int flags, mode_t mode) const;
+	// The host file a target names, opened O_PATH (a synthetic one: EPERM).
+	KResult<unpriv::Fd> host_path_fd(Task& t, int dirfd, const std::string& path,
+					 bool follow) const;
+
+	// The directory entry a name-changing call acts on.
+	struct Entry {
+		bool synth = false;	// in the guest port's file systems
+		bool dot = false;	// the last component is "." or ".."
+		bool exists = false;	// synth: something is there
+		unpriv::Fd dir;		// host: the parent, O_PATH
+		std::string name;	// host: the last component
+		std::shared_ptr<File> keep;	// keeps dir's file open
+	};
+	KResult<Entry> entry(Task& t, int dirfd, const std::string& path) const;
 
 	unpriv::Fd root_;
 	std::string host_root_;	// as the host's /proc/self/fd shows it

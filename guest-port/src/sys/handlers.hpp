@@ -30,7 +30,7 @@ GUEST_SYSCALL(pwritev);
 GUEST_SYSCALL(lseek);
 GUEST_SYSCALL(sendfile);
 
-// fd.cpp: the descriptor table
+// fd.cpp: descriptors, and the files they name
 GUEST_SYSCALL(close);
 GUEST_SYSCALL(dup);
 GUEST_SYSCALL(dup2);
@@ -38,6 +38,63 @@ GUEST_SYSCALL(dup3);
 GUEST_SYSCALL(fcntl);
 GUEST_SYSCALL(ioctl);
 GUEST_SYSCALL(fstat);
+GUEST_SYSCALL(getdents64);
+GUEST_SYSCALL(fchmod);
+GUEST_SYSCALL(fchown);
+GUEST_SYSCALL(ftruncate);
+GUEST_SYSCALL(fsync);
+GUEST_SYSCALL(fdatasync);
+GUEST_SYSCALL(fstatfs);
+GUEST_SYSCALL(fadvise64);
+GUEST_SYSCALL(flock);
+GUEST_SYSCALL(fchdir);
+GUEST_SYSCALL(pipe);
+GUEST_SYSCALL(pipe2);
+
+// fs.cpp: names in the file system
+GUEST_SYSCALL(open);
+GUEST_SYSCALL(openat);
+GUEST_SYSCALL(creat);
+GUEST_SYSCALL(stat);
+GUEST_SYSCALL(lstat);
+GUEST_SYSCALL(newfstatat);
+GUEST_SYSCALL(statx);
+GUEST_SYSCALL(readlink);
+GUEST_SYSCALL(readlinkat);
+GUEST_SYSCALL(access);
+GUEST_SYSCALL(faccessat);
+GUEST_SYSCALL(faccessat2);
+GUEST_SYSCALL(mkdir);
+GUEST_SYSCALL(mkdirat);
+GUEST_SYSCALL(mknod);
+GUEST_SYSCALL(mknodat);
+GUEST_SYSCALL(unlink);
+GUEST_SYSCALL(rmdir);
+GUEST_SYSCALL(unlinkat);
+GUEST_SYSCALL(rename);
+GUEST_SYSCALL(renameat);
+GUEST_SYSCALL(renameat2);
+GUEST_SYSCALL(symlink);
+GUEST_SYSCALL(symlinkat);
+GUEST_SYSCALL(link);
+GUEST_SYSCALL(linkat);
+GUEST_SYSCALL(chmod);
+GUEST_SYSCALL(fchmodat);
+GUEST_SYSCALL(chown);
+GUEST_SYSCALL(lchown);
+GUEST_SYSCALL(fchownat);
+GUEST_SYSCALL(utimensat);
+GUEST_SYSCALL(utimes);
+GUEST_SYSCALL(truncate);
+GUEST_SYSCALL(statfs);
+GUEST_SYSCALL(chdir);
+GUEST_SYSCALL(getcwd);
+
+// poll.cpp: waiting for descriptors
+GUEST_SYSCALL(poll);
+GUEST_SYSCALL(ppoll);
+GUEST_SYSCALL(select);
+GUEST_SYSCALL(pselect6);
 
 // proc.cpp: the process and its threads
 GUEST_SYSCALL(exit);

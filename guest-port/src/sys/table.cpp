@@ -57,6 +57,63 @@ constexpr auto make_table()
 	SYS(fcntl, fd, dec, hex);
 	SYS(ioctl, fd, hex, hex);
 	SYS(fstat, fd, ptr);
+	SYS(getdents64, fd, ptr, udec);
+	SYS(fchmod, fd, oct);
+	SYS(fchown, fd, dec, dec);
+	SYS(ftruncate, fd, dec);
+	SYS(fsync, fd);
+	SYS(fdatasync, fd);
+	SYS(fstatfs, fd, ptr);
+	SYS(fadvise64, fd, dec, dec, dec);
+	SYS(flock, fd, dec);
+	SYS(fchdir, fd);
+	SYS(pipe, ptr);
+	SYS(pipe2, ptr, oflags);
+
+	// names
+	SYS(open, path, oflags, oct);
+	SYS(openat, atfd, path, oflags, oct);
+	SYS(creat, path, oct);
+	SYS(stat, path, ptr);
+	SYS(lstat, path, ptr);
+	SYS(newfstatat, atfd, path, ptr, hex);
+	SYS(statx, atfd, path, hex, hex, ptr);
+	SYS(readlink, path, outbuf, udec);
+	SYS(readlinkat, atfd, path, outbuf, udec);
+	SYS(access, path, dec);
+	SYS(faccessat, atfd, path, dec);
+	SYS(faccessat2, atfd, path, dec, hex);
+	SYS(mkdir, path, oct);
+	SYS(mkdirat, atfd, path, oct);
+	SYS(mknod, path, oct, hex);
+	SYS(mknodat, atfd, path, oct, hex);
+	SYS(unlink, path);
+	SYS(rmdir, path);
+	SYS(unlinkat, atfd, path, hex);
+	SYS(rename, path, path);
+	SYS(renameat, atfd, path, atfd, path);
+	SYS(renameat2, atfd, path, atfd, path, hex);
+	SYS(symlink, path, path);
+	SYS(symlinkat, path, atfd, path);
+	SYS(link, path, path);
+	SYS(linkat, atfd, path, atfd, path, hex);
+	SYS(chmod, path, oct);
+	SYS(fchmodat, atfd, path, oct);
+	SYS(chown, path, dec, dec);
+	SYS(lchown, path, dec, dec);
+	SYS(fchownat, atfd, path, dec, dec, hex);
+	SYS(utimensat, atfd, path, ptr, hex);
+	SYS(utimes, path, ptr);
+	SYS(truncate, path, dec);
+	SYS(statfs, path, ptr);
+	SYS(chdir, path);
+	SYS(getcwd, outbuf, udec);
+
+	// waiting
+	SYS(poll, ptr, udec, dec);
+	SYS(ppoll, ptr, udec, ptr, ptr, udec);
+	SYS(select, dec, ptr, ptr, ptr, ptr);
+	SYS(pselect6, dec, ptr, ptr, ptr, ptr, ptr);
 
 	// processes
 	SYS_RET(exit, Ret::none, dec);
