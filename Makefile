@@ -5,7 +5,8 @@
 #   make            build everything (module for each test kernel, selftests,
 #                   libunpriv and its tests, the test VM's root)
 #   make check      all tests: host unit tests, the VM runner's own tests, and
-#                   the module's selftests inside the VM on each kernel
+#                   the module's selftests, libunpriv's and the guest port's
+#                   tests inside the VM on each kernel
 #   make run        boot the VM, load the module, show what /dev/unpriv says
 #                   and run a busybox command in the guest port
 #   make clean      remove build/
@@ -100,6 +101,8 @@ vmroot: selftests userspace
 	$(Q)install -m 0755 $(CMAKE_BUILD)/userlib/unpriv-info \
 		$(CMAKE_BUILD)/userlib/hello-guest $(VMROOT).new/usr/bin/
 	$(Q)install -m 0755 $(CMAKE_BUILD)/guest-port/unpriv-run $(VMROOT).new/usr/bin/
+	$(Q)install -d $(VMROOT).new/usr/lib/unpriv/guest-port
+	$(Q)install -m 0755 guest-port/tests/e2e $(VMROOT).new/usr/lib/unpriv/guest-port/
 	$(Q)install -d $(dir $(VMROOT).new$(GUEST_ROOT))
 	$(Q)UNPRIV_BUSYBOX=/bin/busybox $(CMAKE_BUILD)/guest-port/unpriv-run \
 		--make-root $(VMROOT).new$(GUEST_ROOT)
@@ -139,6 +142,13 @@ check: all test-modules $(if $(filter debug,$(CHECK_KERNELS)),modules-debug)
 	[ $${PIPESTATUS[0]} -eq 0 ] || rc=1; \
 	echo "== host: make install, and a program built against it"; \
 	tools/tests/install-test 2>&1 | tee $(BUILD)/check/host-install.log; \
+	[ $${PIPESTATUS[0]} -eq 0 ] || rc=1; \
+	echo "== host: the guest port on the ptrace and seccomp backends"; \
+	rm -rf $(BUILD)/guest-root && $(CMAKE_BUILD)/guest-port/unpriv-run \
+		--make-root $(BUILD)/guest-root && \
+	guest-port/tests/e2e --root $(BUILD)/guest-root \
+		--unpriv-run $(CMAKE_BUILD)/guest-port/unpriv-run ptrace seccomp 2>&1 | \
+		tee $(BUILD)/check/host-guest-port.log; \
 	[ $${PIPESTATUS[0]} -eq 0 ] || rc=1; \
 	echo "== host: tools/vmrun"; \
 	tools/tests/vmrun-test 2>&1 | tee $(BUILD)/check/host-vmrun.log; \
