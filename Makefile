@@ -102,10 +102,14 @@ vmroot: selftests userspace
 		$(CMAKE_BUILD)/userlib/hello-guest $(VMROOT).new/usr/bin/
 	$(Q)install -m 0755 $(CMAKE_BUILD)/guest-port/unpriv-run $(VMROOT).new/usr/bin/
 	$(Q)install -d $(VMROOT).new/usr/lib/unpriv/guest-port
-	$(Q)install -m 0755 guest-port/tests/e2e $(VMROOT).new/usr/lib/unpriv/guest-port/
+	$(Q)install -m 0755 guest-port/tests/e2e guest-port/tests/progs-check \
+		$(VMROOT).new/usr/lib/unpriv/guest-port/
 	$(Q)install -d $(dir $(VMROOT).new$(GUEST_ROOT))
 	$(Q)UNPRIV_BUSYBOX=/bin/busybox $(CMAKE_BUILD)/guest-port/unpriv-run \
 		--make-root $(VMROOT).new$(GUEST_ROOT)
+	$(Q)install -d $(VMROOT).new$(GUEST_ROOT)/tests
+	$(Q)install -m 0755 $(CMAKE_BUILD)/guest-port/tests/guest-*-test \
+		$(VMROOT).new$(GUEST_ROOT)/tests/
 	$(Q)if diff -qr $(VMROOT).new $(VMROOT) >/dev/null 2>&1; then \
 		rm -rf $(VMROOT).new; \
 	else \

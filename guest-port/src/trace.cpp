@@ -161,7 +161,8 @@ std::string arg(Task& t, Arg kind, const SysArgs& a, std::size_t i, SysResult re
 		if (ret < 0)
 			return v ? hex(v) : "NULL";
 		return buffer(t, v, static_cast<std::uint64_t>(ret));
-	case Arg::oct: {
+	case Arg::oct:
+	case Arg::omode: {
 		char b[24];
 		std::snprintf(b, sizeof(b), "%#" PRIo64, v);
 		return b;
@@ -212,6 +213,9 @@ void Tracer::syscall(Task& t, std::uint64_t nr, bool compat, const SysArgs& a,
 		line = entry->name;
 		line += '(';
 		for (std::size_t i = 0; i < a.size() && entry->args[i] != Arg::none; i++) {
+			if (entry->args[i] == Arg::omode && i > 0 &&
+			    !(a[i - 1] & (O_CREAT | __O_TMPFILE)))
+				break;
 			if (i)
 				line += ", ";
 			line += arg(t, entry->args[i], a, i, ret);

@@ -727,6 +727,26 @@ KResult<void> Mm::madvise(std::uint64_t addr, std::uint64_t len, int advice)
 	return ret;
 }
 
+KResult<void> Mm::msync(std::uint64_t addr, std::uint64_t len, int flags)
+{
+	if (!page_aligned(addr) || (flags & ~(MS_ASYNC | MS_INVALIDATE | MS_SYNC)) ||
+	    ((flags & MS_ASYNC) && (flags & MS_SYNC)))
+		return kerr(EINVAL);
+	std::uint64_t end = addr + page_up(len);
+	if (end < addr)
+		return kerr(ENOMEM);
+	if (!is_mapped(addr, end))
+		return kerr(ENOMEM);
+	if (!(flags & MS_SYNC))
+		return {};	// the page cache is shared: nothing to push
+	for (auto it = first_ending_after(addr); it != vmas_.end() && it->first < end; ++it) {
+		const Vma& v = it->second;
+		if (v.file && v.shared && fdatasync(v.file->fd.get()) < 0)
+			return kerr(EIO);
+	}
+	return {};
+}
+
 // --- copy on write and faults -----------------------------------------------
 
 KResult<void> Mm::copy_pages(Vma& v, std::uint64_t start, std::uint64_t end)

@@ -114,6 +114,7 @@ public:
 				      std::uint64_t new_len, int flags,
 				      std::uint64_t new_addr);
 	KResult<void> madvise(std::uint64_t addr, std::uint64_t len, int advice);
+	KResult<void> msync(std::uint64_t addr, std::uint64_t len, int flags);
 
 	// brk(2): the heap starts at set_brk()'s address.
 	void set_brk(std::uint64_t start);

@@ -16,6 +16,7 @@ GUEST_SYSCALL(mmap);
 GUEST_SYSCALL(munmap);
 GUEST_SYSCALL(mprotect);
 GUEST_SYSCALL(mremap);
+GUEST_SYSCALL(msync);
 GUEST_SYSCALL(madvise);
 
 // io.cpp: reading and writing open files

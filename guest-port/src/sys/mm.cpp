@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 //
-// Memory: brk, mmap, munmap, mprotect, mremap, madvise.  The work is
+// Memory: brk, mmap, munmap, mprotect, mremap, msync, madvise.  The work is
 // Mm's; here are the arguments.
 #include <sys/mman.h>
 
@@ -53,6 +53,11 @@ GUEST_SYSCALL(mprotect)
 GUEST_SYSCALL(mremap)
 {
 	return sys_ret(t.mm().mremap(a[0], a[1], a[2], static_cast<int>(a[3]), a[4]));
+}
+
+GUEST_SYSCALL(msync)
+{
+	return sys_ret(t.mm().msync(a[0], a[1], static_cast<int>(a[2])));
 }
 
 GUEST_SYSCALL(madvise)

@@ -51,6 +51,7 @@ enum class Arg : std::uint8_t {
 	inbuf,		// a buffer the guest passes; its length is the next argument
 	outbuf,		// a buffer filled by the call; its length is the result
 	oct,		// a mode
+	omode,		// open's mode: shown only when the flags before it create
 	oflags,		// open(2) flags
 	prot,		// PROT_*
 	mapflags,	// MAP_*

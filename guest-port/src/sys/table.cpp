@@ -35,6 +35,7 @@ constexpr auto make_table()
 	SYS(munmap, ptr, udec);
 	SYS(mprotect, ptr, udec, prot);
 	SYS_RET(mremap, Ret::hex, ptr, udec, udec, hex, ptr);
+	SYS(msync, ptr, udec, hex);
 	SYS(madvise, ptr, udec, dec);
 
 	// I/O
@@ -71,8 +72,8 @@ constexpr auto make_table()
 	SYS(pipe2, ptr, oflags);
 
 	// names
-	SYS(open, path, oflags, oct);
-	SYS(openat, atfd, path, oflags, oct);
+	SYS(open, path, oflags, omode);
+	SYS(openat, atfd, path, oflags, omode);
 	SYS(creat, path, oct);
 	SYS(stat, path, ptr);
 	SYS(lstat, path, ptr);

@@ -1,0 +1,128 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Confinement: no path, symlink, ".." or descriptor trick reaches outside
+ * the guest's root.
+ *
+ *	confine_test MARKER DIR
+ *
+ * The runner puts a file MARKER and a directory DIR next to the guest's
+ * root on the host (so "/../MARKER" would name it, were ".." to leave the
+ * root), and starts the test with its standard input open on a directory
+ * outside the root.  Inside the root there is no MARKER and no DIR: every
+ * escape must fail as a lookup of a missing name does, with ENOENT; a
+ * descriptor from outside must not start a lookup (ENOTDIR); device
+ * nodes cannot be made (EPERM).
+ */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "tap.h"
+
+static char p[PATH_MAX];
+
+static const char *fmt(const char *f, const char *a)
+{
+	snprintf(p, sizeof(p), f, a);
+	return p;
+}
+
+int main(int argc, char **argv)
+{
+	char buf[PATH_MAX];
+	struct stat st;
+
+	if (argc != 3) {
+		fprintf(stderr, "usage: confine_test MARKER DIR\n");
+		return 2;
+	}
+	const char *marker = argv[1], *outdir = argv[2];
+
+	mkdir("/tmp/confine", 0755);
+	CHECK(chdir("/tmp/confine") == 0, "a scratch directory");
+
+	/* ".." at the root stays at the root */
+	CHECK_ERR(open(fmt("/../%s", marker), O_RDONLY), ENOENT, "/../MARKER");
+	CHECK_ERR(open(fmt("/../../../../../../%s", marker), O_RDONLY), ENOENT, "/../../../../../../MARKER");
+	CHECK_ERR(open(fmt("////..//..//.//%s", marker), O_RDONLY), ENOENT, "////..//..//.//MARKER");
+	CHECK_ERR(open(fmt("../../../../%s", marker), O_RDONLY), ENOENT, "../../../../MARKER from /tmp/confine");
+	CHECK_ERR(stat(fmt("/../%s", marker), &st), ENOENT, "stat /../MARKER");
+	CHECK_ERR(lstat(fmt("/../%s", marker), &st), ENOENT, "lstat /../MARKER");
+	CHECK_ERR(access(fmt("/../%s", marker), F_OK), ENOENT, "access /../MARKER");
+	CHECK(chdir("/") == 0 && chdir("..") == 0 && chdir("..") == 0 &&
+	      getcwd(buf, sizeof(buf)) && !strcmp(buf, "/"), "chdir .. from / stays at /");
+	CHECK_ERR(open(marker, O_RDONLY), ENOENT, "MARKER relative to that");
+	chdir("/tmp/confine");
+
+	/* symlinks */
+	CHECK(symlink(fmt("/../%s", marker), "abs") == 0, "a symlink to /../MARKER");
+	CHECK_ERR(open("abs", O_RDONLY), ENOENT, "open through it");
+	CHECK(symlink(fmt("../../../../../../../../%s", marker), "rel") == 0, "a symlink to ../../../../MARKER");
+	CHECK_ERR(open("rel", O_RDONLY), ENOENT, "open through it");
+	CHECK_ERR(stat("rel", &st), ENOENT, "stat through it");
+	CHECK(symlink("/..", "rootparent") == 0, "a symlink to /..");
+	CHECK_ERR(open(fmt("rootparent/%s", marker), O_RDONLY), ENOENT, "open MARKER under it");
+	CHECK(readlink("abs", buf, sizeof(buf)) > 0, "readlink reads the link itself");
+	CHECK_ERR(chmod("abs", 0777), ENOENT, "chmod through a symlink out");
+	CHECK_ERR(chown("abs", 0, 0), ENOENT, "chown through a symlink out");
+	CHECK_ERR(truncate("abs", 0), ENOENT, "truncate through a symlink out");
+	CHECK_ERR(utimes("abs", NULL), ENOENT, "utimes through a symlink out");
+	CHECK_ERR(linkat(AT_FDCWD, "abs", AT_FDCWD, "hard", AT_SYMLINK_FOLLOW), ENOENT,
+		  "link through a symlink out");
+	int made = open("abs", O_WRONLY | O_CREAT | O_EXCL, 0644);
+	CHECK(made < 0 && errno == EEXIST, "O_CREAT | O_EXCL on the symlink: EEXIST");
+	made = open("abs", O_WRONLY | O_CREAT, 0644);
+	CHECK(made >= 0 && access(fmt("/%s", marker), F_OK) == 0,
+	      "O_CREAT through it makes the file inside the root");
+	CHECK(unlink(fmt("/%s", marker)) == 0, "which goes again");
+	CHECK(symlink(fmt("/%s", outdir), "dirlink") == 0, "a symlink to /DIR");
+	CHECK_ERR(mkdir("dirlink/sub", 0755), ENOENT, "mkdir through it");
+	CHECK_ERR(open("dirlink/new", O_WRONLY | O_CREAT, 0644), ENOENT, "create a file through it");
+	CHECK_ERR(rename("abs", fmt("/../%s/moved", outdir)), ENOENT, "rename into /../DIR");
+	CHECK_ERR(mkdir(fmt("/../%s/sub", outdir), 0755), ENOENT, "mkdir /../DIR/sub");
+	CHECK_ERR(symlink("x", fmt("/../%s/link", outdir)), ENOENT, "symlink in /../DIR");
+	CHECK(symlink("loop1", "loop2") == 0 && symlink("loop2", "loop1") == 0, "a symlink loop");
+	CHECK_ERR(open("loop1", O_RDONLY), ELOOP, "open through it: ELOOP");
+	CHECK(symlink("/tmp", "inside") == 0 && open("inside/../etc/passwd", O_RDONLY) >= 0,
+	      "'..' after a symlink inside the root works as on Linux");
+
+	/* descriptors as starting points */
+	int rootfd = open("/", O_PATH | O_DIRECTORY);
+	CHECK(rootfd >= 0, "open / with O_PATH");
+	CHECK_ERR(openat(rootfd, fmt("../%s", marker), O_RDONLY), ENOENT, "openat(/, ../MARKER)");
+	int tmpfd = open("/tmp", O_RDONLY | O_DIRECTORY);
+	CHECK_ERR(openat(tmpfd, fmt("../../../%s", marker), O_RDONLY), ENOENT,
+		  "openat(/tmp, ../../../MARKER)");
+	CHECK_ERR(openat(tmpfd, "confine/abs", O_RDONLY), ENOENT, "openat through the symlink out");
+	CHECK_ERR(fstatat(rootfd, fmt("../%s", marker), &st, 0), ENOENT, "fstatat(/, ../MARKER)");
+	CHECK(fstat(0, &st) == 0 && S_ISDIR(st.st_mode), "standard input is a directory outside");
+	CHECK_ERR(openat(0, marker, O_RDONLY), ENOTDIR, "it does not start a lookup");
+	CHECK_ERR(fstatat(0, marker, &st, 0), ENOTDIR, "nor a stat");
+	CHECK_ERR(mkdirat(0, "new", 0755), ENOTDIR, "nor a mkdir");
+	CHECK_ERR(fchdir(0), ENOTDIR, "nor becomes the current directory");
+	CHECK_ERR(open(fmt("/proc/self/fd/0/%s", marker), O_RDONLY), ENOTDIR,
+		  "nor through /proc/self/fd/0");
+
+	/* the guest port's own links */
+	CHECK_ERR(open(fmt("/proc/self/root/../%s", marker), O_RDONLY), ENOENT, "/proc/self/root/../MARKER");
+	CHECK_ERR(open(fmt("/proc/self/cwd/../../../../%s", marker), O_RDONLY), ENOENT,
+		  "/proc/self/cwd/../../../../MARKER");
+	snprintf(buf, sizeof(buf), "/dev/fd/%d/../%s", rootfd, marker);
+	CHECK_ERR(open(buf, O_RDONLY), ENOENT, "/dev/fd/ROOTFD/../MARKER");
+	CHECK_ERR(open(fmt("/dev/../../%s", marker), O_RDONLY), ENOENT, "/dev/../../MARKER");
+
+	/* no devices */
+	CHECK_ERR(mknod("null", S_IFCHR | 0666, makedev(1, 3)), EPERM, "mknod of a character device: EPERM");
+	CHECK_ERR(mknod("disk", S_IFBLK | 0666, makedev(8, 0)), EPERM, "mknod of a block device: EPERM");
+	CHECK_ERR(syscall(SYS_renameat2, AT_FDCWD, "inside", AT_FDCWD, "wh", 4 /* RENAME_WHITEOUT */),
+		  EPERM, "RENAME_WHITEOUT, which makes a device: EPERM");
+
+	chdir("/");
+	return tap_done();
+}

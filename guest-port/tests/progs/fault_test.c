@@ -1,0 +1,31 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Ends in the way its argument says, for the runner to check unpriv-run's
+ * exit status and report:
+ *
+ *	fault_test exit N	exit_group(N)
+ *	fault_test segv		a write to address 0: SIGSEGV
+ *	fault_test ud2		an invalid instruction: SIGILL
+ *	fault_test int3		a breakpoint: SIGTRAP
+ *	fault_test text		a write to its own code: SIGSEGV
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int main(int argc, char **argv)
+{
+	if (argc == 3 && !strcmp(argv[1], "exit"))
+		_exit(atoi(argv[2]));
+	if (argc != 2)
+		return 2;
+	if (!strcmp(argv[1], "segv"))
+		*(volatile int *)0 = 1;
+	else if (!strcmp(argv[1], "ud2"))
+		__asm__ volatile("ud2");
+	else if (!strcmp(argv[1], "int3"))
+		__asm__ volatile("int3");
+	else if (!strcmp(argv[1], "text"))
+		*(volatile unsigned char *)(void *)main = 0xc3;
+	return 2;
+}
