@@ -8,7 +8,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <condition_variable>
 #include <cstdio>
+#include <mutex>
+#include <thread>
 #include <variant>
 
 #include "loader/exec.hpp"
@@ -44,7 +48,28 @@ int Kernel::run(const std::string& program, const std::vector<std::string>& argv
 	if (status >= 0)
 		return status;
 
+	// The vDSO's clock data is refreshed at exits; a guest that makes
+	// none for long is made to, once a second.
+	std::mutex m;
+	std::condition_variable cv;
+	bool done = false;
+	std::thread ticker;
+	if (vdso_->uses_tsc()) {
+		ticker = std::thread([&] {
+			std::unique_lock lock(m);
+			while (!cv.wait_for(lock, std::chrono::seconds(1), [&] { return done; }))
+				(void)task_->vcpu().kick();
+		});
+	}
 	run_task(*task_);
+	if (ticker.joinable()) {
+		{
+			std::lock_guard lock(m);
+			done = true;
+		}
+		cv.notify_one();
+		ticker.join();
+	}
 
 	if (tracer_)
 		tracer_->exited(process_->wait_status);
@@ -77,6 +102,11 @@ int Kernel::start(const std::string& program, const std::vector<std::string>& ar
 	if (!phys)
 		return fail("cannot make the guest's memory", strerror(phys.error()), status_failed);
 	phys_.emplace(std::move(*phys));
+
+	auto vdso = Vdso::create(*phys_, config_.time_offset_ns);
+	if (!vdso)
+		return fail("cannot make the guest's vDSO", strerror(vdso.error()), status_failed);
+	vdso_.emplace(std::move(*vdso));
 
 	auto vfs = Vfs::create(config_.root);
 	if (!vfs)
@@ -169,6 +199,7 @@ void Kernel::run_task(Task& t)
 	Process& p = t.process();
 
 	while (!p.exited) {
+		vdso_->refresh();
 		auto exit = t.vcpu().run(t.mm().address_space());
 		if (!exit) {
 			std::fprintf(stderr, "unpriv-run: the backend failed to run the guest: %s\n",

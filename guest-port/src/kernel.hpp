@@ -19,6 +19,7 @@
 #include "stats.hpp"
 #include "task.hpp"
 #include "trace.hpp"
+#include "vdso.hpp"
 
 namespace guest {
 
@@ -56,6 +57,7 @@ public:
 	[[nodiscard]] Vfs& vfs() noexcept { return *vfs_; }
 	[[nodiscard]] PhysMemory& phys() noexcept { return *phys_; }
 	[[nodiscard]] Stats& stats() noexcept { return stats_; }
+	[[nodiscard]] const Vdso& vdso() const noexcept { return *vdso_; }
 
 	// A signal for process p, from the guest port (SIGPIPE for a write
 	// to a broken pipe) or from a fault.  The guest cannot catch
@@ -75,6 +77,7 @@ private:
 	Config config_;
 	std::optional<unpriv::Backend> backend_;
 	std::optional<PhysMemory> phys_;
+	std::optional<Vdso> vdso_;
 	std::unique_ptr<Vfs> vfs_;
 	std::unique_ptr<Process> process_;
 	std::unique_ptr<Task> task_;

@@ -203,8 +203,13 @@ KResult<void> exec(Task& t, const std::string& path, std::vector<std::string> ar
 	if (!st)
 		return kerr(st.error());
 
+	auto vdso = t.kernel().vdso().map(mm);
+	if (!vdso)
+		return kerr(vdso.error());
+
 	const Credentials& c = p.cred;
 	std::vector<std::pair<std::uint64_t, std::uint64_t>> aux;
+	aux.push_back({AT_SYSINFO_EHDR, *vdso});
 	// The guest runs on this CPU: it has what the host has.
 	if (unsigned long v = getauxval(AT_MINSIGSTKSZ))
 		aux.push_back({AT_MINSIGSTKSZ, v});

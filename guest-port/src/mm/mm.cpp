@@ -53,7 +53,8 @@ long pread_full(int fd, std::byte *buf, std::size_t len, std::uint64_t off)
 bool mergeable(const Vma& a, const Vma& b)
 {
 	if (a.end != b.start || a.prot != b.prot || a.shared != b.shared ||
-	    a.growsdown != b.growsdown || a.file != b.file || a.name != b.name)
+	    a.growsdown != b.growsdown || a.file != b.file || a.name != b.name ||
+	    a.kernel_pages != b.kernel_pages)
 		return false;
 	if (a.file && b.file_off != a.file_off + a.len())
 		return false;
@@ -72,7 +73,7 @@ Mm::Mm(PhysMemory& phys, unpriv::AddressSpace as, std::vector<AddrRange> reserve
 Mm::~Mm()
 {
 	for (auto& [start, v] : vmas_)
-		if (v.phys)
+		if (v.phys && !v.kernel_pages)
 			phys_.free(*v.phys, v.len());
 }
 
@@ -137,7 +138,7 @@ void Mm::remove(std::uint64_t start, std::uint64_t end)
 	split_at(end);
 	for (auto it = vmas_.lower_bound(start);
 	     it != vmas_.end() && it->first < end;) {
-		if (it->second.phys)
+		if (it->second.phys && !it->second.kernel_pages)
 			phys_.free(*it->second.phys, it->second.len());
 		it = vmas_.erase(it);
 	}
@@ -464,7 +465,8 @@ KResult<void> Mm::mprotect(std::uint64_t addr, std::uint64_t len, int prot)
 			break;
 		}
 		Vma& v = it->second;
-		if (v.file && v.shared && (prot & PROT_WRITE) && !v.file->writable) {
+		if ((v.file && v.shared && (prot & PROT_WRITE) && !v.file->writable) ||
+		    (v.kernel_pages && (prot & PROT_WRITE))) {
 			ret = kerr(EACCES);
 			break;
 		}
@@ -491,6 +493,27 @@ KResult<void> Mm::mprotect(std::uint64_t addr, std::uint64_t len, int prot)
 	if (!r)
 		return r;
 	return ret;
+}
+
+KResult<std::uint64_t> Mm::map_kernel_pages(std::uint64_t addr, std::uint64_t len, int prot,
+					    std::uint64_t phys, std::string name)
+{
+	auto start = mmap(addr, len, PROT_NONE,
+			  MAP_PRIVATE | MAP_ANONYMOUS | (addr ? MAP_FIXED : 0), nullptr, 0);
+	if (!start)
+		return start;
+	remove(*start, *start + page_up(len));
+	Vma v;
+	v.start = *start;
+	v.end = *start + page_up(len);
+	v.prot = prot & prot_rwx & ~PROT_WRITE;
+	v.phys = phys;
+	v.kernel_pages = true;
+	v.name = std::move(name);
+	auto r = insert(std::move(v));
+	if (!r)
+		return kerr(r.error());
+	return *start;
 }
 
 void Mm::set_brk(std::uint64_t start)
@@ -597,7 +620,7 @@ KResult<std::uint64_t> Mm::mremap(std::uint64_t old_addr, std::uint64_t old_len,
 	std::uint64_t take = std::min(olen, nlen);
 	if (take < olen) {
 		// Shrinking while moving: the tail goes.
-		if (moved.phys)
+		if (moved.phys && !moved.kernel_pages)
 			phys_.free(*moved.phys + take, olen - take);
 		if (!moved.copied.empty())
 			moved.copied.resize(take / page_size);

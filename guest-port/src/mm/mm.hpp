@@ -63,6 +63,9 @@ struct Vma {
 	std::optional<std::uint64_t> phys;	// physical memory of start
 	std::vector<bool> copied;	// private file: page copied to phys
 	std::string name;		// "[heap]", "[stack]", ...
+	// Physical memory the guest port keeps (the vDSO and its data):
+	// not freed with the mapping, never writable by the guest.
+	bool kernel_pages = false;
 
 	[[nodiscard]] std::uint64_t len() const noexcept { return end - start; }
 	[[nodiscard]] bool anonymous() const noexcept { return !file; }
@@ -115,6 +118,12 @@ public:
 				      std::uint64_t new_addr);
 	KResult<void> madvise(std::uint64_t addr, std::uint64_t len, int advice);
 	KResult<void> msync(std::uint64_t addr, std::uint64_t len, int flags);
+
+	// Map len bytes of physical memory the guest port keeps, from phys,
+	// at addr (0: where mmap would put them), as Mm::mmap.
+	KResult<std::uint64_t> map_kernel_pages(std::uint64_t addr, std::uint64_t len,
+						int prot, std::uint64_t phys,
+						std::string name);
 
 	// brk(2): the heap starts at set_brk()'s address.
 	void set_brk(std::uint64_t start);
