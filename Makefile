@@ -25,8 +25,10 @@ SHELL := /bin/bash
 BUILD := $(CURDIR)/build
 CMAKE_BUILD := $(BUILD)/cmake
 VMROOT := $(BUILD)/vmroot
-# The guest port's root in the VM: Debian's busybox-static and test files.
+# The guest port's root in the VM: Debian's busybox-static, the test
+# programs, and for the dynamically linked ones this machine's C library.
 GUEST_ROOT := /usr/lib/unpriv/guest-root
+GUEST_LIBS := ld-linux-x86-64.so.2 libc.so.6 libm.so.6
 CHECK_KERNELS ?= generic rt debug
 
 # Kernel releases are looked up when first used, after tools/deps ran.
@@ -110,6 +112,10 @@ vmroot: selftests userspace
 	$(Q)install -d $(VMROOT).new$(GUEST_ROOT)/tests
 	$(Q)install -m 0755 $(CMAKE_BUILD)/guest-port/tests/guest-*-test \
 		$(VMROOT).new$(GUEST_ROOT)/tests/
+	$(Q)install -d $(VMROOT).new$(GUEST_ROOT)/lib/x86_64-linux-gnu $(VMROOT).new$(GUEST_ROOT)/lib64
+	$(Q)install -m 0755 $(addprefix /lib/x86_64-linux-gnu/,$(GUEST_LIBS)) \
+		$(VMROOT).new$(GUEST_ROOT)/lib/x86_64-linux-gnu/
+	$(Q)ln -sf /lib/x86_64-linux-gnu/ld-linux-x86-64.so.2 $(VMROOT).new$(GUEST_ROOT)/lib64/
 	$(Q)if diff -qr $(VMROOT).new $(VMROOT) >/dev/null 2>&1; then \
 		rm -rf $(VMROOT).new; \
 	else \
