@@ -187,7 +187,7 @@ run: all
 		unpriv-run --backend=module --stats --root $(GUEST_ROOT) -- \
 			/bin/busybox echo "hello from the guest port"'
 
-# --- install: libunpriv, its headers, CMake package and pkg-config file ----
+# --- install: libunpriv, its CMake package and pkg-config file; unpriv-run -
 #
 #   make install [PREFIX=/usr/local] [DESTDIR=...]
 #
