@@ -78,6 +78,14 @@ public:
 
 	[[nodiscard]] BackendKind kind() const noexcept;
 
+	// The guest addresses this backend keeps for itself, in every
+	// address space: empty on module; ptrace and seccomp keep their stub
+	// there, at the top of the user address space.  The guest's user
+	// space ends at reserved().start: a map, unmap or protect that meets
+	// the range fails with EINVAL, and so does run() with rip or rsp in
+	// it.
+	[[nodiscard]] AddressRange reserved() const noexcept;
+
 	// A new, empty address space.
 	[[nodiscard]] Result<AddressSpace> create_address_space();
 
