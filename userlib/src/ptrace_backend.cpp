@@ -134,6 +134,7 @@ private:
 	Result<void> resume(int req, int sig);
 	Result<void> wait_stub_trap(const std::uint32_t *seq, std::uint32_t want);
 
+	Result<void> check_tracer() noexcept;
 	Result<void> put_state(StubVcpu& v);
 	Result<void> get_state(StubVcpu& v);
 	Result<Exit> syscall_exit(StubVcpu& v);
@@ -295,12 +296,21 @@ Result<Exit> PtraceAddressSpace::signal_exit(StubVcpu& v, const siginfo_t& si)
 			  e->trapno, e->err, e->cr2, dr6);
 }
 
-Result<Exit> PtraceAddressSpace::run(StubVcpu& v)
+// Only the tracer can act on the stub; to any other thread the stub's
+// death is the more useful news.
+Result<void> PtraceAddressSpace::check_tracer() noexcept
 {
-	if (current_tid() != tracer_)
-		return fail(errc::wrong_thread);
 	if (dead_)
 		return fail(errc::backend_failed);
+	if (current_tid() != tracer_)
+		return proc_.alive() ? fail(errc::wrong_thread) : broken();
+	return {};
+}
+
+Result<Exit> PtraceAddressSpace::run(StubVcpu& v)
+{
+	if (auto ok = check_tracer(); !ok)
+		return tl::unexpected(ok.error());
 	if (auto ok = put_state(v); !ok)
 		return tl::unexpected(ok.error());
 
@@ -333,10 +343,8 @@ Result<Exit> PtraceAddressSpace::run(StubVcpu& v)
 
 Result<void> PtraceAddressSpace::exec_ops(std::uint32_t n)
 {
-	if (current_tid() != tracer_)
-		return fail(errc::wrong_thread);
-	if (dead_)
-		return fail(errc::backend_failed);
+	if (auto ok = check_tracer(); !ok)
+		return ok;
 
 	stub_ctl *c = proc_.ctl();
 	c->nops = n;
