@@ -462,17 +462,18 @@ Result<void> StubVcpu::get_fpu(std::span<std::byte> buf) const
 {
 	if (buf.size() < fpu_.size())
 		return fail_errno(EINVAL);
+	if (busy_.load())
+		return fail_errno(EBUSY);
 	std::copy(fpu_.begin(), fpu_.end(), buf.begin());
 	return {};
 }
 
 Result<void> StubVcpu::set_fpu(std::span<const std::byte> buf)
 {
+	if (auto ok = layout_.check_image(buf); !ok)
+		return ok;
 	if (busy_.load())
 		return fail_errno(EBUSY);
-	auto ok = layout_.check_image(buf);
-	if (!ok)
-		return ok;
 	std::copy(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(fpu_.size()),
 		  fpu_.begin());
 	fpu_gen_ = new_generation();
