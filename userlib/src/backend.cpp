@@ -119,6 +119,11 @@ BackendKind Backend::kind() const noexcept
 	return impl_->kind();
 }
 
+AddressRange Backend::reserved() const noexcept
+{
+	return impl_->reserved();
+}
+
 Result<AddressSpace> Backend::create_address_space()
 {
 	auto impl = impl_->create_address_space();

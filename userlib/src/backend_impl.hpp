@@ -67,6 +67,7 @@ public:
 	virtual ~BackendImpl() = default;
 
 	[[nodiscard]] virtual BackendKind kind() const noexcept = 0;
+	[[nodiscard]] virtual AddressRange reserved() const noexcept { return {}; }
 	virtual Result<std::unique_ptr<AddressSpaceImpl>> create_address_space() = 0;
 	virtual Result<std::unique_ptr<VcpuImpl>> create_vcpu() = 0;
 };

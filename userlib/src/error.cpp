@@ -25,6 +25,8 @@ public:
 			return "not supported by this unpriv backend";
 		case errc::backend_failed:
 			return "the backend's stub process failed";
+		case errc::wrong_thread:
+			return "the address space belongs to another thread";
 		}
 		return "unknown unpriv error " + std::to_string(ev);
 	}

@@ -132,6 +132,21 @@ GUEST_CODE(count_syscalls,
 	"	inc %rbx\n"
 	"	jmp 1b\n")
 
+// Waits for the host to set the first data word, then makes a system call.
+GUEST_CODE(wait_for_host,
+	"	mov $0x200000, %rax\n"
+	"1:	cmpq $0, (%rax)\n"
+	"	je 1b\n"
+	"	mov $39, %eax\n"
+	"	syscall\n")
+
+// Says it runs (first data word 1), and spins; at +2 a system call.
+GUEST_CODE(announce_and_spin,
+	"	jmp 2f\n"
+	"	syscall\n"
+	"2:	movq $1, 0x200000\n"
+	"1:	jmp 1b\n")
+
 // In a 32-bit code segment: int $0x80 with the 32-bit registers.
 GUEST_CODE(compat_int80,
 	".code32\n"
@@ -600,6 +615,194 @@ TEST_CASE("a host signal for the running thread interrupts the run and is delive
 	CHECK(std::holds_alternative<InterruptedExit>(e));
 	CHECK(sigusr1_seen.load() >= 1);
 	CHECK(g.vcpu.regs().rip == code_addr);
+}
+
+TEST_CASE("a kick racing with exits ends one run, and every run has one exit")
+{
+	auto g = Guest::make(count_syscalls());
+	std::atomic<bool> done{false};
+	std::thread kicker([&] {
+		while (!done.load()) {
+			REQUIRE(g.vcpu.kick());
+			usleep(50);
+		}
+	});
+	int syscalls = 0, interrupts = 0;
+	for (int i = 0; i < 2000; i++) {
+		auto e = g.vcpu.run(g.as);
+		REQUIRE_MESSAGE(e, e.error().message());
+		if (std::holds_alternative<SyscallExit>(*e)) {
+			REQUIRE(std::get<SyscallExit>(*e).nr == 39);
+			syscalls++;
+		} else {
+			REQUIRE(std::holds_alternative<InterruptedExit>(*e));
+			interrupts++;
+		}
+	}
+	done = true;
+	kicker.join();
+	CHECK(interrupts > 0);
+	REQUIRE(syscalls > 0);
+	// The guest counted the system calls that returned: none was lost
+	// or run twice.
+	CHECK(g.vcpu.regs().rbx == static_cast<std::uint64_t>(syscalls - 1));
+
+	// The last kick ends at most the next run.
+	Exit e = g.run();
+	if (std::holds_alternative<InterruptedExit>(e))
+		e = g.run();
+	CHECK(std::holds_alternative<SyscallExit>(e));
+}
+
+// Documented difference: on ptrace, run() waits for the stub in waitpid(),
+// which a handler with SA_RESTART restarts.
+TEST_CASE("a host signal whose handler has SA_RESTART")
+{
+	auto g = Guest::make(wait_for_host());
+	struct sigaction sa = {}, old;
+	sa.sa_handler = on_sigusr1;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	REQUIRE(sigaction(SIGUSR1, &sa, &old) == 0);
+	sigusr1_seen = 0;
+
+	pthread_t self = pthread_self();
+	std::atomic<bool> returned{false};
+	std::thread sender([&] {
+		while (sigusr1_seen.load() == 0) {
+			pthread_kill(self, SIGUSR1);
+			usleep(10000);
+		}
+		// A run the signal did not end goes on until the guest's
+		// next exit: let the guest make one, after giving the run
+		// time enough to return if the signal did end it.
+		for (int i = 0; i < 100 && !returned.load(); i++)
+			usleep(10000);
+		std::uint64_t go = 1;
+		std::memcpy(g.mem.bytes(data_off, 8).data(), &go, 8);
+	});
+	Exit e = g.run();
+	returned = true;
+	sender.join();
+	sigaction(SIGUSR1, &old, nullptr);
+
+	CHECK(sigusr1_seen.load() >= 1);
+	if (current_backend() == BackendKind::ptrace) {
+		CHECK(std::holds_alternative<SyscallExit>(e));
+	} else {
+		CHECK(std::holds_alternative<InterruptedExit>(e));
+		CHECK(g.vcpu.regs().rip >= code_addr);
+	}
+}
+
+// Documented difference: a ptrace address space is traced by the thread
+// that created it, and only that thread can run it or change its
+// mappings.
+TEST_CASE("a vcpu runs on another thread than the address space's creator")
+{
+	auto g = Guest::make(getpid_then_exit());
+	Result<Exit> exit = fail(errc::not_supported);
+	Result<void> mapped = fail(errc::not_supported);
+	Result<std::size_t> got = fail(errc::not_supported);
+	std::array<std::byte, 8> buf{};
+
+	std::thread other([&] {
+		exit = g.vcpu.run(g.as);
+		mapped = g.as.map({.addr = unmapped_addr, .len = page,
+				   .fd = g.mem.fd(), .offset = data_off,
+				   .prot = Prot::read});
+		got = g.as.read(code_addr, buf);
+	});
+	other.join();
+
+	REQUIRE(got);
+	CHECK(*got == buf.size());
+	if (current_backend() == BackendKind::ptrace) {
+		REQUIRE_FALSE(exit);
+		CHECK(exit.error() == errc::wrong_thread);
+		REQUIRE_FALSE(mapped);
+		CHECK(mapped.error() == errc::wrong_thread);
+		// The creator still can.
+		CHECK(g.run_to<SyscallExit>().nr == 39);
+	} else {
+		REQUIRE(exit);
+		CHECK(std::holds_alternative<SyscallExit>(*exit));
+		CHECK(mapped);
+	}
+}
+
+TEST_CASE("the FPU image of a running vcpu is EBUSY")
+{
+	auto g = Guest::make(announce_and_spin());
+	std::vector<std::byte> fpu(g.vcpu.fpu_size());
+	Result<void> got = fail(errc::not_supported);
+	Result<void> set = fail(errc::not_supported);
+	REQUIRE(g.vcpu.get_fpu(fpu));
+
+	std::thread other([&] {
+		while (g.data<std::uint64_t>(0) != 1)
+			usleep(1000);
+		got = g.vcpu.get_fpu(fpu);
+		set = g.vcpu.set_fpu(fpu);
+		REQUIRE(g.vcpu.kick());
+	});
+	CHECK(std::holds_alternative<InterruptedExit>(g.run()));
+	other.join();
+	REQUIRE_FALSE(got);
+	CHECK(got.error() == std::errc::device_or_resource_busy);
+	REQUIRE_FALSE(set);
+	CHECK(set.error() == std::errc::device_or_resource_busy);
+	CHECK(g.vcpu.get_fpu(fpu));
+}
+
+// Documented difference: ptrace and seccomp run one vcpu at a time in an
+// address space; the module any number.
+TEST_CASE("a second vcpu in an address space another one runs in")
+{
+	auto g = Guest::make(announce_and_spin());
+	auto second = g.backend.create_vcpu();
+	REQUIRE(second);
+	second->regs() = g.vcpu.regs();
+	second->regs().rip = code_addr + 2;	// the syscall
+
+	// Another thread tries the second vcpu, and a protect, once the
+	// first vcpu is in guest code.
+	Result<Exit> e = fail(errc::not_supported);
+	Result<void> m = fail(errc::not_supported);
+	std::thread other([&] {
+		while (g.data<std::uint64_t>(0) != 1)
+			usleep(1000);
+		e = second->run(g.as);
+		m = g.as.protect(data_addr, page, Prot::rw);
+		REQUIRE(g.vcpu.kick());
+	});
+	Exit first = g.run();
+	other.join();
+	CHECK(std::holds_alternative<InterruptedExit>(first));
+
+	switch (current_backend()) {
+	case BackendKind::module:
+		REQUIRE(e);
+		CHECK(std::holds_alternative<SyscallExit>(*e));
+		CHECK(m);
+		break;
+	case BackendKind::seccomp:
+		REQUIRE_FALSE(e);
+		CHECK(e.error() == std::errc::device_or_resource_busy);
+		REQUIRE_FALSE(m);
+		CHECK(m.error() == std::errc::device_or_resource_busy);
+		break;
+	case BackendKind::ptrace:
+		REQUIRE_FALSE(e);
+		CHECK(e.error() == errc::wrong_thread);
+		REQUIRE_FALSE(m);
+		CHECK(m.error() == errc::wrong_thread);
+		break;
+	}
+	// Now that the first is out, the second runs.
+	auto again = second->run(g.as);
+	REQUIRE(again);
+	CHECK(std::holds_alternative<SyscallExit>(*again));
 }
 
 TEST_CASE("many address spaces and vcpus on several threads")

@@ -16,19 +16,81 @@
 //          the address space.  Nothing but the guest's own mappings is in
 //          an address space; any thread may run a vcpu, one at a time.
 //
-// ptrace   No module: each address space is a stub child process holding
-//          the guest's mappings and a small stub, run under PTRACE_SYSEMU
-//          (User-Mode Linux's skas approach).  Guest system calls are
-//          syscall-entry stops, faults and traps are signal stops.
+// ptrace   No module: each address space is a stub process holding the
+//          guest's mappings and a small stub, traced by the thread that
+//          created it and run under PTRACE_SYSEMU (User-Mode Linux's skas
+//          approach).  Guest system calls are syscall-entry stops, faults
+//          and traps are signal stops.
 //
-// seccomp  No module, no tracer: each address space is a stub child
-//          process whose seccomp filter traps every system call made
-//          outside the stub's code; the stub's signal handler hands each
-//          exit to the running thread through shared memory and a futex
-//          and waits to be resumed (modern UML, gVisor's systrap).
+// seccomp  No module, no tracer: each address space is a stub process
+//          whose seccomp filter traps every system call made outside the
+//          stub's code; the stub's signal handler hands each exit to the
+//          running thread through shared memory and a futex and waits to
+//          be resumed (modern UML, gVisor's systrap).
 //
-// What differs between them is documented where it differs; on every
-// backend the same test suite (userlib/tests/backend_test.cpp) passes.
+// On every backend the same suite (userlib/tests/backend_test.cpp,
+// stub_test.cpp) passes.  Where ptrace and seccomp differ from the
+// module, it is by what a stub process is:
+//
+// - The stub.  Its code and data sit in every address space, in
+//   Backend::reserved() (empty on module), the top 2 MiB of the 47-bit
+//   user address space: the guest can read them, and run and write
+//   parts of them.  The guest's user space ends at reserved().start:
+//   map, unmap and protect meeting the range fail with EINVAL, as does
+//   run() with rip or rsp in it; read() and write() see it unmapped
+//   (EIO).  Where the host kernel has a vsyscall page, it is there too.
+// - One vcpu at a time per address space: seccomp's run() while another
+//   vcpu runs in the same address space, and map, unmap, protect and
+//   batch meanwhile, fail with EBUSY (the module lets several vcpus run
+//   in one address space, and its mappings change while they do).
+// - Threads.  ptrace: an address space is traced by the thread that
+//   created it; run(), map(), unmap(), protect() and batch() on it from
+//   any other thread fail with errc::wrong_thread.  read(), write(),
+//   kick() and destruction work from any thread; a vcpu runs on any
+//   thread, on that thread's address spaces.  seccomp: any thread.
+// - Lifetime.  A stub dies with the thread that created its address
+//   space (PR_SET_PDEATHSIG; ptrace also PTRACE_O_EXITKILL), so it
+//   never outlives its owner: create address spaces on threads that
+//   outlive them.  A stub that died, or broke the protocol, makes every
+//   later call on its address space fail with errc::backend_failed (a
+//   run() in progress returns it at once).  Destroying an address space
+//   kills its stub and reaps it.  A stub is a child of the creating
+//   thread with no exit signal: a SIGCHLD handler or wait(-1) in the
+//   owner never sees it.  It shares the owner's file table (to map the
+//   owner's descriptors) and holds no descriptor of its own;
+//   AddressSpace::fd() is a pidfd of it.  Creating one costs about what
+//   fork() does: it starts as a copy of the owner.
+// - Host signals.  seccomp, like the module, ends run() with
+//   InterruptedExit for any signal a handler takes.  ptrace waits for
+//   the stub in waitpid(), which a handler installed with SA_RESTART
+//   restarts: such a signal does not end run(), which returns at the
+//   guest's next exit.  And ptrace makes the kernel send the owner
+//   SIGCHLD at every stop of a stub, each guest exit: a SIGCHLD handler
+//   in the owner sees them, and without SA_RESTART ends the run.
+// - kick() sends the stub SIGUSR1 (the stubs block every other signal):
+//   same results as on the module.
+// - Registers, FPU image (the same XSAVE format: ptrace's NT_X86_XSTATE,
+//   seccomp's signal frame) and exits are the module's.  DR6: ptrace
+//   reads it (PTRACE_PEEKUSER); seccomp's signal frame has none, and it
+//   reports DR6.BS (0x4000) where si_code is TRAP_TRACE.  seccomp loads
+//   the FS and GS bases with wrfsbase/wrgsbase, or arch_prctl() where
+//   the CPU or kernel lacks FSGSBASE.
+// - Security.  ptrace: no system call of the stub process runs while the
+//   guest does (PTRACE_SYSEMU stops them all, jumps into the stub's code
+//   included); what the guest writes into the stub's data only garbles
+//   the details of its own faults.  seccomp: a system call from outside
+//   the stub's code only traps, and one from it that the stub does not
+//   make (anything but futex, mmap, munmap, mprotect, rt_sigreturn,
+//   exit_group, and arch_prctl without FSGSBASE) kills the stub.  But a
+//   guest that jumps into the stub's code can make those with arguments
+//   of its choosing: map any file descriptor of the owner (whose file
+//   table the stub shares) into its address space with the access that
+//   descriptor allows, change its own mappings, the stub's included,
+//   block the kick signal with a forged rt_sigreturn (a kick or host
+//   signal the stub then leaves unanswered for 10 s ends the run with
+//   errc::backend_failed), and forge its own exits.  Run untrusted code
+//   on seccomp only with no file descriptor open that it must not
+//   reach.  The module and ptrace have no such hole.
 //
 // Errors: every fallible call returns Result<T>.  Kernel errors keep
 // their errno; errc::wrong_backend for an address space and vcpu from
@@ -78,6 +140,14 @@ public:
 
 	[[nodiscard]] BackendKind kind() const noexcept;
 
+	// The guest addresses this backend keeps for itself, in every
+	// address space: empty on module; ptrace and seccomp keep their stub
+	// there, at the top of the user address space.  The guest's user
+	// space ends at reserved().start: a map, unmap or protect that meets
+	// the range fails with EINVAL, and so does run() with rip or rsp in
+	// it.
+	[[nodiscard]] AddressRange reserved() const noexcept;
+
 	// A new, empty address space.
 	[[nodiscard]] Result<AddressSpace> create_address_space();
 
@@ -101,7 +171,8 @@ public:
 
 	// Map, unmap or change the protection of guest memory, as the
 	// UNPRIV_AS_MAP, _UNMAP and _PROTECT ioctls describe (errors as
-	// there: EINVAL, EBADF, EACCES, ENOMEM, ...).
+	// there: EINVAL, EBADF, EACCES, ENOMEM, ...; ptrace and seccomp also
+	// EINVAL for Backend::reserved(), and the errors above).
 	[[nodiscard]] Result<void> map(const Mapping& m);
 	[[nodiscard]] Result<void> unmap(std::uint64_t addr, std::uint64_t len);
 	[[nodiscard]] Result<void> protect(std::uint64_t addr,
@@ -147,8 +218,10 @@ public:
 
 	// unprivilege(): run the guest in as until its next exit.  A host
 	// signal for the calling thread, or kick(), ends the run with
-	// InterruptedExit.  Errors: EBUSY (the vcpu runs on another thread),
-	// EINVAL (bad registers), errc::wrong_backend.
+	// InterruptedExit.  Errors: EBUSY (the vcpu runs on another thread;
+	// seccomp: another vcpu runs in as), EINVAL (bad registers),
+	// errc::wrong_backend; ptrace and seccomp: errc::backend_failed,
+	// ptrace: errc::wrong_thread (see above).
 	[[nodiscard]] Result<Exit> run(AddressSpace& as);
 
 	// Make a running run() return InterruptedExit promptly, or the next

@@ -26,6 +26,8 @@ enum class errc {
 	not_supported,			// the backend cannot do this
 	backend_failed,			// a backend's stub process died or
 					// broke its protocol
+	wrong_thread,			// ptrace: the address space belongs to
+					// (is traced by) another thread
 };
 
 const std::error_category& category() noexcept;

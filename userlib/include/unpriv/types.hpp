@@ -48,6 +48,20 @@ constexpr bool has(Prot set, Prot bits) noexcept
 	       static_cast<std::uint32_t>(bits);
 }
 
+// A range of guest addresses, [start, end).
+struct AddressRange {
+	std::uint64_t start = 0;
+	std::uint64_t end = 0;
+
+	[[nodiscard]] constexpr bool empty() const noexcept { return start >= end; }
+	// Whether [addr, addr + len) meets the range.
+	[[nodiscard]] constexpr bool overlaps(std::uint64_t addr,
+					      std::uint64_t len) const noexcept
+	{
+		return !empty() && len && addr < end && addr + len > start;
+	}
+};
+
 // Whether guest writes reach the file (shared) or are copied (private).
 enum class Share { shared, private_ };
 
