@@ -120,7 +120,11 @@ int Kernel::start(const std::string& program, const std::vector<std::string>& ar
 	if (!vcpu)
 		return fail("cannot create a vcpu", vcpu.error().message(), status_failed);
 
-	process_ = std::make_unique<Process>(1, std::make_unique<Mm>(*phys_, std::move(*as)));
+	std::vector<AddrRange> reserved;
+	if (auto r = backend_->reserved(); !r.empty())
+		reserved.push_back({r.start, r.end});
+	process_ = std::make_unique<Process>(
+		1, std::make_unique<Mm>(*phys_, std::move(*as), std::move(reserved)));
 	task_ = std::make_unique<Task>(*this, *process_, std::move(*vcpu), process_->pid);
 
 	// The guest's umask is its own: the host's must not apply too.

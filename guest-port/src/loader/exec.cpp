@@ -83,7 +83,7 @@ KResult<std::uint64_t> build_stack(Task& t, const std::string& execfn,
 				   const std::vector<std::pair<std::uint64_t, std::uint64_t>>& aux_in)
 {
 	Process& p = t.process();
-	std::uint64_t top = Mm::stack_top - sizeof(std::uint64_t);
+	std::uint64_t top = p.mm().stack_top() - sizeof(std::uint64_t);
 	std::vector<std::byte> area;	// [top - area.size(), top)
 	auto push = [&](const void *data, std::size_t len) {
 		area.insert(area.begin(), static_cast<const std::byte *>(data),
@@ -197,7 +197,7 @@ KResult<void> exec(Task& t, const std::string& path, std::vector<std::string> ar
 	mm.set_brk(page_up(img->end));
 
 	int stack_prot = PROT_READ | PROT_WRITE | (img->exec_stack ? PROT_EXEC : 0);
-	auto st = mm.mmap(Mm::stack_top - Mm::stack_size, Mm::stack_size, stack_prot,
+	auto st = mm.mmap(mm.stack_top() - Mm::stack_size, Mm::stack_size, stack_prot,
 			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_GROWSDOWN,
 			  nullptr, 0, "[stack]");
 	if (!st)

@@ -68,6 +68,11 @@ bool mergeable(const Vma& a, const Vma& b)
 Mm::Mm(PhysMemory& phys, unpriv::AddressSpace as, std::vector<AddrRange> reserved)
 	: phys_(phys), as_(std::move(as)), reserved_(std::move(reserved))
 {
+	std::sort(reserved_.begin(), reserved_.end(),
+		  [](const AddrRange& a, const AddrRange& b) { return a.start > b.start; });
+	for (const auto& r : reserved_)
+		if (r.start < top_ && r.end >= top_)
+			top_ = r.start & ~(page_size - 1);
 }
 
 Mm::~Mm()
@@ -221,9 +226,9 @@ std::optional<std::uint64_t> Mm::find_free(std::uint64_t len, std::uint64_t hint
 
 	if (below_2g)	// MAP_32BIT: Linux's window is [1 GiB, 2 GiB)
 		return search(0x40000000, 0x80000000);
-	if (auto a = search(user_min, mmap_base))
+	if (auto a = search(user_min, mmap_base()))
 		return a;
-	return search(mmap_base, user_end);
+	return search(mmap_base(), user_end);
 }
 
 KResult<void> Mm::ensure_phys(Vma& v)

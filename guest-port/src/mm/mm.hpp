@@ -87,14 +87,14 @@ struct AddrRange {
 class Mm {
 public:
 	// Where things go, as Linux places them with randomization off.
-	static constexpr std::uint64_t stack_top = user_end;
 	static constexpr std::uint64_t stack_size = 8ull << 20;
-	static constexpr std::uint64_t mmap_base = user_end - (128ull << 20);
 	static constexpr std::uint64_t dyn_base = 0x555555554000;	// ELF_ET_DYN_BASE
 
 	// How many pages a copy-on-write fault copies at most.
 	static constexpr std::uint64_t fault_around_pages = 16;
 
+	// reserved: the ranges a backend keeps for itself.  One at the top
+	// of the address space (the stubs') lowers the top.
 	Mm(PhysMemory& phys, unpriv::AddressSpace as,
 	   std::vector<AddrRange> reserved = {});
 	~Mm();
@@ -102,6 +102,14 @@ public:
 	Mm& operator=(const Mm&) = delete;
 
 	[[nodiscard]] unpriv::AddressSpace& address_space() noexcept { return as_; }
+
+	// The top of the guest's address space: where Linux would put the
+	// stack.  mmap() goes top down from 128 MiB below it.
+	[[nodiscard]] std::uint64_t stack_top() const noexcept { return top_; }
+	[[nodiscard]] std::uint64_t mmap_base() const noexcept
+	{
+		return top_ - (128ull << 20);
+	}
 
 	// The memory system calls, with Linux's arguments and errors.
 	// file is null for MAP_ANONYMOUS.  name labels the mapping in
@@ -223,6 +231,7 @@ private:
 	PhysMemory& phys_;
 	unpriv::AddressSpace as_;
 	std::vector<AddrRange> reserved_;
+	std::uint64_t top_ = user_end;
 	VmaMap vmas_;
 	std::uint64_t brk_start_ = 0, brk_ = 0;
 	std::error_code failure_;
