@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <sys/random.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -44,21 +45,26 @@ int main(int argc, char **argv)
 	}
 	const char *marker = argv[1], *outdir = argv[2];
 
-	mkdir("/tmp/confine", 0755);
-	CHECK(chdir("/tmp/confine") == 0, "a scratch directory");
+	/* A scratch directory of this run's own, so that runs on several
+	 * backends in one root do not meet each other's links. */
+	char scratch[64];
+	unsigned int r = 0;
+	getrandom(&r, sizeof(r), 0);
+	snprintf(scratch, sizeof(scratch), "/tmp/confine.%08x", r);
+	CHECK(mkdir(scratch, 0755) == 0 && chdir(scratch) == 0, "a scratch directory");
 
 	/* ".." at the root stays at the root */
 	CHECK_ERR(open(fmt("/../%s", marker), O_RDONLY), ENOENT, "/../MARKER");
 	CHECK_ERR(open(fmt("/../../../../../../%s", marker), O_RDONLY), ENOENT, "/../../../../../../MARKER");
 	CHECK_ERR(open(fmt("////..//..//.//%s", marker), O_RDONLY), ENOENT, "////..//..//.//MARKER");
-	CHECK_ERR(open(fmt("../../../../%s", marker), O_RDONLY), ENOENT, "../../../../MARKER from /tmp/confine");
+	CHECK_ERR(open(fmt("../../../../%s", marker), O_RDONLY), ENOENT, "../../../../MARKER from the scratch directory");
 	CHECK_ERR(stat(fmt("/../%s", marker), &st), ENOENT, "stat /../MARKER");
 	CHECK_ERR(lstat(fmt("/../%s", marker), &st), ENOENT, "lstat /../MARKER");
 	CHECK_ERR(access(fmt("/../%s", marker), F_OK), ENOENT, "access /../MARKER");
 	CHECK(chdir("/") == 0 && chdir("..") == 0 && chdir("..") == 0 &&
 	      getcwd(buf, sizeof(buf)) && !strcmp(buf, "/"), "chdir .. from / stays at /");
 	CHECK_ERR(open(marker, O_RDONLY), ENOENT, "MARKER relative to that");
-	chdir("/tmp/confine");
+	chdir(scratch);
 
 	/* symlinks */
 	CHECK(symlink(fmt("/../%s", marker), "abs") == 0, "a symlink to /../MARKER");
@@ -99,7 +105,8 @@ int main(int argc, char **argv)
 	int tmpfd = open("/tmp", O_RDONLY | O_DIRECTORY);
 	CHECK_ERR(openat(tmpfd, fmt("../../../%s", marker), O_RDONLY), ENOENT,
 		  "openat(/tmp, ../../../MARKER)");
-	CHECK_ERR(openat(tmpfd, "confine/abs", O_RDONLY), ENOENT, "openat through the symlink out");
+	CHECK_ERR(openat(tmpfd, fmt("%s/abs", scratch + strlen("/tmp/")), O_RDONLY), ENOENT,
+		  "openat through the symlink out");
 	CHECK_ERR(fstatat(rootfd, fmt("../%s", marker), &st, 0), ENOENT, "fstatat(/, ../MARKER)");
 	CHECK(fstat(0, &st) == 0 && S_ISDIR(st.st_mode), "standard input is a directory outside");
 	CHECK_ERR(openat(0, marker, O_RDONLY), ENOTDIR, "it does not start a lookup");
@@ -123,6 +130,12 @@ int main(int argc, char **argv)
 	CHECK_ERR(syscall(SYS_renameat2, AT_FDCWD, "inside", AT_FDCWD, "wh", 4 /* RENAME_WHITEOUT */),
 		  EPERM, "RENAME_WHITEOUT, which makes a device: EPERM");
 
+	static const char *const links[] = {
+		"abs", "rel", "rootparent", "dirlink", "loop1", "loop2", "inside", "hard",
+	};
+	for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++)
+		unlink(links[i]);
 	chdir("/");
+	CHECK(rmdir(scratch) == 0, "the scratch directory goes, empty");
 	return tap_done();
 }
