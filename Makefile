@@ -96,6 +96,11 @@ vmroot: selftests userspace
 	$(Q)install -d $(VMROOT).new/usr/bin $(VMROOT).new/usr/lib/unpriv/selftests \
 		$(VMROOT).new/usr/lib/unpriv/tests
 	$(Q)install -m 0755 tools/vm/unpriv-check $(VMROOT).new/usr/bin/
+	$(Q)install -D -m 0644 tools/vm/passwd $(VMROOT).new/etc/passwd
+	$(Q)install -D -m 0644 tools/vm/group $(VMROOT).new/etc/group
+	$(Q)install -D -m 0644 module/60-unpriv.rules \
+		$(VMROOT).new/usr/lib/udev/rules.d/60-unpriv.rules
+	$(Q)install -m 0755 tools/vm/unpriv-udev $(VMROOT).new/usr/lib/unpriv/
 	$(Q)install -m 0755 $(BUILD)/selftests/* $(VMROOT).new/usr/lib/unpriv/selftests/
 	$(Q)install -m 0755 $(CMAKE_BUILD)/userlib/unpriv-lib-test \
 		$(CMAKE_BUILD)/userlib/unpriv-backend-test \
