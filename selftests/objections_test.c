@@ -2,12 +2,19 @@
 /*
  * The objections to swapping a user thread's mm (the 2021 process_vm_exec
  * review), answered by tests: core code that assumes all threads of a
- * process share ->mm must still work while one of them is in guest mode.
+ * process share ->mm must still work while one of them is in guest mode
+ * (core dumps, ptrace, membarrier, perf callchains, uprobes, the OOM
+ * killer), and per-mm x86 state (the LDT) and per-thread descriptors must
+ * stay the host's.  Documentation/unpriv-api.rst, "Caveats", says what
+ * each shows.
  */
 #define _GNU_SOURCE
 #include <linux/membarrier.h>
+#include <linux/perf_event.h>
+#include <asm/ldt.h>
 #include <dirent.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -152,5 +159,254 @@ TEST(membarrier_with_a_thread_in_guest_mode)
 	ASSERT_TRUE(WIFEXITED(status)) TH_LOG("status %#x", status);
 	EXPECT_EQ(0, WEXITSTATUS(status));
 }
+
+/* ===== perf: samples, and user callchains, of a thread in guest mode ===== */
+
+static int perf_open(struct perf_event_attr *attr)
+{
+	return syscall(SYS_perf_event_open, attr, 0, -1, -1,
+		       PERF_FLAG_FD_CLOEXEC);
+}
+
+#define PERF_PAGES	16
+
+/* The guest makes two stack frames, points rbp at them, and spins. */
+GUEST_CODE(guest_spin_in_frames,
+	"mov $0x300f00, %rbp\n"
+	"movq $0x300f10, (%rbp)\n"
+	"movq $0x1234567, 8(%rbp)\n"
+	"movq $0, 16(%rbp)\n"
+	"movq $0x7654321, 24(%rbp)\n"
+	"mov %rbp, %rsp\n"
+	"guest_spin_in_frames_spin: jmp guest_spin_in_frames_spin\n");
+extern const char guest_spin_in_frames_spin[];
+
+static void *kick_after(void *arg)
+{
+	struct guest *g = arg;
+
+	sleep_ms(300);
+	return (void *)(long)ioctl(g->vcpu, UNPRIV_KICK, 0);
+}
+
+/* Each sample: ip, pid and tid, the callchain. */
+struct sample {
+	struct perf_event_header header;
+	__u64 ip;
+	__u32 pid, tid;
+	__u64 nr;
+	__u64 ips[];
+};
+
+/*
+ * A sample taken while the thread runs guest code is a sample of guest
+ * code: its ip is the guest's, and its user callchain is walked through
+ * the guest's frame pointers in the guest's memory, because the
+ * thread's mm is the guest's.  Nothing of the host's stack shows.
+ */
+TEST(perf_samples_guest_code_with_the_guests_own_callchain)
+{
+	struct perf_event_attr attr = {
+		.type = PERF_TYPE_SOFTWARE, .size = sizeof(attr),
+		.config = PERF_COUNT_SW_CPU_CLOCK, .sample_period = 200000,
+		.sample_type = PERF_SAMPLE_IP | PERF_SAMPLE_TID |
+			       PERF_SAMPLE_CALLCHAIN,
+		.exclude_kernel = 1, .exclude_hv = 1,
+	};
+	struct perf_event_mmap_page *meta;
+	__u64 spin, head, off;
+	int fd, in_guest = 0;
+	struct guest g;
+	pthread_t t;
+	char *data;
+	void *ret;
+
+	REQUIRE_UNPRIV();
+	ASSERT_EQ(0, GUEST_MAKE(&g, guest_spin_in_frames));
+	spin = GUEST_CODE_ADDR + (guest_spin_in_frames_spin - guest_spin_in_frames_start);
+	fd = perf_open(&attr);
+	if (fd < 0)
+		SKIP(return, "perf_event_open: %m");
+	meta = mmap(NULL, (1 + PERF_PAGES) * GUEST_PAGE, PROT_READ | PROT_WRITE,
+		    MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, meta);
+	data = (char *)meta + meta->data_offset;
+
+	ASSERT_EQ(0, pthread_create(&t, NULL, kick_after, &g));
+	EXPECT_EQ(-EINTR, guest_run(&g));
+	ASSERT_EQ(0, pthread_join(t, &ret));
+	ASSERT_EQ(NULL, ret);
+	ASSERT_EQ(0, ioctl(fd, PERF_EVENT_IOC_DISABLE, 0));
+
+	head = __atomic_load_n(&meta->data_head, __ATOMIC_ACQUIRE);
+	ASSERT_GE(meta->data_size, head) TH_LOG("the buffer wrapped");
+	for (off = 0; off < head; off += ((struct perf_event_header *)(data + off))->size) {
+		struct sample *s = (struct sample *)(data + off);
+
+		if (s->header.type != PERF_RECORD_SAMPLE || s->ip != spin)
+			continue;
+		in_guest++;
+		EXPECT_EQ(gettid(), s->tid);
+		ASSERT_EQ(4, s->nr) TH_LOG("callchain of %llu", s->nr);
+		EXPECT_EQ(PERF_CONTEXT_USER, s->ips[0]);
+		EXPECT_EQ(spin, s->ips[1]);
+		EXPECT_EQ(0x1234567, s->ips[2]);
+		EXPECT_EQ(0x7654321, s->ips[3]);
+	}
+	TH_LOG("%d samples in guest code", in_guest);
+	EXPECT_LT(0, in_guest);
+	munmap(meta, (1 + PERF_PAGES) * GUEST_PAGE);
+	close(fd);
+	guest_destroy(&g);
+}
+
+GUEST_CODE(guest_count,
+	"xor %edi, %edi\n"
+	"1: inc %rdi\n"
+	"mov $1, %eax\n"
+	"syscall\n"
+	"jmp 1b\n");
+
+/*
+ * Kernel and user callchains sampled while the thread goes in and out
+ * of guest mode, some in the middle of the switch: nothing breaks.
+ */
+TEST(perf_callchains_across_mode_switches)
+{
+	struct perf_event_attr attr = {
+		.type = PERF_TYPE_SOFTWARE, .size = sizeof(attr),
+		.config = PERF_COUNT_SW_CPU_CLOCK, .sample_period = 100000,
+		.sample_type = PERF_SAMPLE_IP | PERF_SAMPLE_TID |
+			       PERF_SAMPLE_CALLCHAIN,
+	};
+	struct perf_event_mmap_page *meta;
+	struct timespec start, now;
+	__u64 count = 0;
+	struct guest g;
+	long exits = 0;
+	int fd;
+
+	REQUIRE_UNPRIV();
+	ASSERT_EQ(0, GUEST_MAKE(&g, guest_count));
+	fd = perf_open(&attr);
+	if (fd < 0)
+		SKIP(return, "perf_event_open: %m");
+	meta = mmap(NULL, (1 + PERF_PAGES) * GUEST_PAGE, PROT_READ | PROT_WRITE,
+		    MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, meta);
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	do {
+		ASSERT_EQ(0, guest_run(&g));
+		ASSERT_EQ(UNPRIV_EXIT_SYSCALL, g.run->exit_reason);
+		ASSERT_EQ(++exits, g.run->syscall.args[0]);
+		clock_gettime(CLOCK_MONOTONIC, &now);
+	} while ((now.tv_sec - start.tv_sec) * 1000 +
+		 (now.tv_nsec - start.tv_nsec) / 1000000 < 500);
+	ASSERT_EQ(sizeof(count), read(fd, &count, sizeof(count)));
+	TH_LOG("%ld exits, %llu ns sampled", exits, count);
+	EXPECT_LT(0, count);
+	EXPECT_LT(0, __atomic_load_n(&meta->data_head, __ATOMIC_ACQUIRE));
+	munmap(meta, (1 + PERF_PAGES) * GUEST_PAGE);
+	close(fd);
+	guest_destroy(&g);
+}
+
+/* ===== the LDT, TLS descriptors and segment selectors ===== */
+
+/* verr: is sel a readable segment here? */
+static bool readable_segment(unsigned short sel)
+{
+	bool ok;
+
+	asm volatile("verr %[sel]\n\tsetz %[ok]" : [ok] "=q"(ok) : [sel] "r"(sel) : "cc");
+	return ok;
+}
+
+static int set_ldt_entry(unsigned int entry)
+{
+	struct user_desc d = {
+		.entry_number = entry, .base_addr = 0, .limit = 0xfffff,
+		.seg_32bit = 1, .limit_in_pages = 1, .useable = 1,
+	};
+
+	return syscall(SYS_modify_ldt, 1, &d, sizeof(d));
+}
+
+/*
+ * Report whether the selector in rdi is readable (verr) in rsi, then
+ * load it into ds and report again; then make the modify_ldt call.
+ */
+GUEST_CODE(guest_try_selector,
+	"xor %esi, %esi\n"
+	"verr %di\n"
+	"setz %sil\n"
+	"mov $1, %eax\n"
+	"syscall\n"
+	"mov %edi, %ds\n"
+	"mov $2, %eax\n"
+	"syscall\n"
+	"mov $154, %eax\n"
+	"syscall\n");
+
+/*
+ * The LDT belongs to the mm: a guest has none, whatever the host
+ * installed, and cannot make one (modify_ldt is a system call, so an
+ * exit).  A sibling's change of the host's LDT while a thread is in guest
+ * mode reaches that thread when it is back.
+ */
+TEST(the_hosts_ldt_is_not_the_guests)
+{
+	struct unpriv_run *run;
+	struct guest g;
+	struct guest_runner r = { .g = &g };
+	pthread_t t;
+	int ret;
+
+	REQUIRE_UNPRIV();
+	ret = set_ldt_entry(0);
+	if (ret && errno == ENOSYS)
+		SKIP(return, "no modify_ldt (MODIFY_LDT_SYSCALL)");
+	ASSERT_EQ(0, ret);
+	ASSERT_TRUE(readable_segment(0x7));
+	ASSERT_EQ(0, GUEST_MAKE(&g, guest_try_selector));
+	run = g.run;
+
+	run->regs.rdi = 0x7;
+	ASSERT_EQ(0, guest_run(&g));
+	ASSERT_EQ(UNPRIV_EXIT_SYSCALL, run->exit_reason);
+	EXPECT_EQ(0, run->regs.rsi) TH_LOG("the host's LDT entry is readable");
+	ASSERT_EQ(0, guest_run(&g));
+	ASSERT_EQ(UNPRIV_EXIT_TRAP, run->exit_reason);
+	EXPECT_EQ(13, run->trap.trap);
+	EXPECT_EQ(0x4, run->trap.error_code);
+	EXPECT_TRUE(readable_segment(0x7));
+
+	/* modify_ldt from the guest: an exit. */
+	run->regs.rdi = 0;
+	run->regs.rip = GUEST_CODE_ADDR;
+	ASSERT_EQ(0, guest_run(&g));
+	ASSERT_EQ(0, guest_run(&g));
+	ASSERT_EQ(0, guest_run(&g));
+	ASSERT_EQ(UNPRIV_EXIT_SYSCALL, run->exit_reason);
+	EXPECT_EQ(154, run->syscall.nr);
+
+	/* A sibling adds an entry while this thread is in guest mode. */
+	ASSERT_EQ(0, GUEST_LOAD(&g, guest_spin));
+	ASSERT_EQ(0, pthread_create(&t, NULL, guest_run_thread, &r));
+	sleep_ms(100);
+	ASSERT_EQ(0, set_ldt_entry(1));
+	ASSERT_EQ(0, ioctl(g.vcpu, UNPRIV_KICK, 0));
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	EXPECT_EQ(-EINTR, r.ret);
+	EXPECT_TRUE(readable_segment(0xf));
+
+	ASSERT_EQ(0, GUEST_LOAD(&g, guest_try_selector));
+	run->regs.rdi = 0xf;
+	ASSERT_EQ(0, guest_run(&g));
+	EXPECT_EQ(0, run->regs.rsi);
+	guest_destroy(&g);
+}
+
 
 TEST_HARNESS_MAIN
