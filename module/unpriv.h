@@ -12,8 +12,10 @@
 #include <linux/signal.h>
 #include <linux/syscall_user_dispatch.h>
 #include <linux/types.h>
+#include <asm/desc_defs.h>
 #include <asm/fpu/api.h>
 #include <asm/processor.h>
+#include <asm/segment.h>
 
 #include <linux/unpriv.h>
 
@@ -68,6 +70,8 @@ struct unpriv_host {
 	struct pt_regs regs;
 	struct mm_struct *mm;
 	struct unpriv_cpu_segs segs;
+	struct desc_struct tls[GDT_ENTRY_TLS_ENTRIES];
+	bool tls_set;		/* tls holds the thread's TLS descriptors */
 	int cpu;
 	struct syscall_user_dispatch sud;
 	bool sud_on;

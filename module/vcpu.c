@@ -37,6 +37,7 @@
 #include <linux/slab.h>
 #include <linux/task_work.h>
 #include <linux/uaccess.h>
+#include <asm/desc.h>
 #include <asm/fsgsbase.h>
 #include <asm/pkru.h>
 #include <asm/segment.h>
@@ -218,6 +219,42 @@ static void unpriv_segs_load(const struct unpriv_cpu_segs *cur,
 	write_pkru(next->pkru);
 }
 
+/*
+ * The thread's TLS descriptors (set_thread_area(), which a 64-bit
+ * program such as Wine reaches with int $0x80) are GDT entries loaded
+ * per thread: in guest mode the guest could load them and read their
+ * base.  It has no LDT, and no TLS descriptors either: they are emptied
+ * while it runs, in thread_struct too, which a context switch loads
+ * from.  Most threads have none, and then nothing is done.
+ */
+static void unpriv_tls_to_guest(struct unpriv_host *h)
+{
+	struct thread_struct *t = &current->thread;
+	u64 any = 0;
+	int i;
+
+	/* On the way into every RUN: three loads, not a memchr_inv() call. */
+	BUILD_BUG_ON(sizeof(t->tls_array[0]) != sizeof(u64));
+	for (i = 0; i < GDT_ENTRY_TLS_ENTRIES; i++)
+		any |= *(u64 *)&t->tls_array[i];
+	h->tls_set = any;
+	if (likely(!h->tls_set))
+		return;
+	memcpy(h->tls, t->tls_array, sizeof(h->tls));
+	memset(t->tls_array, 0, sizeof(t->tls_array));
+	load_TLS(t, smp_processor_id());
+}
+
+static void unpriv_tls_to_host(struct unpriv_host *h)
+{
+	struct thread_struct *t = &current->thread;
+
+	if (likely(!h->tls_set))
+		return;
+	memcpy(t->tls_array, h->tls, sizeof(h->tls));
+	load_TLS(t, smp_processor_id());
+}
+
 static void unpriv_swap_segments_to_guest(struct unpriv_vcpu *vcpu,
 					  const struct unpriv_cpu_segs *guest)
 {
@@ -225,6 +262,7 @@ static void unpriv_swap_segments_to_guest(struct unpriv_vcpu *vcpu,
 
 	preempt_disable();
 	unpriv_segs_read(&h->segs);
+	unpriv_tls_to_guest(h);
 	unpriv_segs_load(&h->segs, guest);
 	preempt_enable();
 }
@@ -237,6 +275,8 @@ static void unpriv_swap_segments_to_host(struct unpriv_vcpu *vcpu)
 
 	preempt_disable();
 	unpriv_segs_read(&guest);
+	/* The host's selectors may name its TLS descriptors: first those. */
+	unpriv_tls_to_host(h);
 	unpriv_segs_load(&guest, &h->segs);
 	preempt_enable();
 

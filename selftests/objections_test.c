@@ -408,5 +408,60 @@ TEST(the_hosts_ldt_is_not_the_guests)
 	guest_destroy(&g);
 }
 
+/*
+ * set_thread_area(), which x86-64 has only in the 32-bit system call
+ * table: a 64-bit program (Wine, say) calls it with int $0x80, with its
+ * argument below 4 GiB.
+ */
+static long set_thread_area32(struct user_desc *d)
+{
+	long ret;
+
+	asm volatile("int $0x80" : "=a"(ret) : "0"(243L), "b"(d)
+		     : "memory", "r8", "r9", "r10", "r11");
+	return ret;
+}
+
+static struct user_desc tls_desc;	/* in .data: below 4 GiB */
+
+/*
+ * The host thread's TLS descriptors (set_thread_area) are per-thread
+ * entries of the GDT: in guest mode they are empty, as the LDT is.
+ */
+TEST(the_hosts_tls_descriptors_are_not_the_guests)
+{
+	struct user_desc *d = &tls_desc;
+	struct unpriv_run *run;
+	unsigned short sel;
+	struct guest g;
+
+	REQUIRE_UNPRIV();
+	ASSERT_GT(1UL << 32, (unsigned long)d);
+	*d = (struct user_desc){
+		.entry_number = -1, .base_addr = 0x12345000, .limit = 0xfffff,
+		.seg_32bit = 1, .limit_in_pages = 1, .useable = 1,
+	};
+	ASSERT_EQ(0, set_thread_area32(d));
+	sel = d->entry_number << 3 | 3;
+	ASSERT_TRUE(readable_segment(sel));
+	ASSERT_EQ(0, GUEST_MAKE(&g, guest_try_selector));
+	run = g.run;
+	run->regs.rdi = sel;
+	ASSERT_EQ(0, guest_run(&g));
+	ASSERT_EQ(UNPRIV_EXIT_SYSCALL, run->exit_reason);
+	EXPECT_EQ(0, run->regs.rsi) TH_LOG("the host's TLS entry is readable");
+	ASSERT_EQ(0, guest_run(&g));
+	ASSERT_EQ(UNPRIV_EXIT_TRAP, run->exit_reason);
+	EXPECT_EQ(13, run->trap.trap);
+	EXPECT_EQ(sel & ~3, run->trap.error_code);
+
+	/* Back in host mode, the thread has its descriptor again. */
+	EXPECT_TRUE(readable_segment(sel));
+	*d = (struct user_desc){ .entry_number = d->entry_number,
+				 .read_exec_only = 1, .seg_not_present = 1 };
+	ASSERT_EQ(0, set_thread_area32(d));
+	guest_destroy(&g);
+}
+
 
 TEST_HARNESS_MAIN
