@@ -91,9 +91,28 @@ static bool unpriv_vcpu_move(struct unpriv_vcpu *vcpu, int from, int to)
 
 /* --- guest registers -------------------------------------------------- */
 
+/*
+ * A data selector (ds, es, fs, gs) is fine if the guest could have
+ * loaded it itself, since an exit reports what it loaded and the next
+ * RUN must take that back: at CPL 3, with no LDT and no TLS descriptors,
+ * that is a null selector (index 0, any RPL) or one of the GDT's user
+ * segments, with any RPL: the 32- and 64-bit code segments (readable),
+ * the data segment and the CPU-number segment.
+ */
 static bool unpriv_data_selector_ok(u16 sel)
 {
-	return sel == 0 || sel == __USER_DS;
+	if (sel & SEGMENT_TI_MASK)
+		return false;
+	switch (sel >> 3) {
+	case 0:
+	case GDT_ENTRY_DEFAULT_USER32_CS:
+	case GDT_ENTRY_DEFAULT_USER_DS:
+	case GDT_ENTRY_DEFAULT_USER_CS:
+	case GDT_ENTRY_CPUNODE:
+		return true;
+	default:
+		return false;
+	}
 }
 
 /*

@@ -463,5 +463,135 @@ TEST(the_hosts_tls_descriptors_are_not_the_guests)
 	guest_destroy(&g);
 }
 
+/* Load ax into the segment register, then exit with 0; dies on a fault. */
+#define LOAD_AND_EXIT(reg)						\
+	static void load_##reg##_and_exit(unsigned short sel)		\
+	{								\
+		asm volatile("mov %0, %%" #reg "\n\t"			\
+			     "mov $60, %%eax\n\t"			\
+			     "xor %%edi, %%edi\n\t"			\
+			     "syscall" : : "r"(sel) : "memory");	\
+	}
+LOAD_AND_EXIT(ds)
+LOAD_AND_EXIT(es)
+LOAD_AND_EXIT(fs)
+LOAD_AND_EXIT(gs)
+
+GUEST_CODE(guest_load_ds, "mov %edi, %ds\nmov $1, %eax\nsyscall\nmov $2, %eax\nsyscall\n");
+GUEST_CODE(guest_load_es, "mov %edi, %es\nmov $1, %eax\nsyscall\nmov $2, %eax\nsyscall\n");
+GUEST_CODE(guest_load_fs, "mov %edi, %fs\nmov $1, %eax\nsyscall\nmov $2, %eax\nsyscall\n");
+GUEST_CODE(guest_load_gs, "mov %edi, %gs\nmov $1, %eax\nsyscall\nmov $2, %eax\nsyscall\n");
+
+FIXTURE(selector) {
+	struct guest g;
+};
+
+FIXTURE_VARIANT(selector) {
+	const char *start, *end;
+	void (*native)(unsigned short sel);
+	int reg;	/* 0 ds, 1 es, 2 fs, 3 gs */
+};
+
+FIXTURE_VARIANT_ADD(selector, ds) {
+	.start = guest_load_ds_start, .end = guest_load_ds_end,
+	.native = load_ds_and_exit, .reg = 0,
+};
+
+FIXTURE_VARIANT_ADD(selector, es) {
+	.start = guest_load_es_start, .end = guest_load_es_end,
+	.native = load_es_and_exit, .reg = 1,
+};
+
+FIXTURE_VARIANT_ADD(selector, fs) {
+	.start = guest_load_fs_start, .end = guest_load_fs_end,
+	.native = load_fs_and_exit, .reg = 2,
+};
+
+FIXTURE_VARIANT_ADD(selector, gs) {
+	.start = guest_load_gs_start, .end = guest_load_gs_end,
+	.native = load_gs_and_exit, .reg = 3,
+};
+
+FIXTURE_SETUP(selector)
+{
+	GUEST_SETUP(&self->g);
+	ASSERT_EQ(0, guest_load(&self->g, variant->start,
+				variant->end - variant->start));
+}
+
+FIXTURE_TEARDOWN(selector)
+{
+	guest_destroy(&self->g);
+}
+
+static void exit_1(int sig)
+{
+	_exit(1);
+}
+
+/* Does a plain process load sel into the register? */
+static bool loads_natively(void (*native)(unsigned short), unsigned short sel)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		/* A handler: no "general protection fault" line in the log. */
+		signal(SIGSEGV, exit_1);
+		native(sel);
+		_exit(1);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) != pid)
+		return false;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+static __u16 guest_selector(const struct unpriv_regs *r, int reg)
+{
+	const __u16 sel[] = { r->ds, r->es, r->fs, r->gs };
+
+	return sel[reg];
+}
+
+/*
+ * A guest loads what a plain process can load, and faults where it
+ * faults (null selectors of any RPL, the user code and data segments
+ * with any RPL, the CPU-number segment: yes; kernel segments, the TSS,
+ * the LDT, empty TLS entries, beyond the GDT: #GP).  What it loaded, the
+ * next RUN takes back.
+ */
+TEST_F(selector, guest_loads_what_a_process_loads_and_runs_on)
+{
+	static const unsigned short sels[] = {
+		0x0, 0x1, 0x2, 0x3, 0x4, 0x7, 0x8, 0xb, 0x10, 0x13, 0x18, 0x1b,
+		0x20, 0x23, 0x28, 0x29, 0x2b, 0x30, 0x33, 0x40, 0x43, 0x50,
+		0x63, 0x6b, 0x73, 0x78, 0x7b, 0x80, 0x83, 0xfffb,
+	};
+	struct unpriv_run *run = self->g.run;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(sels); i++) {
+		bool native = loads_natively(variant->native, sels[i]);
+
+		run->regs.rip = GUEST_CODE_ADDR;
+		run->regs.rdi = sels[i];
+		run->regs.ds = run->regs.es = run->regs.fs = run->regs.gs = 0;
+		ASSERT_EQ(0, guest_run(&self->g));
+		if (!native) {
+			EXPECT_EQ(UNPRIV_EXIT_TRAP, run->exit_reason)
+				TH_LOG("selector %#x loaded in guest mode", sels[i]);
+			EXPECT_EQ(13, run->trap.trap);
+			continue;
+		}
+		ASSERT_EQ(UNPRIV_EXIT_SYSCALL, run->exit_reason)
+			TH_LOG("selector %#x: exit %u", sels[i], run->exit_reason);
+		EXPECT_EQ(sels[i], guest_selector(&run->regs, variant->reg));
+		EXPECT_EQ(0, guest_run(&self->g))
+			TH_LOG("selector %#x the guest loaded is refused", sels[i]);
+		EXPECT_EQ(2, run->syscall.nr);
+		EXPECT_EQ(sels[i], guest_selector(&run->regs, variant->reg));
+	}
+}
+
 
 TEST_HARNESS_MAIN
