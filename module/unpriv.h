@@ -86,7 +86,9 @@ struct unpriv_vcpu {
 	struct unpriv_run *run;		/* the page shared with userspace */
 	atomic_t state;			/* phase, and DEAD: see vcpu.c */
 	struct task_struct *task;	/* its thread, while not IDLE */
-	unsigned long flags;		/* UNPRIV_VCPU_KICKED */
+	unsigned long flags;		/* UNPRIV_VCPU_KICKED, _EXIT_TAKEN */
+	int exit_ret;			/* an exit held back: see vcpu.c */
+	u64 exit_info;
 
 	/* The address space it last ran in, held while bound. */
 	struct file *as_file;

@@ -37,6 +37,7 @@
 #include <linux/slab.h>
 #include <linux/task_work.h>
 #include <linux/uaccess.h>
+#include <linux/uprobes.h>
 #include <asm/desc.h>
 #include <asm/fsgsbase.h>
 #include <asm/pkru.h>
@@ -54,6 +55,7 @@
 
 /* vcpu->flags */
 #define UNPRIV_VCPU_KICKED	0
+#define UNPRIV_VCPU_EXIT_TAKEN	1	/* exit_ret and exit_info hold it */
 
 /* The signals a fault or trap raises (kernel/signal.c's SYNCHRONOUS_MASK). */
 #define UNPRIV_SYNC_SIGNALS \
@@ -553,6 +555,36 @@ bool unpriv_vcpu_syscall(struct unpriv_vcpu *vcpu, struct pt_regs *regs)
 }
 
 /*
+ * A uprobe on guest code steps the probed instruction out of line, in a
+ * slot of an area the kernel adds to the guest's mm, with TF set; the
+ * thread's uprobe_task holds the step.  An exit in the middle of it (the
+ * stepped instruction faults, or a signal or kick comes first) would
+ * leave the guest at that slot and take the step to host mode, where
+ * uprobe_deny_signal() would hold back the host's signals and a host
+ * fault would abort the step onto the host's registers.  So the step is
+ * aborted first, in guest mode, as get_signal() does for a fatal signal:
+ * the guest is put back at the probed instruction, which hits the probe
+ * again when it next runs.  The kernel aborts it on the way out once
+ * TIF_UPROBE is set, then calls arch_do_signal_or_restart() again, for
+ * TIF_NOTIFY_SIGNAL.  Returns true when the exit has to wait for that.
+ */
+static bool unpriv_uprobe_abort_step(void)
+{
+#ifdef CONFIG_UPROBES
+	struct uprobe_task *utask = current->utask;
+
+	if (likely(!utask || !utask->active_uprobe))
+		return false;
+	utask->state = UTASK_SSTEP_TRAPPED;
+	set_thread_flag(TIF_UPROBE);
+	set_thread_flag(TIF_NOTIFY_SIGNAL);
+	return true;
+#else
+	return false;
+#endif
+}
+
+/*
  * arch_do_signal_or_restart(), redirected: the thread is on its way to
  * user mode, entering guest mode or in it, with a signal or notification
  * pending.
@@ -569,7 +601,11 @@ void unpriv_vcpu_signal(struct unpriv_vcpu *vcpu, struct pt_regs *regs)
 		return;
 	}
 
-	if (unpriv_take_guest_signal(&vcpu->host, &info)) {
+	if (test_and_clear_bit(UNPRIV_VCPU_EXIT_TAKEN, &vcpu->flags)) {
+		/* Taken before a uprobe step was aborted (just below). */
+		ret = vcpu->exit_ret;
+		what = vcpu->exit_info;
+	} else if (unpriv_take_guest_signal(&vcpu->host, &info)) {
 		unpriv_exit_fault(run, &info);
 		what = run->exit_reason == UNPRIV_EXIT_FAULT ?
 		       run->fault.address : run->trap.trap;
@@ -577,6 +613,13 @@ void unpriv_vcpu_signal(struct unpriv_vcpu *vcpu, struct pt_regs *regs)
 		run->exit_reason = UNPRIV_EXIT_INTR;
 		clear_bit(UNPRIV_VCPU_KICKED, &vcpu->flags);
 		ret = -EINTR;
+	}
+	/* The fault's details are taken: aborting the step changes them. */
+	if (unlikely(unpriv_uprobe_abort_step())) {
+		vcpu->exit_ret = ret;
+		vcpu->exit_info = what;
+		set_bit(UNPRIV_VCPU_EXIT_TAKEN, &vcpu->flags);
+		return;
 	}
 	unpriv_vcpu_leave(vcpu, regs, ret, what);
 

@@ -312,6 +312,268 @@ TEST(perf_callchains_across_mode_switches)
 	guest_destroy(&g);
 }
 
+/* ===== uprobes on a file mapped into a guest ===== */
+
+#define TRACEFS		"/sys/kernel/tracing"
+#define PROBED_ADDR	0x500000UL
+
+static int tracefs_write(const char *file, const char *s, bool append)
+{
+	char path[256];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), TRACEFS "/%s", file);
+	fd = open(path, O_WRONLY | O_CLOEXEC | (append ? O_APPEND : O_TRUNC));
+	if (fd < 0)
+		return -errno;
+	n = write(fd, s, strlen(s));
+	close(fd);
+	return n == (ssize_t)strlen(s) ? 0 : n < 0 ? -errno : -EIO;
+}
+
+/* 100 rounds of a loop whose add is probed, then the count. */
+GUEST_CODE(guest_probed_loop,
+	"xor %ebx, %ebx\n"
+	"mov $100, %ecx\n"
+	"1:\n"
+	"guest_probed_loop_probe: add $1, %rbx\n"
+	"dec %ecx\n"
+	"jnz 1b\n"
+	"mov %rbx, %rdi\n"
+	"mov $1, %eax\n"
+	"syscall\n");
+extern const char guest_probed_loop_probe[];
+
+/* The probed instruction itself faults. */
+GUEST_CODE(guest_probed_fault,
+	"mov $0x400000, %rax\n"
+	"guest_probed_fault_probe: mov (%rax), %rbx\n"
+	"mov %rbx, %rdi\n"
+	"mov $1, %eax\n"
+	"syscall\n");
+extern const char guest_probed_fault_probe[];
+
+/* Counts the probed instruction's runs in rbx, for ever. */
+GUEST_CODE(guest_probed_spin,
+	"xor %ebx, %ebx\n"
+	"1:\n"
+	"guest_probed_spin_probe: add $1, %rbx\n"
+	"jmp 1b\n");
+extern const char guest_probed_spin_probe[];
+
+/*
+ * Guest code in a file on /tmp, mapped into the guest privately (as a
+ * program's text) at PROBED_ADDR, with a uprobe on one instruction, its
+ * hits recorded in a tracing instance of its own.
+ */
+FIXTURE(uprobe) {
+	struct guest g;
+	char file[64], group[32], instance[64];
+	bool probe, enabled;
+	int fd;
+};
+
+enum probed { PROBED_LOOP, PROBED_FAULT, PROBED_KICKS };
+
+FIXTURE_VARIANT(uprobe) {
+	const char *start, *end, *probe;
+	enum probed what;
+};
+
+FIXTURE_VARIANT_ADD(uprobe, in_a_loop) {
+	.start = guest_probed_loop_start, .end = guest_probed_loop_end,
+	.probe = guest_probed_loop_probe, .what = PROBED_LOOP,
+};
+
+FIXTURE_VARIANT_ADD(uprobe, on_an_instruction_that_faults) {
+	.start = guest_probed_fault_start, .end = guest_probed_fault_end,
+	.probe = guest_probed_fault_probe, .what = PROBED_FAULT,
+};
+
+FIXTURE_VARIANT_ADD(uprobe, hit_while_kicks_come) {
+	.start = guest_probed_spin_start, .end = guest_probed_spin_end,
+	.probe = guest_probed_spin_probe, .what = PROBED_KICKS,
+};
+
+FIXTURE_SETUP(uprobe)
+{
+	struct unpriv_as_map map = {
+		.addr = PROBED_ADDR, .len = GUEST_PAGE,
+		.prot = UNPRIV_PROT_READ | UNPRIV_PROT_EXEC,
+		.flags = UNPRIV_MAP_PRIVATE,
+	};
+	size_t size = variant->end - variant->start;
+	char cmd[256];
+
+	self->fd = -1;
+	self->file[0] = 0;
+	self->probe = self->enabled = false;
+	if (access(TRACEFS "/uprobe_events", W_OK))
+		SKIP(_exit(255), "no " TRACEFS "/uprobe_events");
+	GUEST_SETUP(&self->g);
+
+	snprintf(self->file, sizeof(self->file), "/tmp/unpriv-uprobe.%d", getpid());
+	snprintf(self->group, sizeof(self->group), "unpriv_%d", getpid());
+	snprintf(self->instance, sizeof(self->instance), "instances/unpriv-%d",
+		 getpid());
+	self->fd = open(self->file, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0700);
+	ASSERT_LE(0, self->fd);
+	ASSERT_EQ(0, ftruncate(self->fd, GUEST_PAGE));
+	ASSERT_EQ(size, pwrite(self->fd, variant->start, size, 0));
+	map.fd = self->fd;
+	ASSERT_EQ(0, ioctl(self->g.as, UNPRIV_AS_MAP, &map));
+	self->g.run->regs.rip = PROBED_ADDR;
+
+	snprintf(cmd, sizeof(cmd), "p:%s/guest_probe %s:%#lx\n", self->group,
+		 self->file, (long)(variant->probe - variant->start));
+	ASSERT_EQ(0, tracefs_write("uprobe_events", cmd, true));
+	self->probe = true;
+	snprintf(cmd, sizeof(cmd), TRACEFS "/%s", self->instance);
+	ASSERT_EQ(0, mkdir(cmd, 0755));
+	snprintf(cmd, sizeof(cmd), "%s/events/%s/guest_probe/enable",
+		 self->instance, self->group);
+	ASSERT_EQ(0, tracefs_write(cmd, "1", false));
+	self->enabled = true;
+}
+
+FIXTURE_TEARDOWN(uprobe)
+{
+	char cmd[256];
+
+	guest_destroy(&self->g);
+	if (self->enabled) {
+		snprintf(cmd, sizeof(cmd), "%s/events/%s/guest_probe/enable",
+			 self->instance, self->group);
+		tracefs_write(cmd, "0", false);
+		snprintf(cmd, sizeof(cmd), TRACEFS "/%s", self->instance);
+		rmdir(cmd);
+	}
+	if (self->probe) {
+		snprintf(cmd, sizeof(cmd), "-:%s/guest_probe\n", self->group);
+		tracefs_write("uprobe_events", cmd, true);
+	}
+	if (self->fd >= 0)
+		close(self->fd);
+	if (self->file[0])
+		unlink(self->file);
+}
+
+/* How many times the probe fired, as the tracing instance recorded. */
+static int probe_hits(const char *instance)
+{
+	char path[256], line[512];
+	FILE *f;
+	int n = 0;
+
+	snprintf(path, sizeof(path), TRACEFS "/%s/trace", instance);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (line[0] != '#' && strstr(line, " guest_probe: "))
+			n++;
+	fclose(f);
+	return n;
+}
+
+static volatile sig_atomic_t usr1_seen;
+
+static void on_usr1(int sig)
+{
+	usr1_seen = 1;
+}
+
+static volatile bool stop_kicking;
+
+/* Kick every 2 ms until told to stop (kicks of an idle vcpu coalesce). */
+static void *kick_often(void *arg)
+{
+	struct guest *g = arg;
+
+	while (!stop_kicking) {
+		sleep_ms(2);
+		if (ioctl(g->vcpu, UNPRIV_KICK, 0))
+			return (void *)-1L;
+	}
+	return NULL;
+}
+
+/*
+ * The guest hits the probe: the kernel runs the handler, steps the
+ * probed instruction out of line in an area it adds to the guest's mm,
+ * and the guest goes on as if nothing happened.  An exit that comes in
+ * the middle of such a step (the stepped instruction faults, a kick
+ * comes) is at the probed instruction, never in that area with the trap
+ * flag set, and leaves the thread's uprobe state in guest mode: host
+ * signals are delivered as ever.
+ */
+/* Each probe hit is slow under the debug kernel's checkers. */
+TEST_F_TIMEOUT(uprobe, guest_code_runs_on_correctly, 90)
+{
+	struct unpriv_run *run = self->g.run;
+	__u64 probed = PROBED_ADDR + (variant->probe - variant->start);
+	__u64 end = PROBED_ADDR + (variant->end - variant->start);
+	pthread_t t;
+	void *ret;
+	int exits;
+
+	switch (variant->what) {
+	case PROBED_LOOP:
+		ASSERT_EQ(0, guest_run(&self->g));
+		ASSERT_EQ(UNPRIV_EXIT_SYSCALL, run->exit_reason)
+			TH_LOG("exit %u at %#llx", run->exit_reason, run->regs.rip);
+		EXPECT_EQ(100, run->syscall.args[0]);
+		EXPECT_EQ(end, run->regs.rip);
+		EXPECT_EQ(100, probe_hits(self->instance));
+		break;
+
+	case PROBED_FAULT:
+		ASSERT_EQ(0, guest_run(&self->g));
+		ASSERT_EQ(UNPRIV_EXIT_FAULT, run->exit_reason)
+			TH_LOG("exit %u at %#llx", run->exit_reason, run->regs.rip);
+		EXPECT_EQ(GUEST_UNMAPPED_ADDR, run->fault.address);
+		EXPECT_EQ(14, run->fault.trap);
+		EXPECT_EQ(probed, run->regs.rip);
+		EXPECT_EQ(0, run->regs.rflags & 0x100);	/* TF */
+		EXPECT_EQ(1, probe_hits(self->instance));
+
+		/* Host mode is the host's: its signals are delivered. */
+		signal(SIGUSR1, on_usr1);
+		raise(SIGUSR1);
+		EXPECT_EQ(1, usr1_seen);
+
+		/* Given the page, the guest goes on from the probed insn. */
+		ASSERT_EQ(0, guest_map(&self->g, GUEST_UNMAPPED_ADDR, GUEST_PAGE,
+				       GUEST_DATA_OFF, UNPRIV_PROT_READ));
+		ASSERT_EQ(0, guest_run(&self->g));
+		ASSERT_EQ(UNPRIV_EXIT_SYSCALL, run->exit_reason)
+			TH_LOG("exit %u at %#llx", run->exit_reason, run->regs.rip);
+		EXPECT_EQ(2, probe_hits(self->instance));
+		break;
+
+	case PROBED_KICKS:
+		ASSERT_EQ(0, pthread_create(&t, NULL, kick_often, &self->g));
+		for (exits = 0; exits < 60; exits++) {
+			ASSERT_EQ(-EINTR, guest_run(&self->g));
+			EXPECT_LE(PROBED_ADDR, run->regs.rip)
+				TH_LOG("exit %d at %#llx", exits, run->regs.rip);
+			EXPECT_GT(end, run->regs.rip)
+				TH_LOG("exit %d at %#llx", exits, run->regs.rip);
+			EXPECT_EQ(0, run->regs.rflags & 0x100);
+			if (!_metadata->passed)
+				break;
+		}
+		stop_kicking = true;
+		ASSERT_EQ(0, pthread_join(t, &ret));
+		EXPECT_EQ(NULL, ret);
+		/* Each add ran once; an aborted step hits again. */
+		TH_LOG("%llu adds, %d hits", run->regs.rbx, probe_hits(self->instance));
+		EXPECT_LE((int)run->regs.rbx, probe_hits(self->instance));
+		break;
+	}
+}
+
 /* ===== the LDT, TLS descriptors and segment selectors ===== */
 
 /* verr: is sel a readable segment here? */
