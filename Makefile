@@ -18,6 +18,8 @@
 #   CHECK_KERNELS   kernels 'make check' boots (default: generic rt debug;
 #                   debug is built from Debian's linux-source-6.1 with
 #                   KASAN, lockdep, kmemleak...: see tools/debug-kernel/)
+#   VSYSCALL_MODES  vsyscall= boot options under which 'make check' runs
+#                   vsyscall_test again on generic (default: xonly emulate)
 #
 # Every target installs the Debian packages it needs (tools/deps).
 
@@ -30,6 +32,9 @@ VMROOT := $(BUILD)/vmroot
 GUEST_ROOT := /usr/lib/unpriv/guest-root
 GUEST_LIBS := ld-linux-x86-64.so.2 libc.so.6 libm.so.6
 CHECK_KERNELS ?= generic rt debug
+# Debian's kernel has no vsyscall page; these boot options give it one,
+# and vsyscall_test runs again under each.
+VSYSCALL_MODES ?= xonly emulate
 
 # Kernel releases are looked up when first used, after tools/deps ran.
 kver = $(shell tools/kernel-info kver $(1))
@@ -179,6 +184,12 @@ check: all test-modules $(if $(filter debug,$(CHECK_KERNELS)),modules-debug)
 		tools/vmrun --kernel $$k --cpus 2 --timeout 900 -- unpriv-check 2>&1 | \
 			tee $(BUILD)/check/vm-$$k.log; \
 		s=$${PIPESTATUS[0]}; [ $$s -eq 0 ] || { rc=1; echo "vmrun-status: $$s" >>$(BUILD)/check/vm-$$k.log; }; \
+	done; \
+	for m in $(VSYSCALL_MODES); do \
+		echo "== vm[generic, vsyscall=$$m]: vsyscall_test"; \
+		tools/vmrun --kernel generic --cpus 2 --timeout 300 --append vsyscall=$$m \
+			-- unpriv-check vsyscall_test 2>&1 | tee $(BUILD)/check/vm-vsyscall-$$m.log; \
+		s=$${PIPESTATUS[0]}; [ $$s -eq 0 ] || { rc=1; echo "vmrun-status: $$s" >>$(BUILD)/check/vm-vsyscall-$$m.log; }; \
 	done; \
 	tools/check-summary $(BUILD)/check/*.log || rc=1; \
 	exit $$rc
