@@ -855,5 +855,168 @@ TEST_F(selector, guest_loads_what_a_process_loads_and_runs_on)
 	}
 }
 
+/* ===== the OOM killer and guest memory ===== */
+
+#define MIB		(1024UL * 1024)
+#define OOM_LIMIT_MIB	32
+#define OOM_FILL_MIB	64
+#define BYSTANDER_MIB	4
+
+/* Touch one byte in each of rsi pages from rdi on, then report. */
+GUEST_CODE(guest_touch,
+	"1: movb $1, (%rdi)\n"
+	"add $4096, %rdi\n"
+	"dec %rsi\n"
+	"jnz 1b\n"
+	"mov $1, %eax\n"
+	"syscall\n");
+
+/*
+ * A memory cgroup limited to 32 MiB holds a bystander process with
+ * 4 MiB of its own and a process whose guest fills 64 MiB of guest
+ * memory.  The OOM killer must pick the one whose guest memory it is,
+ * and the memory must come back.  The OOM killer weighs a process by the
+ * mm of its first thread that has one: the guest's while that thread
+ * (the main thread) is in guest mode, its own otherwise; a process whose
+ * guest runs on another thread is seen by its own memory only, and
+ * raises its oom_score_adj to be seen (Documentation/unpriv-api.rst,
+ * "Caveats").
+ */
+FIXTURE(oom) {
+	char cg[128];
+};
+
+FIXTURE_VARIANT(oom) {
+	bool second_thread;	/* and oom_score_adj 1000 */
+};
+
+FIXTURE_VARIANT_ADD(oom, guest_on_the_main_thread) {
+};
+
+FIXTURE_VARIANT_ADD(oom, guest_on_a_second_thread_with_oom_score_adj_raised) {
+	.second_thread = true,
+};
+
+FIXTURE_SETUP(oom)
+{
+	char max[32];
+	int ret;
+
+	self->cg[0] = 0;
+	if (access(UNPRIV_DEV, F_OK))
+		SKIP(_exit(255), UNPRIV_ABSENT_MSG, UNPRIV_DEV);
+	ret = cg_setup();
+	if (ret)
+		SKIP(_exit(255), "no memory cgroup controller: %s", strerror(-ret));
+	ASSERT_EQ(0, cg_create(self->cg, sizeof(self->cg), "unpriv-oom"));
+	snprintf(max, sizeof(max), "%lu", OOM_LIMIT_MIB * MIB);
+	ASSERT_EQ(0, cg_write(self->cg, "memory.max", max));
+	cg_write(self->cg, "memory.swap.max", "0");
+}
+
+FIXTURE_TEARDOWN(oom)
+{
+	if (self->cg[0])
+		cg_remove(self->cg);
+}
+
+static void bystander(int go, int ready)
+{
+	volatile char *mem = malloc(BYSTANDER_MIB * MIB);
+	unsigned long i;
+	char c;
+
+	if (!mem || read(go, &c, 1) != 1)
+		_exit(1);
+	for (i = 0; i < BYSTANDER_MIB * MIB; i += GUEST_PAGE)
+		mem[i] = 1;
+	if (write(ready, "b", 1) != 1)
+		_exit(2);
+	for (;;)
+		pause();
+}
+
+static void filler(int go, bool second_thread)
+{
+	static struct guest g;
+	static struct guest_runner r = { .g = &g };
+	struct unpriv_as_map map = {
+		.addr = 0x10000000, .len = OOM_FILL_MIB * MIB,
+		.prot = UNPRIV_PROT_READ | UNPRIV_PROT_WRITE,
+		.flags = UNPRIV_MAP_PRIVATE,
+	};
+	pthread_t t;
+	char c;
+	int fd;
+
+	if (GUEST_MAKE(&g, guest_touch))
+		_exit(1);
+	map.fd = memfd_create("fill", MFD_CLOEXEC);
+	if (map.fd < 0 || ftruncate(map.fd, OOM_FILL_MIB * MIB) ||
+	    ioctl(g.as, UNPRIV_AS_MAP, &map))
+		_exit(2);
+	g.run->regs.rdi = map.addr;
+	g.run->regs.rsi = OOM_FILL_MIB * MIB / GUEST_PAGE;
+	if (read(go, &c, 1) != 1)
+		_exit(3);
+	if (!second_thread) {
+		guest_run(&g);
+		_exit(4);	/* the guest filled it all: no limit? */
+	}
+	fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, "1000", 4) != 4)
+		_exit(5);
+	if (pthread_create(&t, NULL, guest_run_thread, &r))
+		_exit(6);
+	pthread_join(t, NULL);
+	_exit(4);
+}
+
+TEST_F(oom, the_killer_picks_the_process_whose_guest_fills_memory)
+{
+	int go[2], ready[2], status, i;
+	long long current = -1;
+	pid_t b, f;
+	char c;
+
+	ASSERT_EQ(0, pipe2(go, O_CLOEXEC));
+	ASSERT_EQ(0, pipe2(ready, O_CLOEXEC));
+	b = fork();
+	ASSERT_LE(0, b);
+	if (b == 0)
+		bystander(go[0], ready[1]);
+	ASSERT_EQ(0, cg_enter(self->cg, b));
+	ASSERT_EQ(1, write(go[1], "g", 1));
+	ASSERT_EQ(1, read(ready[0], &c, 1));
+	EXPECT_LE((long long)(BYSTANDER_MIB * MIB),
+		  cg_read(self->cg, "memory.current", NULL));
+
+	f = fork();
+	ASSERT_LE(0, f);
+	if (f == 0)
+		filler(go[0], variant->second_thread);
+	ASSERT_EQ(0, cg_enter(self->cg, f));
+	ASSERT_EQ(1, write(go[1], "g", 1));
+
+	ASSERT_EQ(f, waitpid(f, &status, 0));
+	ASSERT_TRUE(WIFSIGNALED(status)) TH_LOG("filler: status %#x", status);
+	EXPECT_EQ(SIGKILL, WTERMSIG(status));
+	EXPECT_EQ(0, waitpid(b, &status, WNOHANG)) TH_LOG("the bystander died");
+	EXPECT_EQ(1, cg_read(self->cg, "memory.events", "oom_kill"));
+
+	/* The guest memory is freed with the process; the bystander's stays. */
+	for (i = 0; i < 50; i++) {
+		current = cg_read(self->cg, "memory.current", NULL);
+		if (current < (long long)((BYSTANDER_MIB + 8) * MIB))
+			break;
+		sleep_ms(100);
+	}
+	TH_LOG("memory.current %lld KiB after the kill", current / 1024);
+	EXPECT_GT((long long)((BYSTANDER_MIB + 8) * MIB), current);
+	EXPECT_LE((long long)(BYSTANDER_MIB * MIB), current);
+
+	kill(b, SIGKILL);
+	ASSERT_EQ(b, waitpid(b, &status, 0));
+}
 
 TEST_HARNESS_MAIN
