@@ -18,6 +18,8 @@
 #   CHECK_KERNELS   kernels 'make check' boots (default: generic rt debug;
 #                   debug is built from Debian's linux-source-6.1 with
 #                   KASAN, lockdep, kmemleak...: see tools/debug-kernel/)
+#   VSYSCALL_MODES  vsyscall= boot options under which 'make check' runs
+#                   vsyscall_test again on generic (default: xonly emulate)
 #
 # Every target installs the Debian packages it needs (tools/deps).
 
@@ -30,6 +32,9 @@ VMROOT := $(BUILD)/vmroot
 GUEST_ROOT := /usr/lib/unpriv/guest-root
 GUEST_LIBS := ld-linux-x86-64.so.2 libc.so.6 libm.so.6
 CHECK_KERNELS ?= generic rt debug
+# Debian's kernel has no vsyscall page; these boot options give it one,
+# and vsyscall_test runs again under each.
+VSYSCALL_MODES ?= xonly emulate
 
 # Kernel releases are looked up when first used, after tools/deps ran.
 kver = $(shell tools/kernel-info kver $(1))
@@ -96,6 +101,11 @@ vmroot: selftests userspace
 	$(Q)install -d $(VMROOT).new/usr/bin $(VMROOT).new/usr/lib/unpriv/selftests \
 		$(VMROOT).new/usr/lib/unpriv/tests
 	$(Q)install -m 0755 tools/vm/unpriv-check $(VMROOT).new/usr/bin/
+	$(Q)install -D -m 0644 tools/vm/passwd $(VMROOT).new/etc/passwd
+	$(Q)install -D -m 0644 tools/vm/group $(VMROOT).new/etc/group
+	$(Q)install -D -m 0644 module/60-unpriv.rules \
+		$(VMROOT).new/usr/lib/udev/rules.d/60-unpriv.rules
+	$(Q)install -m 0755 tools/vm/unpriv-udev $(VMROOT).new/usr/lib/unpriv/
 	$(Q)install -m 0755 $(BUILD)/selftests/* $(VMROOT).new/usr/lib/unpriv/selftests/
 	$(Q)install -m 0755 $(CMAKE_BUILD)/userlib/unpriv-lib-test \
 		$(CMAKE_BUILD)/userlib/unpriv-backend-test \
@@ -174,6 +184,12 @@ check: all test-modules $(if $(filter debug,$(CHECK_KERNELS)),modules-debug)
 		tools/vmrun --kernel $$k --cpus 2 --timeout 900 -- unpriv-check 2>&1 | \
 			tee $(BUILD)/check/vm-$$k.log; \
 		s=$${PIPESTATUS[0]}; [ $$s -eq 0 ] || { rc=1; echo "vmrun-status: $$s" >>$(BUILD)/check/vm-$$k.log; }; \
+	done; \
+	for m in $(VSYSCALL_MODES); do \
+		echo "== vm[generic, vsyscall=$$m]: vsyscall_test"; \
+		tools/vmrun --kernel generic --cpus 2 --timeout 300 --append vsyscall=$$m \
+			-- unpriv-check vsyscall_test 2>&1 | tee $(BUILD)/check/vm-vsyscall-$$m.log; \
+		s=$${PIPESTATUS[0]}; [ $$s -eq 0 ] || { rc=1; echo "vmrun-status: $$s" >>$(BUILD)/check/vm-vsyscall-$$m.log; }; \
 	done; \
 	tools/check-summary $(BUILD)/check/*.log || rc=1; \
 	exit $$rc

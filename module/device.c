@@ -44,10 +44,17 @@ static const struct file_operations unpriv_device_fops = {
 	.llseek		= no_llseek,
 };
 
+/*
+ * Read-write for owner and group, as /dev/kvm under Debian's udev rules:
+ * module/60-unpriv.rules gives the group to "unpriv".  Without the rule
+ * the node is root:root, which is root's alone.  Never world-accessible:
+ * see "Device permissions" in Documentation/unpriv-api.rst.
+ */
 static struct miscdevice unpriv_miscdev = {
 	.minor	= MISC_DYNAMIC_MINOR,
 	.name	= "unpriv",
 	.fops	= &unpriv_device_fops,
+	.mode	= 0660,
 };
 
 int unpriv_device_register(void)

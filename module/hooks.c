@@ -16,7 +16,11 @@
  *    signal, including those an unresolved fault or trap raises.
  *
  * And unhandled_signal(), which decides whether a fault is worth a line
- * in the kernel log: in guest mode it never is.
+ * in the kernel log: in guest mode it never is; and emulate_vsyscall(),
+ * with which the page fault handler of a kernel booted with
+ * vsyscall=emulate or vsyscall=xonly runs gettimeofday(), time() or
+ * getcpu() for a call into the legacy vsyscall page, with no system
+ * call entry: in guest mode that call is a fault like any other.
  *
  * Each is redirected with an ftrace_ops with IPMODIFY, as livepatch
  * does, but only for a thread that is entering or in guest mode: every
@@ -51,6 +55,14 @@ static bool unpriv_unhandled_signal(struct task_struct *tsk, int sig)
 	return unpriv_orig_unhandled_signal(tsk, sig);
 }
 
+#ifdef CONFIG_X86_VSYSCALL_EMULATION
+static bool unpriv_emulate_vsyscall(unsigned long error_code,
+				    struct pt_regs *regs, unsigned long address)
+{
+	return false;
+}
+#endif
+
 /*
  * Called by unpriv_vcpu_signal() once the thread is back in host mode.
  * The ftrace thunk leaves host-mode threads alone, so this runs the
@@ -75,6 +87,9 @@ static struct unpriv_hook unpriv_hooks[] = {
 	  (void **)&unpriv_orig_arch_do_signal_or_restart },
 	{ "unhandled_signal", unpriv_unhandled_signal,
 	  (void **)&unpriv_orig_unhandled_signal },
+#ifdef CONFIG_X86_VSYSCALL_EMULATION
+	{ "emulate_vsyscall", unpriv_emulate_vsyscall, NULL },
+#endif
 };
 
 /*

@@ -12,8 +12,10 @@
 #include <linux/signal.h>
 #include <linux/syscall_user_dispatch.h>
 #include <linux/types.h>
+#include <asm/desc_defs.h>
 #include <asm/fpu/api.h>
 #include <asm/processor.h>
+#include <asm/segment.h>
 
 #include <linux/unpriv.h>
 
@@ -68,6 +70,8 @@ struct unpriv_host {
 	struct pt_regs regs;
 	struct mm_struct *mm;
 	struct unpriv_cpu_segs segs;
+	struct desc_struct tls[GDT_ENTRY_TLS_ENTRIES];
+	bool tls_set;		/* tls holds the thread's TLS descriptors */
 	int cpu;
 	struct syscall_user_dispatch sud;
 	bool sud_on;
@@ -82,7 +86,9 @@ struct unpriv_vcpu {
 	struct unpriv_run *run;		/* the page shared with userspace */
 	atomic_t state;			/* phase, and DEAD: see vcpu.c */
 	struct task_struct *task;	/* its thread, while not IDLE */
-	unsigned long flags;		/* UNPRIV_VCPU_KICKED */
+	unsigned long flags;		/* UNPRIV_VCPU_KICKED, _EXIT_TAKEN */
+	int exit_ret;			/* an exit held back: see vcpu.c */
+	u64 exit_info;
 
 	/* The address space it last ran in, held while bound. */
 	struct file *as_file;

@@ -37,6 +37,8 @@
 #include <linux/slab.h>
 #include <linux/task_work.h>
 #include <linux/uaccess.h>
+#include <linux/uprobes.h>
+#include <asm/desc.h>
 #include <asm/fsgsbase.h>
 #include <asm/pkru.h>
 #include <asm/segment.h>
@@ -53,6 +55,7 @@
 
 /* vcpu->flags */
 #define UNPRIV_VCPU_KICKED	0
+#define UNPRIV_VCPU_EXIT_TAKEN	1	/* exit_ret and exit_info hold it */
 
 /* The signals a fault or trap raises (kernel/signal.c's SYNCHRONOUS_MASK). */
 #define UNPRIV_SYNC_SIGNALS \
@@ -90,9 +93,28 @@ static bool unpriv_vcpu_move(struct unpriv_vcpu *vcpu, int from, int to)
 
 /* --- guest registers -------------------------------------------------- */
 
+/*
+ * A data selector (ds, es, fs, gs) is fine if the guest could have
+ * loaded it itself, since an exit reports what it loaded and the next
+ * RUN must take that back: at CPL 3, with no LDT and no TLS descriptors,
+ * that is a null selector (index 0, any RPL) or one of the GDT's user
+ * segments, with any RPL: the 32- and 64-bit code segments (readable),
+ * the data segment and the CPU-number segment.
+ */
 static bool unpriv_data_selector_ok(u16 sel)
 {
-	return sel == 0 || sel == __USER_DS;
+	if (sel & SEGMENT_TI_MASK)
+		return false;
+	switch (sel >> 3) {
+	case 0:
+	case GDT_ENTRY_DEFAULT_USER32_CS:
+	case GDT_ENTRY_DEFAULT_USER_DS:
+	case GDT_ENTRY_DEFAULT_USER_CS:
+	case GDT_ENTRY_CPUNODE:
+		return true;
+	default:
+		return false;
+	}
 }
 
 /*
@@ -218,6 +240,42 @@ static void unpriv_segs_load(const struct unpriv_cpu_segs *cur,
 	write_pkru(next->pkru);
 }
 
+/*
+ * The thread's TLS descriptors (set_thread_area(), which a 64-bit
+ * program such as Wine reaches with int $0x80) are GDT entries loaded
+ * per thread: in guest mode the guest could load them and read their
+ * base.  It has no LDT, and no TLS descriptors either: they are emptied
+ * while it runs, in thread_struct too, which a context switch loads
+ * from.  Most threads have none, and then nothing is done.
+ */
+static void unpriv_tls_to_guest(struct unpriv_host *h)
+{
+	struct thread_struct *t = &current->thread;
+	u64 any = 0;
+	int i;
+
+	/* On the way into every RUN: three loads, not a memchr_inv() call. */
+	BUILD_BUG_ON(sizeof(t->tls_array[0]) != sizeof(u64));
+	for (i = 0; i < GDT_ENTRY_TLS_ENTRIES; i++)
+		any |= *(u64 *)&t->tls_array[i];
+	h->tls_set = any;
+	if (likely(!h->tls_set))
+		return;
+	memcpy(h->tls, t->tls_array, sizeof(h->tls));
+	memset(t->tls_array, 0, sizeof(t->tls_array));
+	load_TLS(t, smp_processor_id());
+}
+
+static void unpriv_tls_to_host(struct unpriv_host *h)
+{
+	struct thread_struct *t = &current->thread;
+
+	if (likely(!h->tls_set))
+		return;
+	memcpy(t->tls_array, h->tls, sizeof(h->tls));
+	load_TLS(t, smp_processor_id());
+}
+
 static void unpriv_swap_segments_to_guest(struct unpriv_vcpu *vcpu,
 					  const struct unpriv_cpu_segs *guest)
 {
@@ -225,6 +283,7 @@ static void unpriv_swap_segments_to_guest(struct unpriv_vcpu *vcpu,
 
 	preempt_disable();
 	unpriv_segs_read(&h->segs);
+	unpriv_tls_to_guest(h);
 	unpriv_segs_load(&h->segs, guest);
 	preempt_enable();
 }
@@ -237,6 +296,8 @@ static void unpriv_swap_segments_to_host(struct unpriv_vcpu *vcpu)
 
 	preempt_disable();
 	unpriv_segs_read(&guest);
+	/* The host's selectors may name its TLS descriptors: first those. */
+	unpriv_tls_to_host(h);
 	unpriv_segs_load(&guest, &h->segs);
 	preempt_enable();
 
@@ -494,6 +555,36 @@ bool unpriv_vcpu_syscall(struct unpriv_vcpu *vcpu, struct pt_regs *regs)
 }
 
 /*
+ * A uprobe on guest code steps the probed instruction out of line, in a
+ * slot of an area the kernel adds to the guest's mm, with TF set; the
+ * thread's uprobe_task holds the step.  An exit in the middle of it (the
+ * stepped instruction faults, or a signal or kick comes first) would
+ * leave the guest at that slot and take the step to host mode, where
+ * uprobe_deny_signal() would hold back the host's signals and a host
+ * fault would abort the step onto the host's registers.  So the step is
+ * aborted first, in guest mode, as get_signal() does for a fatal signal:
+ * the guest is put back at the probed instruction, which hits the probe
+ * again when it next runs.  The kernel aborts it on the way out once
+ * TIF_UPROBE is set, then calls arch_do_signal_or_restart() again, for
+ * TIF_NOTIFY_SIGNAL.  Returns true when the exit has to wait for that.
+ */
+static bool unpriv_uprobe_abort_step(void)
+{
+#ifdef CONFIG_UPROBES
+	struct uprobe_task *utask = current->utask;
+
+	if (likely(!utask || !utask->active_uprobe))
+		return false;
+	utask->state = UTASK_SSTEP_TRAPPED;
+	set_thread_flag(TIF_UPROBE);
+	set_thread_flag(TIF_NOTIFY_SIGNAL);
+	return true;
+#else
+	return false;
+#endif
+}
+
+/*
  * arch_do_signal_or_restart(), redirected: the thread is on its way to
  * user mode, entering guest mode or in it, with a signal or notification
  * pending.
@@ -510,7 +601,11 @@ void unpriv_vcpu_signal(struct unpriv_vcpu *vcpu, struct pt_regs *regs)
 		return;
 	}
 
-	if (unpriv_take_guest_signal(&vcpu->host, &info)) {
+	if (test_and_clear_bit(UNPRIV_VCPU_EXIT_TAKEN, &vcpu->flags)) {
+		/* Taken before a uprobe step was aborted (just below). */
+		ret = vcpu->exit_ret;
+		what = vcpu->exit_info;
+	} else if (unpriv_take_guest_signal(&vcpu->host, &info)) {
 		unpriv_exit_fault(run, &info);
 		what = run->exit_reason == UNPRIV_EXIT_FAULT ?
 		       run->fault.address : run->trap.trap;
@@ -518,6 +613,13 @@ void unpriv_vcpu_signal(struct unpriv_vcpu *vcpu, struct pt_regs *regs)
 		run->exit_reason = UNPRIV_EXIT_INTR;
 		clear_bit(UNPRIV_VCPU_KICKED, &vcpu->flags);
 		ret = -EINTR;
+	}
+	/* The fault's details are taken: aborting the step changes them. */
+	if (unlikely(unpriv_uprobe_abort_step())) {
+		vcpu->exit_ret = ret;
+		vcpu->exit_info = what;
+		set_bit(UNPRIV_VCPU_EXIT_TAKEN, &vcpu->flags);
+		return;
 	}
 	unpriv_vcpu_leave(vcpu, regs, ret, what);
 

@@ -2,12 +2,19 @@
 /*
  * The objections to swapping a user thread's mm (the 2021 process_vm_exec
  * review), answered by tests: core code that assumes all threads of a
- * process share ->mm must still work while one of them is in guest mode.
+ * process share ->mm must still work while one of them is in guest mode
+ * (core dumps, ptrace, membarrier, perf callchains, uprobes, the OOM
+ * killer), and per-mm x86 state (the LDT) and per-thread descriptors must
+ * stay the host's.  Documentation/unpriv-api.rst, "Caveats", says what
+ * each shows.
  */
 #define _GNU_SOURCE
 #include <linux/membarrier.h>
+#include <linux/perf_event.h>
+#include <asm/ldt.h>
 #include <dirent.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -151,6 +158,865 @@ TEST(membarrier_with_a_thread_in_guest_mode)
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	ASSERT_TRUE(WIFEXITED(status)) TH_LOG("status %#x", status);
 	EXPECT_EQ(0, WEXITSTATUS(status));
+}
+
+/* ===== perf: samples, and user callchains, of a thread in guest mode ===== */
+
+static int perf_open(struct perf_event_attr *attr)
+{
+	return syscall(SYS_perf_event_open, attr, 0, -1, -1,
+		       PERF_FLAG_FD_CLOEXEC);
+}
+
+#define PERF_PAGES	16
+
+/* The guest makes two stack frames, points rbp at them, and spins. */
+GUEST_CODE(guest_spin_in_frames,
+	"mov $0x300f00, %rbp\n"
+	"movq $0x300f10, (%rbp)\n"
+	"movq $0x1234567, 8(%rbp)\n"
+	"movq $0, 16(%rbp)\n"
+	"movq $0x7654321, 24(%rbp)\n"
+	"mov %rbp, %rsp\n"
+	"guest_spin_in_frames_spin: jmp guest_spin_in_frames_spin\n");
+extern const char guest_spin_in_frames_spin[];
+
+static void *kick_after(void *arg)
+{
+	struct guest *g = arg;
+
+	sleep_ms(300);
+	return (void *)(long)ioctl(g->vcpu, UNPRIV_KICK, 0);
+}
+
+/* Each sample: ip, pid and tid, the callchain. */
+struct sample {
+	struct perf_event_header header;
+	__u64 ip;
+	__u32 pid, tid;
+	__u64 nr;
+	__u64 ips[];
+};
+
+/*
+ * A sample taken while the thread runs guest code is a sample of guest
+ * code: its ip is the guest's, and its user callchain is walked through
+ * the guest's frame pointers in the guest's memory, because the
+ * thread's mm is the guest's.  Nothing of the host's stack shows.
+ */
+TEST(perf_samples_guest_code_with_the_guests_own_callchain)
+{
+	struct perf_event_attr attr = {
+		.type = PERF_TYPE_SOFTWARE, .size = sizeof(attr),
+		.config = PERF_COUNT_SW_CPU_CLOCK, .sample_period = 200000,
+		.sample_type = PERF_SAMPLE_IP | PERF_SAMPLE_TID |
+			       PERF_SAMPLE_CALLCHAIN,
+		.exclude_kernel = 1, .exclude_hv = 1,
+	};
+	struct perf_event_mmap_page *meta;
+	__u64 spin, head, off;
+	int fd, in_guest = 0;
+	struct guest g;
+	pthread_t t;
+	char *data;
+	void *ret;
+
+	REQUIRE_UNPRIV();
+	ASSERT_EQ(0, GUEST_MAKE(&g, guest_spin_in_frames));
+	spin = GUEST_CODE_ADDR + (guest_spin_in_frames_spin - guest_spin_in_frames_start);
+	fd = perf_open(&attr);
+	if (fd < 0)
+		SKIP(return, "perf_event_open: %m");
+	meta = mmap(NULL, (1 + PERF_PAGES) * GUEST_PAGE, PROT_READ | PROT_WRITE,
+		    MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, meta);
+	data = (char *)meta + meta->data_offset;
+
+	ASSERT_EQ(0, pthread_create(&t, NULL, kick_after, &g));
+	EXPECT_EQ(-EINTR, guest_run(&g));
+	ASSERT_EQ(0, pthread_join(t, &ret));
+	ASSERT_EQ(NULL, ret);
+	ASSERT_EQ(0, ioctl(fd, PERF_EVENT_IOC_DISABLE, 0));
+
+	head = __atomic_load_n(&meta->data_head, __ATOMIC_ACQUIRE);
+	ASSERT_GE(meta->data_size, head) TH_LOG("the buffer wrapped");
+	for (off = 0; off < head; off += ((struct perf_event_header *)(data + off))->size) {
+		struct sample *s = (struct sample *)(data + off);
+
+		if (s->header.type != PERF_RECORD_SAMPLE || s->ip != spin)
+			continue;
+		in_guest++;
+		EXPECT_EQ(gettid(), s->tid);
+		ASSERT_EQ(4, s->nr) TH_LOG("callchain of %llu", s->nr);
+		EXPECT_EQ(PERF_CONTEXT_USER, s->ips[0]);
+		EXPECT_EQ(spin, s->ips[1]);
+		EXPECT_EQ(0x1234567, s->ips[2]);
+		EXPECT_EQ(0x7654321, s->ips[3]);
+	}
+	TH_LOG("%d samples in guest code", in_guest);
+	EXPECT_LT(0, in_guest);
+	munmap(meta, (1 + PERF_PAGES) * GUEST_PAGE);
+	close(fd);
+	guest_destroy(&g);
+}
+
+GUEST_CODE(guest_count,
+	"xor %edi, %edi\n"
+	"1: inc %rdi\n"
+	"mov $1, %eax\n"
+	"syscall\n"
+	"jmp 1b\n");
+
+/*
+ * Kernel and user callchains sampled while the thread goes in and out
+ * of guest mode, some in the middle of the switch: nothing breaks.
+ */
+TEST(perf_callchains_across_mode_switches)
+{
+	struct perf_event_attr attr = {
+		.type = PERF_TYPE_SOFTWARE, .size = sizeof(attr),
+		.config = PERF_COUNT_SW_CPU_CLOCK, .sample_period = 100000,
+		.sample_type = PERF_SAMPLE_IP | PERF_SAMPLE_TID |
+			       PERF_SAMPLE_CALLCHAIN,
+	};
+	struct perf_event_mmap_page *meta;
+	struct timespec start, now;
+	__u64 count = 0;
+	struct guest g;
+	long exits = 0;
+	int fd;
+
+	REQUIRE_UNPRIV();
+	ASSERT_EQ(0, GUEST_MAKE(&g, guest_count));
+	fd = perf_open(&attr);
+	if (fd < 0)
+		SKIP(return, "perf_event_open: %m");
+	meta = mmap(NULL, (1 + PERF_PAGES) * GUEST_PAGE, PROT_READ | PROT_WRITE,
+		    MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, meta);
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	do {
+		ASSERT_EQ(0, guest_run(&g));
+		ASSERT_EQ(UNPRIV_EXIT_SYSCALL, g.run->exit_reason);
+		ASSERT_EQ(++exits, g.run->syscall.args[0]);
+		clock_gettime(CLOCK_MONOTONIC, &now);
+	} while ((now.tv_sec - start.tv_sec) * 1000 +
+		 (now.tv_nsec - start.tv_nsec) / 1000000 < 500);
+	ASSERT_EQ(sizeof(count), read(fd, &count, sizeof(count)));
+	TH_LOG("%ld exits, %llu ns sampled", exits, count);
+	EXPECT_LT(0, count);
+	EXPECT_LT(0, __atomic_load_n(&meta->data_head, __ATOMIC_ACQUIRE));
+	munmap(meta, (1 + PERF_PAGES) * GUEST_PAGE);
+	close(fd);
+	guest_destroy(&g);
+}
+
+/* ===== uprobes on a file mapped into a guest ===== */
+
+#define TRACEFS		"/sys/kernel/tracing"
+#define PROBED_ADDR	0x500000UL
+
+static int tracefs_write(const char *file, const char *s, bool append)
+{
+	char path[256];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), TRACEFS "/%s", file);
+	fd = open(path, O_WRONLY | O_CLOEXEC | (append ? O_APPEND : O_TRUNC));
+	if (fd < 0)
+		return -errno;
+	n = write(fd, s, strlen(s));
+	close(fd);
+	return n == (ssize_t)strlen(s) ? 0 : n < 0 ? -errno : -EIO;
+}
+
+/* 100 rounds of a loop whose add is probed, then the count. */
+GUEST_CODE(guest_probed_loop,
+	"xor %ebx, %ebx\n"
+	"mov $100, %ecx\n"
+	"1:\n"
+	"guest_probed_loop_probe: add $1, %rbx\n"
+	"dec %ecx\n"
+	"jnz 1b\n"
+	"mov %rbx, %rdi\n"
+	"mov $1, %eax\n"
+	"syscall\n");
+extern const char guest_probed_loop_probe[];
+
+/* The probed instruction itself faults. */
+GUEST_CODE(guest_probed_fault,
+	"mov $0x400000, %rax\n"
+	"guest_probed_fault_probe: mov (%rax), %rbx\n"
+	"mov %rbx, %rdi\n"
+	"mov $1, %eax\n"
+	"syscall\n");
+extern const char guest_probed_fault_probe[];
+
+/* Counts the probed instruction's runs in rbx, for ever. */
+GUEST_CODE(guest_probed_spin,
+	"xor %ebx, %ebx\n"
+	"1:\n"
+	"guest_probed_spin_probe: add $1, %rbx\n"
+	"jmp 1b\n");
+extern const char guest_probed_spin_probe[];
+
+/*
+ * Guest code in a file on /tmp, mapped into the guest privately (as a
+ * program's text) at PROBED_ADDR, with a uprobe on one instruction, its
+ * hits recorded in a tracing instance of its own.
+ */
+FIXTURE(uprobe) {
+	struct guest g;
+	char file[64], group[32], instance[64];
+	bool probe, enabled;
+	int fd;
+};
+
+enum probed { PROBED_LOOP, PROBED_FAULT, PROBED_KICKS };
+
+FIXTURE_VARIANT(uprobe) {
+	const char *start, *end, *probe;
+	enum probed what;
+};
+
+FIXTURE_VARIANT_ADD(uprobe, in_a_loop) {
+	.start = guest_probed_loop_start, .end = guest_probed_loop_end,
+	.probe = guest_probed_loop_probe, .what = PROBED_LOOP,
+};
+
+FIXTURE_VARIANT_ADD(uprobe, on_an_instruction_that_faults) {
+	.start = guest_probed_fault_start, .end = guest_probed_fault_end,
+	.probe = guest_probed_fault_probe, .what = PROBED_FAULT,
+};
+
+FIXTURE_VARIANT_ADD(uprobe, hit_while_kicks_come) {
+	.start = guest_probed_spin_start, .end = guest_probed_spin_end,
+	.probe = guest_probed_spin_probe, .what = PROBED_KICKS,
+};
+
+FIXTURE_SETUP(uprobe)
+{
+	struct unpriv_as_map map = {
+		.addr = PROBED_ADDR, .len = GUEST_PAGE,
+		.prot = UNPRIV_PROT_READ | UNPRIV_PROT_EXEC,
+		.flags = UNPRIV_MAP_PRIVATE,
+	};
+	size_t size = variant->end - variant->start;
+	char cmd[256];
+
+	self->fd = -1;
+	self->file[0] = 0;
+	self->probe = self->enabled = false;
+	if (access(TRACEFS "/uprobe_events", W_OK))
+		SKIP(_exit(255), "no " TRACEFS "/uprobe_events");
+	GUEST_SETUP(&self->g);
+
+	snprintf(self->file, sizeof(self->file), "/tmp/unpriv-uprobe.%d", getpid());
+	snprintf(self->group, sizeof(self->group), "unpriv_%d", getpid());
+	snprintf(self->instance, sizeof(self->instance), "instances/unpriv-%d",
+		 getpid());
+	self->fd = open(self->file, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0700);
+	ASSERT_LE(0, self->fd);
+	ASSERT_EQ(0, ftruncate(self->fd, GUEST_PAGE));
+	ASSERT_EQ(size, pwrite(self->fd, variant->start, size, 0));
+	map.fd = self->fd;
+	ASSERT_EQ(0, ioctl(self->g.as, UNPRIV_AS_MAP, &map));
+	self->g.run->regs.rip = PROBED_ADDR;
+
+	snprintf(cmd, sizeof(cmd), "p:%s/guest_probe %s:%#lx\n", self->group,
+		 self->file, (long)(variant->probe - variant->start));
+	ASSERT_EQ(0, tracefs_write("uprobe_events", cmd, true));
+	self->probe = true;
+	snprintf(cmd, sizeof(cmd), TRACEFS "/%s", self->instance);
+	ASSERT_EQ(0, mkdir(cmd, 0755));
+	snprintf(cmd, sizeof(cmd), "%s/events/%s/guest_probe/enable",
+		 self->instance, self->group);
+	ASSERT_EQ(0, tracefs_write(cmd, "1", false));
+	self->enabled = true;
+}
+
+FIXTURE_TEARDOWN(uprobe)
+{
+	char cmd[256];
+
+	guest_destroy(&self->g);
+	if (self->enabled) {
+		snprintf(cmd, sizeof(cmd), "%s/events/%s/guest_probe/enable",
+			 self->instance, self->group);
+		tracefs_write(cmd, "0", false);
+		snprintf(cmd, sizeof(cmd), TRACEFS "/%s", self->instance);
+		rmdir(cmd);
+	}
+	if (self->probe) {
+		snprintf(cmd, sizeof(cmd), "-:%s/guest_probe\n", self->group);
+		tracefs_write("uprobe_events", cmd, true);
+	}
+	if (self->fd >= 0)
+		close(self->fd);
+	if (self->file[0])
+		unlink(self->file);
+}
+
+/* How many times the probe fired, as the tracing instance recorded. */
+static int probe_hits(const char *instance)
+{
+	char path[256], line[512];
+	FILE *f;
+	int n = 0;
+
+	snprintf(path, sizeof(path), TRACEFS "/%s/trace", instance);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (line[0] != '#' && strstr(line, " guest_probe: "))
+			n++;
+	fclose(f);
+	return n;
+}
+
+static volatile sig_atomic_t usr1_seen;
+
+static void on_usr1(int sig)
+{
+	usr1_seen = 1;
+}
+
+static volatile bool stop_kicking;
+
+/* Kick every 2 ms until told to stop (kicks of an idle vcpu coalesce). */
+static void *kick_often(void *arg)
+{
+	struct guest *g = arg;
+
+	while (!stop_kicking) {
+		sleep_ms(2);
+		if (ioctl(g->vcpu, UNPRIV_KICK, 0))
+			return (void *)-1L;
+	}
+	return NULL;
+}
+
+/*
+ * The guest hits the probe: the kernel runs the handler, steps the
+ * probed instruction out of line in an area it adds to the guest's mm,
+ * and the guest goes on as if nothing happened.  An exit that comes in
+ * the middle of such a step (the stepped instruction faults, a kick
+ * comes) is at the probed instruction, never in that area with the trap
+ * flag set, and leaves the thread's uprobe state in guest mode: host
+ * signals are delivered as ever.
+ */
+/* Each probe hit is slow under the debug kernel's checkers. */
+TEST_F_TIMEOUT(uprobe, guest_code_runs_on_correctly, 90)
+{
+	struct unpriv_run *run = self->g.run;
+	__u64 probed = PROBED_ADDR + (variant->probe - variant->start);
+	__u64 end = PROBED_ADDR + (variant->end - variant->start);
+	pthread_t t;
+	void *ret;
+	int exits;
+
+	switch (variant->what) {
+	case PROBED_LOOP:
+		ASSERT_EQ(0, guest_run(&self->g));
+		ASSERT_EQ(UNPRIV_EXIT_SYSCALL, run->exit_reason)
+			TH_LOG("exit %u at %#llx", run->exit_reason, run->regs.rip);
+		EXPECT_EQ(100, run->syscall.args[0]);
+		EXPECT_EQ(end, run->regs.rip);
+		EXPECT_EQ(100, probe_hits(self->instance));
+		break;
+
+	case PROBED_FAULT:
+		ASSERT_EQ(0, guest_run(&self->g));
+		ASSERT_EQ(UNPRIV_EXIT_FAULT, run->exit_reason)
+			TH_LOG("exit %u at %#llx", run->exit_reason, run->regs.rip);
+		EXPECT_EQ(GUEST_UNMAPPED_ADDR, run->fault.address);
+		EXPECT_EQ(14, run->fault.trap);
+		EXPECT_EQ(probed, run->regs.rip);
+		EXPECT_EQ(0, run->regs.rflags & 0x100);	/* TF */
+		EXPECT_EQ(1, probe_hits(self->instance));
+
+		/* Host mode is the host's: its signals are delivered. */
+		signal(SIGUSR1, on_usr1);
+		raise(SIGUSR1);
+		EXPECT_EQ(1, usr1_seen);
+
+		/* Given the page, the guest goes on from the probed insn. */
+		ASSERT_EQ(0, guest_map(&self->g, GUEST_UNMAPPED_ADDR, GUEST_PAGE,
+				       GUEST_DATA_OFF, UNPRIV_PROT_READ));
+		ASSERT_EQ(0, guest_run(&self->g));
+		ASSERT_EQ(UNPRIV_EXIT_SYSCALL, run->exit_reason)
+			TH_LOG("exit %u at %#llx", run->exit_reason, run->regs.rip);
+		EXPECT_EQ(2, probe_hits(self->instance));
+		break;
+
+	case PROBED_KICKS:
+		ASSERT_EQ(0, pthread_create(&t, NULL, kick_often, &self->g));
+		for (exits = 0; exits < 60; exits++) {
+			ASSERT_EQ(-EINTR, guest_run(&self->g));
+			EXPECT_LE(PROBED_ADDR, run->regs.rip)
+				TH_LOG("exit %d at %#llx", exits, run->regs.rip);
+			EXPECT_GT(end, run->regs.rip)
+				TH_LOG("exit %d at %#llx", exits, run->regs.rip);
+			EXPECT_EQ(0, run->regs.rflags & 0x100);
+			if (!_metadata->passed)
+				break;
+		}
+		stop_kicking = true;
+		ASSERT_EQ(0, pthread_join(t, &ret));
+		EXPECT_EQ(NULL, ret);
+		/* Each add ran once; an aborted step hits again. */
+		TH_LOG("%llu adds, %d hits", run->regs.rbx, probe_hits(self->instance));
+		EXPECT_LE((int)run->regs.rbx, probe_hits(self->instance));
+		break;
+	}
+}
+
+/* ===== the LDT, TLS descriptors and segment selectors ===== */
+
+/* verr: is sel a readable segment here? */
+static bool readable_segment(unsigned short sel)
+{
+	bool ok;
+
+	asm volatile("verr %[sel]\n\tsetz %[ok]" : [ok] "=q"(ok) : [sel] "r"(sel) : "cc");
+	return ok;
+}
+
+static int set_ldt_entry(unsigned int entry)
+{
+	struct user_desc d = {
+		.entry_number = entry, .base_addr = 0, .limit = 0xfffff,
+		.seg_32bit = 1, .limit_in_pages = 1, .useable = 1,
+	};
+
+	return syscall(SYS_modify_ldt, 1, &d, sizeof(d));
+}
+
+/*
+ * Report whether the selector in rdi is readable (verr) in rsi, then
+ * load it into ds and report again; then make the modify_ldt call.
+ */
+GUEST_CODE(guest_try_selector,
+	"xor %esi, %esi\n"
+	"verr %di\n"
+	"setz %sil\n"
+	"mov $1, %eax\n"
+	"syscall\n"
+	"mov %edi, %ds\n"
+	"mov $2, %eax\n"
+	"syscall\n"
+	"mov $154, %eax\n"
+	"syscall\n");
+
+/*
+ * The LDT belongs to the mm: a guest has none, whatever the host
+ * installed, and cannot make one (modify_ldt is a system call, so an
+ * exit).  A sibling's change of the host's LDT while a thread is in guest
+ * mode reaches that thread when it is back.
+ */
+TEST(the_hosts_ldt_is_not_the_guests)
+{
+	struct unpriv_run *run;
+	struct guest g;
+	struct guest_runner r = { .g = &g };
+	pthread_t t;
+	int ret;
+
+	REQUIRE_UNPRIV();
+	ret = set_ldt_entry(0);
+	if (ret && errno == ENOSYS)
+		SKIP(return, "no modify_ldt (MODIFY_LDT_SYSCALL)");
+	ASSERT_EQ(0, ret);
+	ASSERT_TRUE(readable_segment(0x7));
+	ASSERT_EQ(0, GUEST_MAKE(&g, guest_try_selector));
+	run = g.run;
+
+	run->regs.rdi = 0x7;
+	ASSERT_EQ(0, guest_run(&g));
+	ASSERT_EQ(UNPRIV_EXIT_SYSCALL, run->exit_reason);
+	EXPECT_EQ(0, run->regs.rsi) TH_LOG("the host's LDT entry is readable");
+	ASSERT_EQ(0, guest_run(&g));
+	ASSERT_EQ(UNPRIV_EXIT_TRAP, run->exit_reason);
+	EXPECT_EQ(13, run->trap.trap);
+	EXPECT_EQ(0x4, run->trap.error_code);
+	EXPECT_TRUE(readable_segment(0x7));
+
+	/* modify_ldt from the guest: an exit. */
+	run->regs.rdi = 0;
+	run->regs.rip = GUEST_CODE_ADDR;
+	ASSERT_EQ(0, guest_run(&g));
+	ASSERT_EQ(0, guest_run(&g));
+	ASSERT_EQ(0, guest_run(&g));
+	ASSERT_EQ(UNPRIV_EXIT_SYSCALL, run->exit_reason);
+	EXPECT_EQ(154, run->syscall.nr);
+
+	/* A sibling adds an entry while this thread is in guest mode. */
+	ASSERT_EQ(0, GUEST_LOAD(&g, guest_spin));
+	ASSERT_EQ(0, pthread_create(&t, NULL, guest_run_thread, &r));
+	sleep_ms(100);
+	ASSERT_EQ(0, set_ldt_entry(1));
+	ASSERT_EQ(0, ioctl(g.vcpu, UNPRIV_KICK, 0));
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	EXPECT_EQ(-EINTR, r.ret);
+	EXPECT_TRUE(readable_segment(0xf));
+
+	ASSERT_EQ(0, GUEST_LOAD(&g, guest_try_selector));
+	run->regs.rdi = 0xf;
+	ASSERT_EQ(0, guest_run(&g));
+	EXPECT_EQ(0, run->regs.rsi);
+	guest_destroy(&g);
+}
+
+/*
+ * set_thread_area(), which x86-64 has only in the 32-bit system call
+ * table: a 64-bit program (Wine, say) calls it with int $0x80, with its
+ * argument below 4 GiB.
+ */
+static long set_thread_area32(struct user_desc *d)
+{
+	long ret;
+
+	asm volatile("int $0x80" : "=a"(ret) : "0"(243L), "b"(d)
+		     : "memory", "r8", "r9", "r10", "r11");
+	return ret;
+}
+
+static struct user_desc tls_desc;	/* in .data: below 4 GiB */
+
+/*
+ * The host thread's TLS descriptors (set_thread_area) are per-thread
+ * entries of the GDT: in guest mode they are empty, as the LDT is.
+ */
+TEST(the_hosts_tls_descriptors_are_not_the_guests)
+{
+	struct user_desc *d = &tls_desc;
+	struct unpriv_run *run;
+	unsigned short sel;
+	struct guest g;
+
+	REQUIRE_UNPRIV();
+	ASSERT_GT(1UL << 32, (unsigned long)d);
+	*d = (struct user_desc){
+		.entry_number = -1, .base_addr = 0x12345000, .limit = 0xfffff,
+		.seg_32bit = 1, .limit_in_pages = 1, .useable = 1,
+	};
+	ASSERT_EQ(0, set_thread_area32(d));
+	sel = d->entry_number << 3 | 3;
+	ASSERT_TRUE(readable_segment(sel));
+	ASSERT_EQ(0, GUEST_MAKE(&g, guest_try_selector));
+	run = g.run;
+	run->regs.rdi = sel;
+	ASSERT_EQ(0, guest_run(&g));
+	ASSERT_EQ(UNPRIV_EXIT_SYSCALL, run->exit_reason);
+	EXPECT_EQ(0, run->regs.rsi) TH_LOG("the host's TLS entry is readable");
+	ASSERT_EQ(0, guest_run(&g));
+	ASSERT_EQ(UNPRIV_EXIT_TRAP, run->exit_reason);
+	EXPECT_EQ(13, run->trap.trap);
+	EXPECT_EQ(sel & ~3, run->trap.error_code);
+
+	/* Back in host mode, the thread has its descriptor again. */
+	EXPECT_TRUE(readable_segment(sel));
+	*d = (struct user_desc){ .entry_number = d->entry_number,
+				 .read_exec_only = 1, .seg_not_present = 1 };
+	ASSERT_EQ(0, set_thread_area32(d));
+	guest_destroy(&g);
+}
+
+/* Load ax into the segment register, then exit with 0; dies on a fault. */
+#define LOAD_AND_EXIT(reg)						\
+	static void load_##reg##_and_exit(unsigned short sel)		\
+	{								\
+		asm volatile("mov %0, %%" #reg "\n\t"			\
+			     "mov $60, %%eax\n\t"			\
+			     "xor %%edi, %%edi\n\t"			\
+			     "syscall" : : "r"(sel) : "memory");	\
+	}
+LOAD_AND_EXIT(ds)
+LOAD_AND_EXIT(es)
+LOAD_AND_EXIT(fs)
+LOAD_AND_EXIT(gs)
+
+GUEST_CODE(guest_load_ds, "mov %edi, %ds\nmov $1, %eax\nsyscall\nmov $2, %eax\nsyscall\n");
+GUEST_CODE(guest_load_es, "mov %edi, %es\nmov $1, %eax\nsyscall\nmov $2, %eax\nsyscall\n");
+GUEST_CODE(guest_load_fs, "mov %edi, %fs\nmov $1, %eax\nsyscall\nmov $2, %eax\nsyscall\n");
+GUEST_CODE(guest_load_gs, "mov %edi, %gs\nmov $1, %eax\nsyscall\nmov $2, %eax\nsyscall\n");
+
+FIXTURE(selector) {
+	struct guest g;
+};
+
+FIXTURE_VARIANT(selector) {
+	const char *start, *end;
+	void (*native)(unsigned short sel);
+	int reg;	/* 0 ds, 1 es, 2 fs, 3 gs */
+};
+
+FIXTURE_VARIANT_ADD(selector, ds) {
+	.start = guest_load_ds_start, .end = guest_load_ds_end,
+	.native = load_ds_and_exit, .reg = 0,
+};
+
+FIXTURE_VARIANT_ADD(selector, es) {
+	.start = guest_load_es_start, .end = guest_load_es_end,
+	.native = load_es_and_exit, .reg = 1,
+};
+
+FIXTURE_VARIANT_ADD(selector, fs) {
+	.start = guest_load_fs_start, .end = guest_load_fs_end,
+	.native = load_fs_and_exit, .reg = 2,
+};
+
+FIXTURE_VARIANT_ADD(selector, gs) {
+	.start = guest_load_gs_start, .end = guest_load_gs_end,
+	.native = load_gs_and_exit, .reg = 3,
+};
+
+FIXTURE_SETUP(selector)
+{
+	GUEST_SETUP(&self->g);
+	ASSERT_EQ(0, guest_load(&self->g, variant->start,
+				variant->end - variant->start));
+}
+
+FIXTURE_TEARDOWN(selector)
+{
+	guest_destroy(&self->g);
+}
+
+static void exit_1(int sig)
+{
+	_exit(1);
+}
+
+/* Does a plain process load sel into the register? */
+static bool loads_natively(void (*native)(unsigned short), unsigned short sel)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		/* A handler: no "general protection fault" line in the log. */
+		signal(SIGSEGV, exit_1);
+		native(sel);
+		_exit(1);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) != pid)
+		return false;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+static __u16 guest_selector(const struct unpriv_regs *r, int reg)
+{
+	const __u16 sel[] = { r->ds, r->es, r->fs, r->gs };
+
+	return sel[reg];
+}
+
+/*
+ * A guest loads what a plain process can load, and faults where it
+ * faults (null selectors of any RPL, the user code and data segments
+ * with any RPL, the CPU-number segment: yes; kernel segments, the TSS,
+ * the LDT, empty TLS entries, beyond the GDT: #GP).  What it loaded, the
+ * next RUN takes back.
+ */
+TEST_F(selector, guest_loads_what_a_process_loads_and_runs_on)
+{
+	static const unsigned short sels[] = {
+		0x0, 0x1, 0x2, 0x3, 0x4, 0x7, 0x8, 0xb, 0x10, 0x13, 0x18, 0x1b,
+		0x20, 0x23, 0x28, 0x29, 0x2b, 0x30, 0x33, 0x40, 0x43, 0x50,
+		0x63, 0x6b, 0x73, 0x78, 0x7b, 0x80, 0x83, 0xfffb,
+	};
+	struct unpriv_run *run = self->g.run;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(sels); i++) {
+		bool native = loads_natively(variant->native, sels[i]);
+
+		run->regs.rip = GUEST_CODE_ADDR;
+		run->regs.rdi = sels[i];
+		run->regs.ds = run->regs.es = run->regs.fs = run->regs.gs = 0;
+		ASSERT_EQ(0, guest_run(&self->g));
+		if (!native) {
+			EXPECT_EQ(UNPRIV_EXIT_TRAP, run->exit_reason)
+				TH_LOG("selector %#x loaded in guest mode", sels[i]);
+			EXPECT_EQ(13, run->trap.trap);
+			continue;
+		}
+		ASSERT_EQ(UNPRIV_EXIT_SYSCALL, run->exit_reason)
+			TH_LOG("selector %#x: exit %u", sels[i], run->exit_reason);
+		EXPECT_EQ(sels[i], guest_selector(&run->regs, variant->reg));
+		EXPECT_EQ(0, guest_run(&self->g))
+			TH_LOG("selector %#x the guest loaded is refused", sels[i]);
+		EXPECT_EQ(2, run->syscall.nr);
+		EXPECT_EQ(sels[i], guest_selector(&run->regs, variant->reg));
+	}
+}
+
+/* ===== the OOM killer and guest memory ===== */
+
+#define MIB		(1024UL * 1024)
+#define OOM_LIMIT_MIB	32
+#define OOM_FILL_MIB	64
+#define BYSTANDER_MIB	4
+
+/* Touch one byte in each of rsi pages from rdi on, then report. */
+GUEST_CODE(guest_touch,
+	"1: movb $1, (%rdi)\n"
+	"add $4096, %rdi\n"
+	"dec %rsi\n"
+	"jnz 1b\n"
+	"mov $1, %eax\n"
+	"syscall\n");
+
+/*
+ * A memory cgroup limited to 32 MiB holds a bystander process with
+ * 4 MiB of its own and a process whose guest fills 64 MiB of guest
+ * memory.  The OOM killer must pick the one whose guest memory it is,
+ * and the memory must come back.  The OOM killer weighs a process by the
+ * mm of its first thread that has one: the guest's while that thread
+ * (the main thread) is in guest mode, its own otherwise; a process whose
+ * guest runs on another thread is seen by its own memory only, and
+ * raises its oom_score_adj to be seen (Documentation/unpriv-api.rst,
+ * "Caveats").
+ */
+FIXTURE(oom) {
+	char cg[128];
+};
+
+FIXTURE_VARIANT(oom) {
+	bool second_thread;	/* and oom_score_adj 1000 */
+};
+
+FIXTURE_VARIANT_ADD(oom, guest_on_the_main_thread) {
+};
+
+FIXTURE_VARIANT_ADD(oom, guest_on_a_second_thread_with_oom_score_adj_raised) {
+	.second_thread = true,
+};
+
+FIXTURE_SETUP(oom)
+{
+	char max[32];
+	int ret;
+
+	self->cg[0] = 0;
+	if (access(UNPRIV_DEV, F_OK))
+		SKIP(_exit(255), UNPRIV_ABSENT_MSG, UNPRIV_DEV);
+	ret = cg_setup();
+	if (ret)
+		SKIP(_exit(255), "no memory cgroup controller: %s", strerror(-ret));
+	ASSERT_EQ(0, cg_create(self->cg, sizeof(self->cg), "unpriv-oom"));
+	snprintf(max, sizeof(max), "%lu", OOM_LIMIT_MIB * MIB);
+	ASSERT_EQ(0, cg_write(self->cg, "memory.max", max));
+	cg_write(self->cg, "memory.swap.max", "0");
+}
+
+FIXTURE_TEARDOWN(oom)
+{
+	if (self->cg[0])
+		cg_remove(self->cg);
+}
+
+static void bystander(int go, int ready)
+{
+	volatile char *mem = malloc(BYSTANDER_MIB * MIB);
+	unsigned long i;
+	char c;
+
+	if (!mem || read(go, &c, 1) != 1)
+		_exit(1);
+	for (i = 0; i < BYSTANDER_MIB * MIB; i += GUEST_PAGE)
+		mem[i] = 1;
+	if (write(ready, "b", 1) != 1)
+		_exit(2);
+	for (;;)
+		pause();
+}
+
+static void filler(int go, bool second_thread)
+{
+	static struct guest g;
+	static struct guest_runner r = { .g = &g };
+	struct unpriv_as_map map = {
+		.addr = 0x10000000, .len = OOM_FILL_MIB * MIB,
+		.prot = UNPRIV_PROT_READ | UNPRIV_PROT_WRITE,
+		.flags = UNPRIV_MAP_PRIVATE,
+	};
+	pthread_t t;
+	char c;
+	int fd;
+
+	if (GUEST_MAKE(&g, guest_touch))
+		_exit(1);
+	map.fd = memfd_create("fill", MFD_CLOEXEC);
+	if (map.fd < 0 || ftruncate(map.fd, OOM_FILL_MIB * MIB) ||
+	    ioctl(g.as, UNPRIV_AS_MAP, &map))
+		_exit(2);
+	g.run->regs.rdi = map.addr;
+	g.run->regs.rsi = OOM_FILL_MIB * MIB / GUEST_PAGE;
+	if (read(go, &c, 1) != 1)
+		_exit(3);
+	if (!second_thread) {
+		guest_run(&g);
+		_exit(4);	/* the guest filled it all: no limit? */
+	}
+	fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, "1000", 4) != 4)
+		_exit(5);
+	if (pthread_create(&t, NULL, guest_run_thread, &r))
+		_exit(6);
+	pthread_join(t, NULL);
+	_exit(4);
+}
+
+TEST_F(oom, the_killer_picks_the_process_whose_guest_fills_memory)
+{
+	int go[2], ready[2], status, i;
+	long long current = -1;
+	pid_t b, f;
+	char c;
+
+	ASSERT_EQ(0, pipe2(go, O_CLOEXEC));
+	ASSERT_EQ(0, pipe2(ready, O_CLOEXEC));
+	b = fork();
+	ASSERT_LE(0, b);
+	if (b == 0)
+		bystander(go[0], ready[1]);
+	ASSERT_EQ(0, cg_enter(self->cg, b));
+	ASSERT_EQ(1, write(go[1], "g", 1));
+	ASSERT_EQ(1, read(ready[0], &c, 1));
+	EXPECT_LE((long long)(BYSTANDER_MIB * MIB),
+		  cg_read(self->cg, "memory.current", NULL));
+
+	f = fork();
+	ASSERT_LE(0, f);
+	if (f == 0)
+		filler(go[0], variant->second_thread);
+	ASSERT_EQ(0, cg_enter(self->cg, f));
+	ASSERT_EQ(1, write(go[1], "g", 1));
+
+	ASSERT_EQ(f, waitpid(f, &status, 0));
+	ASSERT_TRUE(WIFSIGNALED(status)) TH_LOG("filler: status %#x", status);
+	EXPECT_EQ(SIGKILL, WTERMSIG(status));
+	EXPECT_EQ(0, waitpid(b, &status, WNOHANG)) TH_LOG("the bystander died");
+	EXPECT_EQ(1, cg_read(self->cg, "memory.events", "oom_kill"));
+
+	/* The guest memory is freed with the process; the bystander's stays. */
+	for (i = 0; i < 50; i++) {
+		current = cg_read(self->cg, "memory.current", NULL);
+		if (current < (long long)((BYSTANDER_MIB + 8) * MIB))
+			break;
+		sleep_ms(100);
+	}
+	TH_LOG("memory.current %lld KiB after the kill", current / 1024);
+	EXPECT_GT((long long)((BYSTANDER_MIB + 8) * MIB), current);
+	EXPECT_LE((long long)(BYSTANDER_MIB * MIB), current);
+
+	kill(b, SIGKILL);
+	ASSERT_EQ(b, waitpid(b, &status, 0));
 }
 
 TEST_HARNESS_MAIN

@@ -454,23 +454,4 @@ TEST_F(run, x87_fp_exception_is_a_trap_exit_with_its_cause)
 	EXPECT_EQ(FPE_FLTDIV, run->trap.si_code);
 }
 
-/*
- * An empty address space holds nothing: not even the vsyscall page
- * (Debian's kernel is built with LEGACY_VSYSCALL_NONE).
- */
-GUEST_CODE(guest_call_vsyscall,
-	"mov $0xffffffffff600000, %rax\n"
-	"call *%rax\n");
-
-TEST_F(run, the_vsyscall_page_is_not_there)
-{
-	struct unpriv_run *run = self->g.run;
-
-	ASSERT_EQ(0, GUEST_LOAD(&self->g, guest_call_vsyscall));
-	ASSERT_EQ(0, guest_run(&self->g));
-	ASSERT_EQ(UNPRIV_EXIT_FAULT, run->exit_reason);
-	EXPECT_EQ(0xffffffffff600000ULL, run->fault.address);
-	EXPECT_EQ(SIGSEGV, run->fault.signo);
-}
-
 TEST_HARNESS_MAIN

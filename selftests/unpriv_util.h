@@ -13,10 +13,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <linux/unpriv.h>
@@ -215,6 +219,102 @@ static inline __u64 guest_mem_read64(struct guest *g, off_t offset)
 	if (pread(g->mem, &v, sizeof(v), offset) != sizeof(v))
 		return ~0ULL;
 	return v;
+}
+
+/*
+ * Memory cgroups (cgroup v2), for the tests of who is charged for guest
+ * memory.  They need root; cg_setup() mounts cgroup2 where nothing did
+ * (the test VM) and enables the memory controller for children of the
+ * root group.
+ */
+#define CGROUP_ROOT		"/sys/fs/cgroup"
+
+static inline int cg_write(const char *cg, const char *file, const char *val)
+{
+	char path[256];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", cg, file);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = write(fd, val, strlen(val));
+	close(fd);
+	return n == (ssize_t)strlen(val) ? 0 : n < 0 ? -errno : -EIO;
+}
+
+/* The number after key (or the first number, for key NULL); -1 if none. */
+static inline long long cg_read(const char *cg, const char *file,
+				const char *key)
+{
+	char path[256], buf[4096], *p = buf;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", cg, file);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	if (key) {
+		size_t len = strlen(key);
+
+		for (p = buf; strncmp(p, key, len) || p[len] != ' '; p++) {
+			p = strchr(p, '\n');
+			if (!p)
+				return -1;
+		}
+		p += len + 1;
+	}
+	return strtoll(p, NULL, 10);
+}
+
+static inline int cg_setup(void)
+{
+	char buf[512] = "";
+	ssize_t n;
+	int fd;
+
+	if (access(CGROUP_ROOT "/cgroup.controllers", F_OK) &&
+	    mount("cgroup2", CGROUP_ROOT, "cgroup2", 0, NULL))
+		return -errno;
+	fd = open(CGROUP_ROOT "/cgroup.controllers", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 0 || !strstr(buf, "memory"))
+		return -ENODEV;
+	return cg_write(CGROUP_ROOT, "cgroup.subtree_control", "+memory");
+}
+
+/* Make CGROUP_ROOT/<name>.<pid> into path; 0 or -errno. */
+static inline int cg_create(char *path, size_t size, const char *name)
+{
+	snprintf(path, size, CGROUP_ROOT "/%s.%d", name, getpid());
+	return mkdir(path, 0755) ? -errno : 0;
+}
+
+static inline int cg_enter(const char *cg, pid_t pid)
+{
+	char val[32];
+
+	snprintf(val, sizeof(val), "%d", pid);
+	return cg_write(cg, "cgroup.procs", val);
+}
+
+/* Remove a group whose processes are gone (they may still be exiting). */
+static inline void cg_remove(const char *cg)
+{
+	int i;
+
+	for (i = 0; i < 50 && rmdir(cg) && errno == EBUSY; i++)
+		sleep_ms(100);
 }
 
 #endif /* UNPRIV_UTIL_H */

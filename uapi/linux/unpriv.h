@@ -230,7 +230,10 @@ struct unpriv_as_rw {
 
 /* Guest registers.  rflags is sanitized on entry (IF set; IOPL, NT, VM,
  * VIF, VIP cleared).  cs is UNPRIV_CS_64 or UNPRIV_CS_32 (32-bit
- * compatibility mode); ss, ds, es, fs, gs are 0 or UNPRIV_DS. */
+ * compatibility mode); ss is UNPRIV_DS (0 means it); ds, es, fs, gs are
+ * any selector the guest can load itself: 0-3 (null), or a user segment
+ * of the GDT with any RPL: 0x20-0x23 (UNPRIV_CS_32), 0x28-0x2b
+ * (UNPRIV_DS), 0x30-0x33 (UNPRIV_CS_64), 0x78-0x7b (the CPU number). */
 struct unpriv_regs {
 	__u64 rax, rbx, rcx, rdx, rsi, rdi, rbp, rsp;
 	__u64 r8, r9, r10, r11, r12, r13, r14, r15;

@@ -799,8 +799,8 @@ TEST_CASE("a second vcpu in an address space another one runs in")
 		CHECK(m.error() == errc::wrong_thread);
 		break;
 	}
-	// Now that the first is out, the second runs.  (On the module it
-	// ran already, and would go on into the spin after the syscall.)
+	// Now that the first is out, the second runs (from the system call
+	// again: on the module it ran already, and went on past it).
 	second->regs().rip = code_addr + 2;
 	auto again = second->run(g.as);
 	REQUIRE(again);
