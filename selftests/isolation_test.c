@@ -201,6 +201,34 @@ TEST_F(iso, pkru_is_kept_apart)
 	EXPECT_EQ(host, rdpkru());
 }
 
+static void wrpkru(unsigned int pkru)
+{
+	asm volatile("wrpkru" : : "a"(pkru), "c"(0), "d"(0) : "memory");
+}
+
+/*
+ * An execute-only mapping gets the address space's execute-only pkey,
+ * and the kernel denies that key in the PKRU of the thread that made
+ * the mapping: the host thread's own PKRU, which must not change.
+ */
+TEST_F(iso, execute_only_maps_leave_the_callers_pkru_alone)
+{
+	struct unpriv_as_range r = {
+		.addr = GUEST_DATA_ADDR, .len = GUEST_PAGE, .prot = UNPRIV_PROT_EXEC,
+	};
+
+	if (!have_ospke())
+		SKIP(return, "no OSPKE");
+	wrpkru(0);
+	ASSERT_EQ(0, guest_map(&self->g, GUEST_UNMAPPED_ADDR, GUEST_PAGE, 0,
+			       UNPRIV_PROT_EXEC));
+	EXPECT_EQ(0, rdpkru());
+
+	wrpkru(0);
+	ASSERT_EQ(0, ioctl(self->g.as, UNPRIV_AS_PROTECT, &r));
+	EXPECT_EQ(0, rdpkru());
+}
+
 GUEST_CODE(guest_fault_then_syscall,
 	"mov $0x400000, %rax\n"
 	"mov (%rax), %rbx\n");
