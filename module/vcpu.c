@@ -375,10 +375,16 @@ static void unpriv_vcpu_enter(struct unpriv_vcpu *vcpu, struct pt_regs *regs)
 	/*
 	 * The kernel would update rseq through the guest's mm: park it.
 	 * Migrations while it is parked go unseen; leaving checks the CPU.
+	 * The CPU is read before parking, so that a migration in between
+	 * is one leaving sees; and an update already due (a migration
+	 * since the last return to user mode: this exit to user mode
+	 * would make it next, with rseq parked) is made on the way back.
 	 */
+	h->cpu = raw_smp_processor_id();
+	if (test_thread_flag(TIF_NOTIFY_RESUME))
+		h->cpu = -1;
 	h->rseq = current->rseq;
 	current->rseq = NULL;
-	h->cpu = raw_smp_processor_id();
 	h->sud_on = test_task_syscall_work(current, SYSCALL_USER_DISPATCH);
 	set_task_syscall_work(current, SYSCALL_USER_DISPATCH);
 	h->mm = current->mm;
