@@ -90,9 +90,15 @@ static bool unpriv_vcpu_move(struct unpriv_vcpu *vcpu, int from, int to)
 
 /* --- guest registers -------------------------------------------------- */
 
+/*
+ * ds, es, fs and gs: null, the user data segment, or one of the user
+ * code segments, which are readable and which guest code can load
+ * itself; an exit shows what it loaded, and RUN must take it back.
+ */
 static bool unpriv_data_selector_ok(u16 sel)
 {
-	return sel == 0 || sel == __USER_DS;
+	return sel == 0 || sel == __USER_DS || sel == __USER_CS ||
+	       sel == __USER32_CS;
 }
 
 /*

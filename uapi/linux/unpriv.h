@@ -230,7 +230,8 @@ struct unpriv_as_rw {
 
 /* Guest registers.  rflags is sanitized on entry (IF set; IOPL, NT, VM,
  * VIF, VIP cleared).  cs is UNPRIV_CS_64 or UNPRIV_CS_32 (32-bit
- * compatibility mode); ss, ds, es, fs, gs are 0 or UNPRIV_DS. */
+ * compatibility mode); ss is 0 or UNPRIV_DS; ds, es, fs, gs are 0,
+ * UNPRIV_DS or, as guest code may load them itself, a UNPRIV_CS_*. */
 struct unpriv_regs {
 	__u64 rax, rbx, rcx, rdx, rsi, rdi, rbp, rsp;
 	__u64 r8, r9, r10, r11, r12, r13, r14, r15;
