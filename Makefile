@@ -47,7 +47,7 @@ KSFT_DIR := $(BUILD)/ksft
 
 Q := $(if $(V),,@)
 
-all: modules selftests userspace vmroot
+all: modules selftests stress userspace vmroot
 
 deps:
 	$(Q)tools/deps all
@@ -80,6 +80,11 @@ selftests: $(KSFT_DIR)/kselftest_harness.h
 	$(Q)$(MAKE) --no-print-directory -C selftests KSFT_DIR=$(KSFT_DIR) \
 		OUTPUT=$(BUILD)/selftests
 
+# --- the stress tool (tools/stress/) -----------------------------------------
+
+stress: deps
+	$(Q)$(MAKE) --no-print-directory -C tools/stress OUTPUT=$(BUILD)/stress
+
 # --- userspace (CMake): libunpriv and its tests ----------------------------
 
 $(CMAKE_BUILD)/CMakeCache.txt: CMakeLists.txt | deps
@@ -91,11 +96,12 @@ userspace: $(CMAKE_BUILD)/CMakeCache.txt
 
 # --- the VM's root: what tools/vmrun puts into the initramfs ----------------
 
-vmroot: selftests userspace
+vmroot: selftests stress userspace
 	$(Q)rm -rf $(VMROOT).new
 	$(Q)install -d $(VMROOT).new/usr/bin $(VMROOT).new/usr/lib/unpriv/selftests \
 		$(VMROOT).new/usr/lib/unpriv/tests
 	$(Q)install -m 0755 tools/vm/unpriv-check $(VMROOT).new/usr/bin/
+	$(Q)install -m 0755 $(BUILD)/stress/unpriv-stress $(VMROOT).new/usr/bin/
 	$(Q)install -m 0755 $(BUILD)/selftests/* $(VMROOT).new/usr/lib/unpriv/selftests/
 	$(Q)install -m 0755 $(CMAKE_BUILD)/userlib/unpriv-lib-test \
 		$(CMAKE_BUILD)/userlib/unpriv-backend-test \
@@ -203,7 +209,7 @@ install: userspace
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all deps modules selftests userspace vmroot test-modules check run install clean
+.PHONY: all deps modules selftests stress userspace vmroot test-modules check run install clean
 
 # --- the debug kernel (tools/debug-kernel/) ---------------------------------
 #
