@@ -216,7 +216,8 @@ static long unpriv_as_batch(struct unpriv_as *as,
  * One page of UNPRIV_AS_RW: copy between the caller's buf and the guest
  * page at addr, through bounce (a page-sized kernel buffer), so that a
  * bad buf changes no guest byte.  Returns bytes copied, or -EIO when the
- * guest page is not there, -EFAULT when no byte of buf could be used.
+ * guest page is not there, -ENOMEM when it is but could not be faulted
+ * in for lack of memory, -EFAULT when no byte of buf could be used.
  */
 static long unpriv_as_rw_page(struct unpriv_as *as, unsigned long addr,
 			      void __user *buf, size_t len, bool write,
@@ -239,6 +240,8 @@ static long unpriv_as_rw_page(struct unpriv_as *as, unsigned long addr,
 		return -EINTR;
 	got = get_user_pages_remote(as->mm, addr, 1, gup, &page, NULL, NULL);
 	mmap_read_unlock(as->mm);
+	if (got == -ENOMEM)
+		return -ENOMEM;
 	if (got <= 0)
 		return -EIO;
 

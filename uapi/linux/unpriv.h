@@ -219,6 +219,7 @@ struct unpriv_as_rw {
  * Errors:  EINVAL  unknown flags, reserved not 0, len above 1 GiB.
  *          EIO     the first guest page is not mapped (or not writable,
  *                  for a write to a shared read-only mapping).
+ *          ENOMEM  it is, but could not be faulted in: out of memory.
  *          EFAULT  the first byte of buf is not the caller's memory.
  *          EINTR   a fatal signal arrived before any byte was copied.
  */
