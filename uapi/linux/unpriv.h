@@ -300,7 +300,9 @@ struct unpriv_run {
 			__u32 trap;	  /* 14 (#PF) */
 			__s32 signo;	  /* SIGSEGV or SIGBUS, as Linux */
 			__s32 si_code;	  /* SEGV_MAPERR, SEGV_ACCERR,
-					   * SEGV_PKUERR, BUS_ADRERR, ... */
+					   * SEGV_PKUERR, BUS_ADRERR, ...;
+					   * 0 (SI_USER) when the kernel
+					   * had no memory to record it */
 			__u32 padding;
 		} fault;
 		/*
@@ -313,9 +315,11 @@ struct unpriv_run {
 			__u32 trap;	  /* x86 exception vector */
 			__s32 signo;	  /* the signal Linux would send */
 			__s32 si_code;	  /* its si_code: ILL_ILLOPN,
-					   * FPE_INTDIV, TRAP_BRKPT, ... */
+					   * FPE_INTDIV, TRAP_BRKPT, ...;
+					   * 0 (SI_USER) as for faults */
 			__u32 padding;
-			__u64 address;	  /* si_addr, where Linux sets one */
+			__u64 address;	  /* si_addr, where Linux sets one
+					   * (0 with SI_USER) */
 			__u64 error_code; /* exception error code */
 			__u64 dr6;	  /* debug status, for trap 1 */
 		} trap;
