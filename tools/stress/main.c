@@ -49,11 +49,14 @@ static void usage(FILE *f)
 "      --without OPS   all but these\n"
 "      --fault-inject  set /proc/thread-self/make-it-fail around each call into\n"
 "                      the module, for fault injection (failslab, fail_page_alloc\n"
-"                      with task-filter); allocation failures are then right\n"
-"                      answers (ENOMEM, and EIO from UNPRIV_AS_RW)\n"
+"                      with task-filter); ENOMEM is then a right answer\n"
 "      --fail-nth      instead of the stress: make each allocation of each\n"
 "                      module call fail in turn, with /proc/thread-self/fail-nth\n"
 "                      (see tools/vm/unpriv-fault-inject)\n"
+"      --exec-failing PROG [ARG...]\n"
+"                      instead of the stress: run PROG with make-it-fail set\n"
+"                      from its first instruction on (not during its exec);\n"
+"                      exit with its status\n"
 "  -h, --help          this help\n"
 "\n"
 "Operations:",
@@ -160,12 +163,11 @@ void count_error(struct worker *w, enum op op, int err)
 
 /*
  * Under --fault-inject, an allocation in the module may fail at any
- * call: ENOMEM is then a right answer everywhere, and EIO from AS_RW
- * (its page could not be faulted in).
+ * call: ENOMEM is then a right answer everywhere.
  */
 bool fault_mode_error(struct worker *w, int err)
 {
-	return w->s->o.fault_inject && (err == ENOMEM || err == EIO);
+	return w->s->o.fault_inject && err == ENOMEM;
 }
 
 /* --- signals ----------------------------------------------------------------------- */
@@ -566,6 +568,8 @@ int main(int argc, char **argv)
 	int i;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc >= 3 && !strcmp(argv[1], "--exec-failing"))
+		return exec_failing(argv + 2);
 	if (parse_args(&s->o, argc, argv))
 		return 2;
 	s->pid = getpid();

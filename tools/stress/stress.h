@@ -7,6 +7,7 @@
  * guest.c	guest programs, running them, checking their exits
  * ops.c	the operations the workers pick at random
  * failnth.c	--fail-nth: every allocation of each module call fails
+ * launch.c	--exec-failing: a program with make-it-fail after its exec
  */
 #ifndef STRESS_H
 #define STRESS_H
@@ -274,5 +275,8 @@ void ops_default_weights(unsigned int *weights);
 
 /* failnth.c */
 int fail_nth_main(struct stress *s);
+
+/* launch.c */
+int exec_failing(char **argv);
 
 #endif /* STRESS_H */
