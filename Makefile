@@ -100,7 +100,8 @@ vmroot: selftests stress userspace
 	$(Q)rm -rf $(VMROOT).new
 	$(Q)install -d $(VMROOT).new/usr/bin $(VMROOT).new/usr/lib/unpriv/selftests \
 		$(VMROOT).new/usr/lib/unpriv/tests
-	$(Q)install -m 0755 tools/vm/unpriv-check $(VMROOT).new/usr/bin/
+	$(Q)install -m 0755 tools/vm/unpriv-check tools/vm/unpriv-kmemleak \
+		$(VMROOT).new/usr/bin/
 	$(Q)install -m 0755 $(BUILD)/stress/unpriv-stress $(VMROOT).new/usr/bin/
 	$(Q)install -m 0755 $(BUILD)/selftests/* $(VMROOT).new/usr/lib/unpriv/selftests/
 	$(Q)install -m 0755 $(CMAKE_BUILD)/userlib/unpriv-lib-test \
