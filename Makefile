@@ -4,9 +4,10 @@
 #
 #   make            build everything (module for each test kernel, selftests,
 #                   libunpriv and its tests, the test VM's root)
-#   make check      all tests: host unit tests, the VM runner's own tests, and
-#                   the module's selftests, libunpriv's and the guest port's
-#                   tests inside the VM on each kernel
+#   make check      all tests: host unit tests, the VM runner's own tests, the
+#                   module's selftests, libunpriv's and the guest port's tests
+#                   inside the VM on each kernel, and a short stress round
+#                   (tools/stress/) on the generic kernel
 #   make run        boot the VM, load the module, show what /dev/unpriv says
 #                   and run a busybox command in the guest port
 #   make clean      remove build/
@@ -18,6 +19,9 @@
 #   CHECK_KERNELS   kernels 'make check' boots (default: generic rt debug;
 #                   debug is built from Debian's linux-source-6.1 with
 #                   KASAN, lockdep, kmemleak...: see tools/debug-kernel/)
+#   CHECK_STRESS_SECONDS  the stress round of 'make check' (default 30)
+#   STRESS_SEED     the stress rounds' first seed (default: random; each
+#                   round prints its seed, to replay a failure)
 #
 # Every target installs the Debian packages it needs (tools/deps).
 
@@ -30,6 +34,8 @@ VMROOT := $(BUILD)/vmroot
 GUEST_ROOT := /usr/lib/unpriv/guest-root
 GUEST_LIBS := ld-linux-x86-64.so.2 libc.so.6 libm.so.6
 CHECK_KERNELS ?= generic rt debug
+CHECK_STRESS_SECONDS ?= 30
+stress_seed = $(if $(STRESS_SEED),--seed $(STRESS_SEED))
 
 # Kernel releases are looked up when first used, after tools/deps ran.
 kver = $(shell tools/kernel-info kver $(1))
@@ -101,7 +107,7 @@ vmroot: selftests stress userspace
 	$(Q)install -d $(VMROOT).new/usr/bin $(VMROOT).new/usr/lib/unpriv/selftests \
 		$(VMROOT).new/usr/lib/unpriv/tests
 	$(Q)install -m 0755 tools/vm/unpriv-check tools/vm/unpriv-kmemleak \
-		$(VMROOT).new/usr/bin/
+		tools/vm/unpriv-stress-rounds $(VMROOT).new/usr/bin/
 	$(Q)install -m 0755 $(BUILD)/stress/unpriv-stress $(VMROOT).new/usr/bin/
 	$(Q)install -m 0755 $(BUILD)/selftests/* $(VMROOT).new/usr/lib/unpriv/selftests/
 	$(Q)install -m 0755 $(CMAKE_BUILD)/userlib/unpriv-lib-test \
@@ -182,6 +188,11 @@ check: all test-modules $(if $(filter debug,$(CHECK_KERNELS)),modules-debug)
 			tee $(BUILD)/check/vm-$$k.log; \
 		s=$${PIPESTATUS[0]}; [ $$s -eq 0 ] || { rc=1; echo "vmrun-status: $$s" >>$(BUILD)/check/vm-$$k.log; }; \
 	done; \
+	echo "== vm[generic]: a stress round of $(CHECK_STRESS_SECONDS) s"; \
+	tools/vmrun --kernel generic --cpus 2 --timeout 600 -- unpriv-stress-rounds \
+		--duration $(CHECK_STRESS_SECONDS) $(stress_seed) 2>&1 | \
+		tee $(BUILD)/check/vm-generic-stress.log; \
+	s=$${PIPESTATUS[0]}; [ $$s -eq 0 ] || { rc=1; echo "vmrun-status: $$s" >>$(BUILD)/check/vm-generic-stress.log; }; \
 	tools/check-summary $(BUILD)/check/*.log || rc=1; \
 	exit $$rc
 
