@@ -8,6 +8,9 @@
 #                   module's selftests, libunpriv's and the guest port's tests
 #                   inside the VM on each kernel, and a short stress round
 #                   (tools/stress/) on the generic kernel
+#   make check-debug  the long rounds, on the debug kernel (about 15 minutes):
+#                   unpriv-stress in rounds, the module reloaded between them,
+#                   then a fault-injection round (tools/vm/unpriv-fault-inject)
 #   make run        boot the VM, load the module, show what /dev/unpriv says
 #                   and run a busybox command in the guest port
 #   make clean      remove build/
@@ -20,6 +23,8 @@
 #                   debug is built from Debian's linux-source-6.1 with
 #                   KASAN, lockdep, kmemleak...: see tools/debug-kernel/)
 #   CHECK_STRESS_SECONDS  the stress round of 'make check' (default 30)
+#   CHECK_DEBUG_ROUNDS, CHECK_DEBUG_SECONDS  the stress rounds of
+#                   'make check-debug' (default 5 rounds of 60 s)
 #   STRESS_SEED     the stress rounds' first seed (default: random; each
 #                   round prints its seed, to replay a failure)
 #
@@ -35,6 +40,8 @@ GUEST_ROOT := /usr/lib/unpriv/guest-root
 GUEST_LIBS := ld-linux-x86-64.so.2 libc.so.6 libm.so.6
 CHECK_KERNELS ?= generic rt debug
 CHECK_STRESS_SECONDS ?= 30
+CHECK_DEBUG_ROUNDS ?= 5
+CHECK_DEBUG_SECONDS ?= 60
 stress_seed = $(if $(STRESS_SEED),--seed $(STRESS_SEED))
 
 # Kernel releases are looked up when first used, after tools/deps ran.
@@ -107,7 +114,8 @@ vmroot: selftests stress userspace
 	$(Q)install -d $(VMROOT).new/usr/bin $(VMROOT).new/usr/lib/unpriv/selftests \
 		$(VMROOT).new/usr/lib/unpriv/tests
 	$(Q)install -m 0755 tools/vm/unpriv-check tools/vm/unpriv-kmemleak \
-		tools/vm/unpriv-stress-rounds $(VMROOT).new/usr/bin/
+		tools/vm/unpriv-stress-rounds tools/vm/unpriv-fault-inject \
+		$(VMROOT).new/usr/bin/
 	$(Q)install -m 0755 $(BUILD)/stress/unpriv-stress $(VMROOT).new/usr/bin/
 	$(Q)install -m 0755 $(BUILD)/selftests/* $(VMROOT).new/usr/lib/unpriv/selftests/
 	$(Q)install -m 0755 $(CMAKE_BUILD)/userlib/unpriv-lib-test \
@@ -196,6 +204,29 @@ check: all test-modules $(if $(filter debug,$(CHECK_KERNELS)),modules-debug)
 	tools/check-summary $(BUILD)/check/*.log || rc=1; \
 	exit $$rc
 
+# --- check-debug: the long rounds, on the debug kernel ----------------------
+#
+# unpriv-stress in CHECK_DEBUG_ROUNDS rounds, the module loaded afresh for
+# each (unloading it after a round must succeed), with the hung-task
+# detector at 30 s and kmemleak after the last; then the fault-injection
+# round (tools/vm/unpriv-fault-inject), under 'vmrun --allow-alloc-failures'.
+# Logs in build/check-debug/, counted by tools/check-summary.
+
+check-debug: all modules-debug
+	$(Q)rm -rf $(BUILD)/check-debug && mkdir -p $(BUILD)/check-debug
+	$(Q)rc=0; log=$(BUILD)/check-debug; \
+	echo "== vm[debug]: $(CHECK_DEBUG_ROUNDS) stress rounds of $(CHECK_DEBUG_SECONDS) s"; \
+	tools/vmrun --kernel debug --cpus 2 --timeout 2400 -- unpriv-stress-rounds \
+		--rounds $(CHECK_DEBUG_ROUNDS) --duration $(CHECK_DEBUG_SECONDS) \
+		--hung-task 30 $(stress_seed) 2>&1 | tee $$log/vm-debug-stress.log; \
+	s=$${PIPESTATUS[0]}; [ $$s -eq 0 ] || { rc=1; echo "vmrun-status: $$s" >>$$log/vm-debug-stress.log; }; \
+	echo "== vm[debug]: fault injection"; \
+	tools/vmrun --kernel debug --cpus 2 --timeout 1800 --allow-alloc-failures -- \
+		unpriv-fault-inject $(stress_seed) 2>&1 | tee $$log/vm-debug-fault-inject.log; \
+	s=$${PIPESTATUS[0]}; [ $$s -eq 0 ] || { rc=1; echo "vmrun-status: $$s" >>$$log/vm-debug-fault-inject.log; }; \
+	tools/check-summary $$log/*.log || rc=1; \
+	exit $$rc
+
 # --- run --------------------------------------------------------------------
 
 run: all
@@ -221,7 +252,7 @@ install: userspace
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all deps modules selftests stress userspace vmroot test-modules check run install clean
+.PHONY: all deps modules selftests stress userspace vmroot test-modules check check-debug run install clean
 
 # --- the debug kernel (tools/debug-kernel/) ---------------------------------
 #
