@@ -4,9 +4,13 @@
 #
 #   make            build everything (module for each test kernel, selftests,
 #                   libunpriv and its tests, the test VM's root)
-#   make check      all tests: host unit tests, the VM runner's own tests, and
-#                   the module's selftests, libunpriv's and the guest port's
-#                   tests inside the VM on each kernel
+#   make check      all tests: host unit tests, the VM runner's own tests, the
+#                   module's selftests, libunpriv's and the guest port's tests
+#                   inside the VM on each kernel, and a short stress round
+#                   (tools/stress/) on the generic kernel
+#   make check-debug  the long rounds, on the debug kernel (about 15 minutes):
+#                   unpriv-stress in rounds, the module reloaded between them,
+#                   then a fault-injection round (tools/vm/unpriv-fault-inject)
 #   make run        boot the VM, load the module, show what /dev/unpriv says
 #                   and run a busybox command in the guest port
 #   make clean      remove build/
@@ -20,6 +24,11 @@
 #                   KASAN, lockdep, kmemleak...: see tools/debug-kernel/)
 #   VSYSCALL_MODES  vsyscall= boot options under which 'make check' runs
 #                   vsyscall_test again on generic (default: xonly emulate)
+#   CHECK_STRESS_SECONDS  the stress round of 'make check' (default 30)
+#   CHECK_DEBUG_ROUNDS, CHECK_DEBUG_SECONDS  the stress rounds of
+#                   'make check-debug' (default 5 rounds of 60 s)
+#   STRESS_SEED     the stress rounds' first seed (default: random; each
+#                   round prints its seed, to replay a failure)
 #
 # Every target installs the Debian packages it needs (tools/deps).
 
@@ -35,6 +44,10 @@ CHECK_KERNELS ?= generic rt debug
 # Debian's kernel has no vsyscall page; these boot options give it one,
 # and vsyscall_test runs again under each.
 VSYSCALL_MODES ?= xonly emulate
+CHECK_STRESS_SECONDS ?= 30
+CHECK_DEBUG_ROUNDS ?= 5
+CHECK_DEBUG_SECONDS ?= 60
+stress_seed = $(if $(STRESS_SEED),--seed $(STRESS_SEED))
 
 # Kernel releases are looked up when first used, after tools/deps ran.
 kver = $(shell tools/kernel-info kver $(1))
@@ -52,7 +65,7 @@ KSFT_DIR := $(BUILD)/ksft
 
 Q := $(if $(V),,@)
 
-all: modules selftests userspace vmroot
+all: modules selftests stress userspace vmroot
 
 deps:
 	$(Q)tools/deps all
@@ -85,6 +98,11 @@ selftests: $(KSFT_DIR)/kselftest_harness.h
 	$(Q)$(MAKE) --no-print-directory -C selftests KSFT_DIR=$(KSFT_DIR) \
 		OUTPUT=$(BUILD)/selftests
 
+# --- the stress tool (tools/stress/) -----------------------------------------
+
+stress: deps
+	$(Q)$(MAKE) --no-print-directory -C tools/stress OUTPUT=$(BUILD)/stress
+
 # --- userspace (CMake): libunpriv and its tests ----------------------------
 
 $(CMAKE_BUILD)/CMakeCache.txt: CMakeLists.txt | deps
@@ -96,16 +114,19 @@ userspace: $(CMAKE_BUILD)/CMakeCache.txt
 
 # --- the VM's root: what tools/vmrun puts into the initramfs ----------------
 
-vmroot: selftests userspace
+vmroot: selftests stress userspace
 	$(Q)rm -rf $(VMROOT).new
 	$(Q)install -d $(VMROOT).new/usr/bin $(VMROOT).new/usr/lib/unpriv/selftests \
 		$(VMROOT).new/usr/lib/unpriv/tests
-	$(Q)install -m 0755 tools/vm/unpriv-check $(VMROOT).new/usr/bin/
 	$(Q)install -D -m 0644 tools/vm/passwd $(VMROOT).new/etc/passwd
 	$(Q)install -D -m 0644 tools/vm/group $(VMROOT).new/etc/group
 	$(Q)install -D -m 0644 module/60-unpriv.rules \
 		$(VMROOT).new/usr/lib/udev/rules.d/60-unpriv.rules
 	$(Q)install -m 0755 tools/vm/unpriv-udev $(VMROOT).new/usr/lib/unpriv/
+	$(Q)install -m 0755 tools/vm/unpriv-check tools/vm/unpriv-kmemleak \
+		tools/vm/unpriv-stress-rounds tools/vm/unpriv-fault-inject \
+		$(VMROOT).new/usr/bin/
+	$(Q)install -m 0755 $(BUILD)/stress/unpriv-stress $(VMROOT).new/usr/bin/
 	$(Q)install -m 0755 $(BUILD)/selftests/* $(VMROOT).new/usr/lib/unpriv/selftests/
 	$(Q)install -m 0755 $(CMAKE_BUILD)/userlib/unpriv-lib-test \
 		$(CMAKE_BUILD)/userlib/unpriv-backend-test \
@@ -191,7 +212,35 @@ check: all test-modules $(if $(filter debug,$(CHECK_KERNELS)),modules-debug)
 			-- unpriv-check vsyscall_test 2>&1 | tee $(BUILD)/check/vm-vsyscall-$$m.log; \
 		s=$${PIPESTATUS[0]}; [ $$s -eq 0 ] || { rc=1; echo "vmrun-status: $$s" >>$(BUILD)/check/vm-vsyscall-$$m.log; }; \
 	done; \
+	echo "== vm[generic]: a stress round of $(CHECK_STRESS_SECONDS) s"; \
+	tools/vmrun --kernel generic --cpus 2 --timeout 600 -- unpriv-stress-rounds \
+		--duration $(CHECK_STRESS_SECONDS) $(stress_seed) 2>&1 | \
+		tee $(BUILD)/check/vm-generic-stress.log; \
+	s=$${PIPESTATUS[0]}; [ $$s -eq 0 ] || { rc=1; echo "vmrun-status: $$s" >>$(BUILD)/check/vm-generic-stress.log; }; \
 	tools/check-summary $(BUILD)/check/*.log || rc=1; \
+	exit $$rc
+
+# --- check-debug: the long rounds, on the debug kernel ----------------------
+#
+# unpriv-stress in CHECK_DEBUG_ROUNDS rounds, the module loaded afresh for
+# each (unloading it after a round must succeed), with the hung-task
+# detector at 30 s and kmemleak after the last; then the fault-injection
+# round (tools/vm/unpriv-fault-inject), under 'vmrun --allow-alloc-failures'.
+# Logs in build/check-debug/, counted by tools/check-summary.
+
+check-debug: all modules-debug
+	$(Q)rm -rf $(BUILD)/check-debug && mkdir -p $(BUILD)/check-debug
+	$(Q)rc=0; log=$(BUILD)/check-debug; \
+	echo "== vm[debug]: $(CHECK_DEBUG_ROUNDS) stress rounds of $(CHECK_DEBUG_SECONDS) s"; \
+	tools/vmrun --kernel debug --cpus 2 --timeout 2400 -- unpriv-stress-rounds \
+		--rounds $(CHECK_DEBUG_ROUNDS) --duration $(CHECK_DEBUG_SECONDS) \
+		--hung-task 30 $(stress_seed) 2>&1 | tee $$log/vm-debug-stress.log; \
+	s=$${PIPESTATUS[0]}; [ $$s -eq 0 ] || { rc=1; echo "vmrun-status: $$s" >>$$log/vm-debug-stress.log; }; \
+	echo "== vm[debug]: fault injection"; \
+	tools/vmrun --kernel debug --cpus 2 --timeout 1800 --allow-alloc-failures -- \
+		unpriv-fault-inject $(stress_seed) 2>&1 | tee $$log/vm-debug-fault-inject.log; \
+	s=$${PIPESTATUS[0]}; [ $$s -eq 0 ] || { rc=1; echo "vmrun-status: $$s" >>$$log/vm-debug-fault-inject.log; }; \
+	tools/check-summary $$log/*.log || rc=1; \
 	exit $$rc
 
 # --- run --------------------------------------------------------------------
@@ -219,7 +268,7 @@ install: userspace
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all deps modules selftests userspace vmroot test-modules check run install clean
+.PHONY: all deps modules selftests stress userspace vmroot test-modules check check-debug run install clean
 
 # --- the debug kernel (tools/debug-kernel/) ---------------------------------
 #

@@ -27,6 +27,7 @@
 #include <linux/sched/task.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <asm/pkru.h>
 
 #include "unpriv.h"
 
@@ -62,18 +63,30 @@ void unpriv_switch_mm(struct mm_struct *mm)
 	task_unlock(tsk);
 }
 
-/* Borrow as's mm for a mapping operation; returns the caller's. */
-static struct mm_struct *unpriv_as_enter(struct unpriv_as *as)
-{
-	struct mm_struct *host = current->mm;
+/* What a thread borrowing an address space's mm sets aside. */
+struct unpriv_as_borrow {
+	struct mm_struct *mm;
+	u32 pkru;
+};
 
+/*
+ * Borrow as's mm for a mapping operation.  Besides the mm, the mm code
+ * may change one piece of the calling thread's state: a PROT_EXEC-only
+ * map or protect gives the mm an execute-only pkey and denies that key
+ * in current's PKRU (execute_only_pkey()).  That PKRU is the host's, not
+ * the guest's, and is put back.
+ */
+static void unpriv_as_enter(struct unpriv_as *as, struct unpriv_as_borrow *b)
+{
+	b->mm = current->mm;
+	b->pkru = read_pkru();
 	unpriv_switch_mm(as->mm);
-	return host;
 }
 
-static void unpriv_as_leave(struct mm_struct *host)
+static void unpriv_as_leave(struct unpriv_as_borrow *b)
 {
-	unpriv_switch_mm(host);
+	unpriv_switch_mm(b->mm);
+	write_pkru(b->pkru);
 }
 
 static bool unpriv_range_ok(u64 addr, u64 len)
@@ -87,7 +100,7 @@ static bool unpriv_range_ok(u64 addr, u64 len)
 static int unpriv_as_map(struct unpriv_as *as, const struct unpriv_as_map *m)
 {
 	unsigned long flags = MAP_FIXED;
-	struct mm_struct *host;
+	struct unpriv_as_borrow b;
 	unsigned long addr;
 	struct file *file;
 
@@ -110,9 +123,9 @@ static int unpriv_as_map(struct unpriv_as *as, const struct unpriv_as_map *m)
 	file = fget(m->fd);
 	if (!file)
 		return -EBADF;
-	host = unpriv_as_enter(as);
+	unpriv_as_enter(as, &b);
 	addr = vm_mmap(file, m->addr, m->len, m->prot, flags, m->offset);
-	unpriv_as_leave(host);
+	unpriv_as_leave(&b);
 	fput(file);
 
 	if (IS_ERR_VALUE(addr))
@@ -122,29 +135,29 @@ static int unpriv_as_map(struct unpriv_as *as, const struct unpriv_as_map *m)
 
 static int unpriv_as_unmap(struct unpriv_as *as, const struct unpriv_as_range *r)
 {
-	struct mm_struct *host;
+	struct unpriv_as_borrow b;
 	int ret;
 
 	if (!unpriv_range_ok(r->addr, r->len) || r->prot || r->flags)
 		return -EINVAL;
-	host = unpriv_as_enter(as);
+	unpriv_as_enter(as, &b);
 	ret = vm_munmap(r->addr, r->len);
-	unpriv_as_leave(host);
+	unpriv_as_leave(&b);
 	return ret;
 }
 
 static int unpriv_as_protect(struct unpriv_as *as,
 			     const struct unpriv_as_range *r)
 {
-	struct mm_struct *host;
+	struct unpriv_as_borrow b;
 	int ret;
 
 	if (!unpriv_range_ok(r->addr, r->len) ||
 	    (r->prot & ~UNPRIV_PROT_ALL) || r->flags)
 		return -EINVAL;
-	host = unpriv_as_enter(as);
+	unpriv_as_enter(as, &b);
 	ret = unpriv_sym.do_mprotect_pkey(r->addr, r->len, r->prot, -1);
-	unpriv_as_leave(host);
+	unpriv_as_leave(&b);
 	return ret;
 }
 
@@ -203,7 +216,8 @@ static long unpriv_as_batch(struct unpriv_as *as,
  * One page of UNPRIV_AS_RW: copy between the caller's buf and the guest
  * page at addr, through bounce (a page-sized kernel buffer), so that a
  * bad buf changes no guest byte.  Returns bytes copied, or -EIO when the
- * guest page is not there, -EFAULT when no byte of buf could be used.
+ * guest page is not there, -ENOMEM when it is but could not be faulted
+ * in for lack of memory, -EFAULT when no byte of buf could be used.
  */
 static long unpriv_as_rw_page(struct unpriv_as *as, unsigned long addr,
 			      void __user *buf, size_t len, bool write,
@@ -226,6 +240,8 @@ static long unpriv_as_rw_page(struct unpriv_as *as, unsigned long addr,
 		return -EINTR;
 	got = get_user_pages_remote(as->mm, addr, 1, gup, &page, NULL, NULL);
 	mmap_read_unlock(as->mm);
+	if (got == -ENOMEM)
+		return -ENOMEM;
 	if (got <= 0)
 		return -EIO;
 

@@ -80,6 +80,7 @@ struct unpriv_host {
 	sigset_t blocked;
 	bool blocked_changed;
 	unsigned long ignored;	/* synchronous signals set to SIG_IGN */
+	unsigned long trap_nr;	/* thread.trap_nr, until the guest traps */
 };
 
 struct unpriv_vcpu {

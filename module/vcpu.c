@@ -62,6 +62,9 @@
 	(sigmask(SIGSEGV) | sigmask(SIGBUS) | sigmask(SIGILL) | \
 	 sigmask(SIGTRAP) | sigmask(SIGFPE) | sigmask(SIGSYS))
 
+/* thread.trap_nr in guest mode until the guest traps: no vector */
+#define UNPRIV_NO_TRAP		(~0UL)
+
 /* The flags guest code may set, as sigreturn allows. */
 #define UNPRIV_RFLAGS_USER \
 	(X86_EFLAGS_CF | X86_EFLAGS_PF | X86_EFLAGS_AF | X86_EFLAGS_ZF | \
@@ -356,6 +359,27 @@ static void unpriv_signals_to_host(struct unpriv_host *h)
 }
 
 /*
+ * The kernel sends a trap's signal even when it cannot allocate the
+ * signal's queue entry (GFP_ATOMIC, under memory pressure): the signal
+ * is then a pending bit alone, and dequeue_signal() makes up SI_USER
+ * details for it.  A synchronous signal pending for the thread with no
+ * queue entry is the guest's when the guest trapped since it entered
+ * (a host thread's tkill() of one, unqueued too, while the guest did
+ * not trap, stays the host's).  Called with the siglock held.
+ */
+static int unpriv_unqueued_sync_signal(void)
+{
+	unsigned long bare = current->pending.signal.sig[0] & UNPRIV_SYNC_SIGNALS;
+	struct sigqueue *q;
+
+	if (current->thread.trap_nr == UNPRIV_NO_TRAP)
+		return 0;
+	list_for_each_entry(q, &current->pending.list, list)
+		bare &= ~sigmask(q->info.si_signo);
+	return bare ? __ffs(bare) + 1 : 0;
+}
+
+/*
  * Take the signal a guest fault or trap raised off the thread's queue:
  * a synchronous signal the kernel itself sent.  Host signals stay.
  */
@@ -376,6 +400,8 @@ static int unpriv_take_guest_signal(struct unpriv_host *h,
 			break;
 		}
 	}
+	if (!sig)
+		sig = unpriv_unqueued_sync_signal();
 	if (sig) {
 		siginitsetinv(&mask, sigmask(sig));
 		sig = dequeue_signal(current, &mask, info, &type);
@@ -433,13 +459,22 @@ static void unpriv_vcpu_enter(struct unpriv_vcpu *vcpu, struct pt_regs *regs)
 	fpu_swap_kvm_fpstate(&vcpu->fpu, true);
 	unpriv_swap_segments_to_guest(vcpu, &segs);
 	unpriv_signals_to_guest(h);
+	/* a trap in guest mode sets it: unpriv_unqueued_sync_signal() */
+	h->trap_nr = current->thread.trap_nr;
+	current->thread.trap_nr = UNPRIV_NO_TRAP;
 	/*
 	 * The kernel would update rseq through the guest's mm: park it.
 	 * Migrations while it is parked go unseen; leaving checks the CPU.
+	 * The CPU is read before parking, so that a migration in between
+	 * is one leaving sees; and an update already due (a migration
+	 * since the last return to user mode: this exit to user mode
+	 * would make it next, with rseq parked) is made on the way back.
 	 */
+	h->cpu = raw_smp_processor_id();
+	if (test_thread_flag(TIF_NOTIFY_RESUME))
+		h->cpu = -1;
 	h->rseq = current->rseq;
 	current->rseq = NULL;
-	h->cpu = raw_smp_processor_id();
 	h->sud_on = test_task_syscall_work(current, SYSCALL_USER_DISPATCH);
 	set_task_syscall_work(current, SYSCALL_USER_DISPATCH);
 	h->mm = current->mm;
@@ -475,6 +510,8 @@ static void unpriv_vcpu_leave(struct unpriv_vcpu *vcpu, struct pt_regs *regs,
 		rseq_set_notify_resume(current);
 	unpriv_signals_to_host(h);
 	unpriv_sud_to_host(h);
+	if (current->thread.trap_nr == UNPRIV_NO_TRAP)
+		current->thread.trap_nr = h->trap_nr;
 
 	*regs = h->regs;
 	regs->ax = ret;

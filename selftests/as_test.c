@@ -1097,6 +1097,78 @@ TEST_F(as, rw_of_an_unmapped_first_page_is_eio)
 	EXPECT_EQ(-EIO, as_read(self->g.as, 0xffffffff81000000UL, buf, 8));
 }
 
+/*
+ * Fault injection (the debug kernel): each allocation AS_RW needs to
+ * write a page the guest never touched (the copy-on-write page, page
+ * tables) fails in turn, with /proc/thread-self/fail-nth.  The guest
+ * page is mapped all along: the answer is ENOMEM, never EIO.
+ */
+static const char *const fail_knobs[][2] = {
+	{ "/sys/kernel/debug/failslab/ignore-gfp-wait", "N" },
+	{ "/sys/kernel/debug/fail_page_alloc/ignore-gfp-wait", "N" },
+	{ "/sys/kernel/debug/fail_page_alloc/min-order", "0" },
+};
+
+static int knob(const char *path, char *old, size_t oldlen, const char *new)
+{
+	int fd = open(path, O_RDWR | O_CLOEXEC), n, ret = -1;
+
+	if (fd < 0)
+		return -1;
+	if (old) {
+		n = read(fd, old, oldlen - 1);
+		if (n <= 0)
+			goto out;
+		old[n] = 0;
+	}
+	ret = write(fd, new, strlen(new)) == (ssize_t)strlen(new) ? 0 : -1;
+out:
+	close(fd);
+	return ret;
+}
+
+TEST_F(as, rw_that_cannot_allocate_is_enomem)
+{
+	char old[3][16];
+	int nth, i, n, injected = 0;
+
+	nth = open("/proc/thread-self/fail-nth", O_RDWR | O_CLOEXEC);
+	if (nth < 0)
+		SKIP(return, "no fault injection (fail-nth) in this kernel");
+	for (i = 0; i < 3; i++)
+		if (knob(fail_knobs[i][0], old[i], sizeof(old[i]), fail_knobs[i][1]))
+			SKIP(return, "no %s", fail_knobs[i][0]);
+
+	for (n = 1; n < 200; n++) {
+		char buf[8], left[16] = "";
+		long ret;
+		int as;
+
+		as = ioctl(self->g.dev, UNPRIV_CREATE_AS, 0);
+		ASSERT_LE(0, as);
+		ASSERT_EQ(0, as_map(as, X, PAGE, 0, self->mem2, UNPRIV_PROT_READ,
+				    UNPRIV_MAP_PRIVATE));
+		snprintf(buf, sizeof(buf), "%d", n);
+		ASSERT_EQ(strlen(buf), pwrite(nth, buf, strlen(buf), 0));
+		ret = as_write(as, X + 8, "injected", 8);
+		ASSERT_LT(0, pread(nth, left, sizeof(left) - 1, 0));
+		ASSERT_EQ(1, pwrite(nth, "0", 1, 0));
+		close(as);
+		if (atoi(left)) {
+			/* fewer than n points: each one has failed once */
+			EXPECT_EQ(8, ret);
+			break;
+		}
+		injected++;
+		EXPECT_TRUE(ret == 8 || ret == -ENOMEM)
+			TH_LOG("allocation %d failed: AS_RW returned %ld", n, ret);
+	}
+	EXPECT_LT(0, injected);
+	for (i = 0; i < 3; i++)
+		knob(fail_knobs[i][0], NULL, 0, old[i]);
+	close(nth);
+}
+
 TEST_F(as, rw_with_a_bad_buffer_is_efault)
 {
 	void *none = inaccessible_page();

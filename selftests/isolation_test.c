@@ -201,6 +201,34 @@ TEST_F(iso, pkru_is_kept_apart)
 	EXPECT_EQ(host, rdpkru());
 }
 
+static void wrpkru(unsigned int pkru)
+{
+	asm volatile("wrpkru" : : "a"(pkru), "c"(0), "d"(0) : "memory");
+}
+
+/*
+ * An execute-only mapping gets the address space's execute-only pkey,
+ * and the kernel denies that key in the PKRU of the thread that made
+ * the mapping: the host thread's own PKRU, which must not change.
+ */
+TEST_F(iso, execute_only_maps_leave_the_callers_pkru_alone)
+{
+	struct unpriv_as_range r = {
+		.addr = GUEST_DATA_ADDR, .len = GUEST_PAGE, .prot = UNPRIV_PROT_EXEC,
+	};
+
+	if (!have_ospke())
+		SKIP(return, "no OSPKE");
+	wrpkru(0);
+	ASSERT_EQ(0, guest_map(&self->g, GUEST_UNMAPPED_ADDR, GUEST_PAGE, 0,
+			       UNPRIV_PROT_EXEC));
+	EXPECT_EQ(0, rdpkru());
+
+	wrpkru(0);
+	ASSERT_EQ(0, ioctl(self->g.as, UNPRIV_AS_PROTECT, &r));
+	EXPECT_EQ(0, rdpkru());
+}
+
 GUEST_CODE(guest_fault_then_syscall,
 	"mov $0x400000, %rax\n"
 	"mov (%rax), %rbx\n");
@@ -287,6 +315,75 @@ TEST_F(iso, rseq_cpu_id_is_right_after_a_migration_in_guest_mode)
 
 	ASSERT_EQ(0, syscall(SYS_getcpu, &cpu, NULL, NULL));
 	EXPECT_EQ(1, cpu);
+}
+
+struct flipper {
+	pid_t tid;
+	volatile bool stop;
+};
+
+/* Move the thread from CPU 0 to 1 and back, every millisecond. */
+static void *flip_cpus(void *arg)
+{
+	struct flipper *f = arg;
+	cpu_set_t set;
+	int cpu = 0;
+
+	while (!f->stop) {
+		cpu ^= 1;
+		CPU_ZERO(&set);
+		CPU_SET(cpu, &set);
+		if (sched_setaffinity(f->tid, sizeof(set), &set))
+			return (void *)1L;
+		sleep_ms(1);
+	}
+	return NULL;
+}
+
+GUEST_CODE(guest_syscall_at_once, "syscall\n");
+
+/*
+ * A migration while the thread is on its way into guest mode leaves an
+ * rseq update due when RUN parks rseq; the update must still be made on
+ * the way back, even on the CPU it entered on.  (The first version only
+ * compared the CPUs at entry and exit, and read the entry CPU after
+ * parking: the host's cpu_id stayed at the old CPU.)
+ */
+TEST_F(iso, rseq_cpu_id_is_right_after_a_migration_during_run)
+{
+	struct flipper f = { .tid = gettid() };
+	int i, stale = 0, checked = 0;
+	struct rseq *rs;
+	pthread_t t;
+	void *ret;
+
+	if (!__rseq_size)
+		SKIP(return, "rseq not registered by the C library");
+	if (get_nprocs() < 2)
+		SKIP(return, "needs two CPUs");
+	rs = (struct rseq *)((char *)__builtin_thread_pointer() + __rseq_offset);
+	ASSERT_EQ(0, GUEST_LOAD(&self->g, guest_syscall_at_once));
+	ASSERT_EQ(0, pthread_create(&t, NULL, flip_cpus, &f));
+	for (i = 0; i < 3000; i++) {
+		unsigned int a = ~0U, b = ~0U, cpu_id;
+
+		self->g.run->regs.rip = GUEST_CODE_ADDR;
+		ASSERT_EQ(0, guest_run(&self->g));
+		/* the kernel's word before and after the rseq area's */
+		syscall(SYS_getcpu, &a, NULL, NULL);
+		cpu_id = rs->cpu_id;
+		syscall(SYS_getcpu, &b, NULL, NULL);
+		if (a != b)
+			continue;
+		checked++;
+		if (cpu_id != a && stale++ < 5)
+			TH_LOG("run %d: rseq cpu_id %u on CPU %u", i, cpu_id, a);
+	}
+	f.stop = true;
+	ASSERT_EQ(0, pthread_join(t, &ret));
+	EXPECT_EQ(NULL, ret);
+	EXPECT_LT(1000, checked);
+	EXPECT_EQ(0, stale);
 }
 
 static volatile char sud_selector = SYSCALL_DISPATCH_FILTER_ALLOW;

@@ -332,6 +332,48 @@ TEST_F(run, far_jump_into_compat_mode_is_caught)
 	EXPECT_EQ(UNPRIV_CS_32, run->regs.cs);
 }
 
+/*
+ * Guest code may load the GDT's user code selectors into ds, es, fs and
+ * gs (they are readable segments); the exit shows them, and the next
+ * RUN must take them back.
+ */
+GUEST_CODE(guest_load_code_selectors,
+	"mov $0x23, %eax\n"
+	"mov %eax, %ds\n"
+	"mov %eax, %fs\n"
+	"mov $0x33, %eax\n"
+	"mov %eax, %es\n"
+	"mov %eax, %gs\n"
+	"mov $1, %eax\n"
+	"syscall\n"
+	"mov %ds, %edi\n"
+	"mov %es, %esi\n"
+	"mov %fs, %edx\n"
+	"mov %gs, %r10d\n"
+	"mov $2, %eax\n"
+	"syscall\n");
+
+TEST_F(run, code_selectors_the_guest_loads_survive_an_exit)
+{
+	struct unpriv_run *run = self->g.run;
+
+	ASSERT_EQ(0, GUEST_LOAD(&self->g, guest_load_code_selectors));
+	ASSERT_EQ(0, guest_run(&self->g));
+	ASSERT_EQ(UNPRIV_EXIT_SYSCALL, run->exit_reason);
+	EXPECT_EQ(UNPRIV_CS_32, run->regs.ds);
+	EXPECT_EQ(UNPRIV_CS_64, run->regs.es);
+	EXPECT_EQ(UNPRIV_CS_32, run->regs.fs);
+	EXPECT_EQ(UNPRIV_CS_64, run->regs.gs);
+
+	ASSERT_EQ(0, guest_run(&self->g));
+	ASSERT_EQ(UNPRIV_EXIT_SYSCALL, run->exit_reason);
+	EXPECT_EQ(2, run->syscall.nr);
+	EXPECT_EQ(UNPRIV_CS_32, run->syscall.args[0]);
+	EXPECT_EQ(UNPRIV_CS_64, run->syscall.args[1]);
+	EXPECT_EQ(UNPRIV_CS_32, run->syscall.args[2]);
+	EXPECT_EQ(UNPRIV_CS_64, run->syscall.args[3]);
+}
+
 /* Registers the module must refuse: each RUN fails with EINVAL. */
 FIXTURE(bad_regs) {
 	struct guest g;

@@ -162,6 +162,62 @@ TEST_F(sig, a_running_vcpu_is_busy_for_other_threads)
 	EXPECT_EQ(UNPRIV_EXIT_INTR, self->g.run->exit_reason);
 }
 
+static volatile sig_atomic_t host_traps;
+
+static void on_trap_signal(int sig)
+{
+	host_traps++;
+}
+
+GUEST_CODE(guest_traps, "nop\nint3\nud2\n");
+
+/*
+ * The kernel sends a trap's signal even when it cannot allocate the
+ * signal's details (out of memory): a pending bit alone.  It is still
+ * the guest's, and must come out as a trap exit, never reach the host.
+ * Fault injection (the debug kernel) fails each allocation of a run
+ * that traps, in turn, with /proc/thread-self/fail-nth.
+ */
+TEST_F(sig, a_trap_whose_signal_could_not_be_queued_stays_the_guests)
+{
+	struct sigaction sa = { .sa_handler = on_trap_signal };
+	struct unpriv_run *run = self->g.run;
+	int nth, n, injected = 0;
+
+	nth = open("/proc/thread-self/fail-nth", O_RDWR | O_CLOEXEC);
+	if (nth < 0)
+		SKIP(return, "no fault injection (fail-nth) in this kernel");
+	ASSERT_EQ(0, sigaction(SIGTRAP, &sa, NULL));
+	ASSERT_EQ(0, sigaction(SIGILL, &sa, NULL));
+	ASSERT_EQ(0, GUEST_LOAD(&self->g, guest_traps));
+	/* once without: each run then makes the same allocations */
+	run->regs.rip = GUEST_CODE_ADDR + 1;
+	ASSERT_EQ(0, guest_run(&self->g));
+
+	for (n = 1; n < 100; n++) {
+		char buf[16], left[16] = "";
+		int ret;
+
+		run->regs.rip = GUEST_CODE_ADDR + 1;	/* the int3 */
+		snprintf(buf, sizeof(buf), "%d", n);
+		ASSERT_EQ(strlen(buf), pwrite(nth, buf, strlen(buf), 0));
+		ret = guest_run(&self->g);
+		ASSERT_LT(0, pread(nth, left, sizeof(left) - 1, 0));
+		ASSERT_EQ(1, pwrite(nth, "0", 1, 0));
+		injected += !atoi(left);
+
+		ASSERT_EQ(0, ret) TH_LOG("allocation %d failed", n);
+		ASSERT_EQ(UNPRIV_EXIT_TRAP, run->exit_reason);
+		EXPECT_EQ(3, run->trap.trap);
+		EXPECT_EQ(SIGTRAP, run->trap.signo);
+		EXPECT_EQ(0, host_traps) TH_LOG("allocation %d failed", n);
+		if (atoi(left))
+			break;
+	}
+	EXPECT_LT(0, injected);
+	close(nth);
+}
+
 /*
  * A signal that kills: SIGKILL of a process whose thread is in guest
  * mode ends it cleanly.

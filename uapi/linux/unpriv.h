@@ -219,6 +219,7 @@ struct unpriv_as_rw {
  * Errors:  EINVAL  unknown flags, reserved not 0, len above 1 GiB.
  *          EIO     the first guest page is not mapped (or not writable,
  *                  for a write to a shared read-only mapping).
+ *          ENOMEM  it is, but could not be faulted in: out of memory.
  *          EFAULT  the first byte of buf is not the caller's memory.
  *          EINTR   a fatal signal arrived before any byte was copied.
  */
@@ -301,7 +302,9 @@ struct unpriv_run {
 			__u32 trap;	  /* 14 (#PF) */
 			__s32 signo;	  /* SIGSEGV or SIGBUS, as Linux */
 			__s32 si_code;	  /* SEGV_MAPERR, SEGV_ACCERR,
-					   * SEGV_PKUERR, BUS_ADRERR, ... */
+					   * SEGV_PKUERR, BUS_ADRERR, ...;
+					   * 0 (SI_USER) when the kernel
+					   * had no memory to record it */
 			__u32 padding;
 		} fault;
 		/*
@@ -314,9 +317,11 @@ struct unpriv_run {
 			__u32 trap;	  /* x86 exception vector */
 			__s32 signo;	  /* the signal Linux would send */
 			__s32 si_code;	  /* its si_code: ILL_ILLOPN,
-					   * FPE_INTDIV, TRAP_BRKPT, ... */
+					   * FPE_INTDIV, TRAP_BRKPT, ...;
+					   * 0 (SI_USER) as for faults */
 			__u32 padding;
-			__u64 address;	  /* si_addr, where Linux sets one */
+			__u64 address;	  /* si_addr, where Linux sets one
+					   * (0 with SI_USER) */
 			__u64 error_code; /* exception error code */
 			__u64 dr6;	  /* debug status, for trap 1 */
 		} trap;
