@@ -40,18 +40,35 @@ struct unpriv_as *unpriv_as_from_file(struct file *file)
 }
 
 /*
+ * The task's cached RSS counters belong to its current mm: flush them
+ * into it before the mm changes, or its counters go wrong ("Bad
+ * rss-counter state").  Mostly there is nothing to flush, and looking
+ * costs a tenth of the call.
+ */
+static void unpriv_sync_rss(struct mm_struct *mm)
+{
+#ifdef SPLIT_RSS_COUNTING
+	const struct task_rss_stat *stat = &current->rss_stat;
+	int i, cached = 0;
+
+	for (i = 0; i < NR_MM_COUNTERS; i++)
+		cached |= stat->count[i];
+	if (cached)
+		unpriv_sym.sync_mm_rss(mm);
+#endif
+}
+
+/*
  * Make mm current's mm, as kthread_use_mm() does for kernel threads; for
  * a user thread, mm and active_mm are the same and the caller keeps the
- * old mm alive.  The task's cached RSS counters belong to the old mm:
- * they are flushed first, or the old mm's counters go wrong ("Bad
- * rss-counter state").
+ * old mm alive.
  */
 void unpriv_switch_mm(struct mm_struct *mm)
 {
 	struct task_struct *tsk = current;
 	struct mm_struct *prev = tsk->mm;
 
-	unpriv_sym.sync_mm_rss(prev);
+	unpriv_sync_rss(prev);
 	task_lock(tsk);
 	local_irq_disable();
 	tsk->active_mm = mm;
