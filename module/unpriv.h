@@ -87,6 +87,7 @@ struct unpriv_vcpu {
 	/* The address space it last ran in, held while bound. */
 	struct file *as_file;
 	struct unpriv_as *as;
+	struct file *old_as_file;	/* replaced by this RUN: see vcpu.c */
 
 	struct fpu_guest fpu;
 	u32 pkru;

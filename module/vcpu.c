@@ -70,8 +70,23 @@ static int unpriv_vcpu_phase(struct unpriv_vcpu *vcpu)
 	return atomic_read(&vcpu->state) & UNPRIV_VCPU_PHASE;
 }
 
+/*
+ * Let go of the address space the vcpu ran in before this RUN, in host
+ * mode: when it was the last reference, the final fput() queues task
+ * work, which would otherwise stop the entry with -EINTR (or run in
+ * guest mode).
+ */
+static void unpriv_vcpu_put_old_as(struct unpriv_vcpu *vcpu)
+{
+	if (vcpu->old_as_file) {
+		fput(vcpu->old_as_file);
+		vcpu->old_as_file = NULL;
+	}
+}
+
 static void unpriv_vcpu_free(struct unpriv_vcpu *vcpu)
 {
+	unpriv_vcpu_put_old_as(vcpu);
 	if (vcpu->as_file)
 		fput(vcpu->as_file);
 	fpu_free_guest_fpstate(&vcpu->fpu);
@@ -339,6 +354,7 @@ static void unpriv_vcpu_abort(struct unpriv_vcpu *vcpu, struct pt_regs *regs,
 			      int err)
 {
 	unpriv_sud_to_host(&vcpu->host);
+	unpriv_vcpu_put_old_as(vcpu);
 	vcpu->run->exit_reason = UNPRIV_EXIT_INTR;
 	regs->ax = err;
 	vcpu->task = NULL;
@@ -414,6 +430,7 @@ static void unpriv_vcpu_leave(struct unpriv_vcpu *vcpu, struct pt_regs *regs,
 		rseq_set_notify_resume(current);
 	unpriv_signals_to_host(h);
 	unpriv_sud_to_host(h);
+	unpriv_vcpu_put_old_as(vcpu);
 
 	*regs = h->regs;
 	regs->ax = ret;
@@ -573,8 +590,7 @@ static int unpriv_vcpu_bind(struct unpriv_vcpu *vcpu, unsigned long fd)
 		fput(file);
 		return -EINVAL;
 	}
-	if (vcpu->as_file)
-		fput(vcpu->as_file);
+	vcpu->old_as_file = vcpu->as_file;
 	vcpu->as_file = file;
 	vcpu->as = as;
 	return 0;
@@ -596,6 +612,7 @@ static long unpriv_vcpu_run(struct unpriv_vcpu *vcpu, unsigned long as_fd)
 		ret = -EINTR;
 	}
 	if (ret) {
+		unpriv_vcpu_put_old_as(vcpu);
 		atomic_set(&vcpu->state, UNPRIV_VCPU_IDLE);
 		return ret;
 	}
