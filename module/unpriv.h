@@ -80,9 +80,10 @@ struct unpriv_host {
 
 struct unpriv_vcpu {
 	struct unpriv_run *run;		/* the page shared with userspace */
-	atomic_t state;			/* phase, and DEAD: see vcpu.c */
+	atomic_t state;			/* phase: see vcpu.c */
 	struct task_struct *task;	/* its thread, while not IDLE */
 	unsigned long flags;		/* UNPRIV_VCPU_KICKED */
+	struct file *file;		/* its own (no reference) */
 
 	/* The address space it last ran in, held while bound. */
 	struct file *as_file;
@@ -98,19 +99,31 @@ int unpriv_vcpu_create(unsigned long flags);
 int unpriv_vcpu_init(void);
 int unpriv_vcpu_fpu_size(void);
 
-/* The vcpu current is entering or running, if any (see vcpu.c). */
-static __always_inline struct unpriv_vcpu *unpriv_current_vcpu(void)
+/*
+ * A thread's Syscall User Dispatch selector, while it is entering,
+ * running or parked on a vcpu: the vcpu, with this bit when parked (see
+ * vcpu.c).
+ */
+#define UNPRIV_SEL_PARKED	1UL
+
+/* The selector when it is the module's, else 0. */
+static __always_inline unsigned long unpriv_current_sel(void)
 {
 	unsigned long sel = (unsigned long)current->syscall_dispatch.selector;
 
 	/* A host's own selector is a user address: see vcpu.c. */
 	if (likely(sel < TASK_SIZE_MAX))
-		return NULL;
-	return (struct unpriv_vcpu *)sel;
+		return 0;
+	return sel;
 }
 
-bool unpriv_vcpu_syscall(struct unpriv_vcpu *vcpu, struct pt_regs *regs);
-void unpriv_vcpu_signal(struct unpriv_vcpu *vcpu, struct pt_regs *regs);
+static __always_inline struct unpriv_vcpu *unpriv_sel_vcpu(unsigned long sel)
+{
+	return (struct unpriv_vcpu *)(sel & ~UNPRIV_SEL_PARKED);
+}
+
+bool unpriv_vcpu_syscall(unsigned long sel, struct pt_regs *regs);
+void unpriv_vcpu_signal(unsigned long sel, struct pt_regs *regs);
 
 /* hooks.c: the kernel functions every exit from guest mode passes */
 int unpriv_hooks_install(void);

@@ -21,9 +21,22 @@
  * a user address there, the module only a vcpu, a kernel address.  That
  * makes the check in every hook two loads.
  *
- * Lifetimes: a vcpu's state is IDLE, ENTERING or GUEST, plus a DEAD bit
- * its fd's release sets.  Only the thread running it moves it between
- * phases; when it finds DEAD on the way out it frees the vcpu itself.
+ * Leaving guest mode, a thread whose host program does not use Syscall
+ * User Dispatch itself stays parked on the vcpu: its dispatch stays
+ * armed, with the vcpu and UNPRIV_SEL_PARKED in the selector.  Its next
+ * system call then comes to unpriv_vcpu_syscall() first.  When that is
+ * UNPRIV_RUN of the same vcpu with the same address space, and nothing
+ * else watches the thread's system calls (ptrace, seccomp, audit and
+ * syscall tracepoints would all miss it), the guest is entered right
+ * there and the ioctl does not run: no fd lookup, no LSM hook, no extra
+ * pass through the exit-to-user loop, a third of a round trip.  Anything
+ * else unparks the thread and runs as usual; so does a signal.
+ *
+ * Lifetimes: a thread holds a reference to the vcpu's file from RUN to
+ * its return, and on while it is parked, so a vcpu is only freed when
+ * its file is released, with no thread on it.  Its state says which
+ * thread may touch the rest: IDLE, ENTERING or GUEST (one thread's), or
+ * BUSY (an ioctl's).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -48,8 +61,6 @@
 #define CREATE_TRACE_POINTS
 #include "trace.h"
 
-#define UNPRIV_VCPU_PHASE	0xff
-#define UNPRIV_VCPU_DEAD	0x100
 
 /* vcpu->flags */
 #define UNPRIV_VCPU_KICKED	0
@@ -67,7 +78,7 @@
 
 static int unpriv_vcpu_phase(struct unpriv_vcpu *vcpu)
 {
-	return atomic_read(&vcpu->state) & UNPRIV_VCPU_PHASE;
+	return atomic_read(&vcpu->state);
 }
 
 /*
@@ -94,10 +105,7 @@ static void unpriv_vcpu_free(struct unpriv_vcpu *vcpu)
 	kfree(vcpu);
 }
 
-/*
- * Move the vcpu from phase 'from' to 'to'.  Fails, leaving the vcpu to
- * the caller to free, when its fd was closed meanwhile.
- */
+/* Move the vcpu from phase 'from' to 'to'; fails when it is not in 'from'. */
 static bool unpriv_vcpu_move(struct unpriv_vcpu *vcpu, int from, int to)
 {
 	return atomic_cmpxchg(&vcpu->state, from, to) == from;
@@ -342,6 +350,30 @@ static int unpriv_take_guest_signal(struct unpriv_host *h,
 
 /* --- entering and leaving guest mode ---------------------------------- */
 
+/*
+ * Guest mode cannot isolate an I/O permission bitmap or hardware
+ * breakpoints: they would apply to guest code.
+ */
+static int unpriv_vcpu_check_thread(void)
+{
+	int i;
+
+	if (!current->mm || (current->flags & PF_KTHREAD))
+		return -EINVAL;
+	if (test_thread_flag(TIF_IO_BITMAP))
+		return -EBUSY;
+	for (i = 0; i < HBP_NUM; i++)
+		if (current->thread.ptrace_bps[i])
+			return -EBUSY;
+	return 0;
+}
+
+/* The thread is done with the vcpu: drop the reference RUN took. */
+static void unpriv_vcpu_put(struct unpriv_vcpu *vcpu)
+{
+	fput(vcpu->file);
+}
+
 static void unpriv_sud_to_host(struct unpriv_host *h)
 {
 	current->syscall_dispatch = h->sud;
@@ -349,40 +381,35 @@ static void unpriv_sud_to_host(struct unpriv_host *h)
 		clear_task_syscall_work(current, SYSCALL_USER_DISPATCH);
 }
 
-/* RUN did not get to the guest: return err from it. */
-static void unpriv_vcpu_abort(struct unpriv_vcpu *vcpu, struct pt_regs *regs,
-			      int err)
+/*
+ * The thread leaves the vcpu it is parked on: its dispatch settings go
+ * back to what a thread that never set any has.  Only a thread whose
+ * host program had dispatch off parks, and with it off, the kernel
+ * looks at none of them.
+ */
+static void unpriv_vcpu_unpark(struct unpriv_vcpu *vcpu)
 {
-	unpriv_sud_to_host(&vcpu->host);
-	unpriv_vcpu_put_old_as(vcpu);
-	vcpu->run->exit_reason = UNPRIV_EXIT_INTR;
-	regs->ax = err;
-	vcpu->task = NULL;
-	if (!unpriv_vcpu_move(vcpu, UNPRIV_VCPU_ENTERING, UNPRIV_VCPU_IDLE))
-		unpriv_vcpu_free(vcpu);
+	clear_task_syscall_work(current, SYSCALL_USER_DISPATCH);
+	memset(&current->syscall_dispatch, 0, sizeof(current->syscall_dispatch));
+	unpriv_vcpu_put(vcpu);
 }
 
-static void unpriv_vcpu_enter(struct unpriv_vcpu *vcpu, struct pt_regs *regs)
+/*
+ * Swap the thread's user registers, mm and per-thread state for the
+ * guest's.  Fails, with nothing changed, on bad guest registers.
+ */
+static int unpriv_vcpu_switch_in(struct unpriv_vcpu *vcpu, struct pt_regs *regs)
 {
 	struct unpriv_host *h = &vcpu->host;
 	struct unpriv_cpu_segs segs;
 	int ret;
-
-	if (task_sigpending(current) || task_work_pending(current) ||
-	    test_and_clear_bit(UNPRIV_VCPU_KICKED, &vcpu->flags)) {
-		unpriv_vcpu_abort(vcpu, regs, -EINTR);
-		unpriv_call_arch_do_signal_or_restart(regs);
-		return;
-	}
-	clear_notify_signal();
 
 	h->regs = *regs;
 	ret = unpriv_load_guest(&vcpu->run->regs, regs, &segs);
 	segs.pkru = vcpu->pkru;
 	if (ret) {
 		*regs = h->regs;
-		unpriv_vcpu_abort(vcpu, regs, ret);
-		return;
+		return ret;
 	}
 
 	fpu_swap_kvm_fpstate(&vcpu->fpu, true);
@@ -395,28 +422,60 @@ static void unpriv_vcpu_enter(struct unpriv_vcpu *vcpu, struct pt_regs *regs)
 	h->rseq = current->rseq;
 	current->rseq = NULL;
 	h->cpu = raw_smp_processor_id();
-	h->sud_on = test_task_syscall_work(current, SYSCALL_USER_DISPATCH);
-	set_task_syscall_work(current, SYSCALL_USER_DISPATCH);
 	h->mm = current->mm;
 	unpriv_switch_mm(vcpu->as->mm);
 	trace_unpriv_enter(regs->ip);
+	return 0;
+}
 
-	if (!unpriv_vcpu_move(vcpu, UNPRIV_VCPU_ENTERING, UNPRIV_VCPU_GUEST)) {
-		/* The vcpu's fd was closed: back out, as from an exit. */
-		vcpu->run->exit_reason = UNPRIV_EXIT_INTR;
-		atomic_set(&vcpu->state, UNPRIV_VCPU_GUEST | UNPRIV_VCPU_DEAD);
-		unpriv_vcpu_signal(vcpu, regs);
+/* RUN did not get to the guest: return err from it. */
+static void unpriv_vcpu_abort(struct unpriv_vcpu *vcpu, struct pt_regs *regs,
+			      int err)
+{
+	unpriv_sud_to_host(&vcpu->host);
+	unpriv_vcpu_put_old_as(vcpu);
+	vcpu->run->exit_reason = UNPRIV_EXIT_INTR;
+	regs->ax = err;
+	vcpu->task = NULL;
+	atomic_set_release(&vcpu->state, UNPRIV_VCPU_IDLE);
+	unpriv_vcpu_put(vcpu);
+}
+
+/* RUN's way in, on the thread's way back to user mode after the ioctl. */
+static void unpriv_vcpu_enter(struct unpriv_vcpu *vcpu, struct pt_regs *regs)
+{
+	struct unpriv_host *h = &vcpu->host;
+	int ret;
+
+	if (task_sigpending(current) || task_work_pending(current) ||
+	    test_and_clear_bit(UNPRIV_VCPU_KICKED, &vcpu->flags)) {
+		unpriv_vcpu_abort(vcpu, regs, -EINTR);
+		unpriv_call_arch_do_signal_or_restart(regs);
+		return;
 	}
+	clear_notify_signal();
+
+	h->sud_on = test_task_syscall_work(current, SYSCALL_USER_DISPATCH);
+	ret = unpriv_vcpu_switch_in(vcpu, regs);
+	if (ret) {
+		unpriv_vcpu_abort(vcpu, regs, ret);
+		return;
+	}
+	set_task_syscall_work(current, SYSCALL_USER_DISPATCH);
+	atomic_set(&vcpu->state, UNPRIV_VCPU_GUEST);
 }
 
 /*
- * Back to host mode, with ret as what UNPRIV_RUN returns.  May free the
- * vcpu.
+ * Back to host mode, with ret as what UNPRIV_RUN returns.  The thread
+ * parks on the vcpu when its host program does not use dispatch itself;
+ * otherwise it gets its own settings back and drops the vcpu, which may
+ * free it.
  */
 static void unpriv_vcpu_leave(struct unpriv_vcpu *vcpu, struct pt_regs *regs,
 			      int ret, u64 info)
 {
 	struct unpriv_host *h = &vcpu->host;
+	bool park = !h->sud_on;
 
 	trace_unpriv_exit(vcpu->run->exit_reason, regs->ip, info);
 
@@ -429,14 +488,108 @@ static void unpriv_vcpu_leave(struct unpriv_vcpu *vcpu, struct pt_regs *regs,
 	if (h->cpu != raw_smp_processor_id())
 		rseq_set_notify_resume(current);
 	unpriv_signals_to_host(h);
-	unpriv_sud_to_host(h);
 	unpriv_vcpu_put_old_as(vcpu);
+	if (park)
+		current->syscall_dispatch.selector =
+			(char __user *)((unsigned long)vcpu | UNPRIV_SEL_PARKED);
+	else
+		unpriv_sud_to_host(h);
 
 	*regs = h->regs;
 	regs->ax = ret;
 	vcpu->task = NULL;
-	if (!unpriv_vcpu_move(vcpu, UNPRIV_VCPU_GUEST, UNPRIV_VCPU_IDLE))
-		unpriv_vcpu_free(vcpu);
+	/* From here on another thread may run the vcpu. */
+	atomic_set_release(&vcpu->state, UNPRIV_VCPU_IDLE);
+	if (!park)
+		unpriv_vcpu_put(vcpu);
+}
+
+/*
+ * Whether a parked thread's system call can run the guest again at
+ * once: a 64-bit ioctl(fd, UNPRIV_RUN, as_fd) on the vcpu it is parked
+ * on, and nothing but guest mode's dispatch watches the thread's system
+ * calls (ptrace, seccomp, audit and tracepoints must see every RUN).
+ */
+static bool unpriv_vcpu_is_rerun(struct unpriv_vcpu *vcpu,
+				 const struct pt_regs *regs)
+{
+	bool same;
+
+	if (regs->orig_ax != __NR_ioctl || (u32)regs->si != UNPRIV_RUN ||
+	    regs->dx > INT_MAX || in_ia32_syscall())
+		return false;
+	if (READ_ONCE(current_thread_info()->syscall_work) !=
+	    SYSCALL_WORK_SYSCALL_USER_DISPATCH)
+		return false;
+	rcu_read_lock();
+	same = files_lookup_fd_rcu(current->files, (u32)regs->di) == vcpu->file;
+	rcu_read_unlock();
+	return same;
+}
+
+/*
+ * Whether the claimed vcpu can be entered here, with the address space
+ * it ran in last, or RUN must take its usual way (which looks up the
+ * address space, checks the thread and reports pending signals).
+ */
+static bool unpriv_vcpu_rerun_ok(struct unpriv_vcpu *vcpu,
+				 const struct pt_regs *regs)
+{
+	bool same;
+
+	if (READ_ONCE(vcpu->run->immediate_exit) ||
+	    test_bit(UNPRIV_VCPU_KICKED, &vcpu->flags) ||
+	    task_sigpending(current) || task_work_pending(current) ||
+	    test_thread_flag(TIF_NOTIFY_SIGNAL) || unpriv_vcpu_check_thread())
+		return false;
+	rcu_read_lock();
+	same = vcpu->as_file &&
+	       files_lookup_fd_rcu(current->files, regs->dx) == vcpu->as_file;
+	rcu_read_unlock();
+	return same;
+}
+
+/*
+ * A system call of a thread parked on vcpu: UNPRIV_RUN enters the guest
+ * right here, skipping the system call; anything else unparks the
+ * thread and runs as usual.
+ */
+static bool unpriv_vcpu_rerun(struct unpriv_vcpu *vcpu, struct pt_regs *regs)
+{
+	int ret;
+
+	if (!unpriv_vcpu_is_rerun(vcpu, regs))
+		goto unpark;
+	if (!unpriv_vcpu_move(vcpu, UNPRIV_VCPU_IDLE, UNPRIV_VCPU_GUEST))
+		goto unpark;
+	if (!unpriv_vcpu_rerun_ok(vcpu, regs)) {
+		atomic_set_release(&vcpu->state, UNPRIV_VCPU_IDLE);
+		goto unpark;
+	}
+
+	/* As RUN and UNPRIV_KICK do: see unpriv_vcpu_kick(). */
+	WRITE_ONCE(vcpu->task, current);
+	if (test_and_clear_bit(UNPRIV_VCPU_KICKED, &vcpu->flags)) {
+		ret = -EINTR;
+		goto out;
+	}
+	current->syscall_dispatch.selector = (char __user *)vcpu;
+	vcpu->host.sud_on = false;
+	ret = unpriv_vcpu_switch_in(vcpu, regs);
+	if (!ret)
+		return true;
+	current->syscall_dispatch.selector =
+		(char __user *)((unsigned long)vcpu | UNPRIV_SEL_PARKED);
+out:
+	vcpu->run->exit_reason = UNPRIV_EXIT_INTR;
+	regs->ax = ret;
+	vcpu->task = NULL;
+	atomic_set_release(&vcpu->state, UNPRIV_VCPU_IDLE);
+	return true;
+
+unpark:
+	unpriv_vcpu_unpark(vcpu);
+	return false;
 }
 
 static void unpriv_exit_fault(struct unpriv_run *run,
@@ -466,12 +619,18 @@ static void unpriv_exit_fault(struct unpriv_run *run,
 	t->virtual_dr6 = 0;
 }
 
-/* syscall_user_dispatch(), redirected: a guest system call. */
-bool unpriv_vcpu_syscall(struct unpriv_vcpu *vcpu, struct pt_regs *regs)
+/*
+ * syscall_user_dispatch(), redirected: a system call of a thread in
+ * guest mode, or parked.
+ */
+bool unpriv_vcpu_syscall(unsigned long sel, struct pt_regs *regs)
 {
+	struct unpriv_vcpu *vcpu = unpriv_sel_vcpu(sel);
 	struct unpriv_run *run = vcpu->run;
 	u16 insn;
 
+	if (sel & UNPRIV_SEL_PARKED)
+		return unpriv_vcpu_rerun(vcpu, regs);
 	if (unpriv_vcpu_phase(vcpu) != UNPRIV_VCPU_GUEST)
 		return false;
 
@@ -512,16 +671,22 @@ bool unpriv_vcpu_syscall(struct unpriv_vcpu *vcpu, struct pt_regs *regs)
 
 /*
  * arch_do_signal_or_restart(), redirected: the thread is on its way to
- * user mode, entering guest mode or in it, with a signal or notification
- * pending.
+ * user mode, entering guest mode, in it or parked, with a signal or
+ * notification pending.
  */
-void unpriv_vcpu_signal(struct unpriv_vcpu *vcpu, struct pt_regs *regs)
+void unpriv_vcpu_signal(unsigned long sel, struct pt_regs *regs)
 {
+	struct unpriv_vcpu *vcpu = unpriv_sel_vcpu(sel);
 	struct unpriv_run *run = vcpu->run;
 	kernel_siginfo_t info;
 	int ret = 0;
 	u64 what = 0;
 
+	if (sel & UNPRIV_SEL_PARKED) {
+		unpriv_vcpu_unpark(vcpu);
+		unpriv_call_arch_do_signal_or_restart(regs);
+		return;
+	}
 	if (unpriv_vcpu_phase(vcpu) == UNPRIV_VCPU_ENTERING) {
 		unpriv_vcpu_enter(vcpu, regs);
 		return;
@@ -544,24 +709,6 @@ void unpriv_vcpu_signal(struct unpriv_vcpu *vcpu, struct pt_regs *regs)
 }
 
 /* --- the vcpu fd -------------------------------------------------------- */
-
-/*
- * Guest mode cannot isolate an I/O permission bitmap or hardware
- * breakpoints: they would apply to guest code.
- */
-static int unpriv_vcpu_check_thread(void)
-{
-	int i;
-
-	if (!current->mm || (current->flags & PF_KTHREAD))
-		return -EINVAL;
-	if (test_thread_flag(TIF_IO_BITMAP))
-		return -EBUSY;
-	for (i = 0; i < HBP_NUM; i++)
-		if (current->thread.ptrace_bps[i])
-			return -EBUSY;
-	return 0;
-}
 
 /*
  * Bind the vcpu to the address space behind fd.  A warm vcpu run with
@@ -596,8 +743,9 @@ static int unpriv_vcpu_bind(struct unpriv_vcpu *vcpu, unsigned long fd)
 	return 0;
 }
 
-static long unpriv_vcpu_run(struct unpriv_vcpu *vcpu, unsigned long as_fd)
+static long unpriv_vcpu_run(struct file *file, unsigned long as_fd)
 {
+	struct unpriv_vcpu *vcpu = file->private_data;
 	int ret;
 
 	if (!unpriv_vcpu_move(vcpu, UNPRIV_VCPU_IDLE, UNPRIV_VCPU_ENTERING))
@@ -618,6 +766,7 @@ static long unpriv_vcpu_run(struct unpriv_vcpu *vcpu, unsigned long as_fd)
 	}
 
 	/* Claim the thread; the guest is entered on the way out. */
+	get_file(file);
 	vcpu->task = current;
 	vcpu->host.sud = current->syscall_dispatch;
 	current->syscall_dispatch.selector = (char __user *)vcpu;
@@ -715,7 +864,7 @@ static long unpriv_vcpu_ioctl(struct file *file, unsigned int cmd,
 
 	switch (cmd) {
 	case UNPRIV_RUN:
-		return unpriv_vcpu_run(vcpu, arg);
+		return unpriv_vcpu_run(file, arg);
 	case UNPRIV_KICK:
 		return unpriv_vcpu_kick(vcpu);
 	case UNPRIV_GET_FPU:
@@ -738,14 +887,10 @@ static int unpriv_vcpu_mmap(struct file *file, struct vm_area_struct *vma)
 	return vm_insert_page(vma, vma->vm_start, virt_to_page(vcpu->run));
 }
 
+/* No thread runs the vcpu or is parked on it: each holds its file. */
 static int unpriv_vcpu_release(struct inode *inode, struct file *file)
 {
-	struct unpriv_vcpu *vcpu = file->private_data;
-	int old = atomic_fetch_or(UNPRIV_VCPU_DEAD, &vcpu->state);
-
-	/* A running vcpu is freed by its thread on the way out. */
-	if ((old & UNPRIV_VCPU_PHASE) == UNPRIV_VCPU_IDLE)
-		unpriv_vcpu_free(vcpu);
+	unpriv_vcpu_free(file->private_data);
 	return 0;
 }
 
@@ -760,6 +905,7 @@ static const struct file_operations unpriv_vcpu_fops = {
 int unpriv_vcpu_create(unsigned long flags)
 {
 	struct unpriv_vcpu *vcpu;
+	struct file *file;
 	int fd;
 
 	BUILD_BUG_ON(sizeof(struct unpriv_run) > UNPRIV_RUN_SIZE);
@@ -779,13 +925,24 @@ int unpriv_vcpu_create(unsigned long flags)
 	vcpu->pkru = read_pkru();
 	atomic_set(&vcpu->state, UNPRIV_VCPU_IDLE);
 
-	fd = anon_inode_getfd("[unpriv-vcpu]", &unpriv_vcpu_fops, vcpu,
-			      O_RDWR | O_CLOEXEC);
+	fd = get_unused_fd_flags(O_CLOEXEC);
 	if (fd < 0)
-		unpriv_vcpu_free(vcpu);
+		goto err_free_fd;
+	/* A parked thread knows its vcpu's fd by this file. */
+	file = anon_inode_getfile("[unpriv-vcpu]", &unpriv_vcpu_fops, vcpu,
+				  O_RDWR);
+	if (IS_ERR(file)) {
+		put_unused_fd(fd);
+		fd = PTR_ERR(file);
+		goto err_free_fd;
+	}
+	vcpu->file = file;
+	fd_install(fd, file);
 	return fd;
 
 err_free:
+	fd = -ENOMEM;
+err_free_fd:
 	unpriv_vcpu_free(vcpu);
-	return -ENOMEM;
+	return fd;
 }
