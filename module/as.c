@@ -61,22 +61,27 @@ static void unpriv_sync_rss(struct mm_struct *mm)
 /*
  * Make mm current's mm, as kthread_use_mm() does for kernel threads; for
  * a user thread, mm and active_mm are the same and the caller keeps the
- * old mm alive.
+ * old mm alive.  The caller holds task_lock(current), interrupts off.
  */
-void unpriv_switch_mm(struct mm_struct *mm)
+void unpriv_switch_mm_locked(struct mm_struct *mm)
 {
 	struct task_struct *tsk = current;
 	struct mm_struct *prev = tsk->mm;
 
 	unpriv_sync_rss(prev);
-	task_lock(tsk);
-	local_irq_disable();
 	tsk->active_mm = mm;
 	tsk->mm = mm;
 	unpriv_sym.membarrier_update_current_mm(mm);
 	unpriv_sym.switch_mm_irqs_off(prev, mm, tsk);
+}
+
+void unpriv_switch_mm(struct mm_struct *mm)
+{
+	task_lock(current);
+	local_irq_disable();
+	unpriv_switch_mm_locked(mm);
 	local_irq_enable();
-	task_unlock(tsk);
+	task_unlock(current);
 }
 
 /* Borrow as's mm for a mapping operation; returns the caller's. */

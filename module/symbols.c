@@ -28,6 +28,7 @@ static const struct {
 	SYM(membarrier_update_current_mm),
 	SYM(sync_mm_rss),
 	SYM(do_mprotect_pkey),
+	SYM(fpregs_mark_activate),
 };
 
 static unsigned long (*unpriv_kallsyms_lookup_name)(const char *name);

@@ -31,6 +31,7 @@ struct unpriv_symbols {
 	void (*sync_mm_rss)(struct mm_struct *mm);
 	int (*do_mprotect_pkey)(unsigned long start, size_t len,
 				unsigned long prot, int pkey);
+	void (*fpregs_mark_activate)(void);
 };
 
 extern struct unpriv_symbols unpriv_sym;
@@ -47,6 +48,12 @@ struct unpriv_as {
 int unpriv_as_create(unsigned long flags);
 struct unpriv_as *unpriv_as_from_file(struct file *file);
 void unpriv_switch_mm(struct mm_struct *mm);
+void unpriv_switch_mm_locked(struct mm_struct *mm);
+
+/* fpu.c: the guest's FPU state */
+bool unpriv_fpu_init(void);
+bool unpriv_fpu_is_own(void);
+void unpriv_fpu_swap(struct fpu_guest *gfpu, bool to_guest);
 
 /* vcpu.c: vcpus and the switch between host and guest mode */
 enum unpriv_vcpu_phase {

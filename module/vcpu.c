@@ -201,7 +201,7 @@ static void unpriv_store_guest(struct unpriv_regs *g, const struct pt_regs *regs
 /*
  * Segment selectors and bases, and PKRU, live in the CPU while the
  * thread runs and in thread_struct when it is switched out; change both
- * with preemption off.  Most threads have null selectors, and the host
+ * with interrupts off.  Most threads have null selectors, and the host
  * and guest often share a GS base: what would not change is not written
  * (MSR writes are the expensive part of a switch).
  */
@@ -241,15 +241,14 @@ static void unpriv_segs_load(const struct unpriv_cpu_segs *cur,
 	write_pkru(next->pkru);
 }
 
+/* Both with interrupts off. */
 static void unpriv_swap_segments_to_guest(struct unpriv_vcpu *vcpu,
 					  const struct unpriv_cpu_segs *guest)
 {
 	struct unpriv_host *h = &vcpu->host;
 
-	preempt_disable();
 	unpriv_segs_read(&h->segs);
 	unpriv_segs_load(&h->segs, guest);
-	preempt_enable();
 }
 
 static void unpriv_swap_segments_to_host(struct unpriv_vcpu *vcpu)
@@ -258,10 +257,8 @@ static void unpriv_swap_segments_to_host(struct unpriv_vcpu *vcpu)
 	struct unpriv_host *h = &vcpu->host;
 	struct unpriv_cpu_segs guest;
 
-	preempt_disable();
 	unpriv_segs_read(&guest);
 	unpriv_segs_load(&guest, &h->segs);
-	preempt_enable();
 
 	g->ds = guest.ds;
 	g->es = guest.es;
@@ -412,8 +409,6 @@ static int unpriv_vcpu_switch_in(struct unpriv_vcpu *vcpu, struct pt_regs *regs)
 		return ret;
 	}
 
-	fpu_swap_kvm_fpstate(&vcpu->fpu, true);
-	unpriv_swap_segments_to_guest(vcpu, &segs);
 	unpriv_signals_to_guest(h);
 	/*
 	 * The kernel would update rseq through the guest's mm: park it.
@@ -421,9 +416,20 @@ static int unpriv_vcpu_switch_in(struct unpriv_vcpu *vcpu, struct pt_regs *regs)
 	 */
 	h->rseq = current->rseq;
 	current->rseq = NULL;
-	h->cpu = raw_smp_processor_id();
 	h->mm = current->mm;
-	unpriv_switch_mm(vcpu->as->mm);
+
+	/* Per-CPU state: FPU, segments, mm; the mm under task_lock. */
+	if (!unpriv_fpu_is_own())
+		fpu_swap_kvm_fpstate(&vcpu->fpu, true);
+	task_lock(current);
+	local_irq_disable();
+	if (unpriv_fpu_is_own())
+		unpriv_fpu_swap(&vcpu->fpu, true);
+	unpriv_swap_segments_to_guest(vcpu, &segs);
+	unpriv_switch_mm_locked(vcpu->as->mm);
+	h->cpu = smp_processor_id();
+	local_irq_enable();
+	task_unlock(current);
 	trace_unpriv_enter(regs->ip);
 	return 0;
 }
@@ -480,13 +486,20 @@ static void unpriv_vcpu_leave(struct unpriv_vcpu *vcpu, struct pt_regs *regs,
 	trace_unpriv_exit(vcpu->run->exit_reason, regs->ip, info);
 
 	unpriv_store_guest(&vcpu->run->regs, regs);
-	unpriv_switch_mm(h->mm);
+	task_lock(current);
+	local_irq_disable();
+	unpriv_switch_mm_locked(h->mm);
 	unpriv_swap_segments_to_host(vcpu);
-	fpu_swap_kvm_fpstate(&vcpu->fpu, false);
+	if (unpriv_fpu_is_own())
+		unpriv_fpu_swap(&vcpu->fpu, false);
 	/* A migration from here on refreshes rseq by itself. */
 	current->rseq = h->rseq;
-	if (h->cpu != raw_smp_processor_id())
+	if (h->cpu != smp_processor_id())
 		rseq_set_notify_resume(current);
+	local_irq_enable();
+	task_unlock(current);
+	if (!unpriv_fpu_is_own())
+		fpu_swap_kvm_fpstate(&vcpu->fpu, false);
 	unpriv_signals_to_host(h);
 	unpriv_vcpu_put_old_as(vcpu);
 	if (park)
