@@ -203,22 +203,54 @@ static void unpriv_store_guest(struct unpriv_regs *g, const struct pt_regs *regs
  * thread runs and in thread_struct when it is switched out; change both
  * with interrupts off.  Most threads have null selectors, and the host
  * and guest often share a GS base: what would not change is not written
- * (MSR writes are the expensive part of a switch).
+ * (MSR writes are the expensive part of a switch).  With FSGSBASE the
+ * inactive GS base is read and written with SWAPGS around RDGSBASE and
+ * WRGSBASE, as the kernel's context switch does.
  */
-static void unpriv_segs_read(struct unpriv_cpu_segs *s)
+static __always_inline unsigned long unpriv_gsbase_read(void)
+{
+	unsigned long gsbase;
+
+	if (static_cpu_has(X86_FEATURE_FSGSBASE) &&
+	    !static_cpu_has(X86_FEATURE_XENPV)) {
+		native_swapgs();
+		gsbase = rdgsbase();
+		native_swapgs();
+	} else {
+		rdmsrl(MSR_KERNEL_GS_BASE, gsbase);
+	}
+	return gsbase;
+}
+
+static __always_inline void unpriv_gsbase_write(unsigned long gsbase)
+{
+	if (static_cpu_has(X86_FEATURE_FSGSBASE) &&
+	    !static_cpu_has(X86_FEATURE_XENPV)) {
+		native_swapgs();
+		wrgsbase(gsbase);
+		native_swapgs();
+	} else {
+		wrmsrl(MSR_KERNEL_GS_BASE, gsbase);
+	}
+}
+
+static __always_inline void unpriv_segs_read(struct unpriv_cpu_segs *s)
 {
 	savesegment(ds, s->ds);
 	savesegment(es, s->es);
 	savesegment(fs, s->fs);
 	savesegment(gs, s->gs);
-	s->fsbase = x86_fsbase_read_cpu();
-	rdmsrl(MSR_KERNEL_GS_BASE, s->gsbase);
-	s->pkru = read_pkru();
+	if (static_cpu_has(X86_FEATURE_FSGSBASE))
+		s->fsbase = rdfsbase();
+	else
+		rdmsrl(MSR_FS_BASE, s->fsbase);
+	s->gsbase = unpriv_gsbase_read();
+	s->pkru = cpu_feature_enabled(X86_FEATURE_OSPKE) ? rdpkru() : 0;
 }
 
 /* Load next, the CPU holding cur; keep thread_struct in step. */
-static void unpriv_segs_load(const struct unpriv_cpu_segs *cur,
-			     const struct unpriv_cpu_segs *next)
+static __always_inline void unpriv_segs_load(const struct unpriv_cpu_segs *cur,
+					     const struct unpriv_cpu_segs *next)
 {
 	struct thread_struct *t = &current->thread;
 
@@ -228,22 +260,28 @@ static void unpriv_segs_load(const struct unpriv_cpu_segs *cur,
 		loadsegment(es, next->es);
 	if (next->fs != cur->fs || next->fs)
 		loadsegment(fs, next->fs);
-	if (next->fs != cur->fs || next->fs || next->fsbase != cur->fsbase)
-		x86_fsbase_write_cpu(next->fsbase);
+	if (next->fs != cur->fs || next->fs || next->fsbase != cur->fsbase) {
+		if (static_cpu_has(X86_FEATURE_FSGSBASE))
+			wrfsbase(next->fsbase);
+		else
+			wrmsrl(MSR_FS_BASE, next->fsbase);
+	}
 	if (next->gs != cur->gs || next->gs)
 		load_gs_index(next->gs);
 	if (next->gs != cur->gs || next->gs || next->gsbase != cur->gsbase)
-		wrmsrl(MSR_KERNEL_GS_BASE, next->gsbase);
+		unpriv_gsbase_write(next->gsbase);
 	t->fsindex = next->fs;
 	t->gsindex = next->gs;
 	t->fsbase = next->fsbase;
 	t->gsbase = next->gsbase;
-	write_pkru(next->pkru);
+	if (cpu_feature_enabled(X86_FEATURE_OSPKE) && next->pkru != cur->pkru)
+		wrpkru(next->pkru);
 }
 
 /* Both with interrupts off. */
-static void unpriv_swap_segments_to_guest(struct unpriv_vcpu *vcpu,
-					  const struct unpriv_cpu_segs *guest)
+static __always_inline void
+unpriv_swap_segments_to_guest(struct unpriv_vcpu *vcpu,
+			      const struct unpriv_cpu_segs *guest)
 {
 	struct unpriv_host *h = &vcpu->host;
 
@@ -251,7 +289,7 @@ static void unpriv_swap_segments_to_guest(struct unpriv_vcpu *vcpu,
 	unpriv_segs_load(&h->segs, guest);
 }
 
-static void unpriv_swap_segments_to_host(struct unpriv_vcpu *vcpu)
+static __always_inline void unpriv_swap_segments_to_host(struct unpriv_vcpu *vcpu)
 {
 	struct unpriv_regs *g = &vcpu->run->regs;
 	struct unpriv_host *h = &vcpu->host;
