@@ -32,7 +32,7 @@
 
 #include "unpriv.h"
 
-static bool unpriv_fpu_own __ro_after_init;
+bool unpriv_fpu_own __ro_after_init;
 static u64 unpriv_fpu_restore_mask __ro_after_init;
 
 /* The FPU core's encodings (arch/x86/kernel/fpu/xstate.h). */
@@ -64,12 +64,6 @@ bool unpriv_fpu_init(void)
 	}
 	unpriv_fpu_restore_mask = enabled & XFEATURE_MASK_FPSTATE;
 	return true;
-}
-
-/* Whether unpriv_fpu_swap() is used, rather than KVM's helper. */
-bool unpriv_fpu_is_own(void)
-{
-	return unpriv_fpu_own;
 }
 
 /* As os_xsave(): a fault on a kernel buffer would be a bug, and is caught. */

@@ -52,7 +52,14 @@ void unpriv_switch_mm_locked(struct mm_struct *mm);
 
 /* fpu.c: the guest's FPU state */
 bool unpriv_fpu_init(void);
-bool unpriv_fpu_is_own(void);
+extern bool unpriv_fpu_own;
+
+/* Whether unpriv_fpu_swap() is used, rather than KVM's helper. */
+static inline bool unpriv_fpu_is_own(void)
+{
+	return unpriv_fpu_own;
+}
+
 void unpriv_fpu_swap(struct fpu_guest *gfpu, bool to_guest);
 
 /* vcpu.c: vcpus and the switch between host and guest mode */

@@ -315,30 +315,24 @@ static __always_inline void unpriv_swap_segments_to_host(struct unpriv_vcpu *vcp
  * the process-wide handler to SIG_DFL.  Unblock them for guest mode,
  * and note which are ignored so a reset can be undone.
  */
-static const int unpriv_sync_signals[] = {
-	SIGSEGV, SIGBUS, SIGILL, SIGTRAP, SIGFPE, SIGSYS,
-};
-
 static void unpriv_signals_to_guest(struct unpriv_host *h)
 {
-	struct sighand_struct *sighand = current->sighand;
-	unsigned int i;
+	struct k_sigaction *action = current->sighand->action;
 
-	h->ignored = 0;
-	for (i = 0; i < ARRAY_SIZE(unpriv_sync_signals); i++) {
-		int sig = unpriv_sync_signals[i];
-
-		if (sighand->action[sig - 1].sa.sa_handler == SIG_IGN)
-			h->ignored |= sigmask(sig);
-	}
+#define UNPRIV_IGNORED(sig) \
+	(action[(sig) - 1].sa.sa_handler == SIG_IGN ? sigmask(sig) : 0)
+	h->ignored = UNPRIV_IGNORED(SIGSEGV) | UNPRIV_IGNORED(SIGBUS) |
+		     UNPRIV_IGNORED(SIGILL) | UNPRIV_IGNORED(SIGTRAP) |
+		     UNPRIV_IGNORED(SIGFPE) | UNPRIV_IGNORED(SIGSYS);
+#undef UNPRIV_IGNORED
 
 	h->blocked_changed = current->blocked.sig[0] & UNPRIV_SYNC_SIGNALS;
 	if (h->blocked_changed) {
-		spin_lock_irq(&sighand->siglock);
+		spin_lock_irq(&current->sighand->siglock);
 		h->blocked = current->blocked;
 		sigdelsetmask(&current->blocked, UNPRIV_SYNC_SIGNALS);
 		recalc_sigpending();
-		spin_unlock_irq(&sighand->siglock);
+		spin_unlock_irq(&current->sighand->siglock);
 	}
 }
 
@@ -389,8 +383,9 @@ static int unpriv_take_guest_signal(struct unpriv_host *h,
  * Guest mode cannot isolate an I/O permission bitmap or hardware
  * breakpoints: they would apply to guest code.
  */
-static int unpriv_vcpu_check_thread(void)
+static inline int unpriv_vcpu_check_thread(void)
 {
+	unsigned long bps = 0;
 	int i;
 
 	if (!current->mm || (current->flags & PF_KTHREAD))
@@ -398,9 +393,8 @@ static int unpriv_vcpu_check_thread(void)
 	if (test_thread_flag(TIF_IO_BITMAP))
 		return -EBUSY;
 	for (i = 0; i < HBP_NUM; i++)
-		if (current->thread.ptrace_bps[i])
-			return -EBUSY;
-	return 0;
+		bps |= (unsigned long)current->thread.ptrace_bps[i];
+	return bps ? -EBUSY : 0;
 }
 
 /* The thread is done with the vcpu: drop the reference RUN took. */
@@ -561,43 +555,29 @@ static void unpriv_vcpu_leave(struct unpriv_vcpu *vcpu, struct pt_regs *regs,
  * on, and nothing but guest mode's dispatch watches the thread's system
  * calls (ptrace, seccomp, audit and tracepoints must see every RUN).
  */
-static bool unpriv_vcpu_is_rerun(struct unpriv_vcpu *vcpu,
-				 const struct pt_regs *regs)
+static bool unpriv_vcpu_is_rerun(const struct pt_regs *regs)
 {
-	bool same;
-
-	if (regs->orig_ax != __NR_ioctl || (u32)regs->si != UNPRIV_RUN ||
-	    regs->dx > INT_MAX || in_ia32_syscall())
-		return false;
-	if (READ_ONCE(current_thread_info()->syscall_work) !=
-	    SYSCALL_WORK_SYSCALL_USER_DISPATCH)
-		return false;
-	rcu_read_lock();
-	same = files_lookup_fd_rcu(current->files, (u32)regs->di) == vcpu->file;
-	rcu_read_unlock();
-	return same;
+	return regs->orig_ax == __NR_ioctl && (u32)regs->si == UNPRIV_RUN &&
+	       regs->dx <= INT_MAX && !in_ia32_syscall() &&
+	       READ_ONCE(current_thread_info()->syscall_work) ==
+	       SYSCALL_WORK_SYSCALL_USER_DISPATCH;
 }
 
 /*
- * Whether the claimed vcpu can be entered here, with the address space
- * it ran in last, or RUN must take its usual way (which looks up the
- * address space, checks the thread and reports pending signals).
+ * Whether the claimed vcpu can be entered here, in the address space it
+ * ran in last, or RUN must take its usual way (which binds the address
+ * space, checks the thread and reports kicks and pending signals).
+ * Under rcu_read_lock().
  */
 static bool unpriv_vcpu_rerun_ok(struct unpriv_vcpu *vcpu,
 				 const struct pt_regs *regs)
 {
-	bool same;
-
-	if (READ_ONCE(vcpu->run->immediate_exit) ||
-	    test_bit(UNPRIV_VCPU_KICKED, &vcpu->flags) ||
-	    task_sigpending(current) || task_work_pending(current) ||
-	    test_thread_flag(TIF_NOTIFY_SIGNAL) || unpriv_vcpu_check_thread())
-		return false;
-	rcu_read_lock();
-	same = vcpu->as_file &&
+	return !READ_ONCE(vcpu->run->immediate_exit) &&
+	       !test_bit(UNPRIV_VCPU_KICKED, &vcpu->flags) &&
+	       !task_sigpending(current) && !task_work_pending(current) &&
+	       !test_thread_flag(TIF_NOTIFY_SIGNAL) &&
+	       !unpriv_vcpu_check_thread() && vcpu->as_file &&
 	       files_lookup_fd_rcu(current->files, regs->dx) == vcpu->as_file;
-	rcu_read_unlock();
-	return same;
 }
 
 /*
@@ -607,16 +587,22 @@ static bool unpriv_vcpu_rerun_ok(struct unpriv_vcpu *vcpu,
  */
 static bool unpriv_vcpu_rerun(struct unpriv_vcpu *vcpu, struct pt_regs *regs)
 {
+	bool claimed;
 	int ret;
 
-	if (!unpriv_vcpu_is_rerun(vcpu, regs))
+	if (!unpriv_vcpu_is_rerun(regs))
 		goto unpark;
-	if (!unpriv_vcpu_move(vcpu, UNPRIV_VCPU_IDLE, UNPRIV_VCPU_GUEST))
-		goto unpark;
-	if (!unpriv_vcpu_rerun_ok(vcpu, regs)) {
+	rcu_read_lock();
+	claimed = files_lookup_fd_rcu(current->files, (u32)regs->di) ==
+		  vcpu->file &&
+		  unpriv_vcpu_move(vcpu, UNPRIV_VCPU_IDLE, UNPRIV_VCPU_GUEST);
+	if (claimed && !unpriv_vcpu_rerun_ok(vcpu, regs)) {
 		atomic_set_release(&vcpu->state, UNPRIV_VCPU_IDLE);
-		goto unpark;
+		claimed = false;
 	}
+	rcu_read_unlock();
+	if (!claimed)
+		goto unpark;
 
 	/* As RUN and UNPRIV_KICK do: see unpriv_vcpu_kick(). */
 	WRITE_ONCE(vcpu->task, current);
