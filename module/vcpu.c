@@ -656,20 +656,12 @@ static void unpriv_exit_fault(struct unpriv_run *run,
 	t->virtual_dr6 = 0;
 }
 
-/*
- * syscall_user_dispatch(), redirected: a system call of a thread in
- * guest mode, or parked.
- */
-bool unpriv_vcpu_syscall(unsigned long sel, struct pt_regs *regs)
+/* A guest system call: the exit. */
+static void unpriv_vcpu_exit_syscall(struct unpriv_vcpu *vcpu,
+				     struct pt_regs *regs)
 {
-	struct unpriv_vcpu *vcpu = unpriv_sel_vcpu(sel);
 	struct unpriv_run *run = vcpu->run;
 	u16 insn;
-
-	if (sel & UNPRIV_SEL_PARKED)
-		return unpriv_vcpu_rerun(vcpu, regs);
-	if (unpriv_vcpu_phase(vcpu) != UNPRIV_VCPU_GUEST)
-		return false;
 
 	run->exit_reason = UNPRIV_EXIT_SYSCALL;
 	if (in_ia32_syscall()) {
@@ -703,6 +695,30 @@ bool unpriv_vcpu_syscall(unsigned long sel, struct pt_regs *regs)
 	}
 	regs->ax = run->syscall.nr;
 	unpriv_vcpu_leave(vcpu, regs, 0, run->syscall.nr);
+}
+
+/*
+ * syscall_user_dispatch(), redirected: a system call of a thread in
+ * guest mode, or parked.
+ */
+bool unpriv_vcpu_syscall(unsigned long sel, struct pt_regs *regs)
+{
+	struct unpriv_vcpu *vcpu = unpriv_sel_vcpu(sel);
+
+	if (sel & UNPRIV_SEL_PARKED) {
+		if (!unpriv_vcpu_rerun(vcpu, regs))
+			return false;
+	} else if (unpriv_vcpu_phase(vcpu) == UNPRIV_VCPU_GUEST) {
+		unpriv_vcpu_exit_syscall(vcpu, regs);
+	} else {
+		return false;
+	}
+	/*
+	 * Dispatch stays armed, the host's or guest mode's: as for a call
+	 * syscall_user_dispatch() takes, its exit work reports nothing to
+	 * tracers, which did not see it enter either.
+	 */
+	current->syscall_dispatch.on_dispatch = true;
 	return true;
 }
 
