@@ -385,16 +385,16 @@ static int unpriv_take_guest_signal(struct unpriv_host *h,
  */
 static inline int unpriv_vcpu_check_thread(void)
 {
-	unsigned long bps = 0;
-	int i;
+	struct perf_event * const *bps = current->thread.ptrace_bps;
 
 	if (!current->mm || (current->flags & PF_KTHREAD))
 		return -EINVAL;
 	if (test_thread_flag(TIF_IO_BITMAP))
 		return -EBUSY;
-	for (i = 0; i < HBP_NUM; i++)
-		bps |= (unsigned long)current->thread.ptrace_bps[i];
-	return bps ? -EBUSY : 0;
+	BUILD_BUG_ON(HBP_NUM != 4);
+	if (bps[0] || bps[1] || bps[2] || bps[3])
+		return -EBUSY;
+	return 0;
 }
 
 /* The thread is done with the vcpu: drop the reference RUN took. */
