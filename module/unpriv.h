@@ -50,17 +50,8 @@ struct unpriv_as *unpriv_as_from_file(struct file *file);
 void unpriv_switch_mm(struct mm_struct *mm);
 void unpriv_switch_mm_locked(struct mm_struct *mm);
 
-/* fpu.c: the guest's FPU state */
+/* fpu.c: the guest's FPU state (the switch itself is in fpu.h) */
 bool unpriv_fpu_init(void);
-extern bool unpriv_fpu_own;
-
-/* Whether unpriv_fpu_swap() is used, rather than KVM's helper. */
-static inline bool unpriv_fpu_is_own(void)
-{
-	return unpriv_fpu_own;
-}
-
-void unpriv_fpu_swap(struct fpu_guest *gfpu, bool to_guest);
 
 /* vcpu.c: vcpus and the switch between host and guest mode */
 enum unpriv_vcpu_phase {

@@ -57,6 +57,7 @@
 #include <asm/traps.h>
 
 #include "unpriv.h"
+#include "fpu.h"
 
 #define CREATE_TRACE_POINTS
 #include "trace.h"
