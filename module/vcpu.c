@@ -567,17 +567,20 @@ static bool unpriv_vcpu_is_rerun(const struct pt_regs *regs)
 /*
  * Whether the claimed vcpu can be entered here, in the address space it
  * ran in last, or RUN must take its usual way (which binds the address
- * space, checks the thread and reports kicks and pending signals).
- * Under rcu_read_lock().
+ * space and reports immediate_exit and pending signals; a kick is
+ * caught later).  Under rcu_read_lock().
+ *
+ * unpriv_vcpu_check_thread() need not be repeated: only the thread
+ * itself, by a system call, gets an I/O bitmap, and a tracer sets
+ * breakpoints only in a ptrace stop, which a parked thread reaches only
+ * through a signal or a system call, both of which unpark it.
  */
 static bool unpriv_vcpu_rerun_ok(struct unpriv_vcpu *vcpu,
 				 const struct pt_regs *regs)
 {
 	return !READ_ONCE(vcpu->run->immediate_exit) &&
-	       !test_bit(UNPRIV_VCPU_KICKED, &vcpu->flags) &&
 	       !task_sigpending(current) && !task_work_pending(current) &&
-	       !test_thread_flag(TIF_NOTIFY_SIGNAL) &&
-	       !unpriv_vcpu_check_thread() && vcpu->as_file &&
+	       !test_thread_flag(TIF_NOTIFY_SIGNAL) && vcpu->as_file &&
 	       files_lookup_fd_rcu(current->files, regs->dx) == vcpu->as_file;
 }
 
