@@ -39,42 +39,6 @@ struct unpriv_as *unpriv_as_from_file(struct file *file)
 	return file->private_data;
 }
 
-/*
- * The task's cached RSS counters belong to its current mm: flush them
- * into it before the mm changes, or its counters go wrong ("Bad
- * rss-counter state").  Mostly there is nothing to flush, and looking
- * costs a tenth of the call.
- */
-static void unpriv_sync_rss(struct mm_struct *mm)
-{
-#ifdef SPLIT_RSS_COUNTING
-	const struct task_rss_stat *stat = &current->rss_stat;
-	int i, cached = 0;
-
-	for (i = 0; i < NR_MM_COUNTERS; i++)
-		cached |= stat->count[i];
-	if (cached)
-		unpriv_sym.sync_mm_rss(mm);
-#endif
-}
-
-/*
- * Make mm current's mm, as kthread_use_mm() does for kernel threads; for
- * a user thread, mm and active_mm are the same and the caller keeps the
- * old mm alive.  The caller holds task_lock(current), interrupts off.
- */
-void unpriv_switch_mm_locked(struct mm_struct *mm)
-{
-	struct task_struct *tsk = current;
-	struct mm_struct *prev = tsk->mm;
-
-	unpriv_sync_rss(prev);
-	tsk->active_mm = mm;
-	tsk->mm = mm;
-	unpriv_sym.membarrier_update_current_mm(mm);
-	unpriv_sym.switch_mm_irqs_off(prev, mm, tsk);
-}
-
 void unpriv_switch_mm(struct mm_struct *mm)
 {
 	task_lock(current);

@@ -48,7 +48,43 @@ struct unpriv_as {
 int unpriv_as_create(unsigned long flags);
 struct unpriv_as *unpriv_as_from_file(struct file *file);
 void unpriv_switch_mm(struct mm_struct *mm);
-void unpriv_switch_mm_locked(struct mm_struct *mm);
+
+/*
+ * The task's cached RSS counters belong to its current mm: flush them
+ * into it before the mm changes, or its counters go wrong ("Bad
+ * rss-counter state").  Mostly there is nothing to flush, and looking
+ * costs a tenth of the call.
+ */
+static __always_inline void unpriv_sync_rss(struct mm_struct *mm)
+{
+#ifdef SPLIT_RSS_COUNTING
+	const struct task_rss_stat *stat = &current->rss_stat;
+	int i, cached = 0;
+
+	for (i = 0; i < NR_MM_COUNTERS; i++)
+		cached |= stat->count[i];
+	if (cached)
+		unpriv_sym.sync_mm_rss(mm);
+#endif
+}
+
+/*
+ * Make mm current's mm, as kthread_use_mm() does for kernel threads; for
+ * a user thread, mm and active_mm are the same and the caller keeps the
+ * old mm alive.  The caller holds task_lock(current), interrupts off.
+ */
+static __always_inline void unpriv_switch_mm_locked(struct mm_struct *mm)
+{
+	struct task_struct *tsk = current;
+	struct mm_struct *prev = tsk->mm;
+
+	unpriv_sync_rss(prev);
+	tsk->active_mm = mm;
+	tsk->mm = mm;
+	unpriv_sym.membarrier_update_current_mm(mm);
+	unpriv_sym.switch_mm_irqs_off(prev, mm, tsk);
+}
+
 
 /* fpu.c: the guest's FPU state (the switch itself is in fpu.h) */
 bool unpriv_fpu_init(void);
