@@ -102,7 +102,7 @@ static __always_inline void unpriv_fpu_swap(struct fpu_guest *gfpu,
 		asm volatile("fnclex\n\temms\n\tfildl %[addr]"
 			     : : [addr] "m" (*fpu->fpstate));
 	unpriv_xrstor(fpu->fpstate, unpriv_fpu_restore_mask);
-	unpriv_sym.fpregs_mark_activate();
+	static_call(unpriv_fpregs_mark_activate)();
 }
 
 #endif /* UNPRIV_FPU_H */

@@ -9,10 +9,13 @@
 #include <linux/mm_types.h>
 #include <linux/ptrace.h>
 #include <linux/sched.h>
+#include <linux/sched/mm.h>
 #include <linux/signal.h>
+#include <linux/static_call.h>
 #include <linux/syscall_user_dispatch.h>
 #include <linux/types.h>
 #include <asm/fpu/api.h>
+#include <asm/mmu_context.h>
 #include <asm/processor.h>
 
 #include <linux/unpriv.h>
@@ -35,6 +38,15 @@ struct unpriv_symbols {
 };
 
 extern struct unpriv_symbols unpriv_sym;
+
+/*
+ * The ones called on every switch also go through static calls, which
+ * symbols.c points at them once resolved: direct calls, no retpolines.
+ */
+DECLARE_STATIC_CALL(unpriv_switch_mm_irqs_off, switch_mm_irqs_off);
+DECLARE_STATIC_CALL(unpriv_membarrier_update_current_mm,
+		    membarrier_update_current_mm);
+DECLARE_STATIC_CALL(unpriv_fpregs_mark_activate, fpregs_mark_activate);
 
 int unpriv_symbols_resolve(void);
 unsigned long unpriv_symbol_lookup(const char *name);
@@ -81,8 +93,8 @@ static __always_inline void unpriv_switch_mm_locked(struct mm_struct *mm)
 	unpriv_sync_rss(prev);
 	tsk->active_mm = mm;
 	tsk->mm = mm;
-	unpriv_sym.membarrier_update_current_mm(mm);
-	unpriv_sym.switch_mm_irqs_off(prev, mm, tsk);
+	static_call(unpriv_membarrier_update_current_mm)(mm);
+	static_call(unpriv_switch_mm_irqs_off)(prev, mm, tsk);
 }
 
 
