@@ -320,11 +320,18 @@ static void unpriv_signals_to_guest(struct unpriv_host *h)
 {
 	struct k_sigaction *action = current->sighand->action;
 
-#define UNPRIV_IGNORED(sig) \
-	(action[(sig) - 1].sa.sa_handler == SIG_IGN ? sigmask(sig) : 0)
-	h->ignored = UNPRIV_IGNORED(SIGSEGV) | UNPRIV_IGNORED(SIGBUS) |
-		     UNPRIV_IGNORED(SIGILL) | UNPRIV_IGNORED(SIGTRAP) |
-		     UNPRIV_IGNORED(SIGFPE) | UNPRIV_IGNORED(SIGSYS);
+#define UNPRIV_IGNORED(sig) (action[(sig) - 1].sa.sa_handler == SIG_IGN)
+	h->ignored = 0;
+	if (unlikely(UNPRIV_IGNORED(SIGSEGV) || UNPRIV_IGNORED(SIGBUS) ||
+		     UNPRIV_IGNORED(SIGILL) || UNPRIV_IGNORED(SIGTRAP) ||
+		     UNPRIV_IGNORED(SIGFPE) || UNPRIV_IGNORED(SIGSYS))) {
+		int sig;
+
+		for (sig = 1; sig <= _NSIG_BPW; sig++)
+			if ((sigmask(sig) & UNPRIV_SYNC_SIGNALS) &&
+			    UNPRIV_IGNORED(sig))
+				h->ignored |= sigmask(sig);
+	}
 #undef UNPRIV_IGNORED
 
 	h->blocked_changed = current->blocked.sig[0] & UNPRIV_SYNC_SIGNALS;
