@@ -271,10 +271,17 @@ static __always_inline void unpriv_segs_load(const struct unpriv_cpu_segs *cur,
 		load_gs_index(next->gs);
 	if (next->gs != cur->gs || next->gs || next->gsbase != cur->gsbase)
 		unpriv_gsbase_write(next->gsbase);
-	t->fsindex = next->fs;
-	t->gsindex = next->gs;
-	t->fsbase = next->fsbase;
-	t->gsbase = next->gsbase;
+	/*
+	 * With FSGSBASE the kernel reads a running thread's selectors and
+	 * bases from the CPU, and save_fsgs() stores them on a switch;
+	 * without, it relies on thread_struct's.
+	 */
+	if (!static_cpu_has(X86_FEATURE_FSGSBASE)) {
+		t->fsindex = next->fs;
+		t->gsindex = next->gs;
+		t->fsbase = next->fsbase;
+		t->gsbase = next->gsbase;
+	}
 	if (cpu_feature_enabled(X86_FEATURE_OSPKE) && next->pkru != cur->pkru)
 		wrpkru(next->pkru);
 }
