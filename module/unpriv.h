@@ -145,6 +145,8 @@ struct unpriv_vcpu {
 
 	struct fpu_guest fpu;
 	u32 pkru;
+	/* The guest's, on their way between the run page and the CPU. */
+	struct unpriv_cpu_segs segs;
 	struct unpriv_host host;
 };
 

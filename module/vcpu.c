@@ -299,20 +299,20 @@ unpriv_swap_segments_to_guest(struct unpriv_vcpu *vcpu,
 
 static __always_inline void unpriv_swap_segments_to_host(struct unpriv_vcpu *vcpu)
 {
+	struct unpriv_cpu_segs *guest = &vcpu->segs;
 	struct unpriv_regs *g = &vcpu->run->regs;
 	struct unpriv_host *h = &vcpu->host;
-	struct unpriv_cpu_segs guest;
 
-	unpriv_segs_read(&guest);
-	unpriv_segs_load(&guest, &h->segs);
+	unpriv_segs_read(guest);
+	unpriv_segs_load(guest, &h->segs);
 
-	g->ds = guest.ds;
-	g->es = guest.es;
-	g->fs = guest.fs;
-	g->gs = guest.gs;
-	g->fs_base = guest.fsbase;
-	g->gs_base = guest.gsbase;
-	vcpu->pkru = guest.pkru;
+	g->ds = guest->ds;
+	g->es = guest->es;
+	g->fs = guest->fs;
+	g->gs = guest->gs;
+	g->fs_base = guest->fsbase;
+	g->gs_base = guest->gsbase;
+	vcpu->pkru = guest->pkru;
 }
 
 /* --- signals ---------------------------------------------------------- */
@@ -444,13 +444,13 @@ static void unpriv_vcpu_unpark(struct unpriv_vcpu *vcpu)
  */
 static int unpriv_vcpu_switch_in(struct unpriv_vcpu *vcpu, struct pt_regs *regs)
 {
+	struct unpriv_cpu_segs *segs = &vcpu->segs;
 	struct unpriv_host *h = &vcpu->host;
-	struct unpriv_cpu_segs segs;
 	int ret;
 
 	h->regs = *regs;
-	ret = unpriv_load_guest(&vcpu->run->regs, regs, &segs);
-	segs.pkru = vcpu->pkru;
+	ret = unpriv_load_guest(&vcpu->run->regs, regs, segs);
+	segs->pkru = vcpu->pkru;
 	if (ret) {
 		*regs = h->regs;
 		return ret;
@@ -472,7 +472,7 @@ static int unpriv_vcpu_switch_in(struct unpriv_vcpu *vcpu, struct pt_regs *regs)
 	local_irq_disable();
 	if (unpriv_fpu_is_own())
 		unpriv_fpu_swap(&vcpu->fpu, true);
-	unpriv_swap_segments_to_guest(vcpu, &segs);
+	unpriv_swap_segments_to_guest(vcpu, segs);
 	unpriv_switch_mm_locked(vcpu->as->mm);
 	h->cpu = smp_processor_id();
 	local_irq_enable();
