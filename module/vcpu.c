@@ -582,7 +582,7 @@ static bool unpriv_vcpu_is_rerun(const struct pt_regs *regs)
  * Whether the claimed vcpu can be entered here, in the address space it
  * ran in last, or RUN must take its usual way (which binds the address
  * space and reports immediate_exit and pending signals; a kick is
- * caught later).  Under rcu_read_lock().
+ * caught later).  The fd table as unpriv_vcpu_rerun() says.
  *
  * unpriv_vcpu_check_thread() need not be repeated: only the thread
  * itself, by a system call, gets an I/O bitmap, and a tracer sets
@@ -590,12 +590,13 @@ static bool unpriv_vcpu_is_rerun(const struct pt_regs *regs)
  * through a signal or a system call, both of which unpark it.
  */
 static bool unpriv_vcpu_rerun_ok(struct unpriv_vcpu *vcpu,
-				 const struct pt_regs *regs)
+				 const struct pt_regs *regs,
+				 struct files_struct *files)
 {
 	return !READ_ONCE(vcpu->run->immediate_exit) &&
 	       !task_sigpending(current) && !task_work_pending(current) &&
 	       !test_thread_flag(TIF_NOTIFY_SIGNAL) && vcpu->as_file &&
-	       files_lookup_fd_rcu(current->files, regs->dx) == vcpu->as_file;
+	       files_lookup_fd_raw(files, regs->dx) == vcpu->as_file;
 }
 
 /*
@@ -605,20 +606,28 @@ static bool unpriv_vcpu_rerun_ok(struct unpriv_vcpu *vcpu,
  */
 static bool unpriv_vcpu_rerun(struct unpriv_vcpu *vcpu, struct pt_regs *regs)
 {
-	bool claimed;
+	struct files_struct *files = current->files;
+	bool claimed, shared;
 	int ret;
 
 	if (!unpriv_vcpu_is_rerun(regs))
 		goto unpark;
-	rcu_read_lock();
-	claimed = files_lookup_fd_rcu(current->files, (u32)regs->di) ==
-		  vcpu->file &&
+	/*
+	 * The fds are only compared with the vcpu's files.  A table no
+	 * other task shares changes only by this thread's system calls, as
+	 * __fget_light() knows; a shared one is read under RCU.
+	 */
+	shared = atomic_read_acquire(&files->count) != 1;
+	if (shared)
+		rcu_read_lock();
+	claimed = files_lookup_fd_raw(files, (u32)regs->di) == vcpu->file &&
 		  unpriv_vcpu_move(vcpu, UNPRIV_VCPU_IDLE, UNPRIV_VCPU_GUEST);
-	if (claimed && !unpriv_vcpu_rerun_ok(vcpu, regs)) {
+	if (claimed && !unpriv_vcpu_rerun_ok(vcpu, regs, files)) {
 		atomic_set_release(&vcpu->state, UNPRIV_VCPU_IDLE);
 		claimed = false;
 	}
-	rcu_read_unlock();
+	if (shared)
+		rcu_read_unlock();
 	if (!claimed)
 		goto unpark;
 
