@@ -93,7 +93,17 @@ static __always_inline void unpriv_switch_mm_locked(struct mm_struct *mm)
 	unpriv_sync_rss(prev);
 	tsk->active_mm = mm;
 	tsk->mm = mm;
-	static_call(unpriv_membarrier_update_current_mm)(mm);
+	/*
+	 * The runqueue's membarrier state follows the running mm's, and
+	 * is already right when both mms' are the same: an address space's
+	 * is always 0, since registering is a system call of its own mm,
+	 * which guest mode never runs; most host programs' is 0 too.
+	 */
+#ifdef CONFIG_MEMBARRIER
+	if (atomic_read(&mm->membarrier_state) !=
+	    atomic_read(&prev->membarrier_state))
+		static_call(unpriv_membarrier_update_current_mm)(mm);
+#endif
 	static_call(unpriv_switch_mm_irqs_off)(prev, mm, tsk);
 }
 
