@@ -32,6 +32,34 @@
 
 bool unpriv_fpu_own __ro_after_init;
 u64 unpriv_fpu_restore_mask __ro_after_init;
+struct fpu * __percpu *unpriv_fpu_owner __ro_after_init;
+DEFINE_STATIC_KEY_FALSE(unpriv_fpu_owner_known);
+
+/*
+ * fpregs_mark_activate() records the thread's struct fpu as the owner
+ * of the CPU's registers in the per-CPU fpu_fpregs_owner_ctx.  Where
+ * kallsyms knows that variable, and it holds what it must (this
+ * thread, once switch_fpu_return() made its registers live), the switch
+ * does the same inline; otherwise it calls the function.
+ */
+static void unpriv_fpu_find_owner(void)
+{
+	struct fpu * __percpu *owner;
+	bool ok;
+
+	owner = (void __percpu *)unpriv_symbol_lookup_data("fpu_fpregs_owner_ctx");
+	if (!owner)
+		return;
+	fpregs_lock();
+	if (test_thread_flag(TIF_NEED_FPU_LOAD))
+		switch_fpu_return();
+	ok = this_cpu_read(*owner) == &current->thread.fpu;
+	fpregs_unlock();
+	if (!ok)
+		return;
+	unpriv_fpu_owner = owner;
+	static_branch_enable(&unpriv_fpu_owner_known);
+}
 
 bool unpriv_fpu_init(void)
 {
@@ -53,5 +81,6 @@ bool unpriv_fpu_init(void)
 		enabled |= xss;
 	}
 	unpriv_fpu_restore_mask = enabled & XFEATURE_MASK_FPSTATE;
+	unpriv_fpu_find_owner();
 	return true;
 }

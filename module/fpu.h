@@ -6,6 +6,8 @@
 #define UNPRIV_FPU_H
 
 #include <linux/jiffies.h>
+#include <linux/jump_label.h>
+#include <linux/percpu.h>
 #include <asm/alternative.h>
 #include <asm/fpu/api.h>
 #include <asm/fpu/xstate.h>
@@ -14,6 +16,8 @@
 
 extern bool unpriv_fpu_own;
 extern u64 unpriv_fpu_restore_mask;
+extern struct fpu * __percpu *unpriv_fpu_owner;
+DECLARE_STATIC_KEY_FALSE(unpriv_fpu_owner_known);
 
 /* Whether unpriv_fpu_swap() is used, rather than KVM's helper. */
 static __always_inline bool unpriv_fpu_is_own(void)
@@ -102,7 +106,15 @@ static __always_inline void unpriv_fpu_swap(struct fpu_guest *gfpu,
 		asm volatile("fnclex\n\temms\n\tfildl %[addr]"
 			     : : [addr] "m" (*fpu->fpstate));
 	unpriv_xrstor(fpu->fpstate, unpriv_fpu_restore_mask);
-	static_call(unpriv_fpregs_mark_activate)();
+
+	/* fpregs_mark_activate(), without its tracepoint. */
+	if (static_branch_likely(&unpriv_fpu_owner_known)) {
+		this_cpu_write(*unpriv_fpu_owner, fpu);
+		fpu->last_cpu = smp_processor_id();
+		clear_thread_flag(TIF_NEED_FPU_LOAD);
+	} else {
+		static_call(unpriv_fpregs_mark_activate)();
+	}
 }
 
 #endif /* UNPRIV_FPU_H */

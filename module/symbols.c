@@ -77,6 +77,12 @@ unsigned long unpriv_symbol_lookup(const char *name)
 	return addr;
 }
 
+/* The address of a kernel variable, 0 when kallsyms does not list it. */
+unsigned long unpriv_symbol_lookup_data(const char *name)
+{
+	return unpriv_kallsyms_lookup_name(name);
+}
+
 int unpriv_symbols_resolve(void)
 {
 	unsigned int i;

@@ -50,6 +50,7 @@ DECLARE_STATIC_CALL(unpriv_fpregs_mark_activate, fpregs_mark_activate);
 
 int unpriv_symbols_resolve(void);
 unsigned long unpriv_symbol_lookup(const char *name);
+unsigned long unpriv_symbol_lookup_data(const char *name);
 
 /* as.c: address spaces */
 struct unpriv_as {
