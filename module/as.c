@@ -40,27 +40,13 @@ struct unpriv_as *unpriv_as_from_file(struct file *file)
 	return file->private_data;
 }
 
-/*
- * Make mm current's mm, as kthread_use_mm() does for kernel threads; for
- * a user thread, mm and active_mm are the same and the caller keeps the
- * old mm alive.  The task's cached RSS counters belong to the old mm:
- * they are flushed first, or the old mm's counters go wrong ("Bad
- * rss-counter state").
- */
 void unpriv_switch_mm(struct mm_struct *mm)
 {
-	struct task_struct *tsk = current;
-	struct mm_struct *prev = tsk->mm;
-
-	unpriv_sym.sync_mm_rss(prev);
-	task_lock(tsk);
+	task_lock(current);
 	local_irq_disable();
-	tsk->active_mm = mm;
-	tsk->mm = mm;
-	unpriv_sym.membarrier_update_current_mm(mm);
-	unpriv_sym.switch_mm_irqs_off(prev, mm, tsk);
+	unpriv_switch_mm_locked(mm);
 	local_irq_enable();
-	task_unlock(tsk);
+	task_unlock(current);
 }
 
 /* What a thread borrowing an address space's mm sets aside. */

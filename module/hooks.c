@@ -23,10 +23,11 @@
  * call entry: in guest mode that call is a fault like any other.
  *
  * Each is redirected with an ftrace_ops with IPMODIFY, as livepatch
- * does, but only for a thread that is entering or in guest mode: every
- * other thread runs the kernel's function untouched.  The replacements
- * run in ordinary task context.  IPMODIFY is exclusive, so a livepatch
- * of one of these functions and this module exclude each other.
+ * does, but only for a thread that is entering, in or parked on guest
+ * mode (see vcpu.c): every other thread runs the kernel's function
+ * untouched.  The replacements run in ordinary task context.  IPMODIFY
+ * is exclusive, so a livepatch of one of these functions and this
+ * module exclude each other.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -40,17 +41,18 @@ static void (*unpriv_orig_arch_do_signal_or_restart)(struct pt_regs *regs);
 
 static bool unpriv_syscall_user_dispatch(struct pt_regs *regs)
 {
-	return unpriv_vcpu_syscall(unpriv_current_vcpu(), regs);
+	return unpriv_vcpu_syscall(unpriv_current_sel(), regs);
 }
 
 static void unpriv_arch_do_signal_or_restart(struct pt_regs *regs)
 {
-	unpriv_vcpu_signal(unpriv_current_vcpu(), regs);
+	unpriv_vcpu_signal(unpriv_current_sel(), regs);
 }
 
+/* A parked thread is in host mode. */
 static bool unpriv_unhandled_signal(struct task_struct *tsk, int sig)
 {
-	if (tsk == current)
+	if (tsk == current && !(unpriv_current_sel() & UNPRIV_SEL_PARKED))
 		return false;
 	return unpriv_orig_unhandled_signal(tsk, sig);
 }
@@ -66,7 +68,7 @@ static bool unpriv_emulate_vsyscall(unsigned long error_code,
 /*
  * Called by unpriv_vcpu_signal() once the thread is back in host mode.
  * The ftrace thunk leaves host-mode threads alone, so this runs the
- * kernel's own function.
+ * kernel's own function; for a parked thread, it unparks it first.
  */
 void unpriv_call_arch_do_signal_or_restart(struct pt_regs *regs)
 {
@@ -103,7 +105,7 @@ static void notrace unpriv_ftrace_thunk(unsigned long ip,
 {
 	struct unpriv_hook *hook = container_of(ops, struct unpriv_hook, ops);
 
-	if (unpriv_current_vcpu())
+	if (unpriv_current_sel())
 		ftrace_instruction_pointer_set(fregs,
 					       (unsigned long)hook->replacement);
 }

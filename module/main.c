@@ -20,6 +20,8 @@ static int __init unpriv_init(void)
 	ret = unpriv_vcpu_init();
 	if (ret)
 		return ret;
+	if (!unpriv_fpu_init())
+		pr_info("using KVM's FPU switch: the CPU has no XSAVE, or has XFD\n");
 	ret = unpriv_hooks_install();
 	if (ret)
 		return ret;

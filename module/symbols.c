@@ -6,16 +6,24 @@
  * listed once, in unpriv_symbol_table; loading fails with a message
  * naming any that is missing.  On a kernel built with IBT an indirect
  * call to a function lacking ENDBR would crash, so each is checked.
+ * Those called on every switch between host and guest mode are then
+ * also the targets of static calls (direct calls, patched at load).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/kprobes.h>
 #include <linux/module.h>
+#include <linux/static_call.h>
 #include <asm/ibt.h>
 
 #include "unpriv.h"
 
 struct unpriv_symbols unpriv_sym;
+
+DEFINE_STATIC_CALL_NULL(unpriv_switch_mm_irqs_off, switch_mm_irqs_off);
+DEFINE_STATIC_CALL_NULL(unpriv_membarrier_update_current_mm,
+			membarrier_update_current_mm);
+DEFINE_STATIC_CALL_NULL(unpriv_fpregs_mark_activate, fpregs_mark_activate);
 
 #define SYM(name) { #name, (void **)&unpriv_sym.name }
 
@@ -28,6 +36,7 @@ static const struct {
 	SYM(membarrier_update_current_mm),
 	SYM(sync_mm_rss),
 	SYM(do_mprotect_pkey),
+	SYM(fpregs_mark_activate),
 };
 
 static unsigned long (*unpriv_kallsyms_lookup_name)(const char *name);
@@ -68,6 +77,12 @@ unsigned long unpriv_symbol_lookup(const char *name)
 	return addr;
 }
 
+/* The address of a kernel variable, 0 when kallsyms does not list it. */
+unsigned long unpriv_symbol_lookup_data(const char *name)
+{
+	return unpriv_kallsyms_lookup_name(name);
+}
+
 int unpriv_symbols_resolve(void)
 {
 	unsigned int i;
@@ -85,5 +100,11 @@ int unpriv_symbols_resolve(void)
 			return -ENOENT;
 		*unpriv_symbol_table[i].addr = (void *)addr;
 	}
+	static_call_update(unpriv_switch_mm_irqs_off,
+			   unpriv_sym.switch_mm_irqs_off);
+	static_call_update(unpriv_membarrier_update_current_mm,
+			   unpriv_sym.membarrier_update_current_mm);
+	static_call_update(unpriv_fpregs_mark_activate,
+			   unpriv_sym.fpregs_mark_activate);
 	return 0;
 }

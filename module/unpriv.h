@@ -9,11 +9,14 @@
 #include <linux/mm_types.h>
 #include <linux/ptrace.h>
 #include <linux/sched.h>
+#include <linux/sched/mm.h>
 #include <linux/signal.h>
+#include <linux/static_call.h>
 #include <linux/syscall_user_dispatch.h>
 #include <linux/types.h>
 #include <asm/desc_defs.h>
 #include <asm/fpu/api.h>
+#include <asm/mmu_context.h>
 #include <asm/processor.h>
 #include <asm/segment.h>
 
@@ -33,12 +36,23 @@ struct unpriv_symbols {
 	void (*sync_mm_rss)(struct mm_struct *mm);
 	int (*do_mprotect_pkey)(unsigned long start, size_t len,
 				unsigned long prot, int pkey);
+	void (*fpregs_mark_activate)(void);
 };
 
 extern struct unpriv_symbols unpriv_sym;
 
+/*
+ * The ones called on every switch also go through static calls, which
+ * symbols.c points at them once resolved: direct calls, no retpolines.
+ */
+DECLARE_STATIC_CALL(unpriv_switch_mm_irqs_off, switch_mm_irqs_off);
+DECLARE_STATIC_CALL(unpriv_membarrier_update_current_mm,
+		    membarrier_update_current_mm);
+DECLARE_STATIC_CALL(unpriv_fpregs_mark_activate, fpregs_mark_activate);
+
 int unpriv_symbols_resolve(void);
 unsigned long unpriv_symbol_lookup(const char *name);
+unsigned long unpriv_symbol_lookup_data(const char *name);
 
 /* as.c: address spaces */
 struct unpriv_as {
@@ -49,6 +63,56 @@ struct unpriv_as {
 int unpriv_as_create(unsigned long flags);
 struct unpriv_as *unpriv_as_from_file(struct file *file);
 void unpriv_switch_mm(struct mm_struct *mm);
+
+/*
+ * The task's cached RSS counters belong to its current mm: flush them
+ * into it before the mm changes, or its counters go wrong ("Bad
+ * rss-counter state").  Mostly there is nothing to flush, and looking
+ * costs a tenth of the call.
+ */
+static __always_inline void unpriv_sync_rss(struct mm_struct *mm)
+{
+#ifdef SPLIT_RSS_COUNTING
+	const struct task_rss_stat *stat = &current->rss_stat;
+	int i, cached = 0;
+
+	for (i = 0; i < NR_MM_COUNTERS; i++)
+		cached |= stat->count[i];
+	if (cached)
+		unpriv_sym.sync_mm_rss(mm);
+#endif
+}
+
+/*
+ * Make mm current's mm, as kthread_use_mm() does for kernel threads; for
+ * a user thread, mm and active_mm are the same and the caller keeps the
+ * old mm alive.  The caller holds task_lock(current), interrupts off.
+ */
+static __always_inline void unpriv_switch_mm_locked(struct mm_struct *mm)
+{
+	struct task_struct *tsk = current;
+	struct mm_struct *prev = tsk->mm;
+
+	unpriv_sync_rss(prev);
+	tsk->active_mm = mm;
+	tsk->mm = mm;
+	/*
+	 * The runqueue's membarrier state follows the running mm's, and
+	 * is already right when both mms' are the same: an address space's
+	 * is always 0, since registering is a system call of its own mm,
+	 * which guest mode never runs; most host programs' is 0 too.
+	 */
+#ifdef CONFIG_MEMBARRIER
+	if (atomic_read(&mm->membarrier_state) !=
+	    atomic_read(&prev->membarrier_state))
+		static_call(unpriv_membarrier_update_current_mm)(mm);
+#endif
+	static_call(unpriv_switch_mm_irqs_off)(prev, mm, tsk);
+}
+
+
+/* fpu.c: the guest's FPU state (the switch itself is in fpu.h) */
+bool unpriv_fpu_init(void);
 
 /* vcpu.c: vcpus and the switch between host and guest mode */
 enum unpriv_vcpu_phase {
@@ -85,18 +149,22 @@ struct unpriv_host {
 
 struct unpriv_vcpu {
 	struct unpriv_run *run;		/* the page shared with userspace */
-	atomic_t state;			/* phase, and DEAD: see vcpu.c */
+	atomic_t state;			/* phase: see vcpu.c */
 	struct task_struct *task;	/* its thread, while not IDLE */
 	unsigned long flags;		/* UNPRIV_VCPU_KICKED, _EXIT_TAKEN */
 	int exit_ret;			/* an exit held back: see vcpu.c */
 	u64 exit_info;
+	struct file *file;		/* its own (no reference) */
 
 	/* The address space it last ran in, held while bound. */
 	struct file *as_file;
 	struct unpriv_as *as;
+	struct file *old_as_file;	/* replaced by this RUN: see vcpu.c */
 
 	struct fpu_guest fpu;
 	u32 pkru;
+	/* The guest's, on their way between the run page and the CPU. */
+	struct unpriv_cpu_segs segs;
 	struct unpriv_host host;
 };
 
@@ -104,19 +172,31 @@ int unpriv_vcpu_create(unsigned long flags);
 int unpriv_vcpu_init(void);
 int unpriv_vcpu_fpu_size(void);
 
-/* The vcpu current is entering or running, if any (see vcpu.c). */
-static __always_inline struct unpriv_vcpu *unpriv_current_vcpu(void)
+/*
+ * A thread's Syscall User Dispatch selector, while it is entering,
+ * running or parked on a vcpu: the vcpu, with this bit when parked (see
+ * vcpu.c).
+ */
+#define UNPRIV_SEL_PARKED	1UL
+
+/* The selector when it is the module's, else 0. */
+static __always_inline unsigned long unpriv_current_sel(void)
 {
 	unsigned long sel = (unsigned long)current->syscall_dispatch.selector;
 
 	/* A host's own selector is a user address: see vcpu.c. */
 	if (likely(sel < TASK_SIZE_MAX))
-		return NULL;
-	return (struct unpriv_vcpu *)sel;
+		return 0;
+	return sel;
 }
 
-bool unpriv_vcpu_syscall(struct unpriv_vcpu *vcpu, struct pt_regs *regs);
-void unpriv_vcpu_signal(struct unpriv_vcpu *vcpu, struct pt_regs *regs);
+static __always_inline struct unpriv_vcpu *unpriv_sel_vcpu(unsigned long sel)
+{
+	return (struct unpriv_vcpu *)(sel & ~UNPRIV_SEL_PARKED);
+}
+
+bool unpriv_vcpu_syscall(unsigned long sel, struct pt_regs *regs);
+void unpriv_vcpu_signal(unsigned long sel, struct pt_regs *regs);
 
 /* hooks.c: the kernel functions every exit from guest mode passes */
 int unpriv_hooks_install(void);

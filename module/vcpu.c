@@ -21,9 +21,22 @@
  * a user address there, the module only a vcpu, a kernel address.  That
  * makes the check in every hook two loads.
  *
- * Lifetimes: a vcpu's state is IDLE, ENTERING or GUEST, plus a DEAD bit
- * its fd's release sets.  Only the thread running it moves it between
- * phases; when it finds DEAD on the way out it frees the vcpu itself.
+ * Leaving guest mode, a thread whose host program does not use Syscall
+ * User Dispatch itself stays parked on the vcpu: its dispatch stays
+ * armed, with the vcpu and UNPRIV_SEL_PARKED in the selector.  Its next
+ * system call then comes to unpriv_vcpu_syscall() first.  When that is
+ * UNPRIV_RUN of the same vcpu with the same address space, and nothing
+ * else watches the thread's system calls (ptrace, seccomp, audit and
+ * syscall tracepoints would all miss it), the guest is entered right
+ * there and the ioctl does not run: no fd lookup, no LSM hook, no extra
+ * pass through the exit-to-user loop, a third of a round trip.  Anything
+ * else unparks the thread and runs as usual; so does a signal.
+ *
+ * Lifetimes: a thread holds a reference to the vcpu's file from RUN to
+ * its return, and on while it is parked, so a vcpu is only freed when
+ * its file is released, with no thread on it.  Its state says which
+ * thread may touch the rest: IDLE, ENTERING or GUEST (one thread's), or
+ * BUSY (an ioctl's).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -46,12 +59,11 @@
 #include <asm/traps.h>
 
 #include "unpriv.h"
+#include "fpu.h"
 
 #define CREATE_TRACE_POINTS
 #include "trace.h"
 
-#define UNPRIV_VCPU_PHASE	0xff
-#define UNPRIV_VCPU_DEAD	0x100
 
 /* vcpu->flags */
 #define UNPRIV_VCPU_KICKED	0
@@ -73,11 +85,26 @@
 
 static int unpriv_vcpu_phase(struct unpriv_vcpu *vcpu)
 {
-	return atomic_read(&vcpu->state) & UNPRIV_VCPU_PHASE;
+	return atomic_read(&vcpu->state);
+}
+
+/*
+ * Let go of the address space the vcpu ran in before this RUN, in host
+ * mode: when it was the last reference, the final fput() queues task
+ * work, which would otherwise stop the entry with -EINTR (or run in
+ * guest mode).
+ */
+static void unpriv_vcpu_put_old_as(struct unpriv_vcpu *vcpu)
+{
+	if (vcpu->old_as_file) {
+		fput(vcpu->old_as_file);
+		vcpu->old_as_file = NULL;
+	}
 }
 
 static void unpriv_vcpu_free(struct unpriv_vcpu *vcpu)
 {
+	unpriv_vcpu_put_old_as(vcpu);
 	if (vcpu->as_file)
 		fput(vcpu->as_file);
 	fpu_free_guest_fpstate(&vcpu->fpu);
@@ -85,10 +112,7 @@ static void unpriv_vcpu_free(struct unpriv_vcpu *vcpu)
 	kfree(vcpu);
 }
 
-/*
- * Move the vcpu from phase 'from' to 'to'.  Fails, leaving the vcpu to
- * the caller to free, when its fd was closed meanwhile.
- */
+/* Move the vcpu from phase 'from' to 'to'; fails when it is not in 'from'. */
 static bool unpriv_vcpu_move(struct unpriv_vcpu *vcpu, int from, int to)
 {
 	return atomic_cmpxchg(&vcpu->state, from, to) == from;
@@ -203,24 +227,56 @@ static void unpriv_store_guest(struct unpriv_regs *g, const struct pt_regs *regs
 /*
  * Segment selectors and bases, and PKRU, live in the CPU while the
  * thread runs and in thread_struct when it is switched out; change both
- * with preemption off.  Most threads have null selectors, and the host
+ * with interrupts off.  Most threads have null selectors, and the host
  * and guest often share a GS base: what would not change is not written
- * (MSR writes are the expensive part of a switch).
+ * (MSR writes are the expensive part of a switch).  With FSGSBASE the
+ * inactive GS base is read and written with SWAPGS around RDGSBASE and
+ * WRGSBASE, as the kernel's context switch does.
  */
-static void unpriv_segs_read(struct unpriv_cpu_segs *s)
+static __always_inline unsigned long unpriv_gsbase_read(void)
+{
+	unsigned long gsbase;
+
+	if (static_cpu_has(X86_FEATURE_FSGSBASE) &&
+	    !static_cpu_has(X86_FEATURE_XENPV)) {
+		native_swapgs();
+		gsbase = rdgsbase();
+		native_swapgs();
+	} else {
+		rdmsrl(MSR_KERNEL_GS_BASE, gsbase);
+	}
+	return gsbase;
+}
+
+static __always_inline void unpriv_gsbase_write(unsigned long gsbase)
+{
+	if (static_cpu_has(X86_FEATURE_FSGSBASE) &&
+	    !static_cpu_has(X86_FEATURE_XENPV)) {
+		native_swapgs();
+		wrgsbase(gsbase);
+		native_swapgs();
+	} else {
+		wrmsrl(MSR_KERNEL_GS_BASE, gsbase);
+	}
+}
+
+static __always_inline void unpriv_segs_read(struct unpriv_cpu_segs *s)
 {
 	savesegment(ds, s->ds);
 	savesegment(es, s->es);
 	savesegment(fs, s->fs);
 	savesegment(gs, s->gs);
-	s->fsbase = x86_fsbase_read_cpu();
-	rdmsrl(MSR_KERNEL_GS_BASE, s->gsbase);
-	s->pkru = read_pkru();
+	if (static_cpu_has(X86_FEATURE_FSGSBASE))
+		s->fsbase = rdfsbase();
+	else
+		rdmsrl(MSR_FS_BASE, s->fsbase);
+	s->gsbase = unpriv_gsbase_read();
+	s->pkru = cpu_feature_enabled(X86_FEATURE_OSPKE) ? rdpkru() : 0;
 }
 
 /* Load next, the CPU holding cur; keep thread_struct in step. */
-static void unpriv_segs_load(const struct unpriv_cpu_segs *cur,
-			     const struct unpriv_cpu_segs *next)
+static __always_inline void unpriv_segs_load(const struct unpriv_cpu_segs *cur,
+					     const struct unpriv_cpu_segs *next)
 {
 	struct thread_struct *t = &current->thread;
 
@@ -230,17 +286,29 @@ static void unpriv_segs_load(const struct unpriv_cpu_segs *cur,
 		loadsegment(es, next->es);
 	if (next->fs != cur->fs || next->fs)
 		loadsegment(fs, next->fs);
-	if (next->fs != cur->fs || next->fs || next->fsbase != cur->fsbase)
-		x86_fsbase_write_cpu(next->fsbase);
+	if (next->fs != cur->fs || next->fs || next->fsbase != cur->fsbase) {
+		if (static_cpu_has(X86_FEATURE_FSGSBASE))
+			wrfsbase(next->fsbase);
+		else
+			wrmsrl(MSR_FS_BASE, next->fsbase);
+	}
 	if (next->gs != cur->gs || next->gs)
 		load_gs_index(next->gs);
 	if (next->gs != cur->gs || next->gs || next->gsbase != cur->gsbase)
-		wrmsrl(MSR_KERNEL_GS_BASE, next->gsbase);
-	t->fsindex = next->fs;
-	t->gsindex = next->gs;
-	t->fsbase = next->fsbase;
-	t->gsbase = next->gsbase;
-	write_pkru(next->pkru);
+		unpriv_gsbase_write(next->gsbase);
+	/*
+	 * With FSGSBASE the kernel reads a running thread's selectors and
+	 * bases from the CPU, and save_fsgs() stores them on a switch;
+	 * without, it relies on thread_struct's.
+	 */
+	if (!static_cpu_has(X86_FEATURE_FSGSBASE)) {
+		t->fsindex = next->fs;
+		t->gsindex = next->gs;
+		t->fsbase = next->fsbase;
+		t->gsbase = next->gsbase;
+	}
+	if (cpu_feature_enabled(X86_FEATURE_OSPKE) && next->pkru != cur->pkru)
+		wrpkru(next->pkru);
 }
 
 /*
@@ -279,38 +347,36 @@ static void unpriv_tls_to_host(struct unpriv_host *h)
 	load_TLS(t, smp_processor_id());
 }
 
-static void unpriv_swap_segments_to_guest(struct unpriv_vcpu *vcpu,
-					  const struct unpriv_cpu_segs *guest)
+/* Both with interrupts off. */
+static __always_inline void
+unpriv_swap_segments_to_guest(struct unpriv_vcpu *vcpu,
+			      const struct unpriv_cpu_segs *guest)
 {
 	struct unpriv_host *h = &vcpu->host;
 
-	preempt_disable();
 	unpriv_segs_read(&h->segs);
 	unpriv_tls_to_guest(h);
 	unpriv_segs_load(&h->segs, guest);
-	preempt_enable();
 }
 
-static void unpriv_swap_segments_to_host(struct unpriv_vcpu *vcpu)
+static __always_inline void unpriv_swap_segments_to_host(struct unpriv_vcpu *vcpu)
 {
+	struct unpriv_cpu_segs *guest = &vcpu->segs;
 	struct unpriv_regs *g = &vcpu->run->regs;
 	struct unpriv_host *h = &vcpu->host;
-	struct unpriv_cpu_segs guest;
 
-	preempt_disable();
-	unpriv_segs_read(&guest);
+	unpriv_segs_read(guest);
 	/* The host's selectors may name its TLS descriptors: first those. */
 	unpriv_tls_to_host(h);
-	unpriv_segs_load(&guest, &h->segs);
-	preempt_enable();
+	unpriv_segs_load(guest, &h->segs);
 
-	g->ds = guest.ds;
-	g->es = guest.es;
-	g->fs = guest.fs;
-	g->gs = guest.gs;
-	g->fs_base = guest.fsbase;
-	g->gs_base = guest.gsbase;
-	vcpu->pkru = guest.pkru;
+	g->ds = guest->ds;
+	g->es = guest->es;
+	g->fs = guest->fs;
+	g->gs = guest->gs;
+	g->fs_base = guest->fsbase;
+	g->gs_base = guest->gsbase;
+	vcpu->pkru = guest->pkru;
 }
 
 /* --- signals ---------------------------------------------------------- */
@@ -321,30 +387,31 @@ static void unpriv_swap_segments_to_host(struct unpriv_vcpu *vcpu)
  * the process-wide handler to SIG_DFL.  Unblock them for guest mode,
  * and note which are ignored so a reset can be undone.
  */
-static const int unpriv_sync_signals[] = {
-	SIGSEGV, SIGBUS, SIGILL, SIGTRAP, SIGFPE, SIGSYS,
-};
-
 static void unpriv_signals_to_guest(struct unpriv_host *h)
 {
-	struct sighand_struct *sighand = current->sighand;
-	unsigned int i;
+	struct k_sigaction *action = current->sighand->action;
 
+#define UNPRIV_IGNORED(sig) (action[(sig) - 1].sa.sa_handler == SIG_IGN)
 	h->ignored = 0;
-	for (i = 0; i < ARRAY_SIZE(unpriv_sync_signals); i++) {
-		int sig = unpriv_sync_signals[i];
+	if (unlikely(UNPRIV_IGNORED(SIGSEGV) || UNPRIV_IGNORED(SIGBUS) ||
+		     UNPRIV_IGNORED(SIGILL) || UNPRIV_IGNORED(SIGTRAP) ||
+		     UNPRIV_IGNORED(SIGFPE) || UNPRIV_IGNORED(SIGSYS))) {
+		int sig;
 
-		if (sighand->action[sig - 1].sa.sa_handler == SIG_IGN)
-			h->ignored |= sigmask(sig);
+		for (sig = 1; sig <= _NSIG_BPW; sig++)
+			if ((sigmask(sig) & UNPRIV_SYNC_SIGNALS) &&
+			    UNPRIV_IGNORED(sig))
+				h->ignored |= sigmask(sig);
 	}
+#undef UNPRIV_IGNORED
 
 	h->blocked_changed = current->blocked.sig[0] & UNPRIV_SYNC_SIGNALS;
 	if (h->blocked_changed) {
-		spin_lock_irq(&sighand->siglock);
+		spin_lock_irq(&current->sighand->siglock);
 		h->blocked = current->blocked;
 		sigdelsetmask(&current->blocked, UNPRIV_SYNC_SIGNALS);
 		recalc_sigpending();
-		spin_unlock_irq(&sighand->siglock);
+		spin_unlock_irq(&current->sighand->siglock);
 	}
 }
 
@@ -414,6 +481,30 @@ static int unpriv_take_guest_signal(struct unpriv_host *h,
 
 /* --- entering and leaving guest mode ---------------------------------- */
 
+/*
+ * Guest mode cannot isolate an I/O permission bitmap or hardware
+ * breakpoints: they would apply to guest code.
+ */
+static inline int unpriv_vcpu_check_thread(void)
+{
+	struct perf_event * const *bps = current->thread.ptrace_bps;
+
+	if (!current->mm || (current->flags & PF_KTHREAD))
+		return -EINVAL;
+	if (test_thread_flag(TIF_IO_BITMAP))
+		return -EBUSY;
+	BUILD_BUG_ON(HBP_NUM != 4);
+	if (bps[0] || bps[1] || bps[2] || bps[3])
+		return -EBUSY;
+	return 0;
+}
+
+/* The thread is done with the vcpu: drop the reference RUN took. */
+static void unpriv_vcpu_put(struct unpriv_vcpu *vcpu)
+{
+	fput(vcpu->file);
+}
+
 static void unpriv_sud_to_host(struct unpriv_host *h)
 {
 	current->syscall_dispatch = h->sud;
@@ -421,22 +512,86 @@ static void unpriv_sud_to_host(struct unpriv_host *h)
 		clear_task_syscall_work(current, SYSCALL_USER_DISPATCH);
 }
 
+/*
+ * The thread leaves the vcpu it is parked on: its dispatch settings go
+ * back to what a thread that never set any has.  Only a thread whose
+ * host program had dispatch off parks, and with it off, the kernel
+ * looks at none of them.
+ */
+static void unpriv_vcpu_unpark(struct unpriv_vcpu *vcpu)
+{
+	clear_task_syscall_work(current, SYSCALL_USER_DISPATCH);
+	memset(&current->syscall_dispatch, 0, sizeof(current->syscall_dispatch));
+	unpriv_vcpu_put(vcpu);
+}
+
+/*
+ * Swap the thread's user registers, mm and per-thread state for the
+ * guest's.  Fails, with nothing changed, on bad guest registers.
+ */
+static int unpriv_vcpu_switch_in(struct unpriv_vcpu *vcpu, struct pt_regs *regs)
+{
+	struct unpriv_cpu_segs *segs = &vcpu->segs;
+	struct unpriv_host *h = &vcpu->host;
+	int ret;
+
+	h->regs = *regs;
+	ret = unpriv_load_guest(&vcpu->run->regs, regs, segs);
+	segs->pkru = vcpu->pkru;
+	if (ret) {
+		*regs = h->regs;
+		return ret;
+	}
+
+	unpriv_signals_to_guest(h);
+	/* a trap in guest mode sets it: unpriv_unqueued_sync_signal() */
+	h->trap_nr = current->thread.trap_nr;
+	current->thread.trap_nr = UNPRIV_NO_TRAP;
+	h->mm = current->mm;
+
+	/* Per-CPU state: FPU, segments, mm; the mm under task_lock. */
+	if (!unpriv_fpu_is_own())
+		fpu_swap_kvm_fpstate(&vcpu->fpu, true);
+	task_lock(current);
+	local_irq_disable();
+	if (unpriv_fpu_is_own())
+		unpriv_fpu_swap(&vcpu->fpu, true);
+	unpriv_swap_segments_to_guest(vcpu, segs);
+	unpriv_switch_mm_locked(vcpu->as->mm);
+	/*
+	 * The kernel would update rseq through the guest's mm: park it.
+	 * Migrations while it is parked go unseen; leaving checks the CPU,
+	 * read here, with no migration possible in between.  An update
+	 * already due (a migration since the last return to user mode,
+	 * which this exit to user mode would make, with rseq parked) is
+	 * made on the way back.
+	 */
+	h->rseq = current->rseq;
+	current->rseq = NULL;
+	h->cpu = test_thread_flag(TIF_NOTIFY_RESUME) ? -1 : smp_processor_id();
+	local_irq_enable();
+	task_unlock(current);
+	trace_unpriv_enter(regs->ip);
+	return 0;
+}
+
 /* RUN did not get to the guest: return err from it. */
 static void unpriv_vcpu_abort(struct unpriv_vcpu *vcpu, struct pt_regs *regs,
 			      int err)
 {
 	unpriv_sud_to_host(&vcpu->host);
+	unpriv_vcpu_put_old_as(vcpu);
 	vcpu->run->exit_reason = UNPRIV_EXIT_INTR;
 	regs->ax = err;
 	vcpu->task = NULL;
-	if (!unpriv_vcpu_move(vcpu, UNPRIV_VCPU_ENTERING, UNPRIV_VCPU_IDLE))
-		unpriv_vcpu_free(vcpu);
+	atomic_set_release(&vcpu->state, UNPRIV_VCPU_IDLE);
+	unpriv_vcpu_put(vcpu);
 }
 
+/* RUN's way in, on the thread's way back to user mode after the ioctl. */
 static void unpriv_vcpu_enter(struct unpriv_vcpu *vcpu, struct pt_regs *regs)
 {
 	struct unpriv_host *h = &vcpu->host;
-	struct unpriv_cpu_segs segs;
 	int ret;
 
 	if (task_sigpending(current) || task_work_pending(current) ||
@@ -447,77 +602,154 @@ static void unpriv_vcpu_enter(struct unpriv_vcpu *vcpu, struct pt_regs *regs)
 	}
 	clear_notify_signal();
 
-	h->regs = *regs;
-	ret = unpriv_load_guest(&vcpu->run->regs, regs, &segs);
-	segs.pkru = vcpu->pkru;
+	h->sud_on = test_task_syscall_work(current, SYSCALL_USER_DISPATCH);
+	ret = unpriv_vcpu_switch_in(vcpu, regs);
 	if (ret) {
-		*regs = h->regs;
 		unpriv_vcpu_abort(vcpu, regs, ret);
 		return;
 	}
-
-	fpu_swap_kvm_fpstate(&vcpu->fpu, true);
-	unpriv_swap_segments_to_guest(vcpu, &segs);
-	unpriv_signals_to_guest(h);
-	/* a trap in guest mode sets it: unpriv_unqueued_sync_signal() */
-	h->trap_nr = current->thread.trap_nr;
-	current->thread.trap_nr = UNPRIV_NO_TRAP;
-	/*
-	 * The kernel would update rseq through the guest's mm: park it.
-	 * Migrations while it is parked go unseen; leaving checks the CPU.
-	 * The CPU is read before parking, so that a migration in between
-	 * is one leaving sees; and an update already due (a migration
-	 * since the last return to user mode: this exit to user mode
-	 * would make it next, with rseq parked) is made on the way back.
-	 */
-	h->cpu = raw_smp_processor_id();
-	if (test_thread_flag(TIF_NOTIFY_RESUME))
-		h->cpu = -1;
-	h->rseq = current->rseq;
-	current->rseq = NULL;
-	h->sud_on = test_task_syscall_work(current, SYSCALL_USER_DISPATCH);
 	set_task_syscall_work(current, SYSCALL_USER_DISPATCH);
-	h->mm = current->mm;
-	unpriv_switch_mm(vcpu->as->mm);
-	trace_unpriv_enter(regs->ip);
-
-	if (!unpriv_vcpu_move(vcpu, UNPRIV_VCPU_ENTERING, UNPRIV_VCPU_GUEST)) {
-		/* The vcpu's fd was closed: back out, as from an exit. */
-		vcpu->run->exit_reason = UNPRIV_EXIT_INTR;
-		atomic_set(&vcpu->state, UNPRIV_VCPU_GUEST | UNPRIV_VCPU_DEAD);
-		unpriv_vcpu_signal(vcpu, regs);
-	}
+	atomic_set(&vcpu->state, UNPRIV_VCPU_GUEST);
 }
 
 /*
- * Back to host mode, with ret as what UNPRIV_RUN returns.  May free the
- * vcpu.
+ * Back to host mode, with ret as what UNPRIV_RUN returns.  The thread
+ * parks on the vcpu when its host program does not use dispatch itself;
+ * otherwise it gets its own settings back and drops the vcpu, which may
+ * free it.
  */
 static void unpriv_vcpu_leave(struct unpriv_vcpu *vcpu, struct pt_regs *regs,
 			      int ret, u64 info)
 {
 	struct unpriv_host *h = &vcpu->host;
+	bool park = !h->sud_on;
 
 	trace_unpriv_exit(vcpu->run->exit_reason, regs->ip, info);
 
 	unpriv_store_guest(&vcpu->run->regs, regs);
-	unpriv_switch_mm(h->mm);
+	task_lock(current);
+	local_irq_disable();
+	unpriv_switch_mm_locked(h->mm);
 	unpriv_swap_segments_to_host(vcpu);
-	fpu_swap_kvm_fpstate(&vcpu->fpu, false);
+	if (unpriv_fpu_is_own())
+		unpriv_fpu_swap(&vcpu->fpu, false);
 	/* A migration from here on refreshes rseq by itself. */
 	current->rseq = h->rseq;
-	if (h->cpu != raw_smp_processor_id())
+	if (h->cpu != smp_processor_id())
 		rseq_set_notify_resume(current);
+	local_irq_enable();
+	task_unlock(current);
+	if (!unpriv_fpu_is_own())
+		fpu_swap_kvm_fpstate(&vcpu->fpu, false);
 	unpriv_signals_to_host(h);
-	unpriv_sud_to_host(h);
 	if (current->thread.trap_nr == UNPRIV_NO_TRAP)
 		current->thread.trap_nr = h->trap_nr;
+	unpriv_vcpu_put_old_as(vcpu);
+	if (park)
+		current->syscall_dispatch.selector =
+			(char __user *)((unsigned long)vcpu | UNPRIV_SEL_PARKED);
+	else
+		unpriv_sud_to_host(h);
 
 	*regs = h->regs;
 	regs->ax = ret;
 	vcpu->task = NULL;
-	if (!unpriv_vcpu_move(vcpu, UNPRIV_VCPU_GUEST, UNPRIV_VCPU_IDLE))
-		unpriv_vcpu_free(vcpu);
+	/* From here on another thread may run the vcpu. */
+	atomic_set_release(&vcpu->state, UNPRIV_VCPU_IDLE);
+	if (!park)
+		unpriv_vcpu_put(vcpu);
+}
+
+/*
+ * Whether a parked thread's system call can run the guest again at
+ * once: a 64-bit ioctl(fd, UNPRIV_RUN, as_fd) on the vcpu it is parked
+ * on, and nothing but guest mode's dispatch watches the thread's system
+ * calls (ptrace, seccomp, audit and tracepoints must see every RUN).
+ */
+static bool unpriv_vcpu_is_rerun(const struct pt_regs *regs)
+{
+	return regs->orig_ax == __NR_ioctl && (u32)regs->si == UNPRIV_RUN &&
+	       regs->dx <= INT_MAX && !in_ia32_syscall() &&
+	       READ_ONCE(current_thread_info()->syscall_work) ==
+	       SYSCALL_WORK_SYSCALL_USER_DISPATCH;
+}
+
+/*
+ * Whether the claimed vcpu can be entered here, in the address space it
+ * ran in last, or RUN must take its usual way (which binds the address
+ * space and reports immediate_exit and pending signals; a kick is
+ * caught later).  The fd table as unpriv_vcpu_rerun() says.
+ *
+ * unpriv_vcpu_check_thread() need not be repeated: only the thread
+ * itself, by a system call, gets an I/O bitmap, and a tracer sets
+ * breakpoints only in a ptrace stop, which a parked thread reaches only
+ * through a signal or a system call, both of which unpark it.
+ */
+static bool unpriv_vcpu_rerun_ok(struct unpriv_vcpu *vcpu,
+				 const struct pt_regs *regs,
+				 struct files_struct *files)
+{
+	return !READ_ONCE(vcpu->run->immediate_exit) &&
+	       !task_sigpending(current) && !task_work_pending(current) &&
+	       !test_thread_flag(TIF_NOTIFY_SIGNAL) && vcpu->as_file &&
+	       files_lookup_fd_raw(files, regs->dx) == vcpu->as_file;
+}
+
+/*
+ * A system call of a thread parked on vcpu: UNPRIV_RUN enters the guest
+ * right here, skipping the system call; anything else unparks the
+ * thread and runs as usual.
+ */
+static bool unpriv_vcpu_rerun(struct unpriv_vcpu *vcpu, struct pt_regs *regs)
+{
+	struct files_struct *files = current->files;
+	bool claimed, shared;
+	int ret;
+
+	if (!unpriv_vcpu_is_rerun(regs))
+		goto unpark;
+	/*
+	 * The fds are only compared with the vcpu's files.  A table no
+	 * other task shares changes only by this thread's system calls, as
+	 * __fget_light() knows; a shared one is read under RCU.
+	 */
+	shared = atomic_read_acquire(&files->count) != 1;
+	if (shared)
+		rcu_read_lock();
+	claimed = files_lookup_fd_raw(files, (u32)regs->di) == vcpu->file &&
+		  unpriv_vcpu_move(vcpu, UNPRIV_VCPU_IDLE, UNPRIV_VCPU_GUEST);
+	if (claimed && !unpriv_vcpu_rerun_ok(vcpu, regs, files)) {
+		atomic_set_release(&vcpu->state, UNPRIV_VCPU_IDLE);
+		claimed = false;
+	}
+	if (shared)
+		rcu_read_unlock();
+	if (!claimed)
+		goto unpark;
+
+	/* As RUN and UNPRIV_KICK do: see unpriv_vcpu_kick(). */
+	WRITE_ONCE(vcpu->task, current);
+	if (test_and_clear_bit(UNPRIV_VCPU_KICKED, &vcpu->flags)) {
+		ret = -EINTR;
+		goto out;
+	}
+	current->syscall_dispatch.selector = (char __user *)vcpu;
+	vcpu->host.sud_on = false;
+	ret = unpriv_vcpu_switch_in(vcpu, regs);
+	if (!ret)
+		return true;
+	current->syscall_dispatch.selector =
+		(char __user *)((unsigned long)vcpu | UNPRIV_SEL_PARKED);
+out:
+	vcpu->run->exit_reason = UNPRIV_EXIT_INTR;
+	regs->ax = ret;
+	vcpu->task = NULL;
+	atomic_set_release(&vcpu->state, UNPRIV_VCPU_IDLE);
+	return true;
+
+unpark:
+	unpriv_vcpu_unpark(vcpu);
+	return false;
 }
 
 static void unpriv_exit_fault(struct unpriv_run *run,
@@ -547,14 +779,12 @@ static void unpriv_exit_fault(struct unpriv_run *run,
 	t->virtual_dr6 = 0;
 }
 
-/* syscall_user_dispatch(), redirected: a guest system call. */
-bool unpriv_vcpu_syscall(struct unpriv_vcpu *vcpu, struct pt_regs *regs)
+/* A guest system call: the exit. */
+static void unpriv_vcpu_exit_syscall(struct unpriv_vcpu *vcpu,
+				     struct pt_regs *regs)
 {
 	struct unpriv_run *run = vcpu->run;
 	u16 insn;
-
-	if (unpriv_vcpu_phase(vcpu) != UNPRIV_VCPU_GUEST)
-		return false;
 
 	run->exit_reason = UNPRIV_EXIT_SYSCALL;
 	if (in_ia32_syscall()) {
@@ -588,6 +818,30 @@ bool unpriv_vcpu_syscall(struct unpriv_vcpu *vcpu, struct pt_regs *regs)
 	}
 	regs->ax = run->syscall.nr;
 	unpriv_vcpu_leave(vcpu, regs, 0, run->syscall.nr);
+}
+
+/*
+ * syscall_user_dispatch(), redirected: a system call of a thread in
+ * guest mode, or parked.
+ */
+bool unpriv_vcpu_syscall(unsigned long sel, struct pt_regs *regs)
+{
+	struct unpriv_vcpu *vcpu = unpriv_sel_vcpu(sel);
+
+	if (sel & UNPRIV_SEL_PARKED) {
+		if (!unpriv_vcpu_rerun(vcpu, regs))
+			return false;
+	} else if (unpriv_vcpu_phase(vcpu) == UNPRIV_VCPU_GUEST) {
+		unpriv_vcpu_exit_syscall(vcpu, regs);
+	} else {
+		return false;
+	}
+	/*
+	 * Dispatch stays armed, the host's or guest mode's: as for a call
+	 * syscall_user_dispatch() takes, its exit work reports nothing to
+	 * tracers, which did not see it enter either.
+	 */
+	current->syscall_dispatch.on_dispatch = true;
 	return true;
 }
 
@@ -623,16 +877,22 @@ static bool unpriv_uprobe_abort_step(void)
 
 /*
  * arch_do_signal_or_restart(), redirected: the thread is on its way to
- * user mode, entering guest mode or in it, with a signal or notification
- * pending.
+ * user mode, entering guest mode, in it or parked, with a signal or
+ * notification pending.
  */
-void unpriv_vcpu_signal(struct unpriv_vcpu *vcpu, struct pt_regs *regs)
+void unpriv_vcpu_signal(unsigned long sel, struct pt_regs *regs)
 {
+	struct unpriv_vcpu *vcpu = unpriv_sel_vcpu(sel);
 	struct unpriv_run *run = vcpu->run;
 	kernel_siginfo_t info;
 	int ret = 0;
 	u64 what = 0;
 
+	if (sel & UNPRIV_SEL_PARKED) {
+		unpriv_vcpu_unpark(vcpu);
+		unpriv_call_arch_do_signal_or_restart(regs);
+		return;
+	}
 	if (unpriv_vcpu_phase(vcpu) == UNPRIV_VCPU_ENTERING) {
 		unpriv_vcpu_enter(vcpu, regs);
 		return;
@@ -668,24 +928,6 @@ void unpriv_vcpu_signal(struct unpriv_vcpu *vcpu, struct pt_regs *regs)
 /* --- the vcpu fd -------------------------------------------------------- */
 
 /*
- * Guest mode cannot isolate an I/O permission bitmap or hardware
- * breakpoints: they would apply to guest code.
- */
-static int unpriv_vcpu_check_thread(void)
-{
-	int i;
-
-	if (!current->mm || (current->flags & PF_KTHREAD))
-		return -EINVAL;
-	if (test_thread_flag(TIF_IO_BITMAP))
-		return -EBUSY;
-	for (i = 0; i < HBP_NUM; i++)
-		if (current->thread.ptrace_bps[i])
-			return -EBUSY;
-	return 0;
-}
-
-/*
  * Bind the vcpu to the address space behind fd.  A warm vcpu run with
  * the same fd again takes no reference: it holds one while bound.
  */
@@ -712,15 +954,15 @@ static int unpriv_vcpu_bind(struct unpriv_vcpu *vcpu, unsigned long fd)
 		fput(file);
 		return -EINVAL;
 	}
-	if (vcpu->as_file)
-		fput(vcpu->as_file);
+	vcpu->old_as_file = vcpu->as_file;
 	vcpu->as_file = file;
 	vcpu->as = as;
 	return 0;
 }
 
-static long unpriv_vcpu_run(struct unpriv_vcpu *vcpu, unsigned long as_fd)
+static long unpriv_vcpu_run(struct file *file, unsigned long as_fd)
 {
+	struct unpriv_vcpu *vcpu = file->private_data;
 	int ret;
 
 	if (!unpriv_vcpu_move(vcpu, UNPRIV_VCPU_IDLE, UNPRIV_VCPU_ENTERING))
@@ -735,11 +977,13 @@ static long unpriv_vcpu_run(struct unpriv_vcpu *vcpu, unsigned long as_fd)
 		ret = -EINTR;
 	}
 	if (ret) {
+		unpriv_vcpu_put_old_as(vcpu);
 		atomic_set(&vcpu->state, UNPRIV_VCPU_IDLE);
 		return ret;
 	}
 
 	/* Claim the thread; the guest is entered on the way out. */
+	get_file(file);
 	vcpu->task = current;
 	vcpu->host.sud = current->syscall_dispatch;
 	current->syscall_dispatch.selector = (char __user *)vcpu;
@@ -837,7 +1081,7 @@ static long unpriv_vcpu_ioctl(struct file *file, unsigned int cmd,
 
 	switch (cmd) {
 	case UNPRIV_RUN:
-		return unpriv_vcpu_run(vcpu, arg);
+		return unpriv_vcpu_run(file, arg);
 	case UNPRIV_KICK:
 		return unpriv_vcpu_kick(vcpu);
 	case UNPRIV_GET_FPU:
@@ -860,14 +1104,10 @@ static int unpriv_vcpu_mmap(struct file *file, struct vm_area_struct *vma)
 	return vm_insert_page(vma, vma->vm_start, virt_to_page(vcpu->run));
 }
 
+/* No thread runs the vcpu or is parked on it: each holds its file. */
 static int unpriv_vcpu_release(struct inode *inode, struct file *file)
 {
-	struct unpriv_vcpu *vcpu = file->private_data;
-	int old = atomic_fetch_or(UNPRIV_VCPU_DEAD, &vcpu->state);
-
-	/* A running vcpu is freed by its thread on the way out. */
-	if ((old & UNPRIV_VCPU_PHASE) == UNPRIV_VCPU_IDLE)
-		unpriv_vcpu_free(vcpu);
+	unpriv_vcpu_free(file->private_data);
 	return 0;
 }
 
@@ -882,6 +1122,7 @@ static const struct file_operations unpriv_vcpu_fops = {
 int unpriv_vcpu_create(unsigned long flags)
 {
 	struct unpriv_vcpu *vcpu;
+	struct file *file;
 	int fd;
 
 	BUILD_BUG_ON(sizeof(struct unpriv_run) > UNPRIV_RUN_SIZE);
@@ -901,13 +1142,24 @@ int unpriv_vcpu_create(unsigned long flags)
 	vcpu->pkru = read_pkru();
 	atomic_set(&vcpu->state, UNPRIV_VCPU_IDLE);
 
-	fd = anon_inode_getfd("[unpriv-vcpu]", &unpriv_vcpu_fops, vcpu,
-			      O_RDWR | O_CLOEXEC);
+	fd = get_unused_fd_flags(O_CLOEXEC);
 	if (fd < 0)
-		unpriv_vcpu_free(vcpu);
+		goto err_free_fd;
+	/* A parked thread knows its vcpu's fd by this file. */
+	file = anon_inode_getfile("[unpriv-vcpu]", &unpriv_vcpu_fops, vcpu,
+				  O_RDWR);
+	if (IS_ERR(file)) {
+		put_unused_fd(fd);
+		fd = PTR_ERR(file);
+		goto err_free_fd;
+	}
+	vcpu->file = file;
+	fd_install(fd, file);
 	return fd;
 
 err_free:
+	fd = -ENOMEM;
+err_free_fd:
 	unpriv_vcpu_free(vcpu);
-	return -ENOMEM;
+	return fd;
 }

@@ -4,6 +4,7 @@
  * directions, the guest's and the host's.
  */
 #define _GNU_SOURCE
+#include <asm/hwcap2.h>
 #include <asm/prctl.h>
 #include <cpuid.h>
 #include <signal.h>
@@ -12,6 +13,7 @@
 #include <sys/sysinfo.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/auxv.h>
 #include <sys/io.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
@@ -88,6 +90,34 @@ TEST_F(iso, fs_and_gs_base_are_the_guests_in_guest_mode_only)
 	EXPECT_EQ(0x5eed, tls_canary);
 }
 
+/* A host with a GS base of its own gets it back, and the guest its own. */
+TEST_F(iso, a_host_gs_base_survives_guest_mode)
+{
+	struct unpriv_run *run = self->g.run;
+	static unsigned long host_gs_area[2] = { 0, 0x4747474747UL };
+	unsigned long gs = 0, seen;
+	__u64 magic = 0x6565656565ULL;
+
+	ASSERT_EQ(sizeof(magic), pwrite(self->g.mem, &magic, 8,
+					GUEST_DATA_OFF + GUEST_PAGE + 8));
+	ASSERT_EQ(0, GUEST_LOAD(&self->g, guest_read_fs_gs));
+	run->regs.fs_base = GUEST_DATA_ADDR;
+	run->regs.gs_base = GUEST_DATA_ADDR + GUEST_PAGE;
+	ASSERT_EQ(0, syscall(SYS_arch_prctl, ARCH_SET_GS,
+			     (unsigned long)host_gs_area));
+
+	ASSERT_EQ(0, guest_run(&self->g));
+	asm volatile("mov %%gs:8, %0" : "=r"(seen));
+	ASSERT_EQ(0, syscall(SYS_arch_prctl, ARCH_GET_GS, &gs));
+	syscall(SYS_arch_prctl, ARCH_SET_GS, 0UL);
+
+	ASSERT_EQ(UNPRIV_EXIT_SYSCALL, run->exit_reason);
+	EXPECT_EQ(magic, run->syscall.args[1]);
+	EXPECT_EQ(GUEST_DATA_ADDR + GUEST_PAGE, run->regs.gs_base);
+	EXPECT_EQ(0x4747474747UL, seen);
+	EXPECT_EQ((unsigned long)host_gs_area, gs);
+}
+
 /* wrfsbase in the guest: the exit reports it, the host keeps its own. */
 GUEST_CODE(guest_wrfsbase,
 	"mov $0x123000, %rax\n"
@@ -99,11 +129,10 @@ TEST_F(iso, guest_wrfsbase_changes_only_the_guest)
 {
 	struct unpriv_run *run = self->g.run;
 	unsigned long fs = host_fs_base();
-	unsigned int a, b, c, d;
 
-	__cpuid_count(7, 0, a, b, c, d);
-	if (!(b & (1 << 0)))
-		SKIP(return, "no FSGSBASE");
+	/* The kernel's word, not CPUID's: it may leave it off (nofsgsbase). */
+	if (!(getauxval(AT_HWCAP2) & HWCAP2_FSGSBASE))
+		SKIP(return, "FSGSBASE not enabled");
 	ASSERT_EQ(0, GUEST_LOAD(&self->g, guest_wrfsbase));
 	ASSERT_EQ(0, guest_run(&self->g));
 	ASSERT_EQ(UNPRIV_EXIT_SYSCALL, run->exit_reason);

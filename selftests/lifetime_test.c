@@ -60,6 +60,35 @@ TEST(closing_the_address_space_fd_while_running)
 	guest_destroy(&g);
 }
 
+GUEST_CODE(guest_getpid, "mov $39, %eax\nsyscall\n");
+
+/*
+ * A guest kernel ending a guest process: it closes that process's
+ * address space, then runs the vcpu in another.  RUN lets go of the last
+ * reference to the old one, and that must not look like a signal.
+ */
+TEST(running_in_a_new_address_space_after_closing_the_old_one)
+{
+	struct guest g, g2;
+
+	REQUIRE_UNPRIV();
+	ASSERT_EQ(0, GUEST_MAKE(&g, guest_getpid));
+	ASSERT_EQ(0, GUEST_MAKE(&g2, guest_getpid));
+	ASSERT_EQ(0, guest_run(&g));
+	ASSERT_EQ(UNPRIV_EXIT_SYSCALL, g.run->exit_reason);
+	/* The vcpu holds the only reference to its address space now. */
+	ASSERT_EQ(0, close(g.as));
+	g.as = g2.as;
+	g2.as = -1;
+	/* g2's address space has the same code at the same place. */
+	g.run->regs.rip = GUEST_CODE_ADDR;
+	EXPECT_EQ(0, guest_run(&g));
+	EXPECT_EQ(UNPRIV_EXIT_SYSCALL, g.run->exit_reason);
+	EXPECT_EQ(39, g.run->syscall.nr);
+	guest_destroy(&g2);
+	guest_destroy(&g);
+}
+
 TEST(closing_the_vcpu_fd_while_running)
 {
 	struct sigaction sa = { .sa_handler = on_usr1 };

@@ -14,6 +14,7 @@
 #include <asm/ldt.h>
 #include <dirent.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <signal.h>
@@ -133,6 +134,72 @@ TEST(ptrace_attach_to_a_guest_mode_thread_sees_the_host)
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	EXPECT_TRUE(WIFSIGNALED(status));
 	EXPECT_EQ(1, found);
+}
+
+GUEST_CODE(guest_getpid, "mov $39, %eax\nsyscall\n");
+
+/*
+ * A tracer stopping at every system call sees each RUN enter once and
+ * leave once, with 0: the guest's system calls, which end guest mode in
+ * the middle of RUN's return, are not the host's and stop nothing.
+ */
+TEST(a_tracer_sees_each_run_enter_and_leave_once)
+{
+	struct __ptrace_syscall_info info;
+	int status, entries = 0, exits = 0, runs = 0, run_exits = 0;
+	bool in_run = false;
+	pid_t pid;
+
+	REQUIRE_UNPRIV();
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct guest g;
+		int i;
+
+		if (ptrace(PTRACE_TRACEME, 0, 0, 0) || raise(SIGSTOP) ||
+		    GUEST_MAKE(&g, guest_getpid))
+			_exit(1);
+		for (i = 0; i < 3; i++) {
+			g.run->regs.rip = GUEST_CODE_ADDR;
+			if (guest_run(&g) ||
+			    g.run->exit_reason != UNPRIV_EXIT_SYSCALL)
+				_exit(2);
+		}
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFSTOPPED(status));
+	ASSERT_EQ(0, ptrace(PTRACE_SETOPTIONS, pid, 0,
+			    PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL));
+	for (;;) {
+		ASSERT_EQ(0, ptrace(PTRACE_SYSCALL, pid, 0, 0));
+		ASSERT_EQ(pid, waitpid(pid, &status, 0));
+		if (!WIFSTOPPED(status))
+			break;
+		ASSERT_EQ(SIGTRAP | 0x80, WSTOPSIG(status));
+		ASSERT_LT(0, ptrace(PTRACE_GET_SYSCALL_INFO, pid,
+				    sizeof(info), &info));
+		if (info.op == PTRACE_SYSCALL_INFO_ENTRY) {
+			entries++;
+			in_run = info.entry.nr == SYS_ioctl &&
+				 (unsigned int)info.entry.args[1] == UNPRIV_RUN;
+			runs += in_run;
+		} else if (info.op == PTRACE_SYSCALL_INFO_EXIT) {
+			exits++;
+			if (in_run) {
+				EXPECT_EQ(0, info.exit.rval);
+				run_exits++;
+			}
+			in_run = false;
+		}
+	}
+	ASSERT_TRUE(WIFEXITED(status)) TH_LOG("status %#x", status);
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	EXPECT_EQ(3, runs);
+	EXPECT_EQ(3, run_exits);
+	/* exit_group() enters and does not come back */
+	EXPECT_EQ(entries - 1, exits);
 }
 
 static void membarrier_expedited(void)
