@@ -49,19 +49,42 @@ static void unpriv_arch_do_signal_or_restart(struct pt_regs *regs)
 	unpriv_vcpu_signal(unpriv_current_sel(), regs);
 }
 
+/*
+ * The kernel's own function, from a replacement: with the thread's
+ * selector out of the way for the call, so that the thunk leaves it be.
+ */
+#define unpriv_call_orig(fn, ...)					\
+({									\
+	char __user *__sel = current->syscall_dispatch.selector;	\
+	typeof(fn(__VA_ARGS__)) __ret;					\
+									\
+	current->syscall_dispatch.selector = NULL;			\
+	__ret = fn(__VA_ARGS__);					\
+	current->syscall_dispatch.selector = __sel;			\
+	__ret;								\
+})
+
 /* A parked thread is in host mode. */
 static bool unpriv_unhandled_signal(struct task_struct *tsk, int sig)
 {
 	if (tsk == current && !(unpriv_current_sel() & UNPRIV_SEL_PARKED))
 		return false;
-	return unpriv_orig_unhandled_signal(tsk, sig);
+	return unpriv_call_orig(unpriv_orig_unhandled_signal, tsk, sig);
 }
 
 #ifdef CONFIG_X86_VSYSCALL_EMULATION
+static bool (*unpriv_orig_emulate_vsyscall)(unsigned long error_code,
+					    struct pt_regs *regs,
+					    unsigned long address);
+
+/* A guest's call is a fault; a parked thread's is the host's own. */
 static bool unpriv_emulate_vsyscall(unsigned long error_code,
 				    struct pt_regs *regs, unsigned long address)
 {
-	return false;
+	if (!(unpriv_current_sel() & UNPRIV_SEL_PARKED))
+		return false;
+	return unpriv_call_orig(unpriv_orig_emulate_vsyscall, error_code,
+				regs, address);
 }
 #endif
 
@@ -90,7 +113,8 @@ static struct unpriv_hook unpriv_hooks[] = {
 	{ "unhandled_signal", unpriv_unhandled_signal,
 	  (void **)&unpriv_orig_unhandled_signal },
 #ifdef CONFIG_X86_VSYSCALL_EMULATION
-	{ "emulate_vsyscall", unpriv_emulate_vsyscall, NULL },
+	{ "emulate_vsyscall", unpriv_emulate_vsyscall,
+	  (void **)&unpriv_orig_emulate_vsyscall },
 #endif
 };
 

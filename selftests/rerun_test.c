@@ -11,6 +11,7 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <pthread.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -242,6 +243,35 @@ static void *run_then_wait(void *arg)
 	while (__atomic_load_n(&spin_state, __ATOMIC_SEQ_CST) != 4)
 		;
 	return NULL;
+}
+
+static sigjmp_buf fault_jmp;
+
+static void on_segv(int sig)
+{
+	siglongjmp(fault_jmp, 1);
+}
+
+/*
+ * A fault of the host's own right after an exit, before any system call:
+ * the thread is parked, but in host mode, and the kernel handles the
+ * fault as the host's (with its own functions: the hooks step aside).
+ */
+TEST_F(rerun, a_host_fault_between_runs_is_the_hosts)
+{
+	struct sigaction sa = { .sa_handler = on_segv };
+	volatile int *volatile nowhere = (volatile int *)8;
+	volatile int faulted = 0;
+
+	ASSERT_EQ(0, sigaction(SIGSEGV, &sa, NULL));
+	ASSERT_EQ(1001, run_nr(&self->g));
+	if (!sigsetjmp(fault_jmp, 1))
+		*nowhere = 1;
+	else
+		faulted = 1;
+	EXPECT_EQ(1, faulted);
+	signal(SIGSEGV, SIG_DFL);
+	EXPECT_EQ(1001, run_nr(&self->g));
 }
 
 TEST(a_closed_vcpu_is_released_after_its_threads_next_syscall)

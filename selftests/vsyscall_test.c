@@ -15,6 +15,8 @@
 #define _GNU_SOURCE
 #include <signal.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <time.h>
 #include <sys/wait.h>
 
 #include "kselftest_harness.h"
@@ -146,6 +148,26 @@ TEST_F(vsys, guest_read_is_what_the_mode_allows)
 	}
 	ASSERT_EQ(UNPRIV_EXIT_SYSCALL, run->exit_reason);
 	EXPECT_EQ(*(volatile uint64_t *)addr, run->syscall.args[0]);
+}
+
+/*
+ * The host's own call into the page right after an exit, when the
+ * thread is parked on the vcpu but in host mode: the kernel emulates it
+ * as for any process, where the mode has it.
+ */
+TEST_F(vsys, host_call_right_after_an_exit_is_the_hosts)
+{
+	long (*vtime)(long *tloc) = (void *)(VSYSCALL_PAGE + 0x400);
+	long t;
+
+	if (self->mode == MODE_NONE)
+		SKIP(return, "no vsyscall page to call");
+	ASSERT_EQ(0, GUEST_LOAD(&self->g, guest_read_rax));
+	self->g.run->regs.rax = GUEST_DATA_ADDR;
+	ASSERT_EQ(0, guest_run(&self->g));
+	ASSERT_EQ(UNPRIV_EXIT_SYSCALL, self->g.run->exit_reason);
+	t = vtime(NULL);
+	EXPECT_LE(labs(t - time(NULL)), 2);
 }
 
 TEST_HARNESS_MAIN
