@@ -190,10 +190,12 @@ static int unpriv_load_guest(const struct unpriv_regs *g, struct pt_regs *regs,
 		return -EINVAL;
 	if (regs->cs == __USER32_CS && (regs->ip > U32_MAX || regs->sp > U32_MAX))
 		return -EINVAL;
-	if (!unpriv_data_selector_ok(segs->ds) ||
-	    !unpriv_data_selector_ok(segs->es) ||
-	    !unpriv_data_selector_ok(segs->fs) ||
-	    !unpriv_data_selector_ok(segs->gs))
+	/* All null, as a 64-bit guest's mostly are: one test. */
+	if ((segs->ds | segs->es | segs->fs | segs->gs) > 3 &&
+	    (!unpriv_data_selector_ok(segs->ds) ||
+	     !unpriv_data_selector_ok(segs->es) ||
+	     !unpriv_data_selector_ok(segs->fs) ||
+	     !unpriv_data_selector_ok(segs->gs)))
 		return -EINVAL;
 	if (segs->fsbase >= TASK_SIZE_MAX || segs->gsbase >= TASK_SIZE_MAX)
 		return -EINVAL;
