@@ -705,14 +705,6 @@ static int unpriv_files_open(void)
 	return n;
 }
 
-GUEST_CODE(guest_spin, "1: jmp 1b\n");
-GUEST_CODE(guest_count,
-	"xor %edi, %edi\n"
-	"1: inc %rdi\n"
-	"mov $1, %eax\n"
-	"syscall\n"
-	"jmp 1b\n");
-
 FIXTURE(end) {
 };
 
@@ -1055,15 +1047,6 @@ TEST_F(user, rlimit_as_bounds_each_address_space)
 	close(as2);
 	close(mem);
 }
-
-/* Touch one byte in each of rsi pages from rdi on, then report. */
-GUEST_CODE(guest_touch,
-	"1: movb $1, (%rdi)\n"
-	"add $4096, %rdi\n"
-	"dec %rsi\n"
-	"jnz 1b\n"
-	"mov $1, %eax\n"
-	"syscall\n");
 
 /*
  * Guest memory is never locked: even a process that asked for all its

@@ -133,8 +133,6 @@ TEST_F(fpu, bad_images_and_arguments_are_refused)
 	EXPECT_EQ(0x1f80, *(uint32_t *)(self->image + FXSAVE_MXCSR));
 }
 
-GUEST_CODE(guest_spin, "1: jmp 1b\n");
-
 TEST_F(fpu, a_running_vcpu_is_busy)
 {
 	struct guest_runner r = { .g = &self->g };

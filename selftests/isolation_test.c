@@ -285,8 +285,6 @@ TEST_F(iso, rseq_keeps_working_for_the_host_thread)
 	EXPECT_EQ(sched_getcpu(), (int)rs->cpu_id);
 }
 
-GUEST_CODE(guest_spin, "1: jmp 1b\n");
-
 struct migrate {
 	pid_t tid;
 	int vcpu;

@@ -19,16 +19,6 @@
 #include "kselftest_harness.h"
 #include "unpriv_util.h"
 
-GUEST_CODE(guest_spin, "1: jmp 1b\n");
-
-/* Count in rdi, one system call per count, forever. */
-GUEST_CODE(guest_count,
-	"xor %edi, %edi\n"
-	"1: inc %rdi\n"
-	"mov $1, %eax\n"
-	"syscall\n"
-	"jmp 1b\n");
-
 static void on_usr1(int sig)
 {
 }

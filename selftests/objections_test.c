@@ -28,8 +28,6 @@
 #include "kselftest_harness.h"
 #include "unpriv_util.h"
 
-GUEST_CODE(guest_spin, "1: jmp 1b\n");
-
 /* Fork a child with one thread spinning in guest mode; it then runs fn. */
 static pid_t fork_with_guest_thread(void (*fn)(void))
 {
@@ -326,13 +324,6 @@ TEST(perf_samples_guest_code_with_the_guests_own_callchain)
 	close(fd);
 	guest_destroy(&g);
 }
-
-GUEST_CODE(guest_count,
-	"xor %edi, %edi\n"
-	"1: inc %rdi\n"
-	"mov $1, %eax\n"
-	"syscall\n"
-	"jmp 1b\n");
 
 /*
  * Kernel and user callchains sampled while the thread goes in and out
@@ -928,15 +919,6 @@ TEST_F(selector, guest_loads_what_a_process_loads_and_runs_on)
 #define OOM_LIMIT_MIB	32
 #define OOM_FILL_MIB	64
 #define BYSTANDER_MIB	4
-
-/* Touch one byte in each of rsi pages from rdi on, then report. */
-GUEST_CODE(guest_touch,
-	"1: movb $1, (%rdi)\n"
-	"add $4096, %rdi\n"
-	"dec %rsi\n"
-	"jnz 1b\n"
-	"mov $1, %eax\n"
-	"syscall\n");
 
 /*
  * A memory cgroup limited to 32 MiB holds a bystander process with

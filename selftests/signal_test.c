@@ -13,8 +13,6 @@
 #include "kselftest_harness.h"
 #include "unpriv_util.h"
 
-GUEST_CODE(guest_spin, "1: jmp 1b\n");
-
 static volatile sig_atomic_t alarms;
 
 static void on_alarm(int sig)

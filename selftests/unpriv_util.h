@@ -54,6 +54,28 @@
 
 #define GUEST_CODE_SIZE(name)	((size_t)(name##_end - name##_start))
 
+/* Guest programs several tests share. */
+
+/* Spins forever. */
+GUEST_CODE(guest_spin, "1: jmp 1b\n");
+
+/* Counts in rdi, one system call (1) per count, forever. */
+GUEST_CODE(guest_count,
+	"xor %edi, %edi\n"
+	"1: inc %rdi\n"
+	"mov $1, %eax\n"
+	"syscall\n"
+	"jmp 1b\n");
+
+/* Touches one byte in each of rsi pages from rdi on, then system call 1. */
+GUEST_CODE(guest_touch,
+	"1: movb $1, (%rdi)\n"
+	"add $4096, %rdi\n"
+	"dec %rsi\n"
+	"jnz 1b\n"
+	"mov $1, %eax\n"
+	"syscall\n");
+
 struct guest {
 	int dev;
 	int as;
