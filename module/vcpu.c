@@ -321,17 +321,29 @@ static __always_inline void unpriv_segs_load(const struct unpriv_cpu_segs *cur,
  * while it runs, in thread_struct too, which a context switch loads
  * from.  Most threads have none, and then nothing is done.
  */
-static void unpriv_tls_to_guest(struct unpriv_host *h)
+/*
+ * Whether the thread has TLS descriptors, on RUN's way in.  Not on a
+ * re-run from the parked state: only a system call of the thread or a
+ * ptrace stop change them, both of which unpark it, and leaving put back
+ * the ones seen here.
+ */
+static void unpriv_tls_check(struct unpriv_host *h)
 {
 	struct thread_struct *t = &current->thread;
 	u64 any = 0;
 	int i;
 
-	/* On the way into every RUN: three loads, not a memchr_inv() call. */
+	/* Three loads, not a memchr_inv() call. */
 	BUILD_BUG_ON(sizeof(t->tls_array[0]) != sizeof(u64));
 	for (i = 0; i < GDT_ENTRY_TLS_ENTRIES; i++)
 		any |= *(u64 *)&t->tls_array[i];
 	h->tls_set = any;
+}
+
+static void unpriv_tls_to_guest(struct unpriv_host *h)
+{
+	struct thread_struct *t = &current->thread;
+
 	if (likely(!h->tls_set))
 		return;
 	memcpy(h->tls, t->tls_array, sizeof(h->tls));
@@ -546,8 +558,10 @@ static int unpriv_vcpu_switch_in(struct unpriv_vcpu *vcpu, struct pt_regs *regs)
 	}
 
 	unpriv_signals_to_guest(h);
-	/* a trap in guest mode sets it: unpriv_unqueued_sync_signal() */
-	h->trap_nr = current->thread.trap_nr;
+	/*
+	 * A trap in guest mode sets it: unpriv_unqueued_sync_signal().  The
+	 * host's was saved on RUN's way in (a re-run finds it as it was).
+	 */
 	current->thread.trap_nr = UNPRIV_NO_TRAP;
 	h->mm = current->mm;
 
@@ -605,6 +619,9 @@ static void unpriv_vcpu_enter(struct unpriv_vcpu *vcpu, struct pt_regs *regs)
 	clear_notify_signal();
 
 	h->sud_on = test_task_syscall_work(current, SYSCALL_USER_DISPATCH);
+	/* What a re-run from the parked state finds as it was left. */
+	h->trap_nr = current->thread.trap_nr;
+	unpriv_tls_check(h);
 	ret = unpriv_vcpu_switch_in(vcpu, regs);
 	if (ret) {
 		unpriv_vcpu_abort(vcpu, regs, ret);
@@ -644,8 +661,7 @@ static void unpriv_vcpu_leave(struct unpriv_vcpu *vcpu, struct pt_regs *regs,
 	if (!unpriv_fpu_is_own())
 		fpu_swap_kvm_fpstate(&vcpu->fpu, false);
 	unpriv_signals_to_host(h);
-	if (current->thread.trap_nr == UNPRIV_NO_TRAP)
-		current->thread.trap_nr = h->trap_nr;
+	current->thread.trap_nr = h->trap_nr;
 	unpriv_vcpu_put_old_as(vcpu);
 	if (park)
 		current->syscall_dispatch.selector =
