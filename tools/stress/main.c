@@ -258,6 +258,7 @@ static void *worker_main(void *arg)
 	uint64_t end = s->start_ms + (uint64_t)(s->o.duration * 1000);
 	int ret;
 
+	pthread_barrier_wait(&s->start);
 	ret = worker_init(w);
 	if (ret) {
 		fail(w, "cannot set the thread up: %s", strerror(-ret));
@@ -585,12 +586,18 @@ int main(int argc, char **argv)
 
 	s->start_ms = now_ms();
 	atomic_store(&s->running, s->o.threads);
+	/* No worker starts before all are: a signal op picks any as target. */
+	if (pthread_barrier_init(&s->start, NULL, s->o.threads + 1)) {
+		fprintf(stderr, "unpriv-stress: cannot start threads\n");
+		return 2;
+	}
 	for (i = 0; i < s->o.threads; i++)
 		if (pthread_create(&s->workers[i].thread, NULL, worker_main,
 				   &s->workers[i])) {
 			fprintf(stderr, "unpriv-stress: cannot start threads\n");
-			return 2;
+			_exit(2);	/* with workers waiting at the barrier */
 		}
+	pthread_barrier_wait(&s->start);
 
 	/* Wait for the workers; a stuck one is a failure, and we go. */
 	while (atomic_load(&s->running) > 0) {

@@ -231,6 +231,7 @@ struct stress {
 	atomic_bool stop;
 	atomic_int failures;
 	atomic_int running;		/* workers not yet done */
+	pthread_barrier_t start;	/* every worker's thread is known */
 	uint64_t start_ms;
 };
 
