@@ -17,6 +17,8 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/ucontext.h>
+#include <asm/prctl.h>
 
 #include "stress.h"
 #include "unpriv_util.h"
@@ -180,21 +182,68 @@ static void on_host_signal(int sig)
 }
 
 /*
+ * The report of a synchronous signal in the host is made with nothing of
+ * the thread's own state: no TLS (the C library's errno, the stack
+ * protector's canary are reached through FS, which may be what broke),
+ * only raw system calls.
+ */
+static __attribute__((no_stack_protector)) long raw_syscall3(long nr, long a, long b, long c)
+{
+	long ret;
+
+	asm volatile("syscall" : "=a"(ret) : "0"(nr), "D"(a), "S"(b), "d"(c)
+		     : "rcx", "r11", "memory");
+	return ret;
+}
+
+static __attribute__((no_stack_protector)) char *put_str(char *p, const char *s)
+{
+	while (*s)
+		*p++ = *s++;
+	return p;
+}
+
+static __attribute__((no_stack_protector)) char *put_hex(char *p, unsigned long v)
+{
+	int i;
+
+	*p++ = '0';
+	*p++ = 'x';
+	for (i = 60; i > 0 && !(v >> i); i -= 4)
+		;
+	for (; i >= 0; i -= 4)
+		*p++ = "0123456789abcdef"[(v >> i) & 15];
+	return p;
+}
+
+/*
  * A synchronous signal in the host: guest code got out, or the stress
  * itself crashed.  Either way, a failure; say what and where.
  */
-static void on_escape(int sig, siginfo_t *si, void *uc)
+static __attribute__((no_stack_protector)) void on_escape(int sig, siginfo_t *si, void *uc)
 {
-	char buf[256];
-	int n;
+	const ucontext_t *u = uc;
+	unsigned long fsbase = 0;
+	char buf[320], *p = buf;
 
-	n = snprintf(buf, sizeof(buf),
-		     "unpriv-stress: FAIL: signal %d (si_code %d, address %p) in the host, thread %d; seed %#llx\n",
-		     sig, si->si_code, si->si_addr, (int)gettid(),
-		     (unsigned long long)stress.o.seed);
-	if (write(STDOUT_FILENO, buf, n) < 0)
-		_exit(1);
-	_exit(1);
+	raw_syscall3(SYS_arch_prctl, ARCH_GET_FS, (long)&fsbase, 0);
+	p = put_str(p, "unpriv-stress: FAIL: signal ");
+	p = put_hex(p, sig);
+	p = put_str(p, " (si_code ");
+	p = put_hex(p, (unsigned int)si->si_code);
+	p = put_str(p, ", address ");
+	p = put_hex(p, (unsigned long)si->si_addr);
+	p = put_str(p, ") in the host at rip ");
+	p = put_hex(p, u->uc_mcontext.gregs[REG_RIP]);
+	p = put_str(p, ", fs base ");
+	p = put_hex(p, fsbase);
+	p = put_str(p, ", thread ");
+	p = put_hex(p, raw_syscall3(SYS_gettid, 0, 0, 0));
+	p = put_str(p, "; seed ");
+	p = put_hex(p, stress.o.seed);
+	*p++ = '\n';
+	raw_syscall3(SYS_write, STDOUT_FILENO, (long)buf, p - buf);
+	raw_syscall3(SYS_exit_group, 1, 0, 0);
 }
 
 static int signals_init(void)
