@@ -385,7 +385,7 @@ static void op_batch(struct worker *w)
 		world_put(wd);
 		return;
 	}
-	/* the ops array ends in unmapped memory: that op fails with EFAULT */
+	/* the ops array ends at an inaccessible page: that op fails with EFAULT */
 	if (chance(r, 30)) {
 		static __thread struct unpriv_as_op *edge;
 		unsigned int k = rnd(r, n);
@@ -396,7 +396,15 @@ static void op_batch(struct worker *w)
 
 			if (p == MAP_FAILED)
 				goto out;
-			munmap(p + PAGE, PAGE);
+			/*
+			 * Inaccessible, not unmapped: a later mmap() of
+			 * this process could fill a hole, and the ops after
+			 * the edge would then be read, not fail.
+			 */
+			if (mprotect(p + PAGE, PAGE, PROT_NONE)) {
+				munmap(p, 2 * PAGE);
+				goto out;
+			}
 			edge = (struct unpriv_as_op *)(p + PAGE) - BATCH_MAX_OPS;
 		}
 		memcpy(edge + BATCH_MAX_OPS - k, ops, k * sizeof(ops[0]));
@@ -422,9 +430,28 @@ static void op_batch(struct worker *w)
 			     ops[i].op);
 			goto out;
 		}
-	if (b.error)
+	if (b.error) {
+		const struct unpriv_as_op *o = &ops[b.done];
+		char what[200];
+
+		if (o->op == UNPRIV_AS_OP_MAP)
+			snprintf(what, sizeof(what),
+				 "UNPRIV_AS_BATCH op %u of %u: map addr %#llx len %#llx offset %#llx fd %s prot %#x flags %#x reserved %u",
+				 b.done, b.count, (unsigned long long)o->map.addr,
+				 (unsigned long long)o->map.len,
+				 (unsigned long long)o->map.offset,
+				 o->map.fd == wd->mem ? "memfd" :
+				 o->map.fd == wd->mem_ro ? "memfd read-only" : "other",
+				 o->map.prot, o->map.flags, o->reserved);
+		else
+			snprintf(what, sizeof(what),
+				 "UNPRIV_AS_BATCH op %u of %u: op %u addr %#llx len %#llx prot %#x flags %#x reserved %u",
+				 b.done, b.count, o->op, (unsigned long long)o->range.addr,
+				 (unsigned long long)o->range.len, o->range.prot,
+				 o->range.flags, o->reserved);
 		expect_errno(w, OP_BATCH, &wd->as_killed[a], -b.error, allowed[b.done],
-			     "UNPRIV_AS_BATCH op");
+			     what);
+	}
 out:
 	world_put(wd);
 }
