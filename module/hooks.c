@@ -20,7 +20,11 @@
  * with which the page fault handler of a kernel booted with
  * vsyscall=emulate or vsyscall=xonly runs gettimeofday(), time() or
  * getcpu() for a call into the legacy vsyscall page, with no system
- * call entry: in guest mode that call is a fault like any other.
+ * call entry: in guest mode that call is a fault like any other; and
+ * fixup_umip_exception(), with which the #GP handler of a CPU with UMIP
+ * emulates SGDT, SIDT, SMSW, SLDT and STR for a program, with a log line:
+ * in guest mode those are a #GP trap like any other, for the guest
+ * kernel to emulate.
  *
  * Each is redirected with an ftrace_ops with IPMODIFY, as livepatch
  * does, but only for a thread that is entering, in or parked on guest
@@ -88,6 +92,18 @@ static bool unpriv_emulate_vsyscall(unsigned long error_code,
 }
 #endif
 
+#ifdef CONFIG_X86_UMIP
+static bool (*unpriv_orig_fixup_umip_exception)(struct pt_regs *regs);
+
+/* A guest's SGDT and the like are a #GP; a parked thread's the host's. */
+static bool unpriv_fixup_umip_exception(struct pt_regs *regs)
+{
+	if (!(unpriv_current_sel() & UNPRIV_SEL_PARKED))
+		return false;
+	return unpriv_call_orig(unpriv_orig_fixup_umip_exception, regs);
+}
+#endif
+
 /*
  * Called by unpriv_vcpu_signal() once the thread is back in host mode.
  * The ftrace thunk leaves host-mode threads alone, so this runs the
@@ -115,6 +131,10 @@ static struct unpriv_hook unpriv_hooks[] = {
 #ifdef CONFIG_X86_VSYSCALL_EMULATION
 	{ "emulate_vsyscall", unpriv_emulate_vsyscall,
 	  (void **)&unpriv_orig_emulate_vsyscall },
+#endif
+#ifdef CONFIG_X86_UMIP
+	{ "fixup_umip_exception", unpriv_fixup_umip_exception,
+	  (void **)&unpriv_orig_fixup_umip_exception },
 #endif
 };
 

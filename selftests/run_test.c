@@ -188,6 +188,50 @@ TEST_F(run, ud2_is_a_trap_exit)
 	EXPECT_EQ(GUEST_CODE_ADDR + 1, run->regs.rip);
 }
 
+/* Whether the CPU has UMIP, which makes SMSW and the like a #GP. */
+static bool cpu_has_umip(void)
+{
+	char line[4096];
+	bool found = false;
+	FILE *f = fopen("/proc/cpuinfo", "r");
+
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f))
+		found = !strncmp(line, "flags", 5) && strstr(line, " umip");
+	fclose(f);
+	return found;
+}
+
+GUEST_CODE(guest_smsw, "smsw %eax\nmov $1, %eax\nsyscall\n");
+
+/*
+ * With UMIP, a program's SMSW, SGDT, SIDT, SLDT and STR trap, and the
+ * kernel emulates them.  A guest's are a #GP exit instead, for its own
+ * kernel to deal with; the host's own, right after an exit, are still
+ * emulated.
+ */
+TEST_F(run, umip_instructions_are_a_gp_exit)
+{
+	struct unpriv_run *run = self->g.run;
+	unsigned long msw = 0;
+
+	if (!cpu_has_umip())
+		SKIP(return, "the CPU has no UMIP");
+	ASSERT_EQ(0, GUEST_LOAD(&self->g, guest_smsw));
+	ASSERT_EQ(0, guest_run(&self->g));
+	ASSERT_EQ(UNPRIV_EXIT_TRAP, run->exit_reason)
+		TH_LOG("exit %u at %#llx", run->exit_reason, run->regs.rip);
+	EXPECT_EQ(13, run->trap.trap);
+	EXPECT_EQ(SIGSEGV, run->trap.signo);
+	EXPECT_EQ(0, run->trap.error_code);
+	EXPECT_EQ(GUEST_CODE_ADDR, run->regs.rip);
+
+	/* No system call since the exit: the thread is parked, in host mode. */
+	asm volatile("smsw %0" : "=r"(msw));
+	EXPECT_NE(0, msw & 1) TH_LOG("the host's SMSW, emulated: %#lx", msw);
+}
+
 GUEST_CODE(guest_divide_by_zero,
 	"xor %ecx, %ecx\n"
 	"mov $1, %eax\n"

@@ -310,8 +310,10 @@ struct unpriv_run {
 		/*
 		 * UNPRIV_EXIT_TRAP: any other exception: int3 (3), ud2
 		 * and invalid opcodes (6), divide error (0), single step
-		 * and debug (1), general protection (13), x87/SIMD FP
-		 * errors (16, 19), ...
+		 * and debug (1), general protection (13: also SGDT, SIDT,
+		 * SMSW, SLDT and STR on a CPU with UMIP, which the kernel
+		 * would emulate for a program), x87/SIMD FP errors (16,
+		 * 19), ...
 		 */
 		struct {
 			__u32 trap;	  /* x86 exception vector */
