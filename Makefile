@@ -8,7 +8,7 @@
 #                   module's selftests, libunpriv's and the guest port's tests
 #                   inside the VM on each kernel, and a short stress round
 #                   (tools/stress/) on the generic kernel
-#   make check-debug  the long rounds, on the debug kernel (about 15 minutes):
+#   make check-debug  the long rounds, on the debug kernel (about 20 minutes):
 #                   unpriv-stress in rounds, the module reloaded between them,
 #                   then a fault-injection round (tools/vm/unpriv-fault-inject)
 #   make run        boot the VM, load the module, show what /dev/unpriv says
@@ -26,7 +26,7 @@
 #                   vsyscall_test again on generic (default: xonly emulate)
 #   CHECK_STRESS_SECONDS  the stress round of 'make check' (default 30)
 #   CHECK_DEBUG_ROUNDS, CHECK_DEBUG_SECONDS  the stress rounds of
-#                   'make check-debug' (default 5 rounds of 60 s)
+#                   'make check-debug' (default 2 rounds of 300 s)
 #   STRESS_SEED     the stress rounds' first seed (default: random; each
 #                   round prints its seed, to replay a failure)
 #
@@ -45,8 +45,8 @@ CHECK_KERNELS ?= generic rt debug
 # and vsyscall_test runs again under each.
 VSYSCALL_MODES ?= xonly emulate
 CHECK_STRESS_SECONDS ?= 30
-CHECK_DEBUG_ROUNDS ?= 5
-CHECK_DEBUG_SECONDS ?= 60
+CHECK_DEBUG_ROUNDS ?= 2
+CHECK_DEBUG_SECONDS ?= 300
 stress_seed = $(if $(STRESS_SEED),--seed $(STRESS_SEED))
 
 # Kernel releases are looked up when first used, after tools/deps ran.
