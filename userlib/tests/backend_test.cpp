@@ -132,8 +132,10 @@ GUEST_CODE(count_syscalls,
 	"	inc %rbx\n"
 	"	jmp 1b\n")
 
-// Waits for the host to set the first data word, then makes a system call.
-GUEST_CODE(wait_for_host,
+// Says it runs (second data word 1), then waits for the host to set the
+// first data word, then makes a system call.
+GUEST_CODE(announce_then_wait_for_host,
+	"	movq $1, 0x200008\n"
 	"	mov $0x200000, %rax\n"
 	"1:	cmpq $0, (%rax)\n"
 	"	je 1b\n"
@@ -658,7 +660,7 @@ TEST_CASE("a kick racing with exits ends one run, and every run has one exit")
 // which a handler with SA_RESTART restarts.
 TEST_CASE("a host signal whose handler has SA_RESTART")
 {
-	auto g = Guest::make(wait_for_host());
+	auto g = Guest::make(announce_then_wait_for_host());
 	struct sigaction sa = {}, old;
 	sa.sa_handler = on_sigusr1;
 	sa.sa_flags = SA_RESTART;
@@ -669,6 +671,10 @@ TEST_CASE("a host signal whose handler has SA_RESTART")
 	pthread_t self = pthread_self();
 	std::atomic<bool> returned{false};
 	std::thread sender([&] {
+		// Only once the guest runs: a signal before would be handled
+		// before the run, and leave it nothing to interrupt.
+		while (g.data<std::uint64_t>(8) != 1)
+			usleep(1000);
 		while (sigusr1_seen.load() == 0) {
 			pthread_kill(self, SIGUSR1);
 			usleep(10000);
