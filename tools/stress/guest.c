@@ -1763,6 +1763,30 @@ static void no_far_ret(uint8_t *b, size_t len)
 	}
 }
 
+/*
+ * NO_VEX256_PINSR: QEMU 7.2's software emulation aborts (an assertion in
+ * gen_pinsr) on a VEX-encoded PINSRB/W/D/Q with VEX.L set, an encoding
+ * the CPU would refuse with #UD.  Random code gets VEX.L cleared in
+ * those: VEX2 c5 RvvvvLpp c4 (PINSRW), VEX3 c4 RXBmmmmm WvvvvLpp op with
+ * map 0f and c4, or map 0f3a and 20 or 22.
+ */
+static void no_vex256_pinsr(uint8_t *b, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i + 2 < len; i++) {
+		if (b[i] == 0xc5 && b[i + 2] == 0xc4) {
+			b[i + 1] &= ~0x04;
+		} else if (b[i] == 0xc4 && i + 3 < len) {
+			unsigned int map = b[i + 1] & 0x1f, op = b[i + 3];
+
+			if ((map == 1 && op == 0xc4) ||
+			    (map == 3 && (op == 0x20 || op == 0x22)))
+				b[i + 2] &= ~0x04;
+		}
+	}
+}
+
 static void random_code(struct rng *r, uint8_t *b)
 {
 	size_t i;
@@ -1778,6 +1802,8 @@ static void random_code(struct rng *r, uint8_t *b)
 
 		memcpy(b + at, spice[k].b, spice[k].len);
 	}
+	/* In this order: clearing VEX.L could make a far return (ce, cf). */
+	no_vex256_pinsr(b, PAGE);
 	no_far_ret(b, PAGE);
 }
 
