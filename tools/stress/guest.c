@@ -202,10 +202,16 @@ uint64_t guest_lib_sys_addr(void)
 
 /* --- running ---------------------------------------------------------------- */
 
+/*
+ * Periodic, not one-shot: the first expiry may come before the RUN
+ * ioctl is entered (on a slow machine 200 us is nothing), and a
+ * spinning guest would then have nothing to end it.
+ */
 void timer_arm(struct worker *w, long us)
 {
 	struct itimerspec it = {
 		.it_value = { .tv_sec = us / 1000000, .tv_nsec = us % 1000000 * 1000 },
+		.it_interval = { .tv_sec = us / 1000000, .tv_nsec = us % 1000000 * 1000 },
 	};
 
 	timer_settime(w->timer, 0, &it, NULL);
