@@ -27,9 +27,9 @@
  * kernel to emulate.
  *
  * Each is redirected with an ftrace_ops with IPMODIFY, as livepatch
- * does, but only for a thread that is entering, in or parked on guest
- * mode (see vcpu.c): every other thread runs the kernel's function
- * untouched.  The replacements run in ordinary task context.  IPMODIFY
+ * does, but only for a thread that is entering, in or (the first two)
+ * parked on guest mode (see vcpu.c): every other thread runs the
+ * kernel's function untouched.  The replacements run in ordinary task context.  IPMODIFY
  * is exclusive, so a livepatch of one of these functions and this
  * module exclude each other.
  */
@@ -54,53 +54,39 @@ static void unpriv_arch_do_signal_or_restart(struct pt_regs *regs)
 }
 
 /*
- * The kernel's own function, from a replacement: with the thread's
- * selector out of the way for the call, so that the thunk leaves it be.
+ * The rest matter for guest mode only: a parked thread, which is in host
+ * mode, gets the kernel's own function from the thunk.
  */
-#define unpriv_call_orig(fn, ...)					\
-({									\
-	char __user *__sel = current->syscall_dispatch.selector;	\
-	typeof(fn(__VA_ARGS__)) __ret;					\
-									\
-	current->syscall_dispatch.selector = NULL;			\
-	__ret = fn(__VA_ARGS__);					\
-	current->syscall_dispatch.selector = __sel;			\
-	__ret;								\
-})
 
-/* A parked thread is in host mode. */
+/* Another task's fault is none of guest mode's. */
 static bool unpriv_unhandled_signal(struct task_struct *tsk, int sig)
 {
-	if (tsk == current && !(unpriv_current_sel() & UNPRIV_SEL_PARKED))
+	char __user *sel = current->syscall_dispatch.selector;
+	bool ret;
+
+	if (tsk == current)
 		return false;
-	return unpriv_call_orig(unpriv_orig_unhandled_signal, tsk, sig);
+	/* The selector out of the way, so that the thunk leaves it be. */
+	current->syscall_dispatch.selector = NULL;
+	ret = unpriv_orig_unhandled_signal(tsk, sig);
+	current->syscall_dispatch.selector = sel;
+	return ret;
 }
 
 #ifdef CONFIG_X86_VSYSCALL_EMULATION
-static bool (*unpriv_orig_emulate_vsyscall)(unsigned long error_code,
-					    struct pt_regs *regs,
-					    unsigned long address);
-
-/* A guest's call is a fault; a parked thread's is the host's own. */
+/* A guest's call into the vsyscall page is a fault. */
 static bool unpriv_emulate_vsyscall(unsigned long error_code,
 				    struct pt_regs *regs, unsigned long address)
 {
-	if (!(unpriv_current_sel() & UNPRIV_SEL_PARKED))
-		return false;
-	return unpriv_call_orig(unpriv_orig_emulate_vsyscall, error_code,
-				regs, address);
+	return false;
 }
 #endif
 
 #ifdef CONFIG_X86_UMIP
-static bool (*unpriv_orig_fixup_umip_exception)(struct pt_regs *regs);
-
-/* A guest's SGDT and the like are a #GP; a parked thread's the host's. */
+/* A guest's SGDT, SIDT, SMSW, SLDT and STR are a #GP. */
 static bool unpriv_fixup_umip_exception(struct pt_regs *regs)
 {
-	if (!(unpriv_current_sel() & UNPRIV_SEL_PARKED))
-		return false;
-	return unpriv_call_orig(unpriv_orig_fixup_umip_exception, regs);
+	return false;
 }
 #endif
 
@@ -118,6 +104,7 @@ struct unpriv_hook {
 	const char *name;
 	void *replacement;
 	void **orig;
+	bool guest_only;	/* not for a parked thread */
 	struct ftrace_ops ops;
 	bool registered;
 };
@@ -127,20 +114,19 @@ static struct unpriv_hook unpriv_hooks[] = {
 	{ "arch_do_signal_or_restart", unpriv_arch_do_signal_or_restart,
 	  (void **)&unpriv_orig_arch_do_signal_or_restart },
 	{ "unhandled_signal", unpriv_unhandled_signal,
-	  (void **)&unpriv_orig_unhandled_signal },
+	  (void **)&unpriv_orig_unhandled_signal, true },
 #ifdef CONFIG_X86_VSYSCALL_EMULATION
-	{ "emulate_vsyscall", unpriv_emulate_vsyscall,
-	  (void **)&unpriv_orig_emulate_vsyscall },
+	{ "emulate_vsyscall", unpriv_emulate_vsyscall, NULL, true },
 #endif
 #ifdef CONFIG_X86_UMIP
-	{ "fixup_umip_exception", unpriv_fixup_umip_exception,
-	  (void **)&unpriv_orig_fixup_umip_exception },
+	{ "fixup_umip_exception", unpriv_fixup_umip_exception, NULL, true },
 #endif
 };
 
 /*
- * Runs at the hooked function's entry with preemption off: decide, and
- * nothing more.
+ * Run at the hooked function's entry with preemption off: decide, and
+ * nothing more.  The first for a thread entering, in or parked on guest
+ * mode; the second for one entering or in it.
  */
 static void notrace unpriv_ftrace_thunk(unsigned long ip,
 					unsigned long parent_ip,
@@ -150,6 +136,19 @@ static void notrace unpriv_ftrace_thunk(unsigned long ip,
 	struct unpriv_hook *hook = container_of(ops, struct unpriv_hook, ops);
 
 	if (unpriv_current_sel())
+		ftrace_instruction_pointer_set(fregs,
+					       (unsigned long)hook->replacement);
+}
+
+static void notrace unpriv_ftrace_thunk_guest(unsigned long ip,
+					      unsigned long parent_ip,
+					      struct ftrace_ops *ops,
+					      struct ftrace_regs *fregs)
+{
+	struct unpriv_hook *hook = container_of(ops, struct unpriv_hook, ops);
+	unsigned long sel = unpriv_current_sel();
+
+	if (sel && !(sel & UNPRIV_SEL_PARKED))
 		ftrace_instruction_pointer_set(fregs,
 					       (unsigned long)hook->replacement);
 }
@@ -165,7 +164,8 @@ static int unpriv_hook_install(struct unpriv_hook *hook)
 	if (hook->orig)
 		*hook->orig = (void *)addr;
 
-	hook->ops.func = unpriv_ftrace_thunk;
+	hook->ops.func = hook->guest_only ? unpriv_ftrace_thunk_guest :
+					    unpriv_ftrace_thunk;
 	/* The thunk calls nothing: it needs no recursion protection. */
 	hook->ops.flags = FTRACE_OPS_FL_IPMODIFY;
 	if (!IS_ENABLED(CONFIG_HAVE_DYNAMIC_FTRACE_WITH_ARGS))

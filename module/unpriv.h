@@ -110,7 +110,6 @@ static __always_inline void unpriv_switch_mm_locked(struct mm_struct *mm)
 	static_call(unpriv_switch_mm_irqs_off)(prev, mm, tsk);
 }
 
-
 /* fpu.c: the guest's FPU state (the switch itself is in fpu.h) */
 bool unpriv_fpu_init(void);
 

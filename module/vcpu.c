@@ -320,12 +320,11 @@ static __always_inline void unpriv_segs_load(const struct unpriv_cpu_segs *cur,
  * base.  It has no LDT, and no TLS descriptors either: they are emptied
  * while it runs, in thread_struct too, which a context switch loads
  * from.  Most threads have none, and then nothing is done.
- */
-/*
- * Whether the thread has TLS descriptors, on RUN's way in.  Not on a
- * re-run from the parked state: only a system call of the thread or a
- * ptrace stop change them, both of which unpark it, and leaving put back
- * the ones seen here.
+ *
+ * Whether it has any is looked at on RUN's way in, not on a re-run from
+ * the parked state: only a system call of the thread or a ptrace stop
+ * change them, both of which unpark it, and leaving put back the ones
+ * seen here.
  */
 static void unpriv_tls_check(struct unpriv_host *h)
 {
