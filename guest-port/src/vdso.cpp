@@ -70,6 +70,14 @@ std::pair<std::uint64_t, std::int64_t> sample()
 	return best;
 }
 
+// The vDSO's line (vdso/vvar.h): clock at TSC reading tsc.
+std::int64_t extrapolate(const volatile guest_vvar *v, clockid_t clock, std::uint64_t tsc)
+{
+	auto delta = std::max<std::int64_t>(static_cast<std::int64_t>(tsc - v->tsc_base), 0);
+	return v->base_ns[clock] +
+	       static_cast<std::int64_t>((static_cast<unsigned __int128>(delta) * v->mult) >> 32);
+}
+
 } // namespace
 
 KResult<Vdso> Vdso::create(PhysMemory& phys, std::int64_t time_offset_ns)
@@ -118,11 +126,7 @@ std::optional<std::int64_t> Vdso::read_ns(clockid_t clock) const
 	const auto *v = reinterpret_cast<const volatile guest_vvar *>(phys_->host(vvar_));
 	if (!v->use_tsc || clock < 0 || clock >= GUEST_VVAR_CLOCKS || !(v->clocks >> clock & 1))
 		return std::nullopt;
-	auto delta = static_cast<std::int64_t>(rdtsc_ordered() - v->tsc_base);
-	if (delta < 0)
-		delta = 0;
-	return v->base_ns[clock] +
-	       static_cast<std::int64_t>((static_cast<unsigned __int128>(delta) * v->mult) >> 32);
+	return extrapolate(v, clock, rdtsc_ordered());
 }
 
 void Vdso::refresh()
@@ -141,13 +145,9 @@ void Vdso::update()
 	v->use_tsc = use_tsc_;
 	if (use_tsc_) {
 		auto [tsc, raw] = sample();
-		std::uint64_t old_base = v->tsc_base, old_mult = v->mult;
-		auto guest_then = [&](clockid_t c) {
-			auto delta = static_cast<std::int64_t>(tsc - old_base);
-			return v->base_ns[c] +
-			       static_cast<std::int64_t>((static_cast<unsigned __int128>(std::max<std::int64_t>(delta, 0)) * old_mult) >> 32);
-		};
-		bool first = old_mult == 0;
+		// The page's line until it is rewritten below: what the
+		// guest could have read at tsc.
+		bool first = v->mult == 0;
 		std::uint64_t mult = static_cast<std::uint64_t>(
 			(static_cast<unsigned __int128>(raw - raw0_) << 32) / std::max<std::uint64_t>(tsc - tsc0_, 1));
 
@@ -158,7 +158,7 @@ void Vdso::update()
 		}
 		for (clockid_t c : steady_clocks) {
 			std::int64_t host = now_ns(c);
-			v->base_ns[c] = first ? host : std::max(host, guest_then(c));
+			v->base_ns[c] = first ? host : std::max(host, extrapolate(v, c, tsc));
 			clocks |= 1ull << c;
 		}
 		v->tsc_base = tsc;
