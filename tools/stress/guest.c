@@ -1774,7 +1774,9 @@ static void no_far_ret(uint8_t *b, size_t len)
  * gen_pinsr) on a VEX-encoded PINSRB/W/D/Q with VEX.L set, an encoding
  * the CPU would refuse with #UD.  Random code gets VEX.L cleared in
  * those: VEX2 c5 RvvvvLpp c4 (PINSRW), VEX3 c4 RXBmmmmm WvvvvLpp op with
- * map 0f and c4, or map 0f3a and 20 or 22.
+ * map 0f and c4, or map 0f3a and 20 or 22.  That holds for a whole page
+ * only: half of one and half of another may have any of them, so a
+ * mapped random-code page is never written (see run_random()).
  */
 static void no_vex256_pinsr(uint8_t *b, size_t len)
 {
@@ -1850,6 +1852,7 @@ void run_random(struct worker *w, struct world *wd, int v)
 	struct unpriv_regs *g = &vs->run->regs;
 	__u64 *gpr = &g->rax;
 	bool compat = chance(r, 4);
+	unsigned int slot = (vs->random_slot + 1) % RANDOM_SLOTS;
 	int i, n = 1 + rnd(r, 20);
 	struct ctx c;
 
@@ -1858,9 +1861,24 @@ void run_random(struct worker *w, struct world *wd, int v)
 	c.as = AS_WILD;
 	c.any_regs = true;
 	atomic_store(&vs->dirty, true);
+	/*
+	 * Into a page no space maps, then mapped in place of the last one:
+	 * intruders, children and other vcpus' random code may be running
+	 * that one, and must never see half of each (a torn page is not
+	 * scrubbed; see no_vex256_pinsr()).
+	 */
 	random_code(r, code);
-	if (pwrite(wd->mem, code, PAGE, RANDOM_OFF(v)) != PAGE)
+	if (pwrite(wd->mem, code, PAGE, RANDOM_OFF(v, slot)) != PAGE)
 		return;
+	c.ret = world_map_random(w, wd, v, slot);
+	if (c.ret) {
+		count_error(w, OP_RANDOM, -c.ret);
+		if (!(atomic_load(&wd->as_killed[AS_WILD]) && c.ret == -ENOTTY) &&
+		    !fault_mode_error(w, -c.ret))
+			fail(w, "UNPRIV_AS_MAP of a random-code page: %s", strerror(-c.ret));
+		return;
+	}
+	vs->random_slot = slot;
 
 	for (i = 0; i < 16; i++)
 		gpr[i] = chance(r, 2) ? RANDOM_ADDR(v) + rnd(r, PAGE) :

@@ -34,13 +34,16 @@
  * intruders and children, whose writes must not reach what the checked
  * programs read back.
  *
- * memfd pages:	code: library, then per vcpu a chain page and a random page
+ * memfd pages:	code: library, then per vcpu a chain page and RANDOM_SLOTS
+ *		      pages of random code (the wild space maps one of them)
  *		data: per vcpu a slot page, then the page AS_RW tests use
  *		stack: per vcpu
  *		scratch: the wild space's data and stacks
  *		churn: what the churn region maps (some maps reach past it)
  */
-#define CODE_PAGES	(1 + 2 * VCPUS)
+#define RANDOM_SLOTS	2
+#define VCPU_CODE_PAGES	(1 + RANDOM_SLOTS)
+#define CODE_PAGES	(1 + VCPU_CODE_PAGES * VCPUS)
 #define DATA_PAGES	(VCPUS + 1)
 #define STACK_PAGES	VCPUS
 #define SCRATCH_PAGES	(DATA_PAGES + STACK_PAGES)
@@ -64,15 +67,15 @@
 #define CHURN_PAGES	32
 
 #define LIB_ADDR		CODE_ADDR
-#define CHAIN_ADDR(v)		(CODE_ADDR + (1 + 2 * (v)) * PAGE)
-#define RANDOM_ADDR(v)		(CODE_ADDR + (2 + 2 * (v)) * PAGE)
+#define CHAIN_ADDR(v)		(CODE_ADDR + (1 + VCPU_CODE_PAGES * (v)) * PAGE)
+#define RANDOM_ADDR(v)		(CHAIN_ADDR(v) + PAGE)
 #define SLOT_ADDR(v)		(DATA_ADDR + (v) * PAGE)
 #define RW_PAGE_ADDR		RO_ADDR
 #define STACK_TOP(v)		(STACK_ADDR + ((v) + 1) * PAGE - 512)
 
 /* memfd offsets of the same */
-#define CHAIN_OFF(v)		(OFF_CODE + (1 + 2 * (v)) * PAGE)
-#define RANDOM_OFF(v)		(OFF_CODE + (2 + 2 * (v)) * PAGE)
+#define CHAIN_OFF(v)		(OFF_CODE + (1 + VCPU_CODE_PAGES * (v)) * PAGE)
+#define RANDOM_OFF(v, slot)	(CHAIN_OFF(v) + (1 + (slot)) * PAGE)
 #define SLOT_OFF(v)		(OFF_DATA + (v) * PAGE)
 #define RW_PAGE_OFF		(OFF_DATA + VCPUS * PAGE)
 
@@ -143,6 +146,8 @@ struct vslot {
 	atomic_uint intrusions;
 	/* something random ran on it: FPU state and PKRU may be anything */
 	atomic_bool dirty;
+	/* the random-code page the wild space maps; the claim holder's */
+	unsigned int random_slot;
 };
 
 enum { AS_MAIN, AS_WILD, AS_NR };
@@ -163,6 +168,7 @@ struct stress;
 struct worker;
 
 int world_create(struct worker *w, struct world *wd);
+int world_map_random(struct worker *w, struct world *wd, int v, unsigned int slot);
 void world_destroy(struct world *w);
 void world_kill_vcpu(struct stress *s, struct world *w, int v);
 void world_kill_as(struct stress *s, struct world *w, int a);

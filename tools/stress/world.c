@@ -40,6 +40,16 @@ static int world_map(struct worker *w, int as, uint64_t addr, uint64_t pages,
 #define SH	UNPRIV_MAP_SHARED
 #define PR	UNPRIV_MAP_PRIVATE
 
+/*
+ * Map random-code page slot of vcpu v at RANDOM_ADDR(v) in the wild space,
+ * in place of the one there.  Returns 0 or -errno.
+ */
+int world_map_random(struct worker *w, struct world *wd, int v, unsigned int slot)
+{
+	return world_map(w, wd->as[AS_WILD], RANDOM_ADDR(v), 1, RANDOM_OFF(v, slot),
+			 wd->mem, RX, SH);
+}
+
 /* The layout of stress.h; the wild space's data and stacks are scratch. */
 static int world_layout(struct worker *w, struct world *wd, int a)
 {
@@ -62,8 +72,7 @@ static int world_layout(struct worker *w, struct world *wd, int a)
 			ret = world_map(w, as, CHAIN_ADDR(v), 1, CHAIN_OFF(v), wd->mem,
 					UNPRIV_PROT_READ, SH);
 			if (!ret)
-				ret = world_map(w, as, RANDOM_ADDR(v), 1, RANDOM_OFF(v),
-						wd->mem, RX, SH);
+				ret = world_map_random(w, wd, v, 0);
 		}
 	}
 	if (!ret)
@@ -129,6 +138,7 @@ static int world_make(struct worker *w, struct world *wd)
 		atomic_store(&vs->intruders, 0);
 		atomic_store(&vs->intrusions, 0);
 		atomic_store(&vs->dirty, true);
+		vs->random_slot = 0;
 	}
 
 	wd->dev = unpriv_open();
