@@ -630,7 +630,7 @@ static bool ctx_raced(struct ctx *c)
 {
 	return atomic_load(&c->vs->killed) ||
 	       atomic_load(&c->wd->as_killed[c->as]) ||
-	       atomic_load(&c->vs->intruders) ||
+	       intruders_now(c->vs) ||
 	       atomic_load(&c->vs->intrusions) != c->intrusions;
 }
 
@@ -1944,11 +1944,10 @@ void run_intrude(struct worker *w, struct world *wd, int v)
 	struct vslot *vs = &wd->v[v];
 	int ret;
 
-	atomic_fetch_add(&vs->intruders, 1);
-	atomic_fetch_add(&vs->intrusions, 1);
+	intruder_enter(vs, wd->generation);
 	atomic_store(&vs->dirty, true);
 	ret = guest_run_raw(w, vs->fd, wd->as[AS_WILD]);
-	atomic_fetch_sub(&vs->intruders, 1);
+	intruder_leave(vs, wd->generation);
 	if (ret == -EINTR || !ret) {
 		w->c.unchecked++;
 		return;

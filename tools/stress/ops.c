@@ -625,12 +625,11 @@ static void op_fpu(struct worker *w)
 	 * Both hold the vcpu for a moment (a RUN meanwhile is EBUSY), and
 	 * SET changes its FPU state: the claim holder must know.
 	 */
-	atomic_fetch_add(&vs->intruders, 1);
-	atomic_fetch_add(&vs->intrusions, 1);
+	intruder_enter(vs, wd->generation);
 	if (cmd == UNPRIV_SET_FPU)
 		atomic_store(&vs->dirty, true);
 	ret = mod_ioctl(w, vs->fd, cmd, (unsigned long)&f);
-	atomic_fetch_sub(&vs->intruders, 1);
+	intruder_leave(vs, wd->generation);
 	expect_errno(w, OP_FPU, &vs->killed, -(int)ret, allowed,
 		     cmd == UNPRIV_GET_FPU ? "UNPRIV_GET_FPU" : "UNPRIV_SET_FPU");
 out:
@@ -751,11 +750,10 @@ static void child_intrude(struct worker *w, struct inherited *in)
 	struct vslot *vs = in->vs[v];
 	int ret;
 
-	atomic_fetch_add(&vs->intruders, 1);
-	atomic_fetch_add(&vs->intrusions, 1);
+	intruder_enter(vs, in->generation);
 	atomic_store(&vs->dirty, true);
 	ret = guest_run_raw(w, in->vcpu[v], in->as);
-	atomic_fetch_sub(&vs->intruders, 1);
+	intruder_leave(vs, in->generation);
 	if (ret && ret != -EINTR && ret != -EBUSY && ret != -EINVAL &&
 	    !(ret == -ENOTTY && (atomic_load(&vs->killed) ||
 				 __atomic_load_n(&in->wd->generation, __ATOMIC_SEQ_CST) !=

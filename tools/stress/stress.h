@@ -140,9 +140,11 @@ struct vslot {
 	pthread_mutex_t claim;		/* held by a thread running it checked */
 	/*
 	 * Runs by threads or children that do not hold the claim; the
-	 * claim holder checks nothing that overlapped one.
+	 * claim holder checks nothing that overlapped one.  intruders is
+	 * the world's generation << 32 | how many run now: see
+	 * intruder_enter().
 	 */
-	atomic_int intruders;
+	_Atomic uint64_t intruders;
 	atomic_uint intrusions;
 	/* something random ran on it: FPU state and PKRU may be anything */
 	atomic_bool dirty;
@@ -169,6 +171,9 @@ struct worker;
 
 int world_create(struct worker *w, struct world *wd);
 int world_map_random(struct worker *w, struct world *wd, int v, unsigned int slot);
+void intruder_enter(struct vslot *vs, unsigned long generation);
+void intruder_leave(struct vslot *vs, unsigned long generation);
+bool intruders_now(struct vslot *vs);
 void world_destroy(struct world *w);
 void world_kill_vcpu(struct stress *s, struct world *w, int v);
 void world_kill_as(struct stress *s, struct world *w, int a);

@@ -135,7 +135,7 @@ static int world_make(struct worker *w, struct world *wd)
 		vs->fd = -1;
 		vs->run = MAP_FAILED;
 		atomic_store(&vs->killed, 0);
-		atomic_store(&vs->intruders, 0);
+		atomic_store(&vs->intruders, (uint64_t)(uint32_t)wd->generation << 32);
 		atomic_store(&vs->intrusions, 0);
 		atomic_store(&vs->dirty, true);
 		vs->random_slot = 0;
@@ -242,6 +242,40 @@ void world_destroy(struct world *wd)
 		close(wd->dev);
 	wd->mem = wd->mem_ro = wd->dev = -1;
 	wd->alive = false;
+}
+
+/*
+ * An intruder on vs, a vcpu of the world's generation: it is counted
+ * only while that is the world's, in one word with it.  A child may run
+ * a vcpu of a world recycled since its fork; were its count to reach
+ * the new world's, which starts at 0, its decrement would hide the next
+ * intruder there from the claim holder, who would take that one's EBUSY
+ * for the module's.
+ */
+void intruder_enter(struct vslot *vs, unsigned long generation)
+{
+	uint64_t old = atomic_load(&vs->intruders);
+
+	do {
+		if (old >> 32 != (uint32_t)generation)
+			break;
+	} while (!atomic_compare_exchange_weak(&vs->intruders, &old, old + 1));
+	atomic_fetch_add(&vs->intrusions, 1);
+}
+
+void intruder_leave(struct vslot *vs, unsigned long generation)
+{
+	uint64_t old = atomic_load(&vs->intruders);
+
+	do {
+		if (old >> 32 != (uint32_t)generation || !(uint32_t)old)
+			return;
+	} while (!atomic_compare_exchange_weak(&vs->intruders, &old, old - 1));
+}
+
+bool intruders_now(struct vslot *vs)
+{
+	return (uint32_t)atomic_load(&vs->intruders) != 0;
 }
 
 /*
