@@ -161,7 +161,7 @@ static uint64_t lib_at(enum lib l, const char *label)
 	return lib_addr[l] + (label - lib_code[l].start);
 }
 
-static void no_far_ret(uint8_t *b, size_t len);
+static void scrub(uint8_t *b, size_t len);
 
 int guest_lib_init(void)
 {
@@ -179,9 +179,9 @@ int guest_lib_init(void)
 		lib_addr[i] = LIB_ADDR + off;
 		off += n;
 	}
-	/* random code jumps into it: it must have no far return anywhere */
+	/* random code jumps into it: it must need no scrubbing anywhere */
 	memcpy(scrubbed, lib_page, PAGE);
-	no_far_ret(scrubbed, PAGE);
+	scrub(scrubbed, PAGE);
 	return memcmp(scrubbed, lib_page, PAGE) ? -EINVAL : 0;
 }
 
@@ -1751,48 +1751,82 @@ static const struct {
  * code here has none: lret, lret $n, iret, lcall ptr (32-bit) and
  * lcall *mem are rewritten wherever their opcode could start.
  */
-static void no_far_ret(uint8_t *b, size_t len)
+static bool no_far_ret(uint8_t *b, size_t len)
 {
+	bool changed = false;
 	size_t i;
 
 	for (i = 0; i < len; i++) {
 		switch (b[i]) {
 		case 0xca: case 0xcb: case 0xcf: case 0x9a:
 			b[i] = 0x90;
+			changed = true;
 			break;
 		case 0xff:
 			/* lcall *mem is ff /3: make it call *mem, ff /2 */
-			if (i + 1 < len && ((b[i + 1] >> 3) & 7) == 3)
+			if (i + 1 < len && ((b[i + 1] >> 3) & 7) == 3) {
 				b[i + 1] &= ~0x08;
+				changed = true;
+			}
 			break;
 		}
 	}
+	return changed;
 }
 
 /*
- * NO_VEX256_PINSR: QEMU 7.2's software emulation aborts (an assertion in
- * gen_pinsr) on a VEX-encoded PINSRB/W/D/Q with VEX.L set, an encoding
- * the CPU would refuse with #UD.  Random code gets VEX.L cleared in
- * those: VEX2 c5 RvvvvLpp c4 (PINSRW), VEX3 c4 RXBmmmmm WvvvvLpp op with
- * map 0f and c4, or map 0f3a and 20 or 22.  That holds for a whole page
- * only: half of one and half of another may have any of them, so a
- * mapped random-code page is never written (see run_random()).
+ * NO_QEMU_VEX_CRASH: QEMU 7.2's software emulation aborts or crashes on
+ * a few VEX encodings the CPU refuses with #UD.  Found by running every
+ * opcode of every VEX map, pp and L in the test VM (register operands):
+ *   map 0f, c4 (VPINSRW) with pp 00, the MMX form: an assertion in
+ *   gen_pinsr, whatever VEX.L;
+ *   map 0f38, 0c (VPERMILPS) with pp 00: a segfault;
+ *   map 0f3a, 0a and 0b (VROUNDSS/SD) with VEX.L set: an assertion.
+ * Random code gets pp 01 (66) in those and VEX.L cleared in the last.
+ * That can make another VEX prefix of a byte (c4 becomes c5): see
+ * scrub().
  */
-static void no_vex256_pinsr(uint8_t *b, size_t len)
+static bool vex_fix(uint8_t *p, unsigned int map, uint8_t op)
 {
+	uint8_t was = *p;
+
+	if ((*p & 3) == 0 && ((map == 1 && op == 0xc4) || (map == 2 && op == 0x0c)))
+		*p |= 1;
+	if (map == 3 && (op == 0x0a || op == 0x0b))
+		*p &= ~0x04;
+	return *p != was;
+}
+
+static bool no_qemu_vex_crash(uint8_t *b, size_t len)
+{
+	bool changed = false;
 	size_t i;
 
 	for (i = 0; i + 2 < len; i++) {
-		if (b[i] == 0xc5 && b[i + 2] == 0xc4) {
-			b[i + 1] &= ~0x04;
-		} else if (b[i] == 0xc4 && i + 3 < len) {
-			unsigned int map = b[i + 1] & 0x1f, op = b[i + 3];
-
-			if ((map == 1 && op == 0xc4) ||
-			    (map == 3 && (op == 0x20 || op == 0x22)))
-				b[i + 2] &= ~0x04;
-		}
+		/* c5 RvvvvLpp op; c4 RXBmmmmm WvvvvLpp op */
+		if (b[i] == 0xc5)
+			changed |= vex_fix(&b[i + 1], 1, b[i + 2]);
+		else if (b[i] == 0xc4 && i + 3 < len)
+			changed |= vex_fix(&b[i + 2], b[i + 1] & 0x1f, b[i + 3]);
 	}
+	return changed;
+}
+
+/*
+ * Both, until neither changes anything: a fix of one kind can make one
+ * of the other (clearing VEX.L makes cb of cf, and a far return's nop
+ * can be a VEX pp byte of 00), or of its own.  Each byte changes a few
+ * times at most: pp 00 becomes 01, L is cleared, a far return becomes
+ * 90, a modrm loses bit 3; none of it is undone but 90's bit 0.
+ */
+static void scrub(uint8_t *b, size_t len)
+{
+	bool changed;
+
+	do {
+		changed = no_qemu_vex_crash(b, len);
+		changed |= no_far_ret(b, len);
+	} while (changed);
 }
 
 static void random_code(struct rng *r, uint8_t *b)
@@ -1810,9 +1844,7 @@ static void random_code(struct rng *r, uint8_t *b)
 
 		memcpy(b + at, spice[k].b, spice[k].len);
 	}
-	/* In this order: clearing VEX.L could make a far return (ce, cf). */
-	no_vex256_pinsr(b, PAGE);
-	no_far_ret(b, PAGE);
+	scrub(b, PAGE);
 }
 
 /*
@@ -1865,7 +1897,7 @@ void run_random(struct worker *w, struct world *wd, int v)
 	 * Into a page no space maps, then mapped in place of the last one:
 	 * intruders, children and other vcpus' random code may be running
 	 * that one, and must never see half of each (a torn page is not
-	 * scrubbed; see no_vex256_pinsr()).
+	 * scrubbed; see no_qemu_vex_crash()).
 	 */
 	random_code(r, code);
 	if (pwrite(wd->mem, code, PAGE, RANDOM_OFF(v, slot)) != PAGE)
