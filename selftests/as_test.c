@@ -154,8 +154,8 @@ static __u64 get64(int fd, off_t offset)
 /*
  * The end of user space, TASK_SIZE_MAX: 0x7ffffffff000 with 4-level
  * paging, 0xfffffffffff000 with 5-level (the test VM's "-cpu max" has
- * LA57, and Debian's kernel uses it).  Only with 5-level can a process
- * map at 1 << 47.
+ * LA57; Debian's kernels use it, the debug kernel does not).  Only with
+ * 5-level can a process map at 1 << 47.
  */
 static __u64 user_space_end(void)
 {
