@@ -191,6 +191,9 @@ check: all test-modules $(if $(filter debug,$(CHECK_KERNELS)),modules-debug)
 		--unpriv-run $(CMAKE_BUILD)/guest-port/unpriv-run ptrace seccomp 2>&1 | \
 		tee $(BUILD)/check/host-guest-port.log; \
 	[ $${PIPESTATUS[0]} -eq 0 ] || rc=1; \
+	echo "== host: unpriv-stress --self-test"; \
+	$(BUILD)/stress/unpriv-stress --self-test 2>&1 | tee $(BUILD)/check/host-stress-self-test.log; \
+	[ $${PIPESTATUS[0]} -eq 0 ] || rc=1; \
 	echo "== host: tools/check-summary"; \
 	tools/tests/check-summary-test 2>&1 | tee $(BUILD)/check/host-check-summary.log; \
 	[ $${PIPESTATUS[0]} -eq 0 ] || rc=1; \

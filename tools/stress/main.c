@@ -59,6 +59,8 @@ static void usage(FILE *f)
 "                      instead of the stress: run PROG with make-it-fail set\n"
 "                      from its first instruction on (not during its exec);\n"
 "                      exit with its status\n"
+"      --self-test     instead of the stress: check the tool's own code (its\n"
+"                      scrubbing of random guest code), with no module; KTAP\n"
 "  -h, --help          this help\n"
 "\n"
 "Operations:",
@@ -620,6 +622,8 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc >= 3 && !strcmp(argv[1], "--exec-failing"))
 		return exec_failing(argv + 2);
+	if (argc == 2 && !strcmp(argv[1], "--self-test"))
+		return guest_self_test();
 	if (parse_args(&s->o, argc, argv))
 		return 2;
 	s->pid = getpid();

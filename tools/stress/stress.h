@@ -264,6 +264,7 @@ long mod_ioctl(struct worker *w, int fd, unsigned long cmd, unsigned long arg);
 
 /* guest.c */
 int guest_lib_init(void);
+int guest_self_test(void);
 int guest_lib_write(int mem);
 uint64_t guest_lib_sys_addr(void);
 uint64_t guest_lib_spin_addr(void);
