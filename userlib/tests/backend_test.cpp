@@ -799,7 +799,8 @@ TEST_CASE("a second vcpu in an address space another one runs in")
 		CHECK(m.error() == errc::wrong_thread);
 		break;
 	}
-	// Now that the first is out, the second runs.
+	// Now that the first is out, the second runs (again, on module).
+	second->regs().rip = code_addr + 2;
 	auto again = second->run(g.as);
 	REQUIRE(again);
 	CHECK(std::holds_alternative<SyscallExit>(*again));
