@@ -252,7 +252,8 @@ int spawn_stub(void *arg)
 } // namespace
 
 Result<StubProcess> StubProcess::start(std::uint32_t mode,
-				       std::span<const sock_filter> filter)
+				       std::span<const sock_filter> filter,
+				       int efd)
 {
 	const std::size_t code_size = static_cast<std::size_t>(
 		__stop_unpriv_stub - __start_unpriv_stub);
@@ -288,9 +289,7 @@ Result<StubProcess> StubProcess::start(std::uint32_t mode,
 	c->mode = mode;
 	c->fsgsbase = (getauxval(AT_HWCAP2) & 2) ? 1 : 0;	// HWCAP2_FSGSBASE
 	c->owner = getpid();
-	c->robust.next = STUB_DATA + STUB_CTL_OFF + offsetof(stub_ctl, robust);
-	c->robust.futex_offset = 0;
-	c->robust.pending = STUB_DATA + STUB_CTL_OFF + offsetof(stub_ctl, state);
+	c->efd = efd;
 	std::memcpy(p.data_ + STUB_FILTER_OFF, filter.data(), filter.size_bytes());
 	c->prog.len = static_cast<std::uint16_t>(filter.size());
 	c->prog.filter = STUB_DATA + STUB_FILTER_OFF;
