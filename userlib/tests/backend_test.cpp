@@ -132,9 +132,11 @@ GUEST_CODE(count_syscalls,
 	"	inc %rbx\n"
 	"	jmp 1b\n")
 
-// Waits for the host to set the first data word, then makes a system call.
+// Says it runs (second data word 1), waits for the host to set the first,
+// then makes a system call.
 GUEST_CODE(wait_for_host,
 	"	mov $0x200000, %rax\n"
+	"	movq $1, 8(%rax)\n"
 	"1:	cmpq $0, (%rax)\n"
 	"	je 1b\n"
 	"	mov $39, %eax\n"
@@ -669,6 +671,9 @@ TEST_CASE("a host signal whose handler has SA_RESTART")
 	pthread_t self = pthread_self();
 	std::atomic<bool> returned{false};
 	std::thread sender([&] {
+		// Signals for a run in progress, not before it.
+		while (g.data<std::uint64_t>(8) != 1)
+			usleep(1000);
 		while (sigusr1_seen.load() == 0) {
 			pthread_kill(self, SIGUSR1);
 			usleep(10000);
