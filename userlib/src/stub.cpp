@@ -333,6 +333,7 @@ Result<StubProcess> StubProcess::start(std::uint32_t mode,
 	pid_t pid = spawn.pid;
 	int pidfd = spawn.pidfd;
 	p.pid_ = pid;
+	p.owner_ = getpid();
 	p.pidfd_.reset(pidfd);
 	return p;
 }
@@ -348,7 +349,8 @@ Result<void> StubProcess::open_mem()
 }
 
 StubProcess::StubProcess(StubProcess&& other) noexcept
-	: pid_(std::exchange(other.pid_, 0)), pidfd_(std::move(other.pidfd_)),
+	: pid_(std::exchange(other.pid_, 0)), owner_(other.owner_),
+	  pidfd_(std::move(other.pidfd_)),
 	  mem_(std::move(other.mem_)), data_(std::exchange(other.data_, nullptr))
 {
 }
@@ -358,6 +360,7 @@ StubProcess& StubProcess::operator=(StubProcess&& other) noexcept
 	if (this != &other) {
 		reset();
 		pid_ = std::exchange(other.pid_, 0);
+		owner_ = other.owner_;
 		pidfd_ = std::move(other.pidfd_);
 		mem_ = std::move(other.mem_);
 		data_ = std::exchange(other.data_, nullptr);
@@ -370,9 +373,11 @@ StubProcess::~StubProcess()
 	reset();
 }
 
+// Kills and reaps the stub; but in a child the owner forked, which has a
+// copy of the address space and no stub of its own, only lets go.
 void StubProcess::reset() noexcept
 {
-	if (pid_ > 0) {
+	if (pid_ > 0 && getpid() == owner_) {
 		kill();
 		siginfo_t info;
 		while (waitid(P_PIDFD, static_cast<id_t>(pidfd_.get()), &info,

@@ -115,6 +115,7 @@ private:
 	void reset() noexcept;
 
 	pid_t pid_ = 0;
+	pid_t owner_ = 0;	// the process that started it
 	Fd pidfd_;
 	Fd mem_;
 	std::byte *data_ = nullptr;
