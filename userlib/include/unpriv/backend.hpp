@@ -51,7 +51,8 @@
 // - Lifetime.  A stub dies with the thread that created its address
 //   space (PR_SET_PDEATHSIG; ptrace also PTRACE_O_EXITKILL), so it
 //   never outlives its owner: create address spaces on threads that
-//   outlive them.  A stub that died, or broke the protocol, makes every
+//   outlive them.  (Not execve(): destroy address spaces before it, or
+//   their stubs stay until the new program exits.)  A stub that died, or broke the protocol, makes every
 //   later call on its address space fail with errc::backend_failed (a
 //   run() in progress returns it at once).  Destroying an address space
 //   kills its stub and reaps it.  A stub is a child of the creating
