@@ -640,7 +640,7 @@ TEST_CASE("a kick racing with exits ends one run, and every run has one exit")
 		}
 	});
 	int syscalls = 0, interrupts = 0;
-	for (int i = 0; i < 2000; i++) {
+	for (int i = 0; i < 500; i++) {
 		auto e = g.vcpu.run(g.as);
 		REQUIRE_MESSAGE(e, e.error().message());
 		if (std::holds_alternative<SyscallExit>(*e)) {
