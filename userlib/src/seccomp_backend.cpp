@@ -7,15 +7,24 @@
 // Every exit of the guest is a signal (SIGSYS for a system call, the
 // usual ones for faults and traps, kick_signal for a kick) that runs the
 // stub's handler on its alternate stack, in memory the owner shares.
-// The handler hands control to the owner through the futex ctl->state
-// and waits; the owner reads the guest's registers and FPU from the
-// signal frame, and for the next run writes the vcpu's into it.  The
-// handler then sets the FS and GS bases (a frame has no room for them)
-// and returns: rt_sigreturn loads the rest.
+// The handler hands control to the owner (ctl->state, and a write to an
+// eventfd) and waits on the futex ctl->state; the owner reads the
+// guest's registers and FPU from the signal frame, and for the next run
+// writes the vcpu's into it.  The handler then sets the FS and GS bases
+// (a frame has no room for them) and returns: rt_sigreturn loads the
+// rest.
+//
+// The owner waits in ppoll() for the eventfd and the stub's pidfd, with
+// the caller's signal mask; the rest of run() holds host signals back.
+// So a host signal ends a run whenever it comes, whatever SA_RESTART
+// says, as on the module, and the stub's death ends it at once.
 #include <linux/audit.h>
 #include <linux/futex.h>
 #include <linux/seccomp.h>
+#include <poll.h>
+#include <pthread.h>
 #include <signal.h>
+#include <sys/eventfd.h>
 #include <sys/auxv.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -33,7 +42,8 @@ namespace {
 
 // --- the filter ----------------------------------------------------------------
 
-// What the stub's own code may call: anything else from there kills it.
+// What the stub's own code may call, write() only to its eventfd: anything
+// else from there kills it.
 std::vector<int> stub_syscalls(bool fsgsbase)
 {
 	std::vector<int> nrs = {SYS_futex, SYS_mmap, SYS_munmap, SYS_mprotect,
@@ -45,7 +55,7 @@ std::vector<int> stub_syscalls(bool fsgsbase)
 
 // Traps every system call not made from the stub's code, or not made in
 // 64-bit mode; allows the stub's few; kills the stub for any other.
-std::vector<sock_filter> build_filter(bool fsgsbase)
+std::vector<sock_filter> build_filter(bool fsgsbase, int efd)
 {
 	constexpr std::uint32_t code_lo = static_cast<std::uint32_t>(STUB_CODE);
 	constexpr std::uint32_t code_hi = static_cast<std::uint32_t>(STUB_CODE >> 32);
@@ -53,40 +63,38 @@ std::vector<sock_filter> build_filter(bool fsgsbase)
 	static_assert(code_end > code_lo, "the stub's code crosses 4 GiB");
 
 	const auto allowed = stub_syscalls(fsgsbase);
-	const auto n = static_cast<std::uint8_t>(allowed.size());
+	const std::size_t n = allowed.size();
+	// Where each part starts: the checks (0-9), a jeq per allowed
+	// call, the write check, and the three returns.
+	const std::size_t write_at = 10 + n, write_fd = write_at + 1;
+	const std::size_t kill = write_fd + 2, allow = kill + 1, trap = allow + 1;
 	std::vector<sock_filter> f;
+	auto to = [&](std::size_t target) {
+		return static_cast<std::uint8_t>(target - f.size() - 1);
+	};
 	auto ld = [&](std::uint32_t off) {
 		f.push_back(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, off));
 	};
-	// Jumps to the trap that ends the filter: counted from the
-	// instruction after this one to the end.
-	auto to_trap = [&](std::size_t rest) {
-		return static_cast<std::uint8_t>(rest);
+	auto jump = [&](std::uint16_t op, std::uint32_t k, std::uint8_t jt,
+			std::uint8_t jf) {
+		f.push_back(BPF_JUMP(BPF_JMP | op | BPF_K, k, jt, jf));
 	};
 
-	// Layout (rest = instructions after the jump, up to "trap"):
-	//  0 ld arch;  1 jeq X86_64
-	//  2 ld nr;    3 jge X32 bit
-	//  4 ld ip_hi; 5 jeq code_hi
-	//  6 ld ip_lo; 7 jge code_end; 8 jge code_lo
-	//  9 ld nr; 10.. jeq allowed (n); kill; allow; trap
-	const std::size_t trap_at = 10 + n + 2;
-	auto rest = [&](std::size_t at) { return to_trap(trap_at - at - 1); };
-
 	ld(offsetof(seccomp_data, arch));
-	f.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 0, rest(1)));
+	jump(BPF_JEQ, AUDIT_ARCH_X86_64, 0, to(trap));
 	ld(offsetof(seccomp_data, nr));
-	f.push_back(BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x40000000, rest(3), 0));
+	jump(BPF_JGE, 0x40000000, to(trap), 0);		// x32, and nr < 0
 	ld(offsetof(seccomp_data, instruction_pointer) + 4);
-	f.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, code_hi, 0, rest(5)));
+	jump(BPF_JEQ, code_hi, 0, to(trap));
 	ld(offsetof(seccomp_data, instruction_pointer));
-	f.push_back(BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, code_end, rest(7), 0));
-	f.push_back(BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, code_lo, 0, rest(8)));
+	jump(BPF_JGE, code_end, to(trap), 0);
+	jump(BPF_JGE, code_lo, 0, to(trap));
 	ld(offsetof(seccomp_data, nr));
-	for (std::uint8_t i = 0; i < n; i++)
-		f.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
-				     static_cast<std::uint32_t>(allowed[i]),
-				     static_cast<std::uint8_t>(n - i), 0));
+	for (int nr : allowed)
+		jump(BPF_JEQ, static_cast<std::uint32_t>(nr), to(allow), 0);
+	jump(BPF_JEQ, SYS_write, 0, to(kill));
+	ld(offsetof(seccomp_data, args[0]));		// the fd, an int
+	jump(BPF_JEQ, static_cast<std::uint32_t>(efd), to(allow), to(kill));
 	f.push_back(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS));
 	f.push_back(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW));
 	f.push_back(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP));
@@ -175,10 +183,35 @@ bool sync_signal(int sig)
 	       sig == SIGFPE || sig == SIGTRAP;
 }
 
+// Holds the calling thread's asynchronous signals for its lifetime: they
+// stay pending until the owner waits with the caller's mask, or this goes.
+// Not the synchronous ones: a fault the host code itself takes must reach
+// its handler.
+class SignalsHeld {
+public:
+	SignalsHeld() noexcept
+	{
+		sigset_t all;
+		sigfillset(&all);
+		for (int sig : {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGSYS})
+			sigdelset(&all, sig);
+		pthread_sigmask(SIG_BLOCK, &all, &caller_);
+	}
+	~SignalsHeld() { pthread_sigmask(SIG_SETMASK, &caller_, nullptr); }
+	SignalsHeld(const SignalsHeld&) = delete;
+	SignalsHeld& operator=(const SignalsHeld&) = delete;
+
+	[[nodiscard]] const sigset_t& caller() const noexcept { return caller_; }
+
+private:
+	sigset_t caller_;
+};
+
 class SeccompAddressSpace final : public StubAddressSpace {
 public:
-	explicit SeccompAddressSpace(StubProcess proc) noexcept
-		: StubAddressSpace(BackendKind::seccomp, std::move(proc))
+	SeccompAddressSpace(StubProcess proc, Fd efd) noexcept
+		: StubAddressSpace(BackendKind::seccomp, std::move(proc)),
+		  efd_(std::move(efd))
 	{
 	}
 
@@ -210,13 +243,15 @@ private:
 		bool held_;
 	};
 
-	// Hand the stub cmd and wait until it hands back; interrupting as
-	// for wait_owner().
-	Result<void> hand_over(std::uint32_t cmd, bool *interrupting);
-	// Wait for ctl->state STUB_TO_OWNER.  A host signal's handler that
-	// interrupts the wait sets *interrupting (when given) and kicks
-	// the stub.
-	Result<void> wait_owner(bool *interrupting);
+	// Hand the stub cmd and wait until it hands back; as for
+	// wait_owner().
+	Result<void> hand_over(std::uint32_t cmd, const sigset_t *mask = nullptr,
+			       bool *interrupting = nullptr);
+	// Wait for ctl->state STUB_TO_OWNER, with the signal mask mask
+	// (when given) while waiting.  A host signal's handler that ends
+	// the wait sets *interrupting (when given) and kicks the stub.
+	Result<void> wait_owner(const sigset_t *mask = nullptr,
+				bool *interrupting = nullptr);
 
 	// The frame the stub waits in, checked to be in its data area.
 	stub_ucontext *frame() const noexcept;
@@ -225,17 +260,19 @@ private:
 			  const stub_exit& e);
 	Result<Exit> syscall_exit(StubVcpu& v, const stub_exit& e);
 
+	Fd efd_;		// the stub writes it to hand control back
 	std::atomic<bool> busy_{false};
 	std::uint32_t ops_seq_ = 0;
 };
 
-Result<void> SeccompAddressSpace::wait_owner(bool *interrupting)
+Result<void> SeccompAddressSpace::wait_owner(const sigset_t *mask,
+					    bool *interrupting)
 {
 	using clock = std::chrono::steady_clock;
 	// A guest that escaped into the stub could block the kick; after
 	// this long without an answer the stub counts as broken.
 	constexpr auto kick_grace = std::chrono::seconds(10);
-	std::uint32_t *state = &proc_.ctl()->state;
+	const std::uint32_t *state = &proc_.ctl()->state;
 	clock::time_point deadline{};
 
 	for (;;) {
@@ -244,15 +281,24 @@ Result<void> SeccompAddressSpace::wait_owner(bool *interrupting)
 			return {};
 		if (s != STUB_TO_STUB)
 			return broken();
-		// With a timeout, a futex wait ends with EINTR for any
-		// signal a handler takes, SA_RESTART or not.
-		timespec ts{.tv_sec = 1, .tv_nsec = 0};
-		long r = syscall(SYS_futex, state, FUTEX_WAIT, STUB_TO_STUB,
-				 &ts, nullptr, 0);
-		int err = r < 0 ? errno : 0;
-		if (__atomic_load_n(state, __ATOMIC_ACQUIRE) == STUB_TO_OWNER)
-			return {};
-		if (err == EINTR) {
+
+		struct pollfd fds[2] = {
+			{.fd = efd_.get(), .events = POLLIN, .revents = 0},
+			{.fd = proc_.pidfd(), .events = POLLIN, .revents = 0},
+		};
+		timespec grace{}, *timeout = nullptr;
+		if (interrupting && *interrupting) {
+			auto left = std::max(deadline - clock::now(),
+					     clock::duration::zero());
+			auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left);
+			grace.tv_sec = static_cast<time_t>(ns.count() / 1000000000);
+			grace.tv_nsec = static_cast<long>(ns.count() % 1000000000);
+			timeout = &grace;
+		}
+		// ppoll() sets the caller's mask only while it waits: a host
+		// signal that comes in at any other time waits for it.
+		int r = ppoll(fds, 2, timeout, mask);
+		if (r < 0 && errno == EINTR) {
 			if (interrupting && !*interrupting) {
 				*interrupting = true;
 				deadline = clock::now() + kick_grace;
@@ -260,33 +306,33 @@ Result<void> SeccompAddressSpace::wait_owner(bool *interrupting)
 			}
 			continue;
 		}
-		// Woken with nothing handed back: the stub died (its robust
-		// list wakes the futex), or the wait timed out.
-		if (!proc_.alive())
+		if (r < 0)
 			return broken();
-		if (interrupting && *interrupting && clock::now() > deadline)
+		if (fds[0].revents) {
+			std::uint64_t count;
+			(void)!::read(efd_.get(), &count, sizeof(count));
+			continue;
+		}
+		if (fds[1].revents || r == 0)	// dead, or no answer
 			return broken();
 	}
 }
 
 Result<void> SeccompAddressSpace::hand_over(std::uint32_t cmd,
+					    const sigset_t *mask,
 					    bool *interrupting)
 {
 	stub_ctl *c = proc_.ctl();
 
 	c->cmd = cmd;
 	__atomic_store_n(&c->state, STUB_TO_STUB, __ATOMIC_RELEASE);
-	long woken = syscall(SYS_futex, &c->state, FUTEX_WAKE, 1, nullptr,
-			     nullptr, 0);
-	// Nobody waiting: the stub is about to, or is dead.
-	if (woken == 0 && !proc_.alive())
-		return broken();
-	return wait_owner(interrupting);
+	syscall(SYS_futex, &c->state, FUTEX_WAKE, 1, nullptr, nullptr, 0);
+	return wait_owner(mask, interrupting);
 }
 
 Result<void> SeccompAddressSpace::wait_ready()
 {
-	if (auto ok = wait_owner(nullptr); !ok)
+	if (auto ok = wait_owner(); !ok)
 		return ok;
 	const stub_exit& e = proc_.ctl()->exit;
 	if (e.signo != SIGTRAP || !frame() || !frame_fpu(*frame()).image)
@@ -379,6 +425,9 @@ Result<Exit> SeccompAddressSpace::run(StubVcpu& v)
 		return fail_errno(EBUSY);
 	if (dead_)
 		return fail(errc::backend_failed);
+	// Host signals wait while run() is not waiting (see wait_owner()).
+	SignalsHeld held;
+	const sigset_t& caller = held.caller();
 
 	stub_ctl *c = proc_.ctl();
 	stub_ucontext *uc = frame();
@@ -409,7 +458,7 @@ Result<Exit> SeccompAddressSpace::run(StubVcpu& v)
 
 	bool interrupting = false;
 	for (;;) {
-		if (auto ok = hand_over(STUB_CMD_RUN, &interrupting); !ok)
+		if (auto ok = hand_over(STUB_CMD_RUN, &caller, &interrupting); !ok)
 			return tl::unexpected(ok.error());
 		const stub_exit e = c->exit;
 		uc = frame();
@@ -455,7 +504,7 @@ Result<void> SeccompAddressSpace::exec_ops(std::uint32_t n)
 	c->done = 0;
 	c->error = 0;
 	c->ops_req = ++ops_seq_;
-	if (auto ok = hand_over(STUB_CMD_OPS, nullptr); !ok)
+	if (auto ok = hand_over(STUB_CMD_OPS); !ok)
 		return ok;
 	if (__atomic_load_n(&c->ops_seq, __ATOMIC_ACQUIRE) != ops_seq_)
 		return broken();
@@ -466,15 +515,19 @@ Result<void> SeccompAddressSpace::exec_ops(std::uint32_t n)
 
 Result<std::unique_ptr<AddressSpaceImpl>> create_seccomp_address_space()
 {
+	Fd efd(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+	if (!efd)
+		return fail_errno();
 	const bool fsgsbase = getauxval(AT_HWCAP2) & 2;	// HWCAP2_FSGSBASE
-	const auto filter = build_filter(fsgsbase);
+	const auto filter = build_filter(fsgsbase, efd.get());
 
-	auto p = StubProcess::start(STUB_MODE_SECCOMP, filter);
+	auto p = StubProcess::start(STUB_MODE_SECCOMP, filter, efd.get());
 	if (!p)
 		return tl::unexpected(p.error());
 	if (auto ok = p->open_mem(); !ok)
 		return tl::unexpected(ok.error());
-	auto as = std::make_unique<SeccompAddressSpace>(std::move(*p));
+	auto as = std::make_unique<SeccompAddressSpace>(std::move(*p),
+							std::move(efd));
 	if (auto ok = as->wait_ready(); !ok)
 		return tl::unexpected(ok.error());
 	return as;

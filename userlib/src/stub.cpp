@@ -252,7 +252,8 @@ int spawn_stub(void *arg)
 } // namespace
 
 Result<StubProcess> StubProcess::start(std::uint32_t mode,
-				       std::span<const sock_filter> filter)
+				       std::span<const sock_filter> filter,
+				       int efd)
 {
 	const std::size_t code_size = static_cast<std::size_t>(
 		__stop_unpriv_stub - __start_unpriv_stub);
@@ -288,9 +289,7 @@ Result<StubProcess> StubProcess::start(std::uint32_t mode,
 	c->mode = mode;
 	c->fsgsbase = (getauxval(AT_HWCAP2) & 2) ? 1 : 0;	// HWCAP2_FSGSBASE
 	c->owner = getpid();
-	c->robust.next = STUB_DATA + STUB_CTL_OFF + offsetof(stub_ctl, robust);
-	c->robust.futex_offset = 0;
-	c->robust.pending = STUB_DATA + STUB_CTL_OFF + offsetof(stub_ctl, state);
+	c->efd = efd;
 	std::memcpy(p.data_ + STUB_FILTER_OFF, filter.data(), filter.size_bytes());
 	c->prog.len = static_cast<std::uint16_t>(filter.size());
 	c->prog.filter = STUB_DATA + STUB_FILTER_OFF;
@@ -334,6 +333,7 @@ Result<StubProcess> StubProcess::start(std::uint32_t mode,
 	pid_t pid = spawn.pid;
 	int pidfd = spawn.pidfd;
 	p.pid_ = pid;
+	p.owner_ = getpid();
 	p.pidfd_.reset(pidfd);
 	return p;
 }
@@ -349,7 +349,8 @@ Result<void> StubProcess::open_mem()
 }
 
 StubProcess::StubProcess(StubProcess&& other) noexcept
-	: pid_(std::exchange(other.pid_, 0)), pidfd_(std::move(other.pidfd_)),
+	: pid_(std::exchange(other.pid_, 0)), owner_(other.owner_),
+	  pidfd_(std::move(other.pidfd_)),
 	  mem_(std::move(other.mem_)), data_(std::exchange(other.data_, nullptr))
 {
 }
@@ -359,6 +360,7 @@ StubProcess& StubProcess::operator=(StubProcess&& other) noexcept
 	if (this != &other) {
 		reset();
 		pid_ = std::exchange(other.pid_, 0);
+		owner_ = other.owner_;
 		pidfd_ = std::move(other.pidfd_);
 		mem_ = std::move(other.mem_);
 		data_ = std::exchange(other.data_, nullptr);
@@ -371,9 +373,11 @@ StubProcess::~StubProcess()
 	reset();
 }
 
+// Kills and reaps the stub; but in a child the owner forked, which has a
+// copy of the address space and no stub of its own, only lets go.
 void StubProcess::reset() noexcept
 {
-	if (pid_ > 0) {
+	if (pid_ > 0 && getpid() == owner_) {
 		kill();
 		siginfo_t info;
 		while (waitid(P_PIDFD, static_cast<id_t>(pidfd_.get()), &info,

@@ -71,13 +71,14 @@ void signal_stub(int pidfd, int sig) noexcept;
 // view of its data area.  Destroying it kills and reaps the process.
 class StubProcess {
 public:
-	// Start a stub in mode STUB_MODE_*; filter: the seccomp filter it
-	// installs (mode seccomp), struct sock_filter instructions.  The
-	// caller then waits for it to be ready (ptrace: stopped for its
-	// tracer, the calling thread; seccomp: in its signal handler), and
-	// calls open_mem().
+	// Start a stub in mode STUB_MODE_*; for mode seccomp, filter is the
+	// seccomp filter it installs and efd the eventfd it writes to hand
+	// control back.  The caller then waits for it to be ready (ptrace:
+	// stopped for its tracer, the calling thread; seccomp: in its signal
+	// handler), and calls open_mem().
 	static Result<StubProcess> start(std::uint32_t mode,
-					 std::span<const sock_filter> filter = {});
+					 std::span<const sock_filter> filter = {},
+					 int efd = -1);
 	Result<void> open_mem();
 
 	StubProcess() noexcept = default;
@@ -114,6 +115,7 @@ private:
 	void reset() noexcept;
 
 	pid_t pid_ = 0;
+	pid_t owner_ = 0;	// the process that started it
 	Fd pidfd_;
 	Fd mem_;
 	std::byte *data_ = nullptr;

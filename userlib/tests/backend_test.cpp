@@ -149,6 +149,16 @@ GUEST_CODE(announce_and_spin,
 	"2:	movq $1, 0x200000\n"
 	"1:	jmp 1b\n")
 
+// Counts in xmm0 (rbx shows it) and reads %fs:0 into rdx, a system call
+// at a time.
+GUEST_CODE(count_in_xmm0,
+	"1:	movq %xmm0, %rbx\n"
+	"	inc %rbx\n"
+	"	movq %rbx, %xmm0\n"
+	"	mov %fs:0, %rdx\n"
+	"	syscall\n"
+	"	jmp 1b\n")
+
 // In a 32-bit code segment: int $0x80 with the 32-bit registers.
 GUEST_CODE(compat_int80,
 	".code32\n"
@@ -630,7 +640,7 @@ TEST_CASE("a kick racing with exits ends one run, and every run has one exit")
 		}
 	});
 	int syscalls = 0, interrupts = 0;
-	for (int i = 0; i < 2000; i++) {
+	for (int i = 0; i < 500; i++) {
 		auto e = g.vcpu.run(g.as);
 		REQUIRE_MESSAGE(e, e.error().message());
 		if (std::holds_alternative<SyscallExit>(*e)) {
@@ -852,6 +862,46 @@ TEST_CASE("one address space, several vcpus")
 	}
 	CHECK(g.vcpu.regs().rbx == 9);
 	CHECK(second->regs().rbx == 9);
+}
+
+TEST_CASE("vcpus taking turns in an address space keep their own FPU and FS base")
+{
+	auto g = Guest::make(count_in_xmm0());
+	std::uint64_t words[2] = {0x1111, 0x2222};
+	REQUIRE(g.as.write(data_addr, std::as_bytes(std::span(words))));
+	auto second = g.backend.create_vcpu();
+	REQUIRE(second);
+	second->regs() = g.vcpu.regs();
+	g.vcpu.regs().fs_base = data_addr;
+	second->regs().fs_base = data_addr + 8;
+
+	// xmm0 starts at 0xa000 in one, 0xb000 in the other.
+	auto set_xmm0 = [](Vcpu& v, std::uint64_t x) {
+		std::vector<std::byte> fpu(v.fpu_size());
+		REQUIRE(v.get_fpu(fpu));
+		std::memcpy(fpu.data() + 160, &x, 8);
+		std::uint64_t bv;
+		std::memcpy(&bv, fpu.data() + 512, 8);
+		bv |= 2;
+		std::memcpy(fpu.data() + 512, &bv, 8);
+		REQUIRE(v.set_fpu(fpu));
+	};
+	set_xmm0(g.vcpu, 0xa000);
+	set_xmm0(*second, 0xb000);
+
+	for (std::uint64_t i = 1; i <= 5; i++) {
+		CAPTURE(i);
+		REQUIRE(std::holds_alternative<SyscallExit>(g.run()));
+		CHECK(g.vcpu.regs().rbx == 0xa000 + i);
+		CHECK(g.vcpu.regs().rdx == 0x1111);
+		auto e = second->run(g.as);
+		REQUIRE(e);
+		REQUIRE(std::holds_alternative<SyscallExit>(*e));
+		CHECK(second->regs().rbx == 0xb000 + i);
+		CHECK(second->regs().rdx == 0x2222);
+	}
+	CHECK(g.vcpu.regs().fs_base == data_addr);
+	CHECK(second->regs().fs_base == data_addr + 8);
 }
 
 TEST_CASE("nothing leaks a file descriptor")

@@ -286,6 +286,24 @@ TEST_CASE("an address space's stub lives no longer than its creator thread")
 	CHECK(reaped(pidfd.get()));
 }
 
+TEST_CASE("a forked child that drops its copy of an address space leaves the stub be")
+{
+	std::optional<Guest> g;
+	g.emplace(Guest::make(stub_test_getpid()));
+	CHECK(g->run_to<SyscallExit>().nr == 39);
+
+	pid_t child = fork();
+	if (child == 0) {
+		g.reset();
+		_exit(0);
+	}
+	REQUIRE(child > 0);
+	int st;
+	REQUIRE(waitpid(child, &st, 0) == child);
+	CHECK(WIFEXITED(st));
+	CHECK(g->run_to<SyscallExit>().nr == 39);
+}
+
 TEST_CASE("a stub dies with its owner process, its guest running or not")
 {
 	if (!has_stub())

@@ -51,7 +51,8 @@
 // - Lifetime.  A stub dies with the thread that created its address
 //   space (PR_SET_PDEATHSIG; ptrace also PTRACE_O_EXITKILL), so it
 //   never outlives its owner: create address spaces on threads that
-//   outlive them.  A stub that died, or broke the protocol, makes every
+//   outlive them.  (Not execve(): destroy address spaces before it, or
+//   their stubs stay until the new program exits.)  A stub that died, or broke the protocol, makes every
 //   later call on its address space fail with errc::backend_failed (a
 //   run() in progress returns it at once).  Destroying an address space
 //   kills its stub and reaps it.  A stub is a child of the creating
@@ -61,12 +62,15 @@
 //   AddressSpace::fd() is a pidfd of it.  Creating one costs about what
 //   fork() does: it starts as a copy of the owner.
 // - Host signals.  seccomp, like the module, ends run() with
-//   InterruptedExit for any signal a handler takes.  ptrace waits for
+//   InterruptedExit for any signal a handler takes during the run
+//   (run() holds them back while it does not wait).  ptrace waits for
 //   the stub in waitpid(), which a handler installed with SA_RESTART
 //   restarts: such a signal does not end run(), which returns at the
-//   guest's next exit.  And ptrace makes the kernel send the owner
-//   SIGCHLD at every stop of a stub, each guest exit: a SIGCHLD handler
-//   in the owner sees them, and without SA_RESTART ends the run.
+//   guest's next exit; nor does one that comes while run() is between
+//   two waits, microseconds per exit.  And ptrace makes the kernel send
+//   the owner SIGCHLD at every stop of a stub, each guest exit: a
+//   SIGCHLD handler in the owner sees them, and without SA_RESTART ends
+//   the run.
 // - kick() sends the stub SIGUSR1 (the stubs block every other signal):
 //   same results as on the module.
 // - Registers, FPU image (the same XSAVE format: ptrace's NT_X86_XSTATE,
@@ -81,16 +85,17 @@
 //   the details of its own faults.  seccomp: a system call from outside
 //   the stub's code only traps, and one from it that the stub does not
 //   make (anything but futex, mmap, munmap, mprotect, rt_sigreturn,
-//   exit_group, and arch_prctl without FSGSBASE) kills the stub.  But a
-//   guest that jumps into the stub's code can make those with arguments
-//   of its choosing: map any file descriptor of the owner (whose file
-//   table the stub shares) into its address space with the access that
-//   descriptor allows, change its own mappings, the stub's included,
-//   block the kick signal with a forged rt_sigreturn (a kick or host
-//   signal the stub then leaves unanswered for 10 s ends the run with
-//   errc::backend_failed), and forge its own exits.  Run untrusted code
-//   on seccomp only with no file descriptor open that it must not
-//   reach.  The module and ptrace have no such hole.
+//   exit_group, write to its own eventfd, and arch_prctl without
+//   FSGSBASE) kills the stub.  But a guest that jumps into the stub's
+//   code can make those with arguments of its choosing: map any file
+//   descriptor of the owner (whose file table the stub shares) into its
+//   address space with the access that descriptor allows, change its
+//   own mappings, the stub's included, block the kick signal with a
+//   forged rt_sigreturn (a kick or host signal the stub then leaves
+//   unanswered for 10 s ends the run with errc::backend_failed), and
+//   forge its own exits.  Run untrusted code on seccomp only with no
+//   file descriptor open that it must not reach.  The module and ptrace
+//   have no such hole.
 //
 // Errors: every fallible call returns Result<T>.  Kernel errors keep
 // their errno; errc::wrong_backend for an address space and vcpu from

@@ -45,15 +45,13 @@
 #define STUB_MODE_SECCOMP	2
 
 /*
- * ctl->state, the futex the owner and a seccomp stub hand control over
- * with.  Neither value can be a thread id (both are above
- * PID_MAX_LIMIT) and neither has FUTEX_WAITERS: ctl->state is the
- * stub's robust-list "pending" futex, which the kernel wakes when the
- * stub dies (see handle_futex_death()), so an owner waiting for the
- * stub learns of its death at once.
+ * ctl->state: who has control, the owner or a seccomp stub.  The owner
+ * hands it over with a FUTEX_WAKE on ctl->state, where the stub waits;
+ * the stub hands it back with a write to the eventfd ctl->efd, which the
+ * owner polls together with the stub's pidfd and its own signals.
  */
-#define STUB_TO_OWNER		0x10000001U
-#define STUB_TO_STUB		0x10000002U
+#define STUB_TO_OWNER		1U
+#define STUB_TO_STUB		2U
 
 /* ctl->cmd, with ctl->state STUB_TO_STUB (seccomp) */
 #define STUB_CMD_RUN		1	/* return to the guest */
@@ -102,13 +100,6 @@ struct stub_exit {
 	struct stub_segs segs;	/* the guest's, at the exit (seccomp) */
 };
 
-/* The kernel's struct robust_list_head. */
-struct stub_robust_head {
-	uint64_t next;
-	int64_t futex_offset;
-	uint64_t pending;
-};
-
 struct stub_ctl {
 	uint32_t state;		/* STUB_TO_OWNER or STUB_TO_STUB */
 	uint32_t cmd;		/* STUB_CMD_* */
@@ -116,6 +107,8 @@ struct stub_ctl {
 	uint32_t fsgsbase;	/* 1: rd/wr{fs,gs}base are usable */
 	int32_t owner;		/* the owner's pid: getppid() at start */
 	uint32_t step;		/* how far start-up got, for diagnostics */
+	int32_t efd;		/* seccomp: the owner's eventfd */
+	uint32_t padding;
 
 	/* STUB_CMD_OPS, and ptrace's operations */
 	uint32_t nops;		/* in: operations at STUB_OPS_OFF */
@@ -127,7 +120,6 @@ struct stub_ctl {
 	struct stub_segs run;	/* in: STUB_CMD_RUN loads these */
 	struct stub_exit exit;	/* out */
 
-	struct stub_robust_head robust;
 	struct {
 		uint16_t len;
 		uint16_t padding[3];
