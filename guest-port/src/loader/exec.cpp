@@ -110,8 +110,9 @@ KResult<std::uint64_t> build_stack(Task& t, const std::string& execfn,
 		arg_at[i] = push_str(argv[i]);
 	p.arg_start = top - area.size();
 	std::uint64_t platform_at = push_str("x86_64");
+	// As the kernel's own: without waiting for the entropy pool.
 	std::byte random[16];
-	if (getrandom(random, sizeof(random), 0) != sizeof(random))
+	if (getrandom(random, sizeof(random), GRND_INSECURE) != sizeof(random))
 		return kerr(EIO);
 	std::uint64_t random_at = push(random, sizeof(random));
 
