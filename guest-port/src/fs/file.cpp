@@ -3,15 +3,20 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include <array>
 #include <cstdio>
+#include <vector>
 
+#include "fs/synth.hpp"
 #include "fs/vfs.hpp"
 #include "task.hpp"
 
@@ -24,6 +29,13 @@ KResult<T> host_result(T ret)
 	if (ret < 0)
 		return kerr(errno);
 	return ret;
+}
+
+KResult<void> host_void(int ret)
+{
+	if (ret < 0)
+		return kerr(errno);
+	return {};
 }
 
 // The terminal ioctls a shell and the usual tools make, with the size
@@ -105,9 +117,69 @@ KResult<std::int64_t> File::lseek(std::int64_t, int)
 	return kerr(ESPIPE);
 }
 
+KResult<struct statx> File::statx(unsigned, int)
+{
+	auto st = stat();
+	if (!st)
+		return kerr(st.error());
+	return stat_to_statx(*st);
+}
+
+KResult<struct statfs> File::statfs()
+{
+	return synth_statfs(path());
+}
+
 KResult<std::size_t> File::getdents64(std::span<std::byte>)
 {
 	return kerr(ENOTDIR);
+}
+
+// The guest port's own files do not change; nothing but the guest can
+// hold them, so locks and advice have nobody to tell.
+KResult<void> File::chmod(mode_t)
+{
+	return kerr(EPERM);
+}
+
+KResult<void> File::chown(uid_t, gid_t, bool)
+{
+	return kerr(EPERM);
+}
+
+KResult<void> File::truncate(std::uint64_t)
+{
+	return kerr(EINVAL);
+}
+
+KResult<void> File::sync(bool)
+{
+	return kerr(EINVAL);
+}
+
+KResult<void> File::utimens(const struct timespec *)
+{
+	return kerr(EPERM);
+}
+
+KResult<void> File::advise(std::uint64_t, std::uint64_t, int)
+{
+	return {};
+}
+
+KResult<void> File::flock(int)
+{
+	return {};
+}
+
+KResult<void> File::record_lock(int, struct flock&)
+{
+	return kerr(EINVAL);
+}
+
+KResult<int> File::fcntl_file(int, int)
+{
+	return kerr(EINVAL);
 }
 
 KResult<long> File::ioctl(Task&, unsigned long, std::uint64_t)
@@ -194,6 +266,73 @@ KResult<struct stat> HostFile::stat()
 	return st;
 }
 
+KResult<struct statx> HostFile::statx(unsigned mask, int sync_flags)
+{
+	struct statx stx;
+	if (::statx(fd_.get(), "", AT_EMPTY_PATH | (sync_flags & AT_STATX_SYNC_TYPE), mask, &stx) < 0)
+		return kerr(errno);
+	return stx;
+}
+
+KResult<struct statfs> HostFile::statfs()
+{
+	struct statfs st;
+	if (::fstatfs(fd_.get(), &st) < 0)
+		return kerr(errno);
+	return st;
+}
+
+KResult<void> HostFile::chmod(mode_t mode)
+{
+	return host_void(::fchmod(fd_.get(), mode & 07777));
+}
+
+KResult<void> HostFile::chown(uid_t uid, gid_t gid, bool empty_path)
+{
+	if (empty_path)
+		return host_void(::fchownat(fd_.get(), "", uid, gid, AT_EMPTY_PATH));
+	return host_void(::fchown(fd_.get(), uid, gid));
+}
+
+KResult<void> HostFile::truncate(std::uint64_t len)
+{
+	return host_void(::ftruncate(fd_.get(), static_cast<off_t>(len)));
+}
+
+KResult<void> HostFile::sync(bool data_only)
+{
+	return host_void(data_only ? ::fdatasync(fd_.get()) : ::fsync(fd_.get()));
+}
+
+KResult<void> HostFile::utimens(const struct timespec *times)
+{
+	return host_void(::futimens(fd_.get(), times));
+}
+
+KResult<void> HostFile::advise(std::uint64_t off, std::uint64_t len, int advice)
+{
+	// posix_fadvise returns the error rather than setting errno.
+	int e = ::posix_fadvise(fd_.get(), static_cast<off_t>(off), static_cast<off_t>(len), advice);
+	if (e)
+		return kerr(e);
+	return {};
+}
+
+KResult<void> HostFile::flock(int op)
+{
+	return host_void(::flock(fd_.get(), op));
+}
+
+KResult<void> HostFile::record_lock(int cmd, struct flock& fl)
+{
+	return host_void(::fcntl(fd_.get(), cmd, &fl));
+}
+
+KResult<int> HostFile::fcntl_file(int cmd, int arg)
+{
+	return host_result(::fcntl(fd_.get(), cmd, arg));
+}
+
 KResult<std::size_t> HostFile::getdents64(std::span<std::byte> buf)
 {
 	// The record format is the same for host and guest.
@@ -264,6 +403,85 @@ bool HostFile::is_directory() const noexcept
 {
 	struct stat st;
 	return under_root_ && ::fstat(fd_.get(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+// --- calls on several files ---------------------------------------------------
+
+KResult<std::size_t> send_file(File& out, File& in, std::int64_t *off, std::size_t count)
+{
+	if (in.host_fd() >= 0 && out.host_fd() >= 0) {
+		off_t o = off ? *off : 0;
+		ssize_t n = ::sendfile(out.host_fd(), in.host_fd(), off ? &o : nullptr, count);
+		if (n < 0)
+			return kerr(errno);
+		if (off)
+			*off = o;
+		return static_cast<std::size_t>(n);
+	}
+
+	// One side is the guest port's own: copy one chunk through here.
+	std::vector<std::byte> buf(std::min<std::size_t>(count, 1 << 20));
+	auto got = off ? in.pread(buf, static_cast<std::uint64_t>(*off)) : in.read(buf);
+	if (!got)
+		return kerr(got.error());
+	std::size_t done = 0;
+	while (done < *got) {
+		auto w = out.write(std::span(buf).subspan(done, *got - done));
+		if (!w) {
+			if (!done)
+				return kerr(w.error());
+			break;
+		}
+		done += *w;
+	}
+	if (off)
+		*off += static_cast<std::int64_t>(done);
+	return done;
+}
+
+KResult<std::pair<std::shared_ptr<File>, std::shared_ptr<File>>> make_pipe(const Vfs& vfs,
+									    int flags)
+{
+	int p[2];
+	int status = flags & (O_NONBLOCK | O_DIRECT);
+	if (::pipe2(p, O_CLOEXEC | status) < 0)
+		return kerr(errno);
+	// A host pipe: the guest port reads and writes it for the guest.
+	return std::pair<std::shared_ptr<File>, std::shared_ptr<File>>{
+		std::make_shared<HostFile>(unpriv::Fd(p[0]), O_RDONLY | status, &vfs, false),
+		std::make_shared<HostFile>(unpriv::Fd(p[1]), O_WRONLY | status, &vfs, false)};
+}
+
+KResult<int> poll_files(std::span<PollEntry> entries, int timeout_ms)
+{
+	std::vector<struct pollfd> host;
+	std::vector<std::size_t> host_of;
+	bool ready = false;
+
+	// The guest port's own files are ready at once; host files are
+	// asked of the host, which then must not wait when one is.
+	for (std::size_t i = 0; i < entries.size(); i++) {
+		PollEntry& e = entries[i];
+		e.revents = 0;
+		if (!e.file) {
+			e.revents = POLLNVAL;
+			ready = true;
+		} else if (e.file->host_fd() >= 0) {
+			host.push_back({e.file->host_fd(), e.events, 0});
+			host_of.push_back(i);
+		} else {
+			e.revents = e.file->poll(static_cast<short>(e.events | POLLERR | POLLHUP));
+			ready |= e.revents != 0;
+		}
+	}
+	if (::poll(host.data(), host.size(), ready ? 0 : timeout_ms) < 0)
+		return kerr(errno);
+	for (std::size_t k = 0; k < host.size(); k++)
+		entries[host_of[k]].revents = host[k].revents;
+	int count = 0;
+	for (const auto& e : entries)
+		count += e.revents != 0;
+	return count;
 }
 
 } // namespace guest

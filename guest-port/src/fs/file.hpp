@@ -10,7 +10,9 @@
 // Other kinds (the guest's /dev and /proc) derive from File too.
 #pragma once
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -53,11 +55,28 @@ public:
 	virtual KResult<std::size_t> pwrite(std::span<const std::byte> buf, std::uint64_t off);
 	virtual KResult<std::int64_t> lseek(std::int64_t off, int whence);
 	virtual KResult<struct stat> stat() = 0;
+	virtual KResult<struct statx> statx(unsigned mask, int sync_flags);
+	virtual KResult<struct statfs> statfs();
 	virtual KResult<std::size_t> getdents64(std::span<std::byte> buf);
 	virtual KResult<long> ioctl(Task& task, unsigned long cmd, std::uint64_t arg);
 	// poll(2) readiness: the subset of events (POLLIN, POLLOUT...) that
 	// would not block now, plus POLLERR/POLLHUP/POLLNVAL.
 	virtual short poll(short events);
+	// fchmod, fchown (empty_path: fchownat with AT_EMPTY_PATH, which
+	// also takes an O_PATH file), ftruncate, fsync and fdatasync,
+	// utimensat on the file itself, fadvise64, flock; fcntl's record
+	// locks, and its calls about the file itself (F_GETPIPE_SZ,
+	// F_SETPIPE_SZ, F_GET_SEALS, F_ADD_SEALS).
+	virtual KResult<void> chmod(mode_t mode);
+	virtual KResult<void> chown(uid_t uid, gid_t gid, bool empty_path);
+	virtual KResult<void> truncate(std::uint64_t len);
+	virtual KResult<void> sync(bool data_only);
+	virtual KResult<void> utimens(const struct timespec *times);
+	virtual KResult<void> advise(std::uint64_t off, std::uint64_t len, int advice);
+	virtual KResult<void> flock(int op);
+	virtual KResult<void> record_lock(int cmd, struct flock& fl);
+	virtual KResult<int> fcntl_file(int cmd, int arg);
+
 	// A host file mappings can hold (ENODEV when it cannot be mapped).
 	virtual KResult<std::shared_ptr<const MapFile>> map_file();
 
@@ -97,9 +116,20 @@ public:
 	KResult<std::size_t> pwrite(std::span<const std::byte> buf, std::uint64_t off) override;
 	KResult<std::int64_t> lseek(std::int64_t off, int whence) override;
 	KResult<struct stat> stat() override;
+	KResult<struct statx> statx(unsigned mask, int sync_flags) override;
+	KResult<struct statfs> statfs() override;
 	KResult<std::size_t> getdents64(std::span<std::byte> buf) override;
 	KResult<long> ioctl(Task& task, unsigned long cmd, std::uint64_t arg) override;
 	short poll(short events) override;
+	KResult<void> chmod(mode_t mode) override;
+	KResult<void> chown(uid_t uid, gid_t gid, bool empty_path) override;
+	KResult<void> truncate(std::uint64_t len) override;
+	KResult<void> sync(bool data_only) override;
+	KResult<void> utimens(const struct timespec *times) override;
+	KResult<void> advise(std::uint64_t off, std::uint64_t len, int advice) override;
+	KResult<void> flock(int op) override;
+	KResult<void> record_lock(int cmd, struct flock& fl) override;
+	KResult<int> fcntl_file(int cmd, int arg) override;
 	KResult<std::shared_ptr<const MapFile>> map_file() override;
 	[[nodiscard]] int host_fd() const noexcept override { return fd_.get(); }
 	[[nodiscard]] bool is_directory() const noexcept override;
@@ -109,5 +139,23 @@ private:
 	const Vfs *vfs_;
 	bool under_root_;
 };
+
+// sendfile(2): up to count bytes from in (at *off, advancing it, or at
+// its file offset when off is null) to out.
+KResult<std::size_t> send_file(File& out, File& in, std::int64_t *off, std::size_t count);
+
+// pipe2(2): a pipe's two ends, status flags (O_NONBLOCK, O_DIRECT) set.
+KResult<std::pair<std::shared_ptr<File>, std::shared_ptr<File>>> make_pipe(const Vfs& vfs,
+									    int flags);
+
+// poll(2) over files: each entry's revents from its events, waiting up
+// to timeout_ms (< 0: for ever) while none is ready.  A null file is
+// POLLNVAL.  Returns how many entries have revents.
+struct PollEntry {
+	std::shared_ptr<File> file;
+	short events;
+	short revents;
+};
+KResult<int> poll_files(std::span<PollEntry> entries, int timeout_ms);
 
 } // namespace guest

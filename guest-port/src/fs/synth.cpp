@@ -165,6 +165,16 @@ struct stat SynthNode::stat() const
 	return st;
 }
 
+struct statfs synth_statfs(const std::string& norm)
+{
+	constexpr long proc_magic = 0x9fa0, tmpfs_magic = 0x01021994;
+	struct statfs st{};
+	st.f_type = norm.starts_with("/proc") ? proc_magic : tmpfs_magic;
+	st.f_bsize = st.f_frsize = 4096;
+	st.f_namelen = 255;
+	return st;
+}
+
 std::shared_ptr<File> open_synth(const SynthNode& node, int flags, KResult<std::string> content)
 {
 	switch (node.kind) {

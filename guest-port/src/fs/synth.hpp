@@ -8,6 +8,7 @@
 #pragma once
 
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/types.h>
 
 #include <cstdint>
@@ -70,6 +71,10 @@ using SynthLookup = std::variant<SynthNode, Redirect>;
 // ENOENT when there is nothing there.
 KResult<SynthLookup> devfs_lookup(Task& t, const std::string& norm);
 KResult<SynthLookup> procfs_lookup(Task& t, const std::string& norm);
+
+// statfs(2) of a path in the guest port's file systems: a procfs for
+// /proc, a tmpfs for /dev.
+struct statfs synth_statfs(const std::string& norm);
 
 // An open synthetic node: a directory to list, contents to read, a
 // symlink held by O_PATH.

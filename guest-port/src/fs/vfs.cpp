@@ -322,24 +322,15 @@ KResult<struct statx> Vfs::statx(Task& t, int dirfd, const std::string& p, int f
 	auto tg = resolve(t, dirfd, p, follow);
 	if (!tg)
 		return kerr(tg.error());
-	int fd;
-	unpriv::Fd opened;
-	if (tg->host) {
-		auto r = host_open(*tg->host, O_PATH | (follow ? 0 : O_NOFOLLOW), 0);
-		if (!r)
-			return kerr(r.error());
-		opened = std::move(*r);
-		fd = opened.get();
-	} else if (tg->file && tg->file->host_fd() >= 0) {
-		fd = tg->file->host_fd();
-	} else {
-		auto st = tg->node ? KResult<struct stat>(tg->node->stat()) : tg->file->stat();
-		if (!st)
-			return kerr(st.error());
-		return stat_to_statx(*st);
-	}
+	if (tg->node)
+		return stat_to_statx(tg->node->stat());
+	if (tg->file)
+		return tg->file->statx(mask, flags);
+	auto fd = host_open(*tg->host, O_PATH | (follow ? 0 : O_NOFOLLOW), 0);
+	if (!fd)
+		return kerr(fd.error());
 	struct statx stx;
-	if (::statx(fd, "", AT_EMPTY_PATH | (flags & AT_STATX_SYNC_TYPE), mask, &stx) < 0)
+	if (::statx(fd->get(), "", AT_EMPTY_PATH | (flags & AT_STATX_SYNC_TYPE), mask, &stx) < 0)
 		return kerr(errno);
 	return stx;
 }
@@ -672,27 +663,16 @@ KResult<struct statfs> Vfs::statfs(Task& t, const std::string& p) const
 	auto tg = resolve(t, AT_FDCWD, p, true);
 	if (!tg)
 		return kerr(tg.error());
-	struct statfs st{};
-	if (tg->host || (tg->file && tg->file->host_fd() >= 0)) {
-		unpriv::Fd opened;
-		int fd;
-		if (tg->host) {
-			auto r = host_open(*tg->host, O_PATH, 0);
-			if (!r)
-				return kerr(r.error());
-			opened = std::move(*r);
-			fd = opened.get();
-		} else {
-			fd = tg->file->host_fd();
-		}
-		if (fstatfs(fd, &st) < 0)
-			return kerr(errno);
-		return st;
-	}
-	std::string where = tg->node ? tg->node->path : tg->file->path();
-	st.f_type = where.starts_with("/proc") ? 0x9fa0 : 0x01021994;	// proc, tmpfs
-	st.f_bsize = st.f_frsize = 4096;
-	st.f_namelen = 255;
+	if (tg->file)
+		return tg->file->statfs();
+	if (tg->node)
+		return synth_statfs(tg->node->path);
+	auto fd = host_open(*tg->host, O_PATH, 0);
+	if (!fd)
+		return kerr(fd.error());
+	struct statfs st;
+	if (fstatfs(fd->get(), &st) < 0)
+		return kerr(errno);
 	return st;
 }
 

@@ -4,11 +4,7 @@
 // on the open file a descriptor names (fstat, getdents64, fchmod,
 // fchown, ftruncate, fsync, fstatfs, fadvise64, flock, fchdir).
 #include <fcntl.h>
-#include <sys/file.h>
 #include <sys/ioctl.h>
-#include <sys/stat.h>
-#include <sys/statfs.h>
-#include <unistd.h>
 
 #include "kernel.hpp"
 #include "sys/handlers.hpp"
@@ -23,39 +19,22 @@ int fd_arg(std::uint64_t v)
 	return static_cast<int>(v);
 }
 
-// fcntl's record locks on a host file: struct flock is the same for
-// host and guest.
-SysResult host_lock(Task& t, File& f, int cmd, std::uint64_t arg)
+// fcntl's record locks.
+SysResult record_lock(Task& t, File& f, int cmd, std::uint64_t arg)
 {
-	if (f.host_fd() < 0)
-		return -EINVAL;
 	auto fl = t.mm().read_obj<struct flock>(arg);
 	if (!fl)
 		return -EFAULT;
-	if (fcntl(f.host_fd(), cmd, &*fl) < 0)
-		return -errno;
-	if (cmd == F_GETLK || cmd == F_OFD_GETLK) {
-		if (!t.mm().write_obj(arg, *fl))
-			return -EFAULT;
-	}
+	if (auto r = f.record_lock(cmd, *fl); !r)
+		return -r.error();
+	if ((cmd == F_GETLK || cmd == F_OFD_GETLK) && !t.mm().write_obj(arg, *fl))
+		return -EFAULT;
 	return 0;
 }
 
-// The host descriptor behind a guest one: EBADF for none, EINVAL for
-// one of the guest port's own files, which have nothing to change.
-KResult<int> host_fd_of(Task& t, std::uint64_t fd)
+std::shared_ptr<File> file_arg(Task& t, std::uint64_t fd)
 {
-	auto f = t.process().fds.get(fd_arg(fd));
-	if (!f)
-		return kerr(EBADF);
-	if (f->host_fd() < 0)
-		return kerr(EINVAL);
-	return f->host_fd();
-}
-
-SysResult host_call(int ret)
-{
-	return ret < 0 ? -errno : ret;
+	return t.process().fds.get(fd_arg(fd));
 }
 
 } // namespace
@@ -126,17 +105,12 @@ GUEST_SYSCALL(fcntl)
 	case F_OFD_GETLK:
 	case F_OFD_SETLK:
 	case F_OFD_SETLKW:
-		return host_lock(t, *f, cmd, a[2]);
+		return record_lock(t, *f, cmd, a[2]);
 	case F_GETPIPE_SZ:
 	case F_SETPIPE_SZ:
 	case F_GET_SEALS:
 	case F_ADD_SEALS:
-		// About the host file itself: asked of it.
-		if (f->host_fd() < 0)
-			return -EINVAL;
-		if (int r = fcntl(f->host_fd(), cmd, static_cast<int>(a[2])); r >= 0)
-			return r;
-		return -errno;
+		return sys_ret(f->fcntl_file(cmd, static_cast<int>(a[2])));
 	default:
 		return -EINVAL;
 	}
@@ -185,83 +159,73 @@ GUEST_SYSCALL(getdents64)
 
 GUEST_SYSCALL(fchmod)
 {
-	auto fd = host_fd_of(t, a[0]);
-	if (!fd)
-		return fd.error() == EINVAL ? -EPERM : -fd.error();
-	return host_call(::fchmod(*fd, static_cast<mode_t>(a[1]) & 07777));
+	auto f = file_arg(t, a[0]);
+	if (!f)
+		return -EBADF;
+	return sys_ret(f->chmod(static_cast<mode_t>(a[1])));
 }
 
 GUEST_SYSCALL(fchown)
 {
-	auto fd = host_fd_of(t, a[0]);
-	if (!fd)
-		return fd.error() == EINVAL ? -EPERM : -fd.error();
-	return host_call(::fchown(*fd, static_cast<uid_t>(a[1]), static_cast<gid_t>(a[2])));
+	auto f = file_arg(t, a[0]);
+	if (!f)
+		return -EBADF;
+	return sys_ret(f->chown(static_cast<uid_t>(a[1]), static_cast<gid_t>(a[2]), false));
 }
 
 GUEST_SYSCALL(ftruncate)
 {
 	if (static_cast<std::int64_t>(a[1]) < 0)
 		return -EINVAL;
-	auto fd = host_fd_of(t, a[0]);
-	if (!fd)
-		return -fd.error();
-	return host_call(::ftruncate(*fd, static_cast<off_t>(a[1])));
+	auto f = file_arg(t, a[0]);
+	if (!f)
+		return -EBADF;
+	return sys_ret(f->truncate(a[1]));
 }
 
 GUEST_SYSCALL(fsync)
 {
-	auto fd = host_fd_of(t, a[0]);
-	if (!fd)
-		return -fd.error();
-	return host_call(::fsync(*fd));
+	auto f = file_arg(t, a[0]);
+	if (!f)
+		return -EBADF;
+	return sys_ret(f->sync(false));
 }
 
 GUEST_SYSCALL(fdatasync)
 {
-	auto fd = host_fd_of(t, a[0]);
-	if (!fd)
-		return -fd.error();
-	return host_call(::fdatasync(*fd));
+	auto f = file_arg(t, a[0]);
+	if (!f)
+		return -EBADF;
+	return sys_ret(f->sync(true));
 }
 
 GUEST_SYSCALL(fstatfs)
 {
-	auto f = t.process().fds.get(fd_arg(a[0]));
+	auto f = file_arg(t, a[0]);
 	if (!f)
 		return -EBADF;
-	struct statfs st{};
-	if (f->host_fd() >= 0) {
-		if (::fstatfs(f->host_fd(), &st) < 0)
-			return -errno;
-	} else {
-		st.f_type = f->path().starts_with("/proc") ? 0x9fa0 : 0x01021994;
-		st.f_bsize = st.f_frsize = 4096;
-		st.f_namelen = 255;
-	}
-	return sys_ret(t.mm().write_obj(a[1], st));
+	auto st = f->statfs();
+	if (!st)
+		return -st.error();
+	return sys_ret(t.mm().write_obj(a[1], *st));
 }
 
 GUEST_SYSCALL(fadvise64)
 {
-	auto f = t.process().fds.get(fd_arg(a[0]));
+	auto f = file_arg(t, a[0]);
 	if (!f)
 		return -EBADF;
 	if (a[3] > POSIX_FADV_NOREUSE)
 		return -EINVAL;
-	if (f->host_fd() < 0)
-		return 0;
-	// posix_fadvise returns the error, not -1.
-	return -posix_fadvise(f->host_fd(), static_cast<off_t>(a[1]), static_cast<off_t>(a[2]),
-			      static_cast<int>(a[3]));
+	return sys_ret(f->advise(a[1], a[2], static_cast<int>(a[3])));
 }
 
 GUEST_SYSCALL(flock)
 {
-	auto fd = host_fd_of(t, a[0]);
-	if (!fd)
-		return -fd.error();
-	return host_call(::flock(*fd, static_cast<int>(a[1])));
+	auto f = file_arg(t, a[0]);
+	if (!f)
+		return -EBADF;
+	return sys_ret(f->flock(static_cast<int>(a[1])));
 }
 
 GUEST_SYSCALL(fchdir)
@@ -279,21 +243,15 @@ static SysResult do_pipe(Task& t, std::uint64_t fds_addr, std::uint64_t flags)
 {
 	if (flags & ~std::uint64_t{O_CLOEXEC | O_NONBLOCK | O_DIRECT})
 		return -EINVAL;
-	int p[2];
-	int status = static_cast<int>(flags & (O_NONBLOCK | O_DIRECT));
-	if (::pipe2(p, O_CLOEXEC | status) < 0)
-		return -errno;
-	// A host pipe: the guest port's to read and write for the guest.
-	auto r = std::make_shared<HostFile>(unpriv::Fd(p[0]), O_RDONLY | status,
-					    &t.kernel().vfs(), false);
-	auto w = std::make_shared<HostFile>(unpriv::Fd(p[1]), O_WRONLY | status,
-					    &t.kernel().vfs(), false);
+	auto ends = make_pipe(t.kernel().vfs(), static_cast<int>(flags));
+	if (!ends)
+		return -ends.error();
 	FdTable& fds = t.process().fds;
 	bool cloexec = flags & O_CLOEXEC;
-	auto rfd = fds.install(r, cloexec);
+	auto rfd = fds.install(ends->first, cloexec);
 	if (!rfd)
 		return -rfd.error();
-	auto wfd = fds.install(w, cloexec);
+	auto wfd = fds.install(ends->second, cloexec);
 	if (!wfd) {
 		(void)fds.close(*rfd);
 		return -wfd.error();

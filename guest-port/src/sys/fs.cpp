@@ -8,7 +8,6 @@
 #include <linux/limits.h>
 #include <sys/stat.h>
 #include <sys/time.h>
-#include <unistd.h>
 
 #include "kernel.hpp"
 #include "sys/handlers.hpp"
@@ -176,12 +175,7 @@ SysResult do_chown(Task& t, int dirfd, std::uint64_t path, std::uint64_t uid,
 		auto f = empty_path_file(t, dirfd);
 		if (!f)
 			return -EBADF;
-		if (f->host_fd() < 0)
-			return -EPERM;
-		if (fchownat(f->host_fd(), "", static_cast<uid_t>(uid), static_cast<gid_t>(gid),
-			     AT_EMPTY_PATH) < 0)
-			return -errno;
-		return 0;
+		return sys_ret(f->chown(static_cast<uid_t>(uid), static_cast<gid_t>(gid), true));
 	}
 	return sys_ret(vfs(t).chown(t, dirfd, *p, static_cast<uid_t>(uid),
 				    static_cast<gid_t>(gid), flags));
@@ -196,11 +190,7 @@ SysResult do_utimens(Task& t, int dirfd, std::uint64_t path, const struct timesp
 		auto f = empty_path_file(t, dirfd);
 		if (!f)
 			return -EBADF;
-		if (f->host_fd() < 0)
-			return -EPERM;
-		if (futimens(f->host_fd(), times) < 0)
-			return -errno;
-		return 0;
+		return sys_ret(f->utimens(times));
 	}
 	auto p = path_arg(t, path);
 	if (!p)
@@ -257,18 +247,7 @@ GUEST_SYSCALL(statx)
 		auto f = empty_path_file(t, dirfd);
 		if (!f)
 			return -EBADF;
-		if (f->host_fd() >= 0) {
-			struct statx x;
-			if (::statx(f->host_fd(), "", AT_EMPTY_PATH | (flags & AT_STATX_SYNC_TYPE),
-				    static_cast<unsigned>(a[3]), &x) < 0)
-				return -errno;
-			stx = x;
-		} else {
-			auto st = f->stat();
-			if (!st)
-				return -st.error();
-			stx = stat_to_statx(*st);
-		}
+		stx = f->statx(static_cast<unsigned>(a[3]), flags);
 	} else {
 		stx = vfs(t).statx(t, dirfd, *p, flags, static_cast<unsigned>(a[3]));
 	}

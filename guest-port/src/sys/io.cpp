@@ -8,9 +8,6 @@
 // stack buffer); otherwise through a bounce buffer of at most 1 MiB,
 // which makes a larger call return short, as Linux may.
 #include <signal.h>
-#include <sys/sendfile.h>
-#include <sys/uio.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <vector>
@@ -272,34 +269,7 @@ GUEST_SYSCALL(sendfile)
 		off = *o;
 	}
 
-	KResult<std::size_t> r;
-	if (in->host_fd() >= 0 && out->host_fd() >= 0) {
-		off_t o = off.value_or(0);
-		ssize_t n = ::sendfile(out->host_fd(), in->host_fd(), off ? &o : nullptr, count);
-		r = n < 0 ? KResult<std::size_t>(kerr(errno)) : static_cast<std::size_t>(n);
-		if (off)
-			off = o;
-	} else {
-		// One side is the guest port's own: copy one chunk through here.
-		std::vector<std::byte> buf(std::min<std::uint64_t>(count, bounce_max));
-		auto got = off ? in->pread(buf, static_cast<std::uint64_t>(*off)) : in->read(buf);
-		if (!got)
-			return -got.error();
-		std::size_t done = 0;
-		while (done < *got) {
-			auto w = out->write(std::span(buf).subspan(done, *got - done));
-			if (!w) {
-				if (!done)
-					r = kerr(w.error());
-				break;
-			}
-			done += *w;
-		}
-		if (done || *got == 0)
-			r = done;
-		if (off)
-			*off += static_cast<std::int64_t>(done);
-	}
+	auto r = send_file(*out, *in, off ? &*off : nullptr, count);
 	if (r && off && !t.mm().write_obj(a[2], *off))
 		return -EFAULT;
 	return after_write(t, r);

@@ -1,9 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 //
-// Waiting for descriptors: poll, ppoll, select, pselect6.  Host files
-// are polled on the host with the guest's timeout; the guest port's own
-// files are always ready, and when one is, the host is only asked what
-// is ready now.
+// Waiting for descriptors: poll, ppoll, select, pselect6, over
+// poll_files().
 #include <poll.h>
 #include <sys/select.h>
 #include <time.h>
@@ -25,39 +23,24 @@ struct GuestPollfd {
 };
 
 // Fill in revents; the number of entries with some, or -errno.
-// timeout_ms < 0 waits for ever.
+// timeout_ms < 0 waits for ever.  A negative fd is left out.
 SysResult poll_fds(Task& t, std::vector<GuestPollfd>& fds, int timeout_ms)
 {
-	std::vector<struct pollfd> host;
-	std::vector<std::size_t> host_of;
-	bool ready = false;
-
+	std::vector<PollEntry> entries;
+	std::vector<std::size_t> index;
 	for (std::size_t i = 0; i < fds.size(); i++) {
-		GuestPollfd& p = fds[i];
-		p.revents = 0;
-		if (p.fd < 0)
+		fds[i].revents = 0;
+		if (fds[i].fd < 0)
 			continue;
-		auto f = t.process().fds.get(p.fd);
-		if (!f) {
-			p.revents = POLLNVAL;
-			ready = true;
-		} else if (f->host_fd() >= 0) {
-			host.push_back({f->host_fd(), p.events, 0});
-			host_of.push_back(i);
-		} else {
-			p.revents = f->poll(static_cast<short>(p.events | POLLERR | POLLHUP));
-			ready |= p.revents != 0;
-		}
+		entries.push_back({t.process().fds.get(fds[i].fd), fds[i].events, 0});
+		index.push_back(i);
 	}
-	int n = ::poll(host.data(), host.size(), ready ? 0 : timeout_ms);
-	if (n < 0)
-		return -errno;
-	for (std::size_t k = 0; k < host.size(); k++)
-		fds[host_of[k]].revents = host[k].revents;
-	SysResult count = 0;
-	for (const auto& p : fds)
-		count += p.revents != 0;
-	return count;
+	auto n = poll_files(entries, timeout_ms);
+	if (!n)
+		return -n.error();
+	for (std::size_t k = 0; k < entries.size(); k++)
+		fds[index[k]].revents = entries[k].revents;
+	return *n;
 }
 
 KResult<int> timeout_of(Task& t, std::uint64_t addr)
