@@ -3,8 +3,6 @@
 
 #include <elf.h>
 #include <fcntl.h>
-#include <pwd.h>
-#include <grp.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -99,6 +97,22 @@ std::string applets(const std::string& busybox, std::vector<std::string> *out)
 	return {};
 }
 
+// The name and home (or "") of id in an /etc/passwd or /etc/group style
+// file, read directly: a static program has no NSS to ask.
+std::pair<std::string, std::string> lookup(const char *file, unsigned id)
+{
+	std::ifstream in(file);
+	for (std::string line; std::getline(in, line);) {
+		std::vector<std::string> f;
+		std::istringstream fields(line);
+		for (std::string x; std::getline(fields, x, ':');)
+			f.push_back(x);
+		if (f.size() >= 3 && f[2] == std::to_string(id))
+			return {f[0], f.size() >= 6 ? f[5] : ""};
+	}
+	return {};
+}
+
 bool write_file(const std::string& path, const std::string& text)
 {
 	std::ofstream out(path);
@@ -119,12 +133,9 @@ std::string default_root()
 	if (data && *data) {
 		base = data;
 	} else {
-		const char *home = std::getenv("HOME");
-		if (!home || !*home) {
-			struct passwd *pw = getpwuid(getuid());
-			home = pw ? pw->pw_dir : "/";
-		}
-		base = std::string(home) + "/.local/share";
+		const char *env = std::getenv("HOME");
+		std::string home = env && *env ? env : lookup("/etc/passwd", getuid()).second;
+		base = (home.empty() ? std::string("/") : home) + "/.local/share";
 	}
 	return base + "/unpriv/root";
 }
@@ -164,14 +175,15 @@ std::string make_root(const std::string& dir, const std::string& busybox)
 	uid_t uid = getuid();
 	gid_t gid = getgid();
 	if (uid != 0) {
-		struct passwd *pw = getpwuid(uid);
-		std::string name = pw ? pw->pw_name : "user";
+		std::string name = lookup("/etc/passwd", uid).first;
+		if (name.empty())
+			name = "user";
 		passwd += name + ":x:" + std::to_string(uid) + ":" + std::to_string(gid) +
 			  ":" + name + ":/home/" + name + ":/bin/sh\n";
 	}
 	if (gid != 0) {
-		struct group *gr = getgrgid(gid);
-		group += std::string(gr ? gr->gr_name : "users") + ":x:" + std::to_string(gid) + ":\n";
+		std::string name = lookup("/etc/group", gid).first;
+		group += (name.empty() ? std::string("users") : name) + ":x:" + std::to_string(gid) + ":\n";
 	}
 	passwd += "nobody:x:65534:65534:nobody:/nonexistent:/bin/false\n";
 	group += "nogroup:x:65534:\n";
