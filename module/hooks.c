@@ -29,9 +29,9 @@
  * Each is redirected with an ftrace_ops with IPMODIFY, as livepatch
  * does, but only for a thread that is entering, in or (the first two)
  * parked on guest mode (see vcpu.c): every other thread runs the
- * kernel's function untouched.  The replacements run in ordinary task context.  IPMODIFY
- * is exclusive, so a livepatch of one of these functions and this
- * module exclude each other.
+ * kernel's function untouched.  The replacements run in ordinary task
+ * context.  IPMODIFY is exclusive, so a livepatch of one of these
+ * functions and this module exclude each other.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 

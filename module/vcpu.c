@@ -231,10 +231,31 @@ static void unpriv_store_guest(struct unpriv_regs *g, const struct pt_regs *regs
  * thread runs and in thread_struct when it is switched out; change both
  * with interrupts off.  Most threads have null selectors, and the host
  * and guest often share a GS base: what would not change is not written
- * (MSR writes are the expensive part of a switch).  With FSGSBASE the
- * inactive GS base is read and written with SWAPGS around RDGSBASE and
- * WRGSBASE, as the kernel's context switch does.
+ * (MSR writes are the expensive part of a switch).  The bases go as
+ * x86_fsbase_read_cpu() and the like do, but with static CPU feature
+ * checks and interrupts already off; with FSGSBASE the inactive GS base
+ * is read and written with SWAPGS around RDGSBASE and WRGSBASE, as the
+ * kernel's context switch does.
  */
+static __always_inline unsigned long unpriv_fsbase_read(void)
+{
+	unsigned long fsbase;
+
+	if (static_cpu_has(X86_FEATURE_FSGSBASE))
+		fsbase = rdfsbase();
+	else
+		rdmsrl(MSR_FS_BASE, fsbase);
+	return fsbase;
+}
+
+static __always_inline void unpriv_fsbase_write(unsigned long fsbase)
+{
+	if (static_cpu_has(X86_FEATURE_FSGSBASE))
+		wrfsbase(fsbase);
+	else
+		wrmsrl(MSR_FS_BASE, fsbase);
+}
+
 static __always_inline unsigned long unpriv_gsbase_read(void)
 {
 	unsigned long gsbase;
@@ -268,12 +289,9 @@ static __always_inline void unpriv_segs_read(struct unpriv_cpu_segs *s)
 	savesegment(es, s->es);
 	savesegment(fs, s->fs);
 	savesegment(gs, s->gs);
-	if (static_cpu_has(X86_FEATURE_FSGSBASE))
-		s->fsbase = rdfsbase();
-	else
-		rdmsrl(MSR_FS_BASE, s->fsbase);
+	s->fsbase = unpriv_fsbase_read();
 	s->gsbase = unpriv_gsbase_read();
-	s->pkru = cpu_feature_enabled(X86_FEATURE_OSPKE) ? rdpkru() : 0;
+	s->pkru = read_pkru();
 }
 
 /* Load next, the CPU holding cur; keep thread_struct in step. */
@@ -288,12 +306,8 @@ static __always_inline void unpriv_segs_load(const struct unpriv_cpu_segs *cur,
 		loadsegment(es, next->es);
 	if (next->fs != cur->fs || next->fs)
 		loadsegment(fs, next->fs);
-	if (next->fs != cur->fs || next->fs || next->fsbase != cur->fsbase) {
-		if (static_cpu_has(X86_FEATURE_FSGSBASE))
-			wrfsbase(next->fsbase);
-		else
-			wrmsrl(MSR_FS_BASE, next->fsbase);
-	}
+	if (next->fs != cur->fs || next->fs || next->fsbase != cur->fsbase)
+		unpriv_fsbase_write(next->fsbase);
 	if (next->gs != cur->gs || next->gs)
 		load_gs_index(next->gs);
 	if (next->gs != cur->gs || next->gs || next->gsbase != cur->gsbase)
