@@ -31,7 +31,10 @@
  * parked on guest mode (see vcpu.c): every other thread runs the
  * kernel's function untouched.  The replacements run in ordinary task
  * context.  IPMODIFY is exclusive, so a livepatch of one of these
- * functions and this module exclude each other.
+ * functions and this module exclude each other.  The redirects are
+ * permanent ftrace_ops: while the module is loaded, ftrace cannot be
+ * turned off (sysctl kernel.ftrace_enabled), which would turn guest mode
+ * into host mode, and the module does not load while it is off.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -153,6 +156,18 @@ static void notrace unpriv_ftrace_thunk_guest(unsigned long ip,
 					       (unsigned long)hook->replacement);
 }
 
+/*
+ * Whether kernel.ftrace_enabled is on, to tell why registering failed;
+ * the variable is not exported, and where kallsyms does not list it the
+ * answer is "on".
+ */
+static bool unpriv_ftrace_enabled(void)
+{
+	int *enabled = (int *)unpriv_symbol_lookup_data("ftrace_enabled");
+
+	return !enabled || READ_ONCE(*enabled);
+}
+
 static int unpriv_hook_install(struct unpriv_hook *hook)
 {
 	unsigned long addr;
@@ -166,8 +181,14 @@ static int unpriv_hook_install(struct unpriv_hook *hook)
 
 	hook->ops.func = hook->guest_only ? unpriv_ftrace_thunk_guest :
 					    unpriv_ftrace_thunk;
-	/* The thunk calls nothing: it needs no recursion protection. */
-	hook->ops.flags = FTRACE_OPS_FL_IPMODIFY;
+	/*
+	 * The thunk calls nothing: it needs no recursion protection.
+	 * PERMANENT: with kernel.ftrace_enabled=0 every ftrace_ops is
+	 * skipped, and a guest's system call would run as the host's.
+	 * The sysctl is refused while a permanent ops is registered, and
+	 * registering one fails while ftrace is off.
+	 */
+	hook->ops.flags = FTRACE_OPS_FL_IPMODIFY | FTRACE_OPS_FL_PERMANENT;
 	if (!IS_ENABLED(CONFIG_HAVE_DYNAMIC_FTRACE_WITH_ARGS))
 		hook->ops.flags |= FTRACE_OPS_FL_SAVE_REGS;
 
@@ -179,7 +200,9 @@ static int unpriv_hook_install(struct unpriv_hook *hook)
 	}
 	ret = register_ftrace_function(&hook->ops);
 	if (ret) {
-		if (ret == -EBUSY)
+		if (ret == -EBUSY && !unpriv_ftrace_enabled())
+			pr_err("ftrace is off (sysctl kernel.ftrace_enabled=0): guest mode needs it\n");
+		else if (ret == -EBUSY)
 			pr_err("%s is already redirected by another module (a livepatch?)\n",
 			       hook->name);
 		else

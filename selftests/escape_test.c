@@ -352,6 +352,89 @@ TEST_F(entry, guest_cannot_create_a_file)
 	}
 }
 
+/* ===== the administrator's knobs ===== */
+
+/*
+ * Spins until the data page's word at +0x800 is set, then tries
+ * openat(AT_FDCWD, <path at the data page>, O_WRONLY|O_CREAT, 0666), and
+ * again, forever.
+ */
+GUEST_CODE(try_openat_when_told,
+	"1: cmpq $0, 0x200800\n"
+	"je 1b\n"
+	"mov $257, %eax\n"
+	"mov $-100, %rdi\n"
+	"mov $0x200000, %esi\n"
+	"mov $0x41, %edx\n"
+	"mov $" MODE_0666 ", %r10d\n"
+	"syscall\n"
+	"jmp 1b\n");
+
+static int write_sysctl(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, val, strlen(val));
+	close(fd);
+	return n < 0 ? -errno : 0;
+}
+
+#define FTRACE_ENABLED "/proc/sys/kernel/ftrace_enabled"
+
+/*
+ * With kernel.ftrace_enabled=0 every ftrace_ops is skipped, the module's
+ * redirects included: a guest's system call would run on the host.  The
+ * sysctl must be refused while the module is loaded.  Should it be
+ * accepted, ftrace goes back on after a moment, so that the guest's next
+ * call ends the run and the test can tell what happened.
+ */
+TEST(turning_ftrace_off_is_refused_while_a_guest_runs)
+{
+	struct guest g;
+	struct guest_runner r = { .g = &g };
+	char path[64];
+	__u64 go = 1;
+	struct stat st;
+	pthread_t t;
+	int ret;
+
+	REQUIRE_UNPRIV();
+	if (geteuid() != 0)
+		SKIP(return, "needs root to write " FTRACE_ENABLED);
+	if (access(FTRACE_ENABLED, W_OK))
+		SKIP(return, FTRACE_ENABLED ": %m");
+	snprintf(path, sizeof(path), "/tmp/unpriv-escape-ftrace.%d", getpid());
+	unlink(path);
+	ASSERT_EQ(0, GUEST_MAKE(&g, try_openat_when_told));
+	ASSERT_EQ(strlen(path) + 1,
+		  pwrite(g.mem, path, strlen(path) + 1, GUEST_DATA_OFF));
+	g.run->regs.rsp = GUEST_STACK_TOP - 64;
+
+	ASSERT_EQ(0, pthread_create(&t, NULL, guest_run_thread, &r));
+	sleep_ms(100);		/* the guest spins */
+	ret = write_sysctl(FTRACE_ENABLED, "0\n");
+	ASSERT_EQ(sizeof(go), pwrite(g.mem, &go, sizeof(go),
+				     GUEST_DATA_OFF + 0x800));
+	if (!ret) {
+		sleep_ms(100);	/* what would the guest do now? */
+		write_sysctl(FTRACE_ENABLED, "1\n");
+	}
+	pthread_join(t, NULL);
+
+	EXPECT_EQ(-EBUSY, ret);
+	ASSERT_EQ(0, r.ret);
+	EXPECT_EQ(UNPRIV_EXIT_SYSCALL, g.run->exit_reason);
+	EXPECT_EQ(257, g.run->syscall.nr);
+	EXPECT_EQ(-1, stat(path, &st)) {
+		unlink(path);
+		TH_LOG("the guest created %s", path);
+	}
+	guest_destroy(&g);
+}
+
 /* ===== the caller's memory ===== */
 
 static volatile uint64_t host_data = 0x0da7a0da7a0da7aULL;
