@@ -83,6 +83,22 @@ static bool unpriv_range_ok(u64 addr, u64 len)
 
 #define UNPRIV_PROT_ALL	(UNPRIV_PROT_READ | UNPRIV_PROT_WRITE | UNPRIV_PROT_EXEC)
 
+/*
+ * Only a regular file can be guest memory: a memfd or another shmem
+ * file, a hugetlbfs file, a file on disk.  Every other file that has an
+ * mmap is refused, because a mapping holds its file for as long as the
+ * mm lives: a vcpu's own file mapped into the space it runs in would make
+ * vcpu -> space -> mm -> mapping -> vcpu, a cycle that outlives every
+ * descriptor and the process (its memory, its memory cgroup, the module);
+ * an io_uring ring (through its registered files) or any anonymous-inode
+ * file that can hold descriptors could do the same; and /dev/zero, a
+ * perf buffer or a device's memory are no guest memory.
+ */
+static bool unpriv_as_file_ok(struct file *file)
+{
+	return S_ISREG(file_inode(file)->i_mode);
+}
+
 static int unpriv_as_map(struct unpriv_as *as, const struct unpriv_as_map *m)
 {
 	unsigned long flags = MAP_FIXED;
@@ -109,6 +125,10 @@ static int unpriv_as_map(struct unpriv_as *as, const struct unpriv_as_map *m)
 	file = fget(m->fd);
 	if (!file)
 		return -EBADF;
+	if (!unpriv_as_file_ok(file)) {
+		fput(file);
+		return -ENODEV;
+	}
 	unpriv_as_enter(as, &b);
 	addr = vm_mmap(file, m->addr, m->len, m->prot, flags, m->offset);
 	unpriv_as_leave(&b);

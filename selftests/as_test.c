@@ -13,8 +13,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 
 #include <linux/capability.h>
+#include <linux/io_uring.h>
+#include <linux/perf_event.h>
 
 #include "kselftest_harness.h"
 #include "unpriv_util.h"
@@ -469,6 +472,135 @@ TEST_F(as, map_of_a_pipe_is_enodev)
 	EXPECT_FALSE(as_is_mapped(self->g.as, X));
 	close(p[0]);
 	close(p[1]);
+}
+
+/*
+ * Files that have an mmap but are no guest memory: refused with ENODEV.
+ * Each is mapped shared, one page, as it allows (offset 0 of an io_uring
+ * is its SQ ring; one page of a perf event is its header page), so that
+ * the file's own mmap would have succeeded.
+ */
+static int open_vcpu(struct guest *g)
+{
+	return dup(g->vcpu);
+}
+
+static int open_as(struct guest *g)
+{
+	return dup(g->as);
+}
+
+static int open_io_uring(struct guest *g)
+{
+	struct io_uring_params p = { 0 };
+
+	return syscall(__NR_io_uring_setup, 4, &p);
+}
+
+static int open_perf_event(struct guest *g)
+{
+	struct perf_event_attr a = {
+		.type = PERF_TYPE_SOFTWARE, .size = sizeof(a),
+		.config = PERF_COUNT_SW_DUMMY, .disabled = 1,
+		.exclude_kernel = 1, .exclude_hv = 1,
+	};
+
+	return syscall(__NR_perf_event_open, &a, 0, -1, -1, PERF_FLAG_FD_CLOEXEC);
+}
+
+static int open_dev_zero(struct guest *g)
+{
+	return open("/dev/zero", O_RDWR | O_CLOEXEC);
+}
+
+FIXTURE(unmappable) {
+	struct guest g;
+	int fd;
+};
+
+FIXTURE_VARIANT(unmappable) {
+	int (*open)(struct guest *g);
+};
+
+FIXTURE_VARIANT_ADD(unmappable, its_own_vcpu) { .open = open_vcpu };
+FIXTURE_VARIANT_ADD(unmappable, its_own_address_space) { .open = open_as };
+FIXTURE_VARIANT_ADD(unmappable, an_io_uring_ring) { .open = open_io_uring };
+FIXTURE_VARIANT_ADD(unmappable, a_perf_event_buffer) { .open = open_perf_event };
+FIXTURE_VARIANT_ADD(unmappable, dev_zero) { .open = open_dev_zero };
+
+FIXTURE_SETUP(unmappable)
+{
+	self->fd = -1;
+	GUEST_SETUP(&self->g);
+	self->fd = variant->open(&self->g);
+	if (self->fd < 0 && (errno == ENOSYS || errno == EACCES ||
+			     errno == EPERM || errno == ENOENT))
+		SKIP(_exit(255), "this kernel or user cannot open one: %m");
+	ASSERT_LE(0, self->fd) TH_LOG("%m");
+}
+
+FIXTURE_TEARDOWN(unmappable)
+{
+	if (self->fd >= 0)
+		close(self->fd);
+	guest_destroy(&self->g);
+}
+
+TEST_F(unmappable, map_is_enodev)
+{
+	EXPECT_EQ(-ENODEV, as_map(self->g.as, X, PAGE, 0, self->fd, PROT_RW,
+				  UNPRIV_MAP_SHARED));
+	EXPECT_FALSE(as_is_mapped(self->g.as, X));
+	EXPECT_EQ(-ENODEV, as_map(self->g.as, X, PAGE, 0, self->fd,
+				  UNPRIV_PROT_READ, UNPRIV_MAP_PRIVATE));
+	EXPECT_FALSE(as_is_mapped(self->g.as, X));
+}
+
+/* The module's reference count: one per open /dev/unpriv, vcpu, space. */
+static long module_refcnt(void)
+{
+	long n = -1;
+	FILE *f = fopen("/sys/module/unpriv/refcnt", "re");
+
+	if (f) {
+		if (fscanf(f, "%ld", &n) != 1)
+			n = -1;
+		fclose(f);
+	}
+	return n;
+}
+
+/*
+ * The cycle a vcpu mapped into its own address space would make: a
+ * process maps it, runs the guest once and exits; every reference it
+ * held on the module must be gone.
+ */
+TEST(a_vcpu_mapped_into_its_own_space_leaves_nothing_behind)
+{
+	long before, after = -1;
+	int status, i;
+	pid_t pid;
+
+	REQUIRE_UNPRIV();
+	before = module_refcnt();
+	if (before < 0)
+		SKIP(return, "no /sys/module/unpriv/refcnt");
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct guest g;
+
+		if (GUEST_MAKE(&g, guest_count))
+			_exit(1);
+		as_map(g.as, X, PAGE, 0, g.vcpu, PROT_RW, UNPRIV_MAP_SHARED);
+		/* One run, to its first system call. */
+		guest_run(&g);
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	for (i = 0; i < 50 && (after = module_refcnt()) != before; i++)
+		sleep_ms(100);
+	EXPECT_EQ(before, after);
 }
 
 static long read_mmap_min_addr(void)

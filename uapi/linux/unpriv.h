@@ -99,8 +99,11 @@
 /*
  * struct unpriv_as_map - map part of a file into an address space.
  * Like mmap(MAP_FIXED): what was mapped at [addr, addr + len) before is
- * replaced.  The file is any file that can be mmap()ed: a memfd (the
- * usual guest "physical memory"), a shmem or tmpfs file, a regular file.
+ * replaced.  The file is a regular file: a memfd (the usual guest
+ * "physical memory"), a shmem, tmpfs or hugetlbfs file, a file on disk.
+ * No other file is accepted, even where it has an mmap (the vcpu's or an
+ * address space's own file, an io_uring ring, a perf buffer, a device
+ * such as /dev/zero): ENODEV.
  */
 struct unpriv_as_map {
 	__u64 addr;	/* in: guest address, page aligned */
@@ -134,7 +137,9 @@ struct unpriv_as_range {
  *          EACCES  the file's open mode does not allow prot.
  *          EPERM   addr below vm.mmap_min_addr without CAP_SYS_RAWIO; a
  *                  shared writable map of a memfd sealed F_SEAL_WRITE.
- *          ENODEV  the file cannot be mapped (a pipe, a socket).
+ *          ENODEV  the file is not a regular file (a pipe, a socket, a
+ *                  device, a vcpu, an io_uring ring...), or its
+ *                  filesystem cannot map it.
  *          ENOMEM  out of memory or map count.
  */
 #define UNPRIV_AS_MAP		_IOW(UNPRIV_IO, 0x40, struct unpriv_as_map)
