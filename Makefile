@@ -166,13 +166,21 @@ test-modules: deps
 			$(if $(V),,>$$dir/build.log 2>&1 || { cat $$dir/build.log; exit 1; }) || exit 1; \
 	done
 
+# --- host unit tests of module code that no VM kernel exercises -------------
+
+HOST_TESTS := $(BUILD)/tests/endbr-test
+
+$(BUILD)/tests/endbr-test: tools/tests/endbr-test.c module/endbr.h
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) -O2 -Wall -Wextra -Werror -fcf-protection=branch -o $@ $<
+
 # --- check ------------------------------------------------------------------
 #
 # Each part writes its output to build/check/<part>.log (and to the
 # terminal); tools/check-summary counts the results from those logs and
 # prints the one summary line.
 
-check: all test-modules $(if $(filter debug,$(CHECK_KERNELS)),modules-debug)
+check: all test-modules $(HOST_TESTS) $(if $(filter debug,$(CHECK_KERNELS)),modules-debug)
 	$(Q)rm -rf $(BUILD)/check && mkdir -p $(BUILD)/check
 	$(Q)rc=0; \
 	echo "== host: libunpriv unit tests"; \
@@ -193,6 +201,9 @@ check: all test-modules $(if $(filter debug,$(CHECK_KERNELS)),modules-debug)
 	[ $${PIPESTATUS[0]} -eq 0 ] || rc=1; \
 	echo "== host: unpriv-stress --self-test"; \
 	$(BUILD)/stress/unpriv-stress --self-test 2>&1 | tee $(BUILD)/check/host-stress-self-test.log; \
+	[ $${PIPESTATUS[0]} -eq 0 ] || rc=1; \
+	echo "== host: module/endbr.h, the IBT address arithmetic"; \
+	$(BUILD)/tests/endbr-test 2>&1 | tee $(BUILD)/check/host-endbr.log; \
 	[ $${PIPESTATUS[0]} -eq 0 ] || rc=1; \
 	echo "== host: tools/check-summary"; \
 	tools/tests/check-summary-test 2>&1 | tee $(BUILD)/check/host-check-summary.log; \

@@ -173,7 +173,9 @@ static int unpriv_hook_install(struct unpriv_hook *hook)
 	unsigned long addr;
 	int ret;
 
-	addr = unpriv_symbol_lookup(hook->name);
+	/* Only a function the module calls back must be callable. */
+	addr = hook->orig ? unpriv_symbol_lookup(hook->name) :
+			    unpriv_symbol_address(hook->name);
 	if (!addr)
 		return -ENOENT;
 	if (hook->orig)

@@ -5,7 +5,8 @@
  * This is the only file that finds kernel functions by name.  Each is
  * listed once, in unpriv_symbol_table; loading fails with a message
  * naming any that is missing.  On a kernel built with IBT an indirect
- * call to a function lacking ENDBR would crash, so each is checked.
+ * call to a function lacking ENDBR would crash, so each is checked
+ * (endbr.h).
  * Those called on every switch between host and guest mode are then
  * also the targets of static calls (direct calls, patched at load).
  */
@@ -14,9 +15,11 @@
 #include <linux/kprobes.h>
 #include <linux/module.h>
 #include <linux/static_call.h>
-#include <asm/ibt.h>
 
 #include "unpriv.h"
+#include "endbr.h"
+
+#define UNPRIV_IBT	IS_ENABLED(CONFIG_X86_KERNEL_IBT)
 
 struct unpriv_symbols unpriv_sym;
 
@@ -43,11 +46,13 @@ static unsigned long (*unpriv_kallsyms_lookup_name)(const char *name);
 
 /*
  * kallsyms_lookup_name() is not exported; a kprobe on it tells where it
- * is, without arming anything.
+ * is, without arming anything: past its ENDBR on an IBT kernel (see
+ * endbr.h).  It must answer its own name with the same address.
  */
 static int unpriv_find_kallsyms(void)
 {
 	struct kprobe kp = { .symbol_name = "kallsyms_lookup_name" };
+	unsigned long addr;
 	int ret;
 
 	ret = register_kprobe(&kp);
@@ -55,21 +60,45 @@ static int unpriv_find_kallsyms(void)
 		pr_err("cannot locate kallsyms_lookup_name (kprobes: %d)\n", ret);
 		return ret;
 	}
-	unpriv_kallsyms_lookup_name = (void *)kp.addr;
+	addr = (unsigned long)kp.addr;
 	unregister_kprobe(&kp);
+	if (UNPRIV_IBT)
+		addr = unpriv_endbr_func_start(addr,
+				*(u32 *)(addr - UNPRIV_ENDBR_SIZE), true);
+	if (!unpriv_endbr_callable(*(u32 *)addr, UNPRIV_IBT)) {
+		pr_err("kallsyms_lookup_name has no ENDBR: cannot call it with IBT\n");
+		return -ENOENT;
+	}
+	unpriv_kallsyms_lookup_name = (void *)addr;
+	if (unpriv_kallsyms_lookup_name("kallsyms_lookup_name") != addr) {
+		pr_err("kallsyms_lookup_name is not where its kprobe said\n");
+		return -ENOENT;
+	}
 	return 0;
 }
 
-/* The address of a kernel function, 0 (and a message) when unusable. */
-unsigned long unpriv_symbol_lookup(const char *name)
+/* The address of a kernel function, 0 (and a message) when not found. */
+unsigned long unpriv_symbol_address(const char *name)
 {
 	unsigned long addr = unpriv_kallsyms_lookup_name(name);
 
-	if (!addr) {
+	if (!addr)
 		pr_err("kernel symbol %s not found\n", name);
+	return addr;
+}
+
+/*
+ * The address of a kernel function the module calls, 0 (and a message)
+ * when not found or not callable.
+ */
+unsigned long unpriv_symbol_lookup(const char *name)
+{
+	unsigned long addr = unpriv_symbol_address(name);
+
+	if (!addr)
 		return 0;
-	}
-	if (IS_ENABLED(CONFIG_X86_KERNEL_IBT) && !is_endbr(*(u32 *)addr)) {
+	/* is_endbr() would take a sealed ENDBR for one. */
+	if (!unpriv_endbr_callable(*(u32 *)addr, UNPRIV_IBT)) {
 		pr_err("kernel symbol %s has no ENDBR: cannot call it with IBT\n",
 		       name);
 		return 0;

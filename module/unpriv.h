@@ -51,6 +51,7 @@ DECLARE_STATIC_CALL(unpriv_membarrier_update_current_mm,
 DECLARE_STATIC_CALL(unpriv_fpregs_mark_activate, fpregs_mark_activate);
 
 int unpriv_symbols_resolve(void);
+unsigned long unpriv_symbol_address(const char *name);
 unsigned long unpriv_symbol_lookup(const char *name);
 unsigned long unpriv_symbol_lookup_data(const char *name);
 
