@@ -27,6 +27,7 @@
 #include <linux/sched/task.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <linux/user_namespace.h>
 #include <asm/pkru.h>
 
 #include "unpriv.h"
@@ -386,6 +387,41 @@ static void unpriv_as_copy_layout(struct mm_struct *mm)
 	mm->task_size = host->task_size;
 }
 
+/*
+ * While a thread runs in guest mode, its mm is the address space's: the
+ * kernel asks that mm whether another process may ptrace the thread,
+ * open its /proc/PID/{mem,maps,environ...} or process_vm_readv() it
+ * (__ptrace_may_access(), task_dump_owner()).  mm_alloc() copied the
+ * creator's dumpable flag of the moment, and took the creator's user
+ * namespace: a program that becomes non-dumpable later (prctl, setuid)
+ * would stay open to its own user through its threads in guest mode.
+ * So the space's mm is never dumpable, and belongs to the user namespace
+ * of the creator's mm: a thread in guest mode is looked at only with
+ * CAP_SYS_PTRACE over the process, as a non-dumpable one is.
+ * unpriv_as_may_run() keeps that so for every process that runs it.
+ */
+static void unpriv_as_set_dump_owner(struct mm_struct *mm)
+{
+	set_mask_bits(&mm->flags, MMF_DUMPABLE_MASK, SUID_DUMP_DISABLE);
+	put_user_ns(mm->user_ns);
+	mm->user_ns = get_user_ns(current->mm->user_ns);
+}
+
+/*
+ * Whether the calling thread may run in as: the space's user namespace
+ * must be its mm's or an ancestor, or capabilities in a namespace below
+ * the process's would reach the thread while it is in guest mode.
+ */
+bool unpriv_as_may_run(const struct unpriv_as *as)
+{
+	const struct user_namespace *ns = current->mm->user_ns;
+
+	for (; ns; ns = ns->parent)
+		if (ns == as->mm->user_ns)
+			return true;
+	return false;
+}
+
 int unpriv_as_create(unsigned long flags)
 {
 	struct unpriv_as *as;
@@ -405,6 +441,7 @@ int unpriv_as_create(unsigned long flags)
 		return -ENOMEM;
 	}
 	unpriv_as_copy_layout(as->mm);
+	unpriv_as_set_dump_owner(as->mm);
 	as->owner = get_task_struct(current->group_leader);
 #ifdef CONFIG_MEMCG
 	WRITE_ONCE(as->mm->owner, as->owner);

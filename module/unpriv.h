@@ -63,6 +63,7 @@ struct unpriv_as {
 
 int unpriv_as_create(unsigned long flags);
 struct unpriv_as *unpriv_as_from_file(struct file *file);
+bool unpriv_as_may_run(const struct unpriv_as *as);
 void unpriv_switch_mm(struct mm_struct *mm);
 
 /*

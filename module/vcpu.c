@@ -1002,6 +1002,8 @@ static long unpriv_vcpu_run(struct file *file, unsigned long as_fd)
 	ret = unpriv_vcpu_check_thread();
 	if (!ret)
 		ret = unpriv_vcpu_bind(vcpu, as_fd);
+	if (!ret && !unpriv_as_may_run(vcpu->as))
+		ret = -EPERM;
 	if (!ret && (READ_ONCE(vcpu->run->immediate_exit) ||
 		     test_and_clear_bit(UNPRIV_VCPU_KICKED, &vcpu->flags))) {
 		vcpu->run->exit_reason = UNPRIV_EXIT_INTR;

@@ -26,6 +26,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/uio.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -1058,6 +1060,125 @@ TEST(fds_handed_to_another_user_give_that_space_and_vcpu_only)
 	EXPECT_TRUE(WIFEXITED(status));
 	EXPECT_EQ(0, WEXITSTATUS(status)) TH_LOG("sender failed check %d",
 						  WEXITSTATUS(status));
+}
+
+/* ===== ptrace and /proc: the host's answers, in guest mode too ===== */
+
+/*
+ * The victim: a process of TEST_UID that made its address space, then
+ * made itself non-dumpable (as a program handling secrets does, or as
+ * setuid makes it), and runs a guest that spins on its main thread.
+ * Writes one byte to ready when the guest is about to run.
+ */
+static void nondumpable_victim(int ready)
+{
+	struct guest g;
+
+	if (become_user(TEST_UID) || GUEST_MAKE(&g, guest_spin))
+		_exit(1);
+	if (prctl(PR_SET_DUMPABLE, 0))
+		_exit(2);
+	if (write(ready, "r", 1) != 1)
+		_exit(3);
+	guest_run(&g);
+	_exit(4);
+}
+
+/*
+ * The attacker: another process of the same user, dumpable, with no
+ * capabilities.  Each way in to the victim's memory is a bit of its
+ * exit status when it worked.
+ */
+static void same_user_attacker(pid_t victim)
+{
+	char path[64], buf[8];
+	struct iovec local = { .iov_base = buf, .iov_len = sizeof(buf) };
+	struct iovec remote = { .iov_base = (void *)GUEST_CODE_ADDR,
+				.iov_len = sizeof(buf) };
+	int got = 0, fd;
+
+	if (become_user(TEST_UID))
+		_exit(0x80);
+	if (!ptrace(PTRACE_ATTACH, victim, 0, 0)) {
+		got |= 1;
+		waitpid(victim, NULL, __WALL);
+		ptrace(PTRACE_DETACH, victim, 0, 0);
+	}
+	snprintf(path, sizeof(path), "/proc/%d/mem", victim);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		got |= 2;
+		close(fd);
+	}
+	if (process_vm_readv(victim, &local, 1, &remote, 1, 0) >= 0)
+		got |= 4;
+	snprintf(path, sizeof(path), "/proc/%d/environ", victim);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		got |= 8;
+		close(fd);
+	}
+	_exit(got);
+}
+
+/* The kernel's own ptrace policy must not be the one saying no. */
+static int yama_scope_zero(char *old, size_t size)
+{
+	int fd = open("/proc/sys/kernel/yama/ptrace_scope", O_RDWR | O_CLOEXEC);
+	ssize_t n;
+
+	old[0] = 0;
+	if (fd < 0)
+		return 0;
+	n = read(fd, old, size - 1);
+	old[n > 0 ? n : 0] = 0;
+	n = pwrite(fd, "0\n", 2, 0);
+	close(fd);
+	return n == 2 ? 0 : -EPERM;
+}
+
+TEST(a_same_user_process_cannot_attach_to_a_nondumpable_guest_thread)
+{
+	int ready[2], status;
+	pid_t victim, attacker;
+	char scope[16], c;
+	const char *why = no_user_setup();
+
+	if (why)
+		SKIP(return, "%s", why);
+	REQUIRE_ROOT();
+	ASSERT_EQ(0, yama_scope_zero(scope, sizeof(scope)));
+	ASSERT_EQ(0, pipe2(ready, O_CLOEXEC));
+	victim = fork();
+	ASSERT_LE(0, victim);
+	if (victim == 0)
+		nondumpable_victim(ready[1]);
+	close(ready[1]);
+	ASSERT_EQ(1, read(ready[0], &c, 1));
+	sleep_ms(200);		/* in guest mode, spinning */
+
+	attacker = fork();
+	ASSERT_LE(0, attacker);
+	if (attacker == 0)
+		same_user_attacker(victim);
+	ASSERT_EQ(attacker, waitpid(attacker, &status, 0));
+	kill(victim, SIGKILL);
+	waitpid(victim, NULL, 0);
+	if (scope[0]) {
+		int fd = open("/proc/sys/kernel/yama/ptrace_scope", O_WRONLY);
+
+		if (fd >= 0) {
+			ASSERT_LT(0, write(fd, scope, strlen(scope)));
+			close(fd);
+		}
+	}
+
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status) & 1) TH_LOG("PTRACE_ATTACH worked");
+	EXPECT_EQ(0, WEXITSTATUS(status) & 2) TH_LOG("/proc/PID/mem opened");
+	EXPECT_EQ(0, WEXITSTATUS(status) & 4) TH_LOG("process_vm_readv worked");
+	EXPECT_EQ(0, WEXITSTATUS(status) & 8) TH_LOG("/proc/PID/environ opened");
+	EXPECT_EQ(0, WEXITSTATUS(status) & 0x80);
 }
 
 /* ===== limits ===== */

@@ -360,6 +360,9 @@ struct unpriv_run {
  *          EBADF   arg is not open.  EINVAL  arg is not an address
  *                  space; bad registers (rip or rsp outside user
  *                  space, bad selectors).
+ *          EPERM   the address space was made by a process in a user
+ *                  namespace that is not the caller's (its mm's) or an
+ *                  ancestor of it.
  */
 #define UNPRIV_RUN		_IO(UNPRIV_IO, 0x80)
 
