@@ -115,7 +115,7 @@ static __always_inline void unpriv_switch_mm_locked(struct mm_struct *mm)
 /* fpu.c: the guest's FPU state (the switch itself is in fpu.h) */
 bool unpriv_fpu_init(void);
 
-/* vcpu.c: vcpus and the switch between host and guest mode */
+/* vcpu*.c, park.c, switch.c, exit.c: vcpus (see vcpu.h) */
 enum unpriv_vcpu_phase {
 	UNPRIV_VCPU_IDLE,	/* in no thread */
 	UNPRIV_VCPU_ENTERING,	/* RUN called, guest not yet entered */
@@ -150,17 +150,17 @@ struct unpriv_host {
 
 struct unpriv_vcpu {
 	struct unpriv_run *run;		/* the page shared with userspace */
-	atomic_t state;			/* phase: see vcpu.c */
+	atomic_t state;			/* phase: see vcpu.h */
 	struct task_struct *task;	/* its thread, while not IDLE */
 	unsigned long flags;		/* UNPRIV_VCPU_KICKED, _EXIT_TAKEN */
-	int exit_ret;			/* an exit held back: see vcpu.c */
+	int exit_ret;			/* an exit held back: see exit.c */
 	u64 exit_info;
 	struct file *file;		/* its own (no reference) */
 
 	/* The address space it last ran in, held while bound. */
 	struct file *as_file;
 	struct unpriv_as *as;
-	struct file *old_as_file;	/* replaced by this RUN: see vcpu.c */
+	struct file *old_as_file;	/* replaced by this RUN: see vcpu.h */
 
 	struct fpu_guest fpu;
 	u32 pkru;
@@ -176,7 +176,7 @@ int unpriv_vcpu_fpu_size(void);
 /*
  * A thread's Syscall User Dispatch selector, while it is entering,
  * running or parked on a vcpu: the vcpu, with this bit when parked (see
- * vcpu.c).
+ * vcpu.h and park.c).
  */
 #define UNPRIV_SEL_PARKED	1UL
 
@@ -196,8 +196,27 @@ static __always_inline struct unpriv_vcpu *unpriv_sel_vcpu(unsigned long sel)
 	return (struct unpriv_vcpu *)(sel & ~UNPRIV_SEL_PARKED);
 }
 
-bool unpriv_vcpu_syscall(unsigned long sel, struct pt_regs *regs);
+bool unpriv_vcpu_rerun(struct unpriv_vcpu *vcpu, struct pt_regs *regs);
+void unpriv_vcpu_exit_syscall(struct unpriv_vcpu *vcpu, struct pt_regs *regs);
 void unpriv_vcpu_signal(unsigned long sel, struct pt_regs *regs);
+
+/*
+ * syscall_user_dispatch(), redirected: a system call of a thread in
+ * guest mode (exit.c), or parked (park.c).  Inline in the hook, so that
+ * each way costs one call.
+ */
+static __always_inline bool unpriv_vcpu_syscall(unsigned long sel,
+						struct pt_regs *regs)
+{
+	struct unpriv_vcpu *vcpu = unpriv_sel_vcpu(sel);
+
+	if (sel & UNPRIV_SEL_PARKED)
+		return unpriv_vcpu_rerun(vcpu, regs);
+	if (atomic_read(&vcpu->state) != UNPRIV_VCPU_GUEST)
+		return false;
+	unpriv_vcpu_exit_syscall(vcpu, regs);
+	return true;
+}
 
 /* hooks.c: the kernel functions every exit from guest mode passes */
 int unpriv_hooks_install(void);
