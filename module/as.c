@@ -31,6 +31,7 @@
 #include <asm/pkru.h>
 
 #include "unpriv.h"
+#include "segs.h"
 
 static const struct file_operations unpriv_as_fops;
 
@@ -54,7 +55,21 @@ void unpriv_switch_mm(struct mm_struct *mm)
 struct unpriv_as_borrow {
 	struct mm_struct *mm;
 	u32 pkru;
+	bool ldt;			/* a selector named the caller's LDT */
+	struct unpriv_cpu_segs segs;	/* then: the caller's, as they were */
 };
+
+/* Whether one of the thread's data selectors names its LDT. */
+static bool unpriv_as_segs_name_ldt(void)
+{
+	u16 ds, es, fs, gs;
+
+	savesegment(ds, ds);
+	savesegment(es, es);
+	savesegment(fs, fs);
+	savesegment(gs, gs);
+	return (ds | es | fs | gs) & SEGMENT_TI_MASK;
+}
 
 /*
  * Borrow as's mm for a mapping operation.  Besides the mm, the mm code
@@ -62,17 +77,49 @@ struct unpriv_as_borrow {
  * map or protect gives the mm an execute-only pkey and denies that key
  * in current's PKRU (execute_only_pkey()).  That PKRU is the host's, not
  * the guest's, and is put back.
+ *
+ * And the LDT belongs to the mm: the space's has none.  A selector of
+ * the caller's that names its LDT (Wine's, for one) would be reloaded
+ * against that empty LDT, and turned to null, by a context switch while
+ * the mm is borrowed (the operation may sleep).  Such selectors are
+ * null while it is, and loaded again, with their bases, after.
  */
 static void unpriv_as_enter(struct unpriv_as *as, struct unpriv_as_borrow *b)
 {
+	struct unpriv_cpu_segs null;
+
 	b->mm = current->mm;
 	b->pkru = read_pkru();
+	b->ldt = unpriv_as_segs_name_ldt();
+	if (unlikely(b->ldt)) {
+		local_irq_disable();
+		unpriv_segs_read(&b->segs);
+		null = b->segs;
+		if (null.ds & SEGMENT_TI_MASK)
+			null.ds = 0;
+		if (null.es & SEGMENT_TI_MASK)
+			null.es = 0;
+		if (null.fs & SEGMENT_TI_MASK)
+			null.fs = 0;
+		if (null.gs & SEGMENT_TI_MASK)
+			null.gs = 0;
+		unpriv_segs_load(&b->segs, &null);
+		local_irq_enable();
+	}
 	unpriv_switch_mm(as->mm);
 }
 
 static void unpriv_as_leave(struct unpriv_as_borrow *b)
 {
+	struct unpriv_cpu_segs cur;
+
 	unpriv_switch_mm(b->mm);
+	if (unlikely(b->ldt)) {
+		local_irq_disable();
+		unpriv_segs_read(&cur);
+		unpriv_segs_load(&cur, &b->segs);
+		local_irq_enable();
+	}
 	write_pkru(b->pkru);
 }
 

@@ -9,7 +9,10 @@
  * mostly at X (nothing else is mapped near there).
  */
 #define _GNU_SOURCE
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
@@ -601,6 +604,83 @@ TEST(a_vcpu_mapped_into_its_own_space_leaves_nothing_behind)
 	for (i = 0; i < 50 && (after = module_refcnt()) != before; i++)
 		sleep_ms(100);
 	EXPECT_EQ(before, after);
+}
+
+/*
+ * The caller's selectors that name its LDT: mapping operations borrow
+ * the address space's mm, which has no LDT.  Should the thread be
+ * switched out meanwhile, switching it back in reloads its selectors
+ * against that empty LDT, which turns them to null.  A sibling working
+ * on the same space makes the caller wait for the mm's lock, often.
+ */
+struct ldt_sibling {
+	int as;
+	volatile bool stop;
+};
+
+static void *map_unmap_loop(void *arg)
+{
+	struct ldt_sibling *s = arg;
+	int mem = memfd_create("sibling", MFD_CLOEXEC);
+
+	if (mem < 0 || ftruncate(mem, PAGE))
+		return NULL;
+	while (!s->stop) {
+		as_map(s->as, X + PAGE, PAGE, 0, mem, PROT_RW, UNPRIV_MAP_SHARED);
+		as_unmap(s->as, X + PAGE, PAGE);
+	}
+	close(mem);
+	return NULL;
+}
+
+static unsigned short read_es(void)
+{
+	unsigned short es;
+
+	asm volatile("mov %%es, %0" : "=r" (es));
+	return es;
+}
+
+TEST_F(as, map_and_unmap_keep_the_callers_ldt_selectors)
+{
+	struct ldt_sibling sib = { .as = self->g.as };
+	struct {
+		unsigned int entry_number, base_addr, limit;
+		unsigned int seg_32bit:1, contents:2, read_exec_only:1,
+			     limit_in_pages:1, seg_not_present:1, useable:1;
+	} desc = {
+		.entry_number = 0, .limit = 0xfffff, .seg_32bit = 1,
+		.limit_in_pages = 1, .useable = 1,
+	};
+	const unsigned short ldt_sel = 0x7;	/* index 0, LDT, RPL 3 */
+	struct timespec start, now;
+	unsigned short es = ldt_sel;
+	cpu_set_t one;
+	pthread_t t;
+	long i;
+
+	if (syscall(SYS_modify_ldt, 1, &desc, sizeof(desc)))
+		SKIP(return, "modify_ldt: %m");
+	CPU_ZERO(&one);
+	CPU_SET(sched_getcpu(), &one);
+	ASSERT_EQ(0, sched_setaffinity(0, sizeof(one), &one));
+	ASSERT_EQ(0, pthread_create(&t, NULL, map_unmap_loop, &sib));
+	asm volatile("mov %0, %%es" : : "r" (ldt_sel));
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (i = 0; es == ldt_sel; i++) {
+		as_map(self->g.as, X, PAGE, 0, self->mem2, PROT_RW,
+		       UNPRIV_MAP_SHARED);
+		as_unmap(self->g.as, X, PAGE);
+		es = read_es();
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec - start.tv_sec >= 3)
+			break;
+	}
+	asm volatile("mov %0, %%es" : : "r" ((unsigned short)0));
+	sib.stop = true;
+	pthread_join(t, NULL);
+	EXPECT_EQ(ldt_sel, es) TH_LOG("es lost its LDT selector after %ld rounds", i);
 }
 
 static long read_mmap_min_addr(void)
