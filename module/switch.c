@@ -104,7 +104,14 @@ static int unpriv_load_guest(const struct unpriv_regs *g, struct pt_regs *regs,
 	     !unpriv_data_selector_ok(segs->fs) ||
 	     !unpriv_data_selector_ok(segs->gs)))
 		return -EINVAL;
-	if (segs->fsbase >= TASK_SIZE_MAX || segs->gsbase >= TASK_SIZE_MAX)
+	/*
+	 * Any canonical base, kernel half included: the guest may set one
+	 * itself (wrfsbase), and the next RUN must take back what its exit
+	 * reported.  Only a non-canonical one would fault in WRFSBASE or
+	 * WRMSR.
+	 */
+	if (!__is_canonical_address(segs->fsbase, __VIRTUAL_MASK_SHIFT + 1) ||
+	    !__is_canonical_address(segs->gsbase, __VIRTUAL_MASK_SHIFT + 1))
 		return -EINVAL;
 	return 0;
 }

@@ -141,6 +141,46 @@ TEST_F(iso, guest_wrfsbase_changes_only_the_guest)
 	EXPECT_EQ(0x5eed, tls_canary);
 }
 
+/*
+ * wrfsbase and wrgsbase to a kernel-half canonical address, which the
+ * CPU allows a user program: the exit reports them, and the next RUN
+ * takes them back, so that the guest goes on where it was.
+ */
+GUEST_CODE(guest_wrfsgsbase_kernel_half,
+	"mov $0xffff800000001000, %rax\n"
+	"wrfsbase %rax\n"
+	"mov $0xffff800000002000, %rax\n"
+	"wrgsbase %rax\n"
+	"mov $1, %eax\n"
+	"syscall\n"
+	"rdfsbase %rdi\n"
+	"rdgsbase %rsi\n"
+	"mov $2, %eax\n"
+	"syscall\n");
+
+TEST_F(iso, a_kernel_half_fs_or_gs_base_the_guest_set_survives_an_exit)
+{
+	struct unpriv_run *run = self->g.run;
+	unsigned long fs = host_fs_base();
+
+	if (!(getauxval(AT_HWCAP2) & HWCAP2_FSGSBASE))
+		SKIP(return, "FSGSBASE not enabled");
+	ASSERT_EQ(0, GUEST_LOAD(&self->g, guest_wrfsgsbase_kernel_half));
+	ASSERT_EQ(0, guest_run(&self->g));
+	ASSERT_EQ(UNPRIV_EXIT_SYSCALL, run->exit_reason);
+	EXPECT_EQ(0xffff800000001000UL, run->regs.fs_base);
+	EXPECT_EQ(0xffff800000002000UL, run->regs.gs_base);
+	EXPECT_EQ(fs, host_fs_base());
+
+	ASSERT_EQ(0, guest_run(&self->g));
+	ASSERT_EQ(UNPRIV_EXIT_SYSCALL, run->exit_reason);
+	EXPECT_EQ(2, run->syscall.nr);
+	EXPECT_EQ(0xffff800000001000UL, run->syscall.args[0]);
+	EXPECT_EQ(0xffff800000002000UL, run->syscall.args[1]);
+	EXPECT_EQ(fs, host_fs_base());
+	EXPECT_EQ(0x5eed, tls_canary);
+}
+
 /* Set xmm0, exit; then, on the next run, report xmm0. */
 GUEST_CODE(guest_xmm0,
 	"mov $0x6060606060606060, %rax\n"

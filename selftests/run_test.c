@@ -425,7 +425,7 @@ FIXTURE(bad_regs) {
 };
 
 FIXTURE_VARIANT(bad_regs) {
-	__u64 rip, rsp, rflags, fs_base;
+	__u64 rip, rsp, rflags, fs_base, gs_base;
 	__u16 cs, ss, ds, fs;
 };
 
@@ -454,9 +454,17 @@ FIXTURE_VARIANT_ADD(bad_regs, tls_ds) {
 FIXTURE_VARIANT_ADD(bad_regs, kernel_fs) {
 	.rip = GUEST_CODE_ADDR, .rsp = GUEST_STACK_TOP, .fs = 0x18,
 };
-FIXTURE_VARIANT_ADD(bad_regs, kernel_fs_base) {
+/*
+ * A kernel-half fs or gs base is fine, as the guest can set one itself
+ * (isolation_test); a non-canonical one is not.
+ */
+FIXTURE_VARIANT_ADD(bad_regs, noncanonical_fs_base) {
 	.rip = GUEST_CODE_ADDR, .rsp = GUEST_STACK_TOP,
-	.fs_base = 0xffffffff81000000ULL,
+	.fs_base = 0x0100000000000000ULL,
+};
+FIXTURE_VARIANT_ADD(bad_regs, noncanonical_gs_base) {
+	.rip = GUEST_CODE_ADDR, .rsp = GUEST_STACK_TOP,
+	.gs_base = 0xfe00000000000000ULL,
 };
 FIXTURE_VARIANT_ADD(bad_regs, compat_rip_above_4g) {
 	.rip = 0x100000000ULL, .rsp = GUEST_STACK_TOP, .cs = UNPRIV_CS_32,
@@ -480,6 +488,7 @@ TEST_F(bad_regs, are_refused_and_the_vcpu_stays_usable)
 	r->rip = variant->rip;
 	r->rsp = variant->rsp;
 	r->fs_base = variant->fs_base;
+	r->gs_base = variant->gs_base;
 	if (variant->cs)
 		r->cs = variant->cs;
 	if (variant->ss)
@@ -492,6 +501,7 @@ TEST_F(bad_regs, are_refused_and_the_vcpu_stays_usable)
 	r->rip = GUEST_CODE_ADDR;
 	r->rsp = GUEST_STACK_TOP;
 	r->fs_base = 0;
+	r->gs_base = 0;
 	r->cs = UNPRIV_CS_64;
 	r->ss = UNPRIV_DS;
 	r->ds = 0;

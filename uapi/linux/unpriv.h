@@ -239,7 +239,9 @@ struct unpriv_as_rw {
  * compatibility mode); ss is UNPRIV_DS (0 means it); ds, es, fs, gs are
  * any selector the guest can load itself: 0-3 (null), or a user segment
  * of the GDT with any RPL: 0x20-0x23 (UNPRIV_CS_32), 0x28-0x2b
- * (UNPRIV_DS), 0x30-0x33 (UNPRIV_CS_64), 0x78-0x7b (the CPU number). */
+ * (UNPRIV_DS), 0x30-0x33 (UNPRIV_CS_64), 0x78-0x7b (the CPU number).
+ * rip and rsp are user addresses; fs_base and gs_base any canonical
+ * address, as the guest's wrfsbase and wrgsbase may set. */
 struct unpriv_regs {
 	__u64 rax, rbx, rcx, rdx, rsi, rdi, rbp, rsp;
 	__u64 r8, r9, r10, r11, r12, r13, r14, r15;
