@@ -8,8 +8,11 @@
  *	fault_test ud2		an invalid instruction: SIGILL
  *	fault_test int3		a breakpoint: SIGTRAP
  *	fault_test text		a write to its own code: SIGSEGV
+ *	fault_test name		names itself with terminal escapes
+ *				(PR_SET_NAME), then SIGSEGV
  */
 #include <stdlib.h>
+#include <sys/prctl.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -25,7 +28,10 @@ int main(int argc, char **argv)
 		__asm__ volatile("ud2");
 	else if (!strcmp(argv[1], "int3"))
 		__asm__ volatile("int3");
-	else if (!strcmp(argv[1], "text"))
+	else if (!strcmp(argv[1], "name")) {
+		prctl(PR_SET_NAME, "\033]0;owned\007\033[2J", 0, 0, 0);
+		*(volatile int *)0 = 1;
+	} else if (!strcmp(argv[1], "text"))
 		*(volatile unsigned char *)(void *)main = 0xc3;
 	return 2;
 }
