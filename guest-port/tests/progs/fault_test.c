@@ -10,6 +10,10 @@
  *	fault_test text		a write to its own code: SIGSEGV
  *	fault_test name		names itself with terminal escapes
  *				(PR_SET_NAME), then SIGSEGV
+ *	fault_test stack	a system call with the stack pointer in the
+ *				top 2 MiB of user space (a stub's range on
+ *				the ptrace and seccomp backends), then a
+ *				push there: SIGSEGV
  */
 #include <stdlib.h>
 #include <sys/prctl.h>
@@ -31,6 +35,14 @@ int main(int argc, char **argv)
 	else if (!strcmp(argv[1], "name")) {
 		prctl(PR_SET_NAME, "\033]0;owned\007\033[2J", 0, 0, 0);
 		*(volatile int *)0 = 1;
+	} else if (!strcmp(argv[1], "stack")) {
+		__asm__ volatile("mov %%rsp, %%rbx\n\t"
+				 "mov %0, %%rsp\n\t"
+				 "mov $39, %%eax\n\t"	/* getpid */
+				 "syscall\n\t"
+				 "push %%rax\n\t"
+				 "mov %%rbx, %%rsp"
+				 : : "r"(0x7ffffff00000UL) : "rax", "rbx", "rcx", "r11", "memory");
 	} else if (!strcmp(argv[1], "text"))
 		*(volatile unsigned char *)(void *)main = 0xc3;
 	return 2;
