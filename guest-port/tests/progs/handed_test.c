@@ -10,6 +10,10 @@
  *				root, opened read-only
  *	handed_test dir		standard input is a host directory outside
  *				the root
+ *	handed_test closed	unpriv-run was started with descriptors 0 to
+ *				2 closed: the guest has them closed too, and
+ *				no other.  No output; exit status 0, or 10 +
+ *				the first descriptor that is open
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -46,13 +50,23 @@ static void no_changes(void)
 	CHECK_ERR(futimens(0, times), EPERM, "futimens(0): EPERM");
 }
 
+static int closed(void)
+{
+	for (int fd = 0; fd < 16; fd++)
+		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+			return 10 + fd;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct stat before, after;
 	char buf[64], link[64];
 
+	if (argc == 2 && !strcmp(argv[1], "closed"))
+		return closed();
 	if (argc != 2 || (strcmp(argv[1], "file") && strcmp(argv[1], "dir"))) {
-		fprintf(stderr, "usage: handed_test file|dir\n");
+		fprintf(stderr, "usage: handed_test file|dir|closed\n");
 		return 2;
 	}
 	int dir = !strcmp(argv[1], "dir");
