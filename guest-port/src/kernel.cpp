@@ -282,8 +282,9 @@ void Kernel::force_signal(Task& t, int signo, int code, std::uint64_t addr)
 		tracer_->signal(signo, code, addr);
 	// Not caught (the guest cannot catch signals yet): the process ends,
 	// and the user is told where, as a shell says "Segmentation fault".
+	// The name is the guest's (PR_SET_NAME): escaped, as --trace does.
 	std::fprintf(stderr, "unpriv-run: %s killed by %s at rip %#llx (address %#llx)\n",
-		     t.process().comm.c_str(), signal_name(signo).c_str(),
+		     escape(t.process().comm).c_str(), signal_name(signo).c_str(),
 		     static_cast<unsigned long long>(t.regs().rip),
 		     static_cast<unsigned long long>(addr));
 	t.process().kill(signo);
