@@ -203,6 +203,16 @@ void Kernel::run_task(Task& t)
 	Process& p = t.process();
 
 	while (!p.exited) {
+		// An entry point or a stack where no guest may run (a
+		// non-canonical address, the backend's own range): Linux
+		// would start there and fault at once.  The guest's SIGSEGV,
+		// not a backend error.
+		const unpriv::Regs& r = t.regs();
+		if (!t.mm().runnable(r.rip) || !t.mm().runnable(r.rsp)) {
+			force_signal(t, SIGSEGV, SEGV_MAPERR,
+				     t.mm().runnable(r.rip) ? r.rsp : r.rip);
+			break;
+		}
 		vdso_->refresh();
 		auto exit = t.vcpu().run(t.mm().address_space());
 		if (!exit) {
