@@ -140,7 +140,7 @@ int Kernel::start(const std::string& program, const std::vector<std::string>& ar
 	// The guest's standard descriptors are the guest port's.
 	for (int fd = 0; fd < 3; fd++) {
 		int flags = fcntl(fd, F_GETFL);
-		if (flags < 0)
+		if (flags < 0 || config_.std_closed[static_cast<std::size_t>(fd)])
 			continue;
 		int dup = fcntl(fd, F_DUPFD_CLOEXEC, 3);
 		if (dup < 0)
