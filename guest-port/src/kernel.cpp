@@ -147,7 +147,8 @@ int Kernel::start(const std::string& program, const std::vector<std::string>& ar
 			return fail("cannot duplicate descriptor " + std::to_string(fd),
 				    strerror(errno), status_failed);
 		(void)process_->fds.install_at(
-			fd, std::make_shared<HostFile>(unpriv::Fd(dup), flags, vfs_.get(), false),
+			fd, std::make_shared<HostFile>(unpriv::Fd(dup), flags, vfs_.get(),
+						       HostFile::Origin::handed),
 			false);
 	}
 

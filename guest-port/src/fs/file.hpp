@@ -95,20 +95,30 @@ protected:
 
 class HostFile : public File {
 public:
-	// vfs names it (see Vfs::describe()).  under_root: it was opened
-	// through vfs, in the guest's root, and may start path lookups
-	// when it is a directory; a host file the guest port was handed
-	// (its standard descriptors) never may, so that no lookup starts
-	// outside the root.
-	HostFile(unpriv::Fd fd, int flags, const Vfs *vfs, bool under_root)
-		: File(flags), fd_(std::move(fd)), vfs_(vfs), under_root_(under_root)
+	// Where the host file comes from:
+	//   root    opened through vfs, in the guest's root: a directory
+	//           may start path lookups;
+	//   own     made by the guest port for the guest (a pipe);
+	//   handed  handed to the guest port (its standard descriptors),
+	//           and possibly outside the root.  The guest uses it as
+	//           handed: no lookup starts from it, opening it again by
+	//           name (/proc/self/fd/N, /dev/stdin) gives this same open
+	//           file and never more access, and its mode, owner and
+	//           times do not change (EPERM).
+	enum class Origin { root, own, handed };
+
+	// vfs names it (see Vfs::describe()).
+	HostFile(unpriv::Fd fd, int flags, const Vfs *vfs, Origin origin)
+		: File(flags), fd_(std::move(fd)), vfs_(vfs), origin_(origin)
 	{
 	}
 
+	[[nodiscard]] bool handed() const noexcept { return origin_ == Origin::handed; }
+
 	[[nodiscard]] std::string path() const override;
 	KResult<void> set_status_flags(int flags) override;
-	// The same file opened again with flags (/proc/self/fd/N); null
-	// with errno set when that fails.
+	// The same file opened again with flags (/proc/self/fd/N), not for
+	// a handed one; null with errno set when that fails.
 	[[nodiscard]] std::shared_ptr<HostFile> reopen(int flags) const;
 	KResult<std::size_t> read(std::span<std::byte> buf) override;
 	KResult<std::size_t> write(std::span<const std::byte> buf) override;
@@ -137,7 +147,7 @@ public:
 private:
 	unpriv::Fd fd_;
 	const Vfs *vfs_;
-	bool under_root_;
+	Origin origin_;
 };
 
 // sendfile(2): up to count bytes from in (at *off, advancing it, or at

@@ -82,7 +82,8 @@ KResult<std::shared_ptr<File>> Vfs::root_dir() const
 	int fd = fcntl(root_.get(), F_DUPFD_CLOEXEC, 0);
 	if (fd < 0)
 		return kerr(errno);
-	return std::make_shared<HostFile>(unpriv::Fd(fd), O_PATH | O_DIRECTORY, this, true);
+	return std::make_shared<HostFile>(unpriv::Fd(fd), O_PATH | O_DIRECTORY, this,
+					  HostFile::Origin::root);
 }
 
 KResult<std::string> Vfs::guest_path(int fd) const
@@ -229,12 +230,44 @@ KResult<unpriv::Fd> Vfs::host_path_fd(Task& t, int dirfd, const std::string& p,
 	if (tg->host)
 		return host_open(*tg->host, O_PATH | (follow ? 0 : O_NOFOLLOW), 0);
 	if (tg->file && tg->file->host_fd() >= 0) {
+		// A file handed to the guest port is not changed by name.
+		if (auto *hf = dynamic_cast<HostFile *>(tg->file.get()); hf && hf->handed())
+			return kerr(EPERM);
 		int fd = fcntl(tg->file->host_fd(), F_DUPFD_CLOEXEC, 0);
 		if (fd < 0)
 			return kerr(errno);
 		return unpriv::Fd(fd);
 	}
 	return kerr(EPERM);	// the guest port's own files do not change
+}
+
+// A file handed to the guest port, opened by name (/dev/stdin,
+// /proc/self/fd/N): the same open file, as /dev/fd/N is on the BSDs,
+// for no more access than it was handed with; never a new file in it
+// (O_TMPFILE).  O_TRUNC truncates a regular file handed for writing, as
+// ftruncate(2) on it would.
+KResult<std::shared_ptr<File>> Vfs::open_handed(const std::shared_ptr<File>& f, int flags)
+{
+	if (flags & O_PATH)
+		return f;
+	if ((flags & __O_TMPFILE) == __O_TMPFILE)
+		return kerr(EACCES);
+	int acc = flags & O_ACCMODE;
+	bool read = acc == O_RDONLY || acc == O_RDWR;
+	bool write = acc == O_WRONLY || acc == O_RDWR || (flags & O_TRUNC);
+	if ((read && !f->readable()) || (write && !f->writable()))
+		return kerr(EACCES);
+	auto st = f->stat();
+	if (!st)
+		return kerr(st.error());
+	if ((flags & O_DIRECTORY) && !S_ISDIR(st->st_mode))
+		return kerr(ENOTDIR);
+	if ((flags & O_TRUNC) && S_ISREG(st->st_mode)) {
+		auto r = f->truncate(0);
+		if (!r)
+			return kerr(r.error());
+	}
+	return f;
 }
 
 KResult<std::shared_ptr<File>> Vfs::open(Task& t, int dirfd, const std::string& p, int flags,
@@ -248,7 +281,8 @@ KResult<std::shared_ptr<File>> Vfs::open(Task& t, int dirfd, const std::string& 
 		auto fd = host_open(*tg->host, flags, mode & ~t.process().umask);
 		if (!fd)
 			return kerr(fd.error());
-		return std::make_shared<HostFile>(std::move(*fd), fflags, this, true);
+		return std::make_shared<HostFile>(std::move(*fd), fflags, this,
+						  HostFile::Origin::root);
 	}
 
 	if ((flags & O_CREAT) && (flags & O_EXCL))
@@ -257,7 +291,10 @@ KResult<std::shared_ptr<File>> Vfs::open(Task& t, int dirfd, const std::string& 
 		     ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC));
 	if (tg->file) {
 		// A magic link: the file itself, opened again.
-		if (auto *hf = dynamic_cast<HostFile *>(tg->file.get())) {
+		auto *hf = dynamic_cast<HostFile *>(tg->file.get());
+		if (hf && hf->handed())
+			return open_handed(tg->file, flags);
+		if (hf) {
 			auto f = hf->reopen(fflags);
 			if (!f)
 				return kerr(errno);

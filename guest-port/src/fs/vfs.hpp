@@ -131,6 +131,8 @@ private:
 			    const std::string& path) const;
 	KResult<Target> resolve(Task& t, int dirfd, const std::string& path, bool follow) const;
 	KResult<unpriv::Fd> host_open(const Loc& loc, int flags, mode_t mode) const;
+	static KResult<std::shared_ptr<File>> open_handed(const std::shared_ptr<File>& f,
+							  int flags);
 	// The host file a target names, opened O_PATH (a synthetic one: EPERM).
 	KResult<unpriv::Fd> host_path_fd(Task& t, int dirfd, const std::string& path,
 					 bool follow) const;
