@@ -37,6 +37,23 @@ KResult<SynthLookup> synth_lookup(Task& t, const std::string& norm)
 	return procfs_lookup(t, norm);
 }
 
+// Whether relative path p, taken from the root, would lead into /dev or
+// /proc: its first component other than "." is one of them.  (A path
+// with ".." may lead anywhere, and is taken as absolute anyway.)
+bool names_mount(std::string_view p)
+{
+	for (std::size_t i = 0; i < p.size();) {
+		std::size_t j = p.find('/', i);
+		if (j == std::string_view::npos)
+			j = p.size();
+		std::string_view c = p.substr(i, j - i);
+		if (!c.empty() && c != ".")
+			return c == "dev" || c == "proc";
+		i = j + 1;
+	}
+	return false;
+}
+
 std::string host_fd_path(int fd)
 {
 	char link[64], buf[PATH_MAX];
@@ -136,11 +153,15 @@ KResult<Vfs::Loc> Vfs::locate(Task& t, std::shared_ptr<File> start, int dirfd,
 		return kerr(ENOTDIR);
 	if (start->host_fd() < 0)	// one of the guest port's directories
 		return locate(t, nullptr, AT_FDCWD, path::join(start->path(), p));
-	if (path::has_dotdot(p)) {
+	// Where the path may lead to /dev or /proc, its absolute form
+	// decides which file system it is in, as for an absolute path.
+	if (path::has_dotdot(p) || names_mount(p)) {
 		auto dir = guest_path(start->host_fd());
-		if (!dir)
+		if (dir)
+			return locate(t, nullptr, AT_FDCWD, path::join(*dir, p));
+		if (path::has_dotdot(p))
 			return kerr(dir.error());
-		return locate(t, nullptr, AT_FDCWD, path::join(*dir, p));
+		// A removed directory: not the root, nothing lexical to find.
 	}
 	Loc loc;
 	loc.dirfd = start->host_fd();
@@ -444,11 +465,12 @@ KResult<Vfs::Entry> Vfs::entry(Task& t, int dirfd, const std::string& p) const
 			return kerr(ENOTDIR);
 		if (start->host_fd() < 0) {
 			abs = path::join(start->path(), p);
-		} else if (path::has_dotdot(p)) {
+		} else if (path::has_dotdot(p) || names_mount(p)) {
 			auto dir = guest_path(start->host_fd());
-			if (!dir)
+			if (dir)
+				abs = path::join(*dir, p);
+			else if (path::has_dotdot(p))
 				return kerr(dir.error());
-			abs = path::join(*dir, p);
 		}
 	}
 	if (!abs.empty()) {

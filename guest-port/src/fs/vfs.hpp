@@ -21,8 +21,9 @@
 // the guest port was handed on a standard descriptor may not.
 //
 // Which file system a path is in is decided on its lexically normalized
-// absolute form: under /dev or /proc, the guest port's; anywhere else,
-// the root.  A symlink in the root is followed by the host, in the root:
+// absolute form (a relative one's too, when it may lead there: it has
+// "..", or starts with dev or proc): under /dev or /proc, the guest
+// port's; anywhere else, the root.  A symlink in the root is followed by the host, in the root:
 // one that points into /dev or /proc reaches the root's own directories
 // of those names, not the guest port's.
 //
