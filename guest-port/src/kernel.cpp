@@ -137,7 +137,9 @@ int Kernel::start(const std::string& program, const std::vector<std::string>& ar
 		return fail(config_.root, strerror(cwd.error()), status_failed);
 	process_->cwd = std::move(*cwd);
 
-	// The guest's standard descriptors are the guest port's.
+	// The guest's standard descriptors are the guest port's; what lies
+	// outside the root, the guest knows by their /dev names.
+	static const char *const std_names[] = {"/dev/stdin", "/dev/stdout", "/dev/stderr"};
 	for (int fd = 0; fd < 3; fd++) {
 		int flags = fcntl(fd, F_GETFL);
 		if (flags < 0 || config_.std_closed[static_cast<std::size_t>(fd)])
@@ -148,7 +150,7 @@ int Kernel::start(const std::string& program, const std::vector<std::string>& ar
 				    strerror(errno), status_failed);
 		(void)process_->fds.install_at(
 			fd, std::make_shared<HostFile>(unpriv::Fd(dup), flags, vfs_.get(),
-						       HostFile::Origin::handed),
+						       HostFile::Origin::handed, std_names[fd]),
 			false);
 	}
 

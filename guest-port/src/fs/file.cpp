@@ -201,7 +201,7 @@ KResult<std::shared_ptr<const MapFile>> File::map_file()
 
 std::string HostFile::path() const
 {
-	return vfs_->describe(fd_.get());
+	return vfs_->describe(fd_.get(), outside_name_);
 }
 
 std::shared_ptr<HostFile> HostFile::reopen(int flags) const
@@ -217,7 +217,8 @@ std::shared_ptr<HostFile> HostFile::reopen(int flags) const
 	int fd = ::open(link, (flags & ~O_CREAT) | O_CLOEXEC);
 	if (fd < 0)
 		return nullptr;
-	return std::make_shared<HostFile>(unpriv::Fd(fd), flags & ~O_CLOEXEC, vfs_, origin_);
+	return std::make_shared<HostFile>(unpriv::Fd(fd), flags & ~O_CLOEXEC, vfs_, origin_,
+					  outside_name_);
 }
 
 KResult<void> HostFile::set_status_flags(int flags)

@@ -107,9 +107,13 @@ public:
 	//           times do not change (EPERM).
 	enum class Origin { root, own, handed };
 
-	// vfs names it (see Vfs::describe()).
-	HostFile(unpriv::Fd fd, int flags, const Vfs *vfs, Origin origin)
-		: File(flags), fd_(std::move(fd)), vfs_(vfs), origin_(origin)
+	// vfs names it (see Vfs::describe()); where the host names it
+	// outside the root, the guest sees it as outside_name ("/dev/stdin"
+	// for the standard input the guest port was handed).
+	HostFile(unpriv::Fd fd, int flags, const Vfs *vfs, Origin origin,
+		 std::string outside_name = "(unreachable)")
+		: File(flags), fd_(std::move(fd)), vfs_(vfs), origin_(origin),
+		  outside_name_(std::move(outside_name))
 	{
 	}
 
@@ -148,6 +152,7 @@ private:
 	unpriv::Fd fd_;
 	const Vfs *vfs_;
 	Origin origin_;
+	std::string outside_name_;
 };
 
 // sendfile(2): up to count bytes from in (at *off, advancing it, or at

@@ -103,13 +103,10 @@ KResult<std::shared_ptr<File>> Vfs::root_dir() const
 					  HostFile::Origin::root);
 }
 
-KResult<std::string> Vfs::guest_path(int fd) const
+std::optional<std::string> Vfs::under_root(const std::string& p) const
 {
-	std::string p = host_fd_path(fd);
-	constexpr std::string_view deleted = " (deleted)";
-	if (p.empty() || p[0] != '/' ||
-	    (p.size() > deleted.size() && p.ends_with(deleted)))
-		return kerr(ENOENT);
+	if (p.empty() || p[0] != '/')
+		return std::nullopt;
 	if (host_root_ == "/")
 		return p;
 	if (p == host_root_)
@@ -117,13 +114,32 @@ KResult<std::string> Vfs::guest_path(int fd) const
 	if (p.size() > host_root_.size() && p.starts_with(host_root_) &&
 	    p[host_root_.size()] == '/')
 		return p.substr(host_root_.size());
-	return kerr(ENOENT);
+	return std::nullopt;
 }
 
-std::string Vfs::describe(int fd) const
+KResult<std::string> Vfs::guest_path(int fd) const
 {
-	auto p = guest_path(fd);
-	return p ? *p : host_fd_path(fd);
+	std::string p = host_fd_path(fd);
+	constexpr std::string_view deleted = " (deleted)";
+	if (p.size() > deleted.size() && p.ends_with(deleted))
+		return kerr(ENOENT);
+	auto g = under_root(p);
+	if (!g)
+		return kerr(ENOENT);
+	return *g;
+}
+
+std::string Vfs::describe(int fd, const std::string& outside) const
+{
+	std::string p = host_fd_path(fd);
+	if (p.empty() || p[0] != '/')
+		return p;
+	constexpr std::string_view deleted = " (deleted)";
+	bool gone = p.size() > deleted.size() && p.ends_with(deleted);
+	auto g = under_root(gone ? p.substr(0, p.size() - deleted.size()) : p);
+	if (!g)
+		return outside;
+	return gone ? *g + std::string(deleted) : *g;
 }
 
 KResult<Vfs::Loc> Vfs::locate(Task& t, std::shared_ptr<File> start, int dirfd,

@@ -96,10 +96,12 @@ public:
 	// The guest path of host descriptor fd, when it lies under the root
 	// (ENOENT when not, or when it was deleted).
 	KResult<std::string> guest_path(int fd) const;
-	// How the guest sees host descriptor fd: its guest path, or for
-	// what lies outside the root (the descriptors the guest port was
-	// started with, pipes), what the host's /proc says.
-	[[nodiscard]] std::string describe(int fd) const;
+	// How the guest sees host descriptor fd, never with a host path in
+	// it: its guest path, with " (deleted)" after it as Linux shows a
+	// deleted or O_TMPFILE file; what the host's /proc says of a file
+	// that has no path (pipe:[N], socket:[N]); for a path outside the
+	// root (what the guest port was handed), outside.
+	[[nodiscard]] std::string describe(int fd, const std::string& outside) const;
 
 	[[nodiscard]] int root_fd() const noexcept { return root_.get(); }
 
@@ -148,6 +150,9 @@ private:
 		std::shared_ptr<File> keep;	// keeps dir's file open
 	};
 	KResult<Entry> entry(Task& t, int dirfd, const std::string& path) const;
+
+	// The guest path of host path p, when it lies under the root.
+	[[nodiscard]] std::optional<std::string> under_root(const std::string& p) const;
 
 	unpriv::Fd root_;
 	std::string host_root_;	// as the host's /proc/self/fd shows it
