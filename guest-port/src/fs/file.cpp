@@ -291,7 +291,10 @@ KResult<void> HostFile::chmod(mode_t mode)
 {
 	if (handed())
 		return kerr(EPERM);
-	return host_void(::fchmod(fd_.get(), mode & 07777));
+	struct stat st;
+	if (::fstat(fd_.get(), &st) < 0)
+		return kerr(errno);
+	return host_void(::fchmod(fd_.get(), allowed_mode(mode, S_ISDIR(st.st_mode))));
 }
 
 KResult<void> HostFile::chown(uid_t uid, gid_t gid, bool empty_path)

@@ -258,6 +258,19 @@ KResult<unpriv::Fd> Vfs::host_open(const Loc& loc, int flags, mode_t mode) const
 	return unpriv::Fd(static_cast<int>(fd));
 }
 
+KResult<void> Vfs::not_running(Task& t, const Loc& loc, int flags) const
+{
+	const auto& exe = t.process().exe_id;
+	if (!exe)
+		return {};
+	auto fd = host_open(loc, O_PATH | (flags & O_NOFOLLOW), 0);
+	struct stat st;
+	if (fd && fstat(fd->get(), &st) == 0 && S_ISREG(st.st_mode) &&
+	    st.st_dev == exe->first && st.st_ino == exe->second)
+		return kerr(ETXTBSY);
+	return {};	// anything else: the open itself says
+}
+
 KResult<unpriv::Fd> Vfs::host_path_fd(Task& t, int dirfd, const std::string& p,
 				      bool follow) const
 {
@@ -314,8 +327,16 @@ KResult<std::shared_ptr<File>> Vfs::open(Task& t, int dirfd, const std::string& 
 	if (!tg)
 		return kerr(tg.error());
 	int fflags = flags & ~O_CLOEXEC;
+	bool write = !(flags & O_PATH) &&
+		     ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC));
 	if (tg->host) {
-		auto fd = host_open(*tg->host, flags, mode & ~t.process().umask);
+		if (write) {
+			auto r = not_running(t, *tg->host, flags);
+			if (!r)
+				return kerr(r.error());
+		}
+		auto fd = host_open(*tg->host, flags,
+				    allowed_mode(mode & ~t.process().umask, false));
 		if (!fd)
 			return kerr(fd.error());
 		return std::make_shared<HostFile>(std::move(*fd), fflags, this,
@@ -324,8 +345,6 @@ KResult<std::shared_ptr<File>> Vfs::open(Task& t, int dirfd, const std::string& 
 
 	if ((flags & O_CREAT) && (flags & O_EXCL))
 		return kerr(EEXIST);
-	bool write = !(flags & O_PATH) &&
-		     ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC));
 	if (tg->file) {
 		// A magic link: the file itself, opened again.
 		auto *hf = dynamic_cast<HostFile *>(tg->file.get());
@@ -558,7 +577,8 @@ KResult<void> Vfs::mknod(Task& t, int dirfd, const std::string& p, mode_t mode, 
 		return kerr(EEXIST);
 	if (e->synth)
 		return kerr(EPERM);
-	if (mknodat(e->dir.get(), e->name.c_str(), type | (mode & 07777 & ~t.process().umask), 0) < 0)
+	if (mknodat(e->dir.get(), e->name.c_str(),
+		    type | allowed_mode(mode & ~t.process().umask, false), 0) < 0)
 		return kerr(errno);
 	return {};
 }
@@ -664,7 +684,10 @@ KResult<void> Vfs::chmod(Task& t, int dirfd, const std::string& p, mode_t mode) 
 	auto fd = host_path_fd(t, dirfd, p, true);
 	if (!fd)
 		return kerr(fd.error());
-	if (::chmod(proc_fd(fd->get()).c_str(), mode & 07777) < 0)
+	struct stat st;
+	if (fstat(fd->get(), &st) < 0)
+		return kerr(errno);
+	if (::chmod(proc_fd(fd->get()).c_str(), allowed_mode(mode, S_ISDIR(st.st_mode))) < 0)
 		return kerr(errno);
 	return {};
 }
@@ -728,6 +751,11 @@ KResult<void> Vfs::truncate(Task& t, const std::string& p, off_t len) const
 	auto fd = host_open(*tg->host, O_WRONLY | O_NONBLOCK, 0);
 	if (!fd)
 		return kerr(fd.error());
+	const auto& exe = t.process().exe_id;
+	struct stat st;
+	if (exe && fstat(fd->get(), &st) == 0 && st.st_dev == exe->first &&
+	    st.st_ino == exe->second)
+		return kerr(ETXTBSY);
 	if (ftruncate(fd->get(), len) < 0)
 		return kerr(errno);
 	return {};

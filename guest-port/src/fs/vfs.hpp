@@ -56,6 +56,15 @@ class Task;
 // A struct stat as statx(2) would have filled it.
 struct statx stat_to_statx(const struct stat& st);
 
+// The mode bits a file of the guest's may have: no set-user-ID bit, and
+// the set-group-ID bit on a directory only (where it only says which
+// group new files get).  The root is a host directory: a set-ID file
+// the guest made there would be one on the host.
+constexpr mode_t allowed_mode(mode_t mode, bool dir) noexcept
+{
+	return mode & 07777 & ~(S_ISUID | (dir ? 0 : S_ISGID));
+}
+
 class Vfs {
 public:
 	// The guest's root is the host directory root.  Errors: those of
@@ -134,6 +143,8 @@ private:
 			    const std::string& path) const;
 	KResult<Target> resolve(Task& t, int dirfd, const std::string& path, bool follow) const;
 	KResult<unpriv::Fd> host_open(const Loc& loc, int flags, mode_t mode) const;
+	// ETXTBSY when the file at loc is t's running executable.
+	KResult<void> not_running(Task& t, const Loc& loc, int flags) const;
 	static KResult<std::shared_ptr<File>> open_handed(const std::shared_ptr<File>& f,
 							  int flags);
 	// The host file a target names, opened O_PATH (a synthetic one: EPERM).
