@@ -10,10 +10,10 @@
  *	fault_test text		a write to its own code: SIGSEGV
  *	fault_test name		names itself with terminal escapes
  *				(PR_SET_NAME), then SIGSEGV
- *	fault_test stack	a system call with the stack pointer in the
- *				top 2 MiB of user space (a stub's range on
- *				the ptrace and seccomp backends), then a
- *				push there: SIGSEGV
+ *	fault_test stack	a system call with the stack pointer at the
+ *				top of user space (where no backend runs a
+ *				guest; on ptrace and seccomp in the stubs'
+ *				range), then a push there: SIGSEGV
  */
 #include <stdlib.h>
 #include <sys/prctl.h>
@@ -42,7 +42,7 @@ int main(int argc, char **argv)
 				 "syscall\n\t"
 				 "push %%rax\n\t"
 				 "mov %%rbx, %%rsp"
-				 : : "r"(0x7ffffff00000UL) : "rax", "rbx", "rcx", "r11", "memory");
+				 : : "r"(0x7ffffffff000UL) : "rax", "rbx", "rcx", "r11", "memory");
 	} else if (!strcmp(argv[1], "text"))
 		*(volatile unsigned char *)(void *)main = 0xc3;
 	return 2;
