@@ -137,17 +137,20 @@ int Kernel::start(const std::string& program, const std::vector<std::string>& ar
 		return fail(config_.root, strerror(cwd.error()), status_failed);
 	process_->cwd = std::move(*cwd);
 
-	// The guest's standard descriptors are the guest port's.
+	// The guest's standard descriptors are the guest port's; what lies
+	// outside the root, the guest knows by their /dev names.
+	static const char *const std_names[] = {"/dev/stdin", "/dev/stdout", "/dev/stderr"};
 	for (int fd = 0; fd < 3; fd++) {
 		int flags = fcntl(fd, F_GETFL);
-		if (flags < 0)
+		if (flags < 0 || config_.std_closed[static_cast<std::size_t>(fd)])
 			continue;
 		int dup = fcntl(fd, F_DUPFD_CLOEXEC, 3);
 		if (dup < 0)
 			return fail("cannot duplicate descriptor " + std::to_string(fd),
 				    strerror(errno), status_failed);
 		(void)process_->fds.install_at(
-			fd, std::make_shared<HostFile>(unpriv::Fd(dup), flags, vfs_.get(), false),
+			fd, std::make_shared<HostFile>(unpriv::Fd(dup), flags, vfs_.get(),
+						       HostFile::Origin::handed, std_names[fd]),
 			false);
 	}
 
@@ -203,6 +206,16 @@ void Kernel::run_task(Task& t)
 	Process& p = t.process();
 
 	while (!p.exited) {
+		// An entry point or a stack where no guest may run (a
+		// non-canonical address, the backend's own range): Linux
+		// would start there and fault at once.  The guest's SIGSEGV,
+		// not a backend error.
+		const unpriv::Regs& r = t.regs();
+		if (!t.mm().runnable(r.rip) || !t.mm().runnable(r.rsp)) {
+			force_signal(t, SIGSEGV, SEGV_MAPERR,
+				     t.mm().runnable(r.rip) ? r.rsp : r.rip);
+			break;
+		}
 		vdso_->refresh();
 		auto exit = t.vcpu().run(t.mm().address_space());
 		if (!exit) {
@@ -282,8 +295,9 @@ void Kernel::force_signal(Task& t, int signo, int code, std::uint64_t addr)
 		tracer_->signal(signo, code, addr);
 	// Not caught (the guest cannot catch signals yet): the process ends,
 	// and the user is told where, as a shell says "Segmentation fault".
+	// The name is the guest's (PR_SET_NAME): escaped, as --trace does.
 	std::fprintf(stderr, "unpriv-run: %s killed by %s at rip %#llx (address %#llx)\n",
-		     t.process().comm.c_str(), signal_name(signo).c_str(),
+		     escape(t.process().comm).c_str(), signal_name(signo).c_str(),
 		     static_cast<unsigned long long>(t.regs().rip),
 		     static_cast<unsigned long long>(addr));
 	t.process().kill(signo);

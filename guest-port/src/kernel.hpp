@@ -6,6 +6,7 @@
 // signal) comes here and is handled, until the guest is gone.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -32,6 +33,9 @@ struct Config {
 	bool stats = false;				// --stats
 	std::uint64_t memory = 64ull << 30;		// guest physical memory
 	std::string hostname = "unpriv";		// the guest's uname nodename
+	// unpriv-run's descriptors 0 to 2 that were closed when it started
+	// (/dev/null now): the guest gets them closed.
+	std::array<bool, 3> std_closed{};
 };
 
 // unpriv-run's exit status when it fails itself, as env(1) and

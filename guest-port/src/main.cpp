@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 //
 // unpriv-run: run a Linux program in the guest port.
+#include <fcntl.h>
 #include <getopt.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
@@ -98,6 +100,21 @@ bool parse_seconds(const char *s, std::int64_t *ns)
 
 int main(int argc, char **argv)
 {
+	// Descriptors 0 to 2 closed at start: /dev/null in their place
+	// before anything is opened, so that nothing of unpriv-run's own
+	// (the guest's memory, the root, a backend's descriptors) becomes
+	// a standard descriptor, the guest's among them.  The guest gets
+	// them closed, as it would have them on Linux.
+	std::array<bool, 3> std_closed{};
+	for (int fd = 0; fd < 3; fd++) {
+		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+			continue;
+		std_closed[static_cast<std::size_t>(fd)] = true;
+		int null = open("/dev/null", O_RDWR);
+		if (null != fd)
+			return guest::status_failed;
+	}
+
 	enum { opt_hostname = 256, opt_trace, opt_stats, opt_make_root };
 	static const struct option options[] = {
 		{"backend", required_argument, nullptr, 'b'},
@@ -118,6 +135,7 @@ int main(int argc, char **argv)
 	};
 
 	guest::Config config;
+	config.std_closed = std_closed;
 	std::vector<std::string> env_sets;
 	int c;
 	// '+': options stop at PROGRAM, whose own options are its own.

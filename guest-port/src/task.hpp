@@ -12,6 +12,8 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <optional>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -52,6 +54,9 @@ public:
 	std::shared_ptr<File> cwd;
 
 	std::string exe;	// the executable's guest path
+	// The running executable's host identity (st_dev, st_ino): it may
+	// not be written (ETXTBSY), as Linux's deny_write_access().
+	std::optional<std::pair<dev_t, ino_t>> exe_id;
 	std::string comm;	// the thread name, 15 bytes at most
 	// Where execve put the arguments and environment in the guest's
 	// stack, for /proc/self/cmdline and environ.

@@ -30,28 +30,7 @@ std::string hex(std::uint64_t v)
 
 std::string quote(const std::string& s, bool more)
 {
-	std::string out = "\"";
-	for (unsigned char c : s) {
-		switch (c) {
-		case '"': out += "\\\""; break;
-		case '\\': out += "\\\\"; break;
-		case '\n': out += "\\n"; break;
-		case '\t': out += "\\t"; break;
-		case '\r': out += "\\r"; break;
-		default:
-			if (c >= 0x20 && c < 0x7f) {
-				out += static_cast<char>(c);
-			} else {
-				char b[8];
-				std::snprintf(b, sizeof(b), "\\x%02x", c);
-				out += b;
-			}
-		}
-	}
-	out += '"';
-	if (more)
-		out += "...";
-	return out;
+	return "\"" + escape(s) + (more ? "\"..." : "\"");
 }
 
 // Flag names, the rest in hex.
@@ -187,6 +166,29 @@ const char *errno_name(int e)
 }
 
 } // namespace
+
+std::string escape(const std::string& s)
+{
+	std::string out;
+	for (unsigned char c : s) {
+		switch (c) {
+		case '"': out += "\\\""; break;
+		case '\\': out += "\\\\"; break;
+		case '\n': out += "\\n"; break;
+		case '\t': out += "\\t"; break;
+		case '\r': out += "\\r"; break;
+		default:
+			if (c >= 0x20 && c < 0x7f) {
+				out += static_cast<char>(c);
+			} else {
+				char b[8];
+				std::snprintf(b, sizeof(b), "\\x%02x", c);
+				out += b;
+			}
+		}
+	}
+	return out;
+}
 
 void Tracer::emit(std::string line)
 {

@@ -19,6 +19,11 @@ namespace guest {
 
 class Task;
 
+// Guest text made safe to print: C escapes for quotes, backslashes and
+// the usual control characters, \xNN for any other byte outside
+// printable ASCII (as strace shows strings, without the quotes).
+std::string escape(const std::string& s);
+
 class Tracer {
 public:
 	// Lines go to host descriptor fd (the guest port's stderr).

@@ -201,11 +201,15 @@ KResult<std::shared_ptr<const MapFile>> File::map_file()
 
 std::string HostFile::path() const
 {
-	return vfs_->describe(fd_.get());
+	return vfs_->describe(fd_.get(), outside_name_);
 }
 
 std::shared_ptr<HostFile> HostFile::reopen(int flags) const
 {
+	if (handed()) {
+		errno = EACCES;
+		return nullptr;
+	}
 	// Through the host's magic link to our own descriptor: a new open
 	// file description, with the host's permission checks.
 	char link[64];
@@ -213,7 +217,8 @@ std::shared_ptr<HostFile> HostFile::reopen(int flags) const
 	int fd = ::open(link, (flags & ~O_CREAT) | O_CLOEXEC);
 	if (fd < 0)
 		return nullptr;
-	return std::make_shared<HostFile>(unpriv::Fd(fd), flags & ~O_CLOEXEC, vfs_, under_root_);
+	return std::make_shared<HostFile>(unpriv::Fd(fd), flags & ~O_CLOEXEC, vfs_, origin_,
+					  outside_name_);
 }
 
 KResult<void> HostFile::set_status_flags(int flags)
@@ -284,11 +289,18 @@ KResult<struct statfs> HostFile::statfs()
 
 KResult<void> HostFile::chmod(mode_t mode)
 {
-	return host_void(::fchmod(fd_.get(), mode & 07777));
+	if (handed())
+		return kerr(EPERM);
+	struct stat st;
+	if (::fstat(fd_.get(), &st) < 0)
+		return kerr(errno);
+	return host_void(::fchmod(fd_.get(), allowed_mode(mode, S_ISDIR(st.st_mode))));
 }
 
 KResult<void> HostFile::chown(uid_t uid, gid_t gid, bool empty_path)
 {
+	if (handed())
+		return kerr(EPERM);
 	if (empty_path)
 		return host_void(::fchownat(fd_.get(), "", uid, gid, AT_EMPTY_PATH));
 	return host_void(::fchown(fd_.get(), uid, gid));
@@ -306,6 +318,8 @@ KResult<void> HostFile::sync(bool data_only)
 
 KResult<void> HostFile::utimens(const struct timespec *times)
 {
+	if (handed())
+		return kerr(EPERM);
 	return host_void(::futimens(fd_.get(), times));
 }
 
@@ -402,7 +416,7 @@ KResult<std::shared_ptr<const MapFile>> HostFile::map_file()
 bool HostFile::is_directory() const noexcept
 {
 	struct stat st;
-	return under_root_ && ::fstat(fd_.get(), &st) == 0 && S_ISDIR(st.st_mode);
+	return origin_ == Origin::root && ::fstat(fd_.get(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
 // --- calls on several files ---------------------------------------------------
@@ -448,8 +462,10 @@ KResult<std::pair<std::shared_ptr<File>, std::shared_ptr<File>>> make_pipe(const
 		return kerr(errno);
 	// A host pipe: the guest port reads and writes it for the guest.
 	return std::pair<std::shared_ptr<File>, std::shared_ptr<File>>{
-		std::make_shared<HostFile>(unpriv::Fd(p[0]), O_RDONLY | status, &vfs, false),
-		std::make_shared<HostFile>(unpriv::Fd(p[1]), O_WRONLY | status, &vfs, false)};
+		std::make_shared<HostFile>(unpriv::Fd(p[0]), O_RDONLY | status, &vfs,
+					   HostFile::Origin::own),
+		std::make_shared<HostFile>(unpriv::Fd(p[1]), O_WRONLY | status, &vfs,
+					   HostFile::Origin::own)};
 }
 
 KResult<int> poll_files(std::span<PollEntry> entries, int timeout_ms)

@@ -95,20 +95,34 @@ protected:
 
 class HostFile : public File {
 public:
-	// vfs names it (see Vfs::describe()).  under_root: it was opened
-	// through vfs, in the guest's root, and may start path lookups
-	// when it is a directory; a host file the guest port was handed
-	// (its standard descriptors) never may, so that no lookup starts
-	// outside the root.
-	HostFile(unpriv::Fd fd, int flags, const Vfs *vfs, bool under_root)
-		: File(flags), fd_(std::move(fd)), vfs_(vfs), under_root_(under_root)
+	// Where the host file comes from:
+	//   root    opened through vfs, in the guest's root: a directory
+	//           may start path lookups;
+	//   own     made by the guest port for the guest (a pipe);
+	//   handed  handed to the guest port (its standard descriptors),
+	//           and possibly outside the root.  The guest uses it as
+	//           handed: no lookup starts from it, opening it again by
+	//           name (/proc/self/fd/N, /dev/stdin) gives this same open
+	//           file and never more access, and its mode, owner and
+	//           times do not change (EPERM).
+	enum class Origin { root, own, handed };
+
+	// vfs names it (see Vfs::describe()); where the host names it
+	// outside the root, the guest sees it as outside_name ("/dev/stdin"
+	// for the standard input the guest port was handed).
+	HostFile(unpriv::Fd fd, int flags, const Vfs *vfs, Origin origin,
+		 std::string outside_name = "(unreachable)")
+		: File(flags), fd_(std::move(fd)), vfs_(vfs), origin_(origin),
+		  outside_name_(std::move(outside_name))
 	{
 	}
 
+	[[nodiscard]] bool handed() const noexcept { return origin_ == Origin::handed; }
+
 	[[nodiscard]] std::string path() const override;
 	KResult<void> set_status_flags(int flags) override;
-	// The same file opened again with flags (/proc/self/fd/N); null
-	// with errno set when that fails.
+	// The same file opened again with flags (/proc/self/fd/N), not for
+	// a handed one; null with errno set when that fails.
 	[[nodiscard]] std::shared_ptr<HostFile> reopen(int flags) const;
 	KResult<std::size_t> read(std::span<std::byte> buf) override;
 	KResult<std::size_t> write(std::span<const std::byte> buf) override;
@@ -137,7 +151,8 @@ public:
 private:
 	unpriv::Fd fd_;
 	const Vfs *vfs_;
-	bool under_root_;
+	Origin origin_;
+	std::string outside_name_;
 };
 
 // sendfile(2): up to count bytes from in (at *off, advancing it, or at

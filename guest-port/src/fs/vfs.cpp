@@ -37,6 +37,23 @@ KResult<SynthLookup> synth_lookup(Task& t, const std::string& norm)
 	return procfs_lookup(t, norm);
 }
 
+// Whether relative path p, taken from the root, would lead into /dev or
+// /proc: its first component other than "." is one of them.  (A path
+// with ".." may lead anywhere, and is taken as absolute anyway.)
+bool names_mount(std::string_view p)
+{
+	for (std::size_t i = 0; i < p.size();) {
+		std::size_t j = p.find('/', i);
+		if (j == std::string_view::npos)
+			j = p.size();
+		std::string_view c = p.substr(i, j - i);
+		if (!c.empty() && c != ".")
+			return c == "dev" || c == "proc";
+		i = j + 1;
+	}
+	return false;
+}
+
 std::string host_fd_path(int fd)
 {
 	char link[64], buf[PATH_MAX];
@@ -82,16 +99,14 @@ KResult<std::shared_ptr<File>> Vfs::root_dir() const
 	int fd = fcntl(root_.get(), F_DUPFD_CLOEXEC, 0);
 	if (fd < 0)
 		return kerr(errno);
-	return std::make_shared<HostFile>(unpriv::Fd(fd), O_PATH | O_DIRECTORY, this, true);
+	return std::make_shared<HostFile>(unpriv::Fd(fd), O_PATH | O_DIRECTORY, this,
+					  HostFile::Origin::root);
 }
 
-KResult<std::string> Vfs::guest_path(int fd) const
+std::optional<std::string> Vfs::under_root(const std::string& p) const
 {
-	std::string p = host_fd_path(fd);
-	constexpr std::string_view deleted = " (deleted)";
-	if (p.empty() || p[0] != '/' ||
-	    (p.size() > deleted.size() && p.ends_with(deleted)))
-		return kerr(ENOENT);
+	if (p.empty() || p[0] != '/')
+		return std::nullopt;
 	if (host_root_ == "/")
 		return p;
 	if (p == host_root_)
@@ -99,13 +114,32 @@ KResult<std::string> Vfs::guest_path(int fd) const
 	if (p.size() > host_root_.size() && p.starts_with(host_root_) &&
 	    p[host_root_.size()] == '/')
 		return p.substr(host_root_.size());
-	return kerr(ENOENT);
+	return std::nullopt;
 }
 
-std::string Vfs::describe(int fd) const
+KResult<std::string> Vfs::guest_path(int fd) const
 {
-	auto p = guest_path(fd);
-	return p ? *p : host_fd_path(fd);
+	std::string p = host_fd_path(fd);
+	constexpr std::string_view deleted = " (deleted)";
+	if (p.size() > deleted.size() && p.ends_with(deleted))
+		return kerr(ENOENT);
+	auto g = under_root(p);
+	if (!g)
+		return kerr(ENOENT);
+	return *g;
+}
+
+std::string Vfs::describe(int fd, const std::string& outside) const
+{
+	std::string p = host_fd_path(fd);
+	if (p.empty() || p[0] != '/')
+		return p;
+	constexpr std::string_view deleted = " (deleted)";
+	bool gone = p.size() > deleted.size() && p.ends_with(deleted);
+	auto g = under_root(gone ? p.substr(0, p.size() - deleted.size()) : p);
+	if (!g)
+		return outside;
+	return gone ? *g + std::string(deleted) : *g;
 }
 
 KResult<Vfs::Loc> Vfs::locate(Task& t, std::shared_ptr<File> start, int dirfd,
@@ -135,11 +169,15 @@ KResult<Vfs::Loc> Vfs::locate(Task& t, std::shared_ptr<File> start, int dirfd,
 		return kerr(ENOTDIR);
 	if (start->host_fd() < 0)	// one of the guest port's directories
 		return locate(t, nullptr, AT_FDCWD, path::join(start->path(), p));
-	if (path::has_dotdot(p)) {
+	// Where the path may lead to /dev or /proc, its absolute form
+	// decides which file system it is in, as for an absolute path.
+	if (path::has_dotdot(p) || names_mount(p)) {
 		auto dir = guest_path(start->host_fd());
-		if (!dir)
+		if (dir)
+			return locate(t, nullptr, AT_FDCWD, path::join(*dir, p));
+		if (path::has_dotdot(p))
 			return kerr(dir.error());
-		return locate(t, nullptr, AT_FDCWD, path::join(*dir, p));
+		// A removed directory: not the root, nothing lexical to find.
 	}
 	Loc loc;
 	loc.dirfd = start->host_fd();
@@ -220,6 +258,19 @@ KResult<unpriv::Fd> Vfs::host_open(const Loc& loc, int flags, mode_t mode) const
 	return unpriv::Fd(static_cast<int>(fd));
 }
 
+KResult<void> Vfs::not_running(Task& t, const Loc& loc, int flags) const
+{
+	const auto& exe = t.process().exe_id;
+	if (!exe)
+		return {};
+	auto fd = host_open(loc, O_PATH | (flags & O_NOFOLLOW), 0);
+	struct stat st;
+	if (fd && fstat(fd->get(), &st) == 0 && S_ISREG(st.st_mode) &&
+	    st.st_dev == exe->first && st.st_ino == exe->second)
+		return kerr(ETXTBSY);
+	return {};	// anything else: the open itself says
+}
+
 KResult<unpriv::Fd> Vfs::host_path_fd(Task& t, int dirfd, const std::string& p,
 				      bool follow) const
 {
@@ -229,12 +280,44 @@ KResult<unpriv::Fd> Vfs::host_path_fd(Task& t, int dirfd, const std::string& p,
 	if (tg->host)
 		return host_open(*tg->host, O_PATH | (follow ? 0 : O_NOFOLLOW), 0);
 	if (tg->file && tg->file->host_fd() >= 0) {
+		// A file handed to the guest port is not changed by name.
+		if (auto *hf = dynamic_cast<HostFile *>(tg->file.get()); hf && hf->handed())
+			return kerr(EPERM);
 		int fd = fcntl(tg->file->host_fd(), F_DUPFD_CLOEXEC, 0);
 		if (fd < 0)
 			return kerr(errno);
 		return unpriv::Fd(fd);
 	}
 	return kerr(EPERM);	// the guest port's own files do not change
+}
+
+// A file handed to the guest port, opened by name (/dev/stdin,
+// /proc/self/fd/N): the same open file, as /dev/fd/N is on the BSDs,
+// for no more access than it was handed with; never a new file in it
+// (O_TMPFILE).  O_TRUNC truncates a regular file handed for writing, as
+// ftruncate(2) on it would.
+KResult<std::shared_ptr<File>> Vfs::open_handed(const std::shared_ptr<File>& f, int flags)
+{
+	if (flags & O_PATH)
+		return f;
+	if ((flags & __O_TMPFILE) == __O_TMPFILE)
+		return kerr(EACCES);
+	int acc = flags & O_ACCMODE;
+	bool read = acc == O_RDONLY || acc == O_RDWR;
+	bool write = acc == O_WRONLY || acc == O_RDWR || (flags & O_TRUNC);
+	if ((read && !f->readable()) || (write && !f->writable()))
+		return kerr(EACCES);
+	auto st = f->stat();
+	if (!st)
+		return kerr(st.error());
+	if ((flags & O_DIRECTORY) && !S_ISDIR(st->st_mode))
+		return kerr(ENOTDIR);
+	if ((flags & O_TRUNC) && S_ISREG(st->st_mode)) {
+		auto r = f->truncate(0);
+		if (!r)
+			return kerr(r.error());
+	}
+	return f;
 }
 
 KResult<std::shared_ptr<File>> Vfs::open(Task& t, int dirfd, const std::string& p, int flags,
@@ -244,20 +327,30 @@ KResult<std::shared_ptr<File>> Vfs::open(Task& t, int dirfd, const std::string& 
 	if (!tg)
 		return kerr(tg.error());
 	int fflags = flags & ~O_CLOEXEC;
+	bool write = !(flags & O_PATH) &&
+		     ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC));
 	if (tg->host) {
-		auto fd = host_open(*tg->host, flags, mode & ~t.process().umask);
+		if (write) {
+			auto r = not_running(t, *tg->host, flags);
+			if (!r)
+				return kerr(r.error());
+		}
+		auto fd = host_open(*tg->host, flags,
+				    allowed_mode(mode & ~t.process().umask, false));
 		if (!fd)
 			return kerr(fd.error());
-		return std::make_shared<HostFile>(std::move(*fd), fflags, this, true);
+		return std::make_shared<HostFile>(std::move(*fd), fflags, this,
+						  HostFile::Origin::root);
 	}
 
 	if ((flags & O_CREAT) && (flags & O_EXCL))
 		return kerr(EEXIST);
-	bool write = !(flags & O_PATH) &&
-		     ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC));
 	if (tg->file) {
 		// A magic link: the file itself, opened again.
-		if (auto *hf = dynamic_cast<HostFile *>(tg->file.get())) {
+		auto *hf = dynamic_cast<HostFile *>(tg->file.get());
+		if (hf && hf->handed())
+			return open_handed(tg->file, flags);
+		if (hf) {
 			auto f = hf->reopen(fflags);
 			if (!f)
 				return kerr(errno);
@@ -407,11 +500,12 @@ KResult<Vfs::Entry> Vfs::entry(Task& t, int dirfd, const std::string& p) const
 			return kerr(ENOTDIR);
 		if (start->host_fd() < 0) {
 			abs = path::join(start->path(), p);
-		} else if (path::has_dotdot(p)) {
+		} else if (path::has_dotdot(p) || names_mount(p)) {
 			auto dir = guest_path(start->host_fd());
-			if (!dir)
+			if (dir)
+				abs = path::join(*dir, p);
+			else if (path::has_dotdot(p))
 				return kerr(dir.error());
-			abs = path::join(*dir, p);
 		}
 	}
 	if (!abs.empty()) {
@@ -483,7 +577,8 @@ KResult<void> Vfs::mknod(Task& t, int dirfd, const std::string& p, mode_t mode, 
 		return kerr(EEXIST);
 	if (e->synth)
 		return kerr(EPERM);
-	if (mknodat(e->dir.get(), e->name.c_str(), type | (mode & 07777 & ~t.process().umask), 0) < 0)
+	if (mknodat(e->dir.get(), e->name.c_str(),
+		    type | allowed_mode(mode & ~t.process().umask, false), 0) < 0)
 		return kerr(errno);
 	return {};
 }
@@ -589,7 +684,10 @@ KResult<void> Vfs::chmod(Task& t, int dirfd, const std::string& p, mode_t mode) 
 	auto fd = host_path_fd(t, dirfd, p, true);
 	if (!fd)
 		return kerr(fd.error());
-	if (::chmod(proc_fd(fd->get()).c_str(), mode & 07777) < 0)
+	struct stat st;
+	if (fstat(fd->get(), &st) < 0)
+		return kerr(errno);
+	if (::chmod(proc_fd(fd->get()).c_str(), allowed_mode(mode, S_ISDIR(st.st_mode))) < 0)
 		return kerr(errno);
 	return {};
 }
@@ -653,6 +751,11 @@ KResult<void> Vfs::truncate(Task& t, const std::string& p, off_t len) const
 	auto fd = host_open(*tg->host, O_WRONLY | O_NONBLOCK, 0);
 	if (!fd)
 		return kerr(fd.error());
+	const auto& exe = t.process().exe_id;
+	struct stat st;
+	if (exe && fstat(fd->get(), &st) == 0 && st.st_dev == exe->first &&
+	    st.st_ino == exe->second)
+		return kerr(ETXTBSY);
 	if (ftruncate(fd->get(), len) < 0)
 		return kerr(errno);
 	return {};

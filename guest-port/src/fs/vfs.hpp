@@ -21,8 +21,9 @@
 // the guest port was handed on a standard descriptor may not.
 //
 // Which file system a path is in is decided on its lexically normalized
-// absolute form: under /dev or /proc, the guest port's; anywhere else,
-// the root.  A symlink in the root is followed by the host, in the root:
+// absolute form (a relative one's too, when it may lead there: it has
+// "..", or starts with dev or proc): under /dev or /proc, the guest
+// port's; anywhere else, the root.  A symlink in the root is followed by the host, in the root:
 // one that points into /dev or /proc reaches the root's own directories
 // of those names, not the guest port's.
 //
@@ -54,6 +55,15 @@ class Task;
 
 // A struct stat as statx(2) would have filled it.
 struct statx stat_to_statx(const struct stat& st);
+
+// The mode bits a file of the guest's may have: no set-user-ID bit, and
+// the set-group-ID bit on a directory only (where it only says which
+// group new files get).  The root is a host directory: a set-ID file
+// the guest made there would be one on the host.
+constexpr mode_t allowed_mode(mode_t mode, bool dir) noexcept
+{
+	return mode & 07777 & ~(S_ISUID | (dir ? 0 : S_ISGID));
+}
 
 class Vfs {
 public:
@@ -95,10 +105,12 @@ public:
 	// The guest path of host descriptor fd, when it lies under the root
 	// (ENOENT when not, or when it was deleted).
 	KResult<std::string> guest_path(int fd) const;
-	// How the guest sees host descriptor fd: its guest path, or for
-	// what lies outside the root (the descriptors the guest port was
-	// started with, pipes), what the host's /proc says.
-	[[nodiscard]] std::string describe(int fd) const;
+	// How the guest sees host descriptor fd, never with a host path in
+	// it: its guest path, with " (deleted)" after it as Linux shows a
+	// deleted or O_TMPFILE file; what the host's /proc says of a file
+	// that has no path (pipe:[N], socket:[N]); for a path outside the
+	// root (what the guest port was handed), outside.
+	[[nodiscard]] std::string describe(int fd, const std::string& outside) const;
 
 	[[nodiscard]] int root_fd() const noexcept { return root_.get(); }
 
@@ -131,6 +143,10 @@ private:
 			    const std::string& path) const;
 	KResult<Target> resolve(Task& t, int dirfd, const std::string& path, bool follow) const;
 	KResult<unpriv::Fd> host_open(const Loc& loc, int flags, mode_t mode) const;
+	// ETXTBSY when the file at loc is t's running executable.
+	KResult<void> not_running(Task& t, const Loc& loc, int flags) const;
+	static KResult<std::shared_ptr<File>> open_handed(const std::shared_ptr<File>& f,
+							  int flags);
 	// The host file a target names, opened O_PATH (a synthetic one: EPERM).
 	KResult<unpriv::Fd> host_path_fd(Task& t, int dirfd, const std::string& path,
 					 bool follow) const;
@@ -145,6 +161,9 @@ private:
 		std::shared_ptr<File> keep;	// keeps dir's file open
 	};
 	KResult<Entry> entry(Task& t, int dirfd, const std::string& path) const;
+
+	// The guest path of host path p, when it lies under the root.
+	[[nodiscard]] std::optional<std::string> under_root(const std::string& p) const;
 
 	unpriv::Fd root_;
 	std::string host_root_;	// as the host's /proc/self/fd shows it

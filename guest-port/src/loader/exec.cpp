@@ -235,6 +235,11 @@ KResult<void> exec(Task& t, const std::string& path, std::vector<std::string> ar
 		return kerr(sp.error());
 
 	p.exe = (*file)->name;
+	struct stat est;
+	if (fstat((*file)->fd.get(), &est) == 0)
+		p.exe_id = std::pair{est.st_dev, est.st_ino};
+	else
+		p.exe_id.reset();
 	std::string base = execfn.substr(execfn.rfind('/') + 1);
 	p.comm = base.substr(0, 15);
 

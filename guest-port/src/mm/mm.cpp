@@ -106,6 +106,16 @@ Mm::VmaMap::const_iterator Mm::first_ending_after(std::uint64_t addr) const
 	return it;
 }
 
+bool Mm::runnable(std::uint64_t addr) const noexcept
+{
+	if (addr >= user_end)
+		return false;
+	for (const auto& r : reserved_)
+		if (r.start <= addr && addr < r.end)
+			return false;
+	return true;
+}
+
 const Vma *Mm::find(std::uint64_t addr) const
 {
 	auto it = first_ending_after(addr);
@@ -385,6 +395,12 @@ KResult<std::uint64_t> Mm::mmap(std::uint64_t addr, std::uint64_t len, int prot,
 			return kerr(EINVAL);
 		if (off + plen < off)
 			return kerr(EOVERFLOW);
+		// As Linux's file_mmap_ok(): no page of a regular file lies
+		// past MAX_LFS_FILESIZE (and the host's mmap would refuse it).
+		constexpr std::uint64_t max_file_size = INT64_MAX;
+		if (plen > max_file_size ||
+		    off / page_size > (max_file_size - plen) / page_size)
+			return kerr(EOVERFLOW);
 		if (shared && (prot & PROT_WRITE) && !file->writable)
 			return kerr(EACCES);
 	}
@@ -486,7 +502,7 @@ KResult<void> Mm::mprotect(std::uint64_t addr, std::uint64_t len, int prot)
 		v.prot = prot;
 		// Where the address space maps the same thing with another
 		// protection, protect; where what is mapped changes, map.
-		if ((v.anonymous() && had_phys) || v.shared)
+		if ((v.anonymous() && had_phys) || (v.shared && v.file))
 			ops.push_back(unpriv::AsOp::protect(v.start, v.len(),
 							    to_prot(prot)));
 		else

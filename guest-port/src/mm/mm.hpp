@@ -187,6 +187,11 @@ public:
 	// The mapping at addr, if any.
 	[[nodiscard]] const Vma *find(std::uint64_t addr) const;
 
+	// Whether the guest may run with its rip or rsp at addr: below the
+	// top of user space and outside the backend's reserved ranges (the
+	// backends refuse to run it anywhere else).
+	[[nodiscard]] bool runnable(std::uint64_t addr) const noexcept;
+
 	// A backend call failed: guest memory no longer matches the list.
 	// The first such error; the kernel ends the guest on it.
 	[[nodiscard]] const std::error_code& failure() const noexcept

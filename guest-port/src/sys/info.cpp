@@ -4,6 +4,7 @@
 #include <sys/random.h>
 #include <sys/sysinfo.h>
 #include <sys/utsname.h>
+#include <time.h>
 
 #include <cstring>
 #include <vector>
@@ -39,18 +40,17 @@ GUEST_SYSCALL(uname)
 
 GUEST_SYSCALL(sysinfo)
 {
-	struct sysinfo si;
-	if (::sysinfo(&si) < 0)
-		return -errno;
-	// Memory as the guest has it: its physical memory, what is in use.
+	// The guest's own figures: its clock's uptime, its physical memory
+	// (as /proc/meminfo), its one process and no load; nothing of the
+	// host's.
+	struct sysinfo si{};
+	struct timespec boot;
+	clock_gettime(CLOCK_BOOTTIME, &boot);
 	PhysMemory& phys = t.kernel().phys();
+	si.uptime = boot.tv_sec;
 	si.mem_unit = 1;
-	si.totalram = std::min<std::uint64_t>(phys.size(),
-					      static_cast<std::uint64_t>(si.totalram) * si.mem_unit);
+	si.totalram = phys.size();
 	si.freeram = si.totalram - std::min<std::uint64_t>(si.totalram, phys.allocated());
-	si.sharedram = si.bufferram = 0;
-	si.totalswap = si.freeswap = 0;
-	si.totalhigh = si.freehigh = 0;
 	si.procs = 1;
 	return sys_ret(t.mm().write_obj(a[0], si));
 }

@@ -34,6 +34,30 @@ static const char *fmt(const char *f, const char *a)
 	return p;
 }
 
+static ssize_t slurp_at(int dirfd, const char *path, char *buf, size_t len)
+{
+	int fd = openat(dirfd, path, O_RDONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = 0;
+	return n;
+}
+
+static int is_null(int fd)
+{
+	struct stat st;
+	int ok = fd >= 0 && fstat(fd, &st) == 0 && S_ISCHR(st.st_mode) &&
+		 st.st_rdev == makedev(1, 3);
+
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
 int main(int argc, char **argv)
 {
 	char buf[PATH_MAX];
@@ -123,6 +147,39 @@ int main(int argc, char **argv)
 	snprintf(buf, sizeof(buf), "/dev/fd/%d/../%s", rootfd, marker);
 	CHECK_ERR(open(buf, O_RDONLY), ENOENT, "/dev/fd/ROOTFD/../MARKER");
 	CHECK_ERR(open(fmt("/dev/../../%s", marker), O_RDONLY), ENOENT, "/dev/../../MARKER");
+
+	/* The guest port's own /dev and /proc, by relative names too: never
+	 * the root's directories of those names. */
+	char comm[64], rel[64];
+	CHECK(chdir("/") == 0 && slurp_at(AT_FDCWD, "/proc/self/comm", comm, sizeof(comm)) > 0,
+	      "read /proc/self/comm");
+	CHECK(slurp_at(AT_FDCWD, "proc/self/comm", rel, sizeof(rel)) > 0 && !strcmp(comm, rel),
+	      "proc/self/comm from / is the guest port's");
+	CHECK(slurp_at(AT_FDCWD, "./proc/self/comm", rel, sizeof(rel)) > 0 && !strcmp(comm, rel),
+	      "./proc/self/comm from / is the guest port's");
+	CHECK(slurp_at(rootfd, "proc/self/comm", rel, sizeof(rel)) > 0 && !strcmp(comm, rel),
+	      "openat(/, proc/self/comm) is the guest port's");
+	CHECK(slurp_at(rootfd, ".//proc/./self/comm", rel, sizeof(rel)) > 0 && !strcmp(comm, rel),
+	      "openat(/, .//proc/./self/comm) is the guest port's");
+	CHECK(is_null(open("dev/null", O_WRONLY)), "dev/null from / is the guest port's");
+	CHECK(is_null(open("./dev/null", O_WRONLY)), "./dev/null from / is the guest port's");
+	CHECK(is_null(openat(rootfd, "dev/null", O_WRONLY)), "openat(/, dev/null) is the guest port's");
+	CHECK(fstatat(AT_FDCWD, "proc", &st, 0) == 0 && st.st_dev == makedev(0, 0x75) &&
+	      fstatat(rootfd, "dev", &st, 0) == 0 && st.st_dev == makedev(0, 0x75),
+	      "stat proc and dev from /: the guest port's");
+	errno = 0;
+	int abs_err = open("/dev/unpriv-confine", O_WRONLY | O_CREAT, 0644) < 0 ? errno : 0;
+	CHECK(abs_err != 0, "creating /dev/unpriv-confine fails");
+	CHECK_ERR(open("dev/unpriv-confine", O_WRONLY | O_CREAT, 0644), abs_err,
+		  "so does creating dev/unpriv-confine from /");
+	CHECK_ERR(openat(rootfd, "dev/unpriv-confine", O_WRONLY | O_CREAT, 0644), abs_err,
+		  "and from a descriptor of /");
+	CHECK_ERR(mkdir("proc/unpriv-confine", 0755), EPERM, "mkdir proc/x from /: EPERM");
+	CHECK_ERR(mkdirat(rootfd, "./proc/unpriv-confine", 0755), EPERM,
+		  "mkdirat(/, ./proc/x): EPERM");
+	CHECK_ERR(symlink("x", "dev/unpriv-confine"), EPERM, "symlink dev/x from /: EPERM");
+	CHECK_ERR(unlink("dev/null"), EPERM, "unlink dev/null from /: EPERM");
+	chdir(scratch);
 
 	/* no devices */
 	CHECK_ERR(mknod("null", S_IFCHR | 0666, makedev(1, 3)), EPERM, "mknod of a character device: EPERM");

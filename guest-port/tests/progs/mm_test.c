@@ -103,6 +103,14 @@ int main(void)
 	      "part of a PROT_NONE reservation made usable");
 	munmap(none + 4 * pg, pg);
 	CHECK_ERR(mprotect(none, 8 * pg, PROT_READ), ENOMEM, "mprotect over a hole: ENOMEM");
+	unsigned char *sh = mmap(NULL, 2 * pg, PROT_NONE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	CHECK(sh != MAP_FAILED && mprotect(sh, 2 * pg, PROT_READ | PROT_WRITE) == 0 &&
+	      writable(sh, 2 * pg) && all(sh, 2 * pg, 0),
+	      "a PROT_NONE shared anonymous mapping made read-write by mprotect");
+	if (sh != MAP_FAILED) {
+		memset(sh, 0x33, 2 * pg);
+		CHECK(all(sh, 2 * pg, 0x33), "and written");
+	}
 
 	/* mremap */
 	unsigned char *r = mmap(NULL, 4 * pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -159,6 +167,12 @@ int main(void)
 		  "shared writable mapping of a read-only descriptor: EACCES");
 	CHECK_ERR(mmap(NULL, pg, PROT_READ, MAP_PRIVATE, fd, 1), EINVAL,
 		  "misaligned file offset: EINVAL");
+	CHECK_ERR(mmap(NULL, pg, PROT_READ, MAP_PRIVATE, fd, (off_t)0x7ffffffffffff000), EOVERFLOW,
+		  "private mapping at a file offset past the largest file: EOVERFLOW");
+	CHECK_ERR(mmap(NULL, pg, PROT_READ, MAP_SHARED, fd, (off_t)0x7ffffffffffff000), EOVERFLOW,
+		  "shared mapping there: EOVERFLOW");
+	CHECK_ERR(mmap(NULL, 2 * pg, PROT_READ, MAP_PRIVATE, fd, (off_t)0x7fffffffffffe000), EOVERFLOW,
+		  "a mapping that would end past the largest file: EOVERFLOW");
 	int dirfd = open("/", O_RDONLY | O_DIRECTORY);
 	CHECK_ERR(mmap(NULL, pg, PROT_READ, MAP_PRIVATE, dirfd, 0), ENODEV,
 		  "mapping a directory: ENODEV");
