@@ -9,6 +9,7 @@
 #include <linux/sched/signal.h>
 #include <linux/sched/task.h>
 #include <linux/task_work.h>
+#include <asm/debugreg.h>
 #include <asm/desc.h>
 #include <asm/fsgsbase.h>
 #include <asm/pkru.h>
@@ -283,6 +284,16 @@ int unpriv_vcpu_switch_in(struct unpriv_vcpu *vcpu, struct pt_regs *regs)
 	struct unpriv_cpu_segs *segs = &vcpu->segs;
 	struct unpriv_host *h = &vcpu->host;
 	int ret;
+
+	/*
+	 * Hardware breakpoints would apply to guest code.  RUN refused a
+	 * thread with ptrace breakpoints, but a tracer may set some at
+	 * RUN's own syscall-exit stop, after that check; and a perf
+	 * breakpoint event on the thread is none of ptrace's.  What is
+	 * armed on this CPU is the thread's, or a CPU-wide event's.
+	 */
+	if (unlikely(this_cpu_read(cpu_dr7) & DR_GLOBAL_ENABLE_MASK))
+		return -EBUSY;
 
 	h->regs = *regs;
 	ret = unpriv_load_guest(&vcpu->run->regs, regs, segs);

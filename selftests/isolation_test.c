@@ -22,6 +22,8 @@
 #include <stddef.h>
 #include <sys/rseq.h>
 #include <sys/syscall.h>
+#include <linux/hw_breakpoint.h>
+#include <linux/perf_event.h>
 
 #include "kselftest_harness.h"
 #include "unpriv_util.h"
@@ -606,6 +608,99 @@ TEST(a_thread_with_hardware_breakpoints_is_refused)
 	EXPECT_EQ('y', result);
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	close(pipefd[0]);
+}
+
+/*
+ * ... and a tracer's breakpoint set at RUN's own syscall-exit stop, after
+ * RUN looked: the entry into guest mode looks again.
+ */
+TEST(a_breakpoint_set_at_runs_syscall_exit_stop_is_refused)
+{
+	struct __ptrace_syscall_info info;
+	int status, pipefd[2], ret;
+	bool in_run = false;
+	char result;
+	pid_t pid;
+
+	REQUIRE_UNPRIV();
+	ASSERT_EQ(0, pipe(pipefd));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct guest g;
+
+		close(pipefd[0]);
+		if (guest_create(&g) || GUEST_LOAD(&g, guest_getpid))
+			_exit(2);
+		ptrace(PTRACE_TRACEME, 0, 0, 0);
+		raise(SIGSTOP);
+		ret = guest_run(&g);
+		result = ret == -EBUSY ? 'y' : ret == 0 ? 'r' : 'e';
+		write(pipefd[1], &result, 1);
+		_exit(0);
+	}
+	close(pipefd[1]);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFSTOPPED(status));
+	ASSERT_EQ(0, ptrace(PTRACE_SETOPTIONS, pid, 0, PTRACE_O_TRACESYSGOOD));
+	for (;;) {
+		ASSERT_EQ(0, ptrace(PTRACE_SYSCALL, pid, 0, 0));
+		ASSERT_EQ(pid, waitpid(pid, &status, 0));
+		ASSERT_TRUE(WIFSTOPPED(status));
+		if (WSTOPSIG(status) != (SIGTRAP | 0x80))
+			continue;
+		ASSERT_LT(0, ptrace(PTRACE_GET_SYSCALL_INFO, pid, sizeof(info),
+				    &info));
+		if (info.op == PTRACE_SYSCALL_INFO_ENTRY)
+			in_run = info.entry.nr == __NR_ioctl &&
+				 (unsigned int)info.entry.args[1] == UNPRIV_RUN;
+		else if (info.op == PTRACE_SYSCALL_INFO_EXIT && in_run)
+			break;
+	}
+	/* RUN has claimed the vcpu and looked; the guest is not entered. */
+	ASSERT_EQ(0, ptrace(PTRACE_POKEUSER, pid,
+			    offsetof(struct user, u_debugreg[0]),
+			    (void *)GUEST_CODE_ADDR));
+	ASSERT_EQ(0, ptrace(PTRACE_POKEUSER, pid,
+			    offsetof(struct user, u_debugreg[7]), (void *)1));
+	/* Attached still: a detach would make the entry stop with EINTR. */
+	ASSERT_EQ(0, ptrace(PTRACE_CONT, pid, 0, 0));
+	ASSERT_EQ(1, read(pipefd[0], &result, 1));
+	EXPECT_EQ('y', result) TH_LOG("%s", result == 'r' ? "the guest ran" :
+				       "RUN failed otherwise");
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status));
+	close(pipefd[0]);
+}
+
+/* ... and so would a perf breakpoint event on the thread. */
+GUEST_CODE(guest_store_data, "movq $1, 0x200000\nmov $39, %eax\nsyscall\n");
+
+TEST(a_thread_with_a_perf_breakpoint_is_refused)
+{
+	struct perf_event_attr a = {
+		.type = PERF_TYPE_BREAKPOINT, .size = sizeof(a),
+		.bp_type = HW_BREAKPOINT_W, .bp_addr = GUEST_DATA_ADDR,
+		.bp_len = HW_BREAKPOINT_LEN_8, .sample_period = 1,
+		.exclude_kernel = 1, .exclude_hv = 1,
+	};
+	struct guest g;
+	uint64_t count = 0;
+	int fd, ret;
+
+	REQUIRE_UNPRIV();
+	ASSERT_EQ(0, GUEST_MAKE(&g, guest_store_data));
+	fd = syscall(__NR_perf_event_open, &a, 0, -1, -1, PERF_FLAG_FD_CLOEXEC);
+	if (fd < 0)
+		SKIP(return, "perf_event_open(breakpoint): %m");
+	ret = guest_run(&g);
+	read(fd, &count, sizeof(count));
+	EXPECT_EQ(-EBUSY, ret) TH_LOG("the breakpoint hit guest code %llu times",
+				      (unsigned long long)count);
+	close(fd);
+	/* Without it, the guest runs. */
+	EXPECT_EQ(0, guest_run(&g));
+	guest_destroy(&g);
 }
 
 TEST_HARNESS_MAIN

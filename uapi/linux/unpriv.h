@@ -358,7 +358,8 @@ struct unpriv_run {
  *                  as usual once the ioctl returns.
  *          EBUSY   the vcpu is running on another thread; or the
  *                  thread has state guest mode cannot isolate (an
- *                  ioperm bitmap, hardware breakpoints).
+ *                  ioperm bitmap, hardware breakpoints: ptrace's, a
+ *                  perf breakpoint event's, a CPU-wide one's).
  *          EBADF   arg is not open.  EINVAL  arg is not an address
  *                  space; bad registers (rip or rsp outside user
  *                  space, bad selectors).
