@@ -20,39 +20,64 @@
  * signal's queue entry (GFP_ATOMIC, under memory pressure): the signal
  * is then a pending bit alone, and dequeue_signal() makes up SI_USER
  * details for it.  A synchronous signal pending for the thread with no
- * queue entry is the guest's when the guest trapped since it entered
- * (a host thread's tkill() of one, unqueued too, while the guest did
- * not trap, stays the host's).  Called with the siglock held.
+ * queue entry is the guest's when the guest trapped since it entered,
+ * as the caller checks (a host thread's tkill() of one, unqueued too,
+ * while the guest did not trap, stays the host's).  Called with the
+ * siglock held.
  */
 static int unpriv_unqueued_sync_signal(void)
 {
 	unsigned long bare = current->pending.signal.sig[0] & UNPRIV_SYNC_SIGNALS;
 	struct sigqueue *q;
 
-	if (current->thread.trap_nr == UNPRIV_NO_TRAP)
-		return 0;
 	list_for_each_entry(q, &current->pending.list, list)
 		bare &= ~sigmask(q->info.si_signo);
 	return bare ? __ffs(bare) + 1 : 0;
 }
 
 /*
- * Take the signal a guest fault or trap raised off the thread's queue:
- * a synchronous signal the kernel itself sent.  Host signals stay.
+ * Whether a queued signal is one a guest fault or trap raised: a
+ * synchronous signal the kernel sent, while the guest trapped since it
+ * entered (the trap handlers set thread.trap_nr), and none of those the
+ * kernel sends for other reasons: a perf event's SIGTRAP, a memory
+ * error's SIGBUS (found by the machine check handler or a scan, not by
+ * a trap of the guest's), which are the host's.
+ */
+static bool unpriv_is_guest_signal(const kernel_siginfo_t *info)
+{
+	int sig = info->si_signo;
+
+	if (!(sigmask(sig) & UNPRIV_SYNC_SIGNALS) || !SI_FROMKERNEL(info))
+		return false;
+	if (sig == SIGTRAP && info->si_code == TRAP_PERF)
+		return false;
+	if (sig == SIGBUS && (info->si_code == BUS_MCEERR_AR ||
+			      info->si_code == BUS_MCEERR_AO))
+		return false;
+	return true;
+}
+
+/*
+ * Take the signal a guest fault or trap raised off the thread's queue.
+ * Host signals stay.  What forcing the signal changed in the process
+ * (an ignored signal's handler reset to SIG_DFL, an init process made
+ * killable) is undone; a handler a sibling installed meanwhile stays.
  */
 static int unpriv_take_guest_signal(struct unpriv_host *h,
 				    kernel_siginfo_t *info)
 {
 	struct sighand_struct *sighand = current->sighand;
+	struct k_sigaction *action;
 	struct sigqueue *q;
 	enum pid_type type;
 	sigset_t mask;
 	int sig = 0;
 
+	if (current->thread.trap_nr == UNPRIV_NO_TRAP)
+		return 0;
 	spin_lock_irq(&sighand->siglock);
 	list_for_each_entry(q, &current->pending.list, list) {
-		if ((sigmask(q->info.si_signo) & UNPRIV_SYNC_SIGNALS) &&
-		    SI_FROMKERNEL(&q->info)) {
+		if (unpriv_is_guest_signal(&q->info)) {
 			sig = q->info.si_signo;
 			break;
 		}
@@ -62,8 +87,14 @@ static int unpriv_take_guest_signal(struct unpriv_host *h,
 	if (sig) {
 		siginitsetinv(&mask, sigmask(sig));
 		sig = dequeue_signal(current, &mask, info, &type);
-		if (sig && (h->ignored & sigmask(sig)))
-			sighand->action[sig - 1].sa.sa_handler = SIG_IGN;
+	}
+	if (sig) {
+		action = &sighand->action[sig - 1];
+		if ((h->ignored & sigmask(sig)) &&
+		    action->sa.sa_handler == SIG_DFL)
+			action->sa.sa_handler = SIG_IGN;
+		if (h->unkillable)
+			current->signal->flags |= SIGNAL_UNKILLABLE;
 	}
 	spin_unlock_irq(&sighand->siglock);
 	return sig;

@@ -225,12 +225,18 @@ static __always_inline void unpriv_swap_segments_to_host(struct unpriv_vcpu *vcp
 /*
  * A fault or trap raises its signal by force: if the host blocks it,
  * the kernel unblocks it, and if the host ignores or blocks it, resets
- * the process-wide handler to SIG_DFL.  Unblock them for guest mode,
- * and note which are ignored so a reset can be undone.
+ * the process-wide handler to SIG_DFL; with a handler left at SIG_DFL
+ * it also takes SIGNAL_UNKILLABLE from an init process.  Unblock them
+ * for guest mode, and note which are ignored, and whether the process
+ * is unkillable, so that the guest's signal changes none of it.
+ *
+ * One already pending for the thread while blocked stays blocked: it is
+ * the host's, and unblocked it would end every run at once.
  */
 static void unpriv_signals_to_guest(struct unpriv_host *h)
 {
 	struct k_sigaction *action = current->sighand->action;
+	unsigned long unblock;
 
 #define UNPRIV_IGNORED(sig) (action[(sig) - 1].sa.sa_handler == SIG_IGN)
 	h->ignored = 0;
@@ -246,11 +252,14 @@ static void unpriv_signals_to_guest(struct unpriv_host *h)
 	}
 #undef UNPRIV_IGNORED
 
+	h->unkillable = current->signal->flags & SIGNAL_UNKILLABLE;
 	h->blocked_changed = current->blocked.sig[0] & UNPRIV_SYNC_SIGNALS;
 	if (h->blocked_changed) {
 		spin_lock_irq(&current->sighand->siglock);
 		h->blocked = current->blocked;
-		sigdelsetmask(&current->blocked, UNPRIV_SYNC_SIGNALS);
+		unblock = UNPRIV_SYNC_SIGNALS &
+			  ~current->pending.signal.sig[0];
+		sigdelsetmask(&current->blocked, unblock);
 		recalc_sigpending();
 		spin_unlock_irq(&current->sighand->siglock);
 	}

@@ -145,6 +145,7 @@ struct unpriv_host {
 	sigset_t blocked;
 	bool blocked_changed;
 	unsigned long ignored;	/* synchronous signals set to SIG_IGN */
+	bool unkillable;	/* the process had SIGNAL_UNKILLABLE (init) */
 	unsigned long trap_nr;	/* thread.trap_nr, until the guest traps */
 };
 

@@ -6,6 +6,10 @@
  */
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <sched.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <linux/perf_event.h>
 #include <signal.h>
 #include <sys/time.h>
 #include <time.h>
@@ -214,6 +218,178 @@ TEST_F(sig, a_trap_whose_signal_could_not_be_queued_stays_the_guests)
 	}
 	EXPECT_LT(0, injected);
 	close(nth);
+}
+
+/*
+ * A synchronous signal the kernel sends for a reason other than a trap
+ * of the guest's is the host's: a perf event's SIGTRAP (sigtrap=1) while
+ * the guest spins ends the run as a host signal, and reaches the host's
+ * handler, not a TRAP exit with no vector.
+ */
+#ifndef TRAP_PERF
+#define TRAP_PERF	6
+#endif
+
+static volatile sig_atomic_t perf_traps;
+
+GUEST_CODE(guest_getpid_once, "mov $39, %eax\nsyscall\n");
+
+static void on_perf_trap(int sig, siginfo_t *si, void *uc)
+{
+	if (si->si_code == TRAP_PERF)
+		perf_traps++;
+}
+
+TEST_F(sig, a_perf_events_sigtrap_is_the_hosts)
+{
+	struct perf_event_attr a = {
+		.type = PERF_TYPE_SOFTWARE, .size = sizeof(a),
+		.config = PERF_COUNT_SW_TASK_CLOCK,
+		.sample_period = 20 * 1000 * 1000,	/* 20 ms of the task's */
+		.sigtrap = 1, .remove_on_exec = 1,
+		.exclude_kernel = 1, .exclude_hv = 1,
+	};
+	struct sigaction sa = { .sa_sigaction = on_perf_trap,
+				.sa_flags = SA_SIGINFO };
+	struct unpriv_run *run = self->g.run;
+	int fd, ret;
+
+	ASSERT_EQ(0, sigaction(SIGTRAP, &sa, NULL));
+	ASSERT_EQ(0, GUEST_LOAD(&self->g, guest_spin));
+	fd = syscall(__NR_perf_event_open, &a, 0, -1, -1, PERF_FLAG_FD_CLOEXEC);
+	if (fd < 0)
+		SKIP(return, "perf_event_open(sigtrap): %m");
+	ret = guest_run(&self->g);
+	close(fd);
+	EXPECT_EQ(-EINTR, ret) TH_LOG("exit %u, trap %#x", run->exit_reason,
+				      run->trap.trap);
+	EXPECT_EQ(UNPRIV_EXIT_INTR, run->exit_reason);
+	EXPECT_EQ(1, perf_traps);
+}
+
+/*
+ * A synchronous signal queued for the thread while it blocks it, before
+ * RUN (here, one it sends itself with kernel-style details), is the
+ * host's: the guest runs to its system call, and the signal stays
+ * pending for the host.
+ */
+TEST_F(sig, a_blocked_pending_synchronous_signal_stays_the_hosts)
+{
+	siginfo_t si = { .si_signo = SIGBUS, .si_code = BUS_ADRERR };
+	struct unpriv_run *run = self->g.run;
+	sigset_t set, pending;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGBUS);
+	ASSERT_EQ(0, sigprocmask(SIG_BLOCK, &set, NULL));
+	ASSERT_EQ(0, syscall(__NR_rt_tgsigqueueinfo, getpid(), gettid(),
+			     SIGBUS, &si));
+	ASSERT_EQ(0, GUEST_LOAD(&self->g, guest_getpid_once));
+	ASSERT_EQ(0, guest_run(&self->g));
+	EXPECT_EQ(UNPRIV_EXIT_SYSCALL, run->exit_reason)
+		TH_LOG("exit %u, trap %#x", run->exit_reason, run->trap.trap);
+	ASSERT_EQ(0, sigpending(&pending));
+	EXPECT_TRUE(sigismember(&pending, SIGBUS));
+}
+
+/*
+ * Forcing a guest fault's signal on a host that ignores it resets the
+ * handler to SIG_DFL, which the module undoes; a handler a sibling
+ * installed while the guest ran must stay.
+ */
+GUEST_CODE(guest_fault_when_told,
+	"1: cmpq $0, 0x200800\n"
+	"je 1b\n"
+	"movq $1, 0x400000\n");
+
+static void on_segv(int sig)
+{
+}
+
+static void *install_handler_then_go(void *arg)
+{
+	struct guest *g = arg;
+	struct sigaction sa = { .sa_handler = on_segv };
+	__u64 go = 1;
+
+	sleep_ms(100);
+	sigaction(SIGSEGV, &sa, NULL);
+	pwrite(g->mem, &go, sizeof(go), GUEST_DATA_OFF + 0x800);
+	return NULL;
+}
+
+TEST_F(sig, a_handler_a_sibling_installs_meanwhile_is_kept)
+{
+	struct sigaction sa = { .sa_handler = SIG_IGN }, now;
+	struct unpriv_run *run = self->g.run;
+	pthread_t t;
+
+	ASSERT_EQ(0, sigaction(SIGSEGV, &sa, NULL));
+	ASSERT_EQ(0, GUEST_LOAD(&self->g, guest_fault_when_told));
+	ASSERT_EQ(0, pthread_create(&t, NULL, install_handler_then_go, &self->g));
+	ASSERT_EQ(0, guest_run(&self->g));
+	pthread_join(t, NULL);
+	ASSERT_EQ(UNPRIV_EXIT_FAULT, run->exit_reason);
+	ASSERT_EQ(0, sigaction(SIGSEGV, NULL, &now));
+	EXPECT_TRUE(now.sa_handler == on_segv) {
+		if (now.sa_handler == SIG_IGN)
+			TH_LOG("the sibling's handler was overwritten by SIG_IGN");
+	}
+}
+
+/*
+ * An init process (of its PID namespace) is unkillable by the signals
+ * it does not handle; a guest fault's forced SIGSEGV must not change
+ * that.  Its child sends it SIGTERM afterwards: it must live on.
+ */
+static int init_with_a_faulting_guest(void)
+{
+	struct guest g;
+	pid_t child;
+
+	if (GUEST_MAKE(&g, guest_fault_when_told))
+		return 2;
+	g.run->regs.rip = GUEST_CODE_ADDR + 10;	/* at the store */
+	if (guest_run(&g) || g.run->exit_reason != UNPRIV_EXIT_FAULT)
+		return 3;
+	child = fork();
+	if (child == 0) {
+		kill(1, SIGTERM);
+		_exit(0);
+	}
+	waitpid(child, NULL, 0);
+	sleep_ms(100);
+	return 0;
+}
+
+TEST(an_init_process_stays_unkillable_after_a_guest_fault)
+{
+	int status;
+	pid_t pid;
+
+	REQUIRE_UNPRIV();
+	if (geteuid() != 0)
+		SKIP(return, "needs root for a PID namespace");
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		if (unshare(CLONE_NEWPID))
+			_exit(4);
+		pid = fork();
+		if (pid == 0)
+			_exit(init_with_a_faulting_guest());
+		if (pid < 0 || waitpid(pid, &status, 0) != pid)
+			_exit(5);
+		if (WIFSIGNALED(status))
+			_exit(100 + WTERMSIG(status));
+		_exit(WEXITSTATUS(status));
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status)) {
+		if (WEXITSTATUS(status) == 100 + SIGTERM)
+			TH_LOG("init was killed by SIGTERM");
+	}
 }
 
 /*
