@@ -4,7 +4,8 @@
  * review), answered by tests: core code that assumes all threads of a
  * process share ->mm must still work while one of them is in guest mode
  * (core dumps, ptrace, membarrier, perf callchains, uprobes, the OOM
- * killer), and per-mm x86 state (the LDT) and per-thread descriptors must
+ * killer, memory failure, current_is_single_threaded(), speculation
+ * control), and per-mm x86 state (the LDT) and per-thread descriptors must
  * stay the host's.  Documentation/unpriv-api.rst, "Caveats", says what
  * each shows.
  */
@@ -19,6 +20,7 @@
 #include <stdio.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -1066,6 +1068,160 @@ TEST_F(oom, the_killer_picks_the_process_whose_guest_fills_memory)
 
 	kill(b, SIGKILL);
 	ASSERT_EQ(b, waitpid(b, &status, 0));
+}
+
+/*
+ * The OOM killer kills, with its victim, every other process whose first
+ * thread with an mm has the victim's mm ("sharing the same mm"): while
+ * a process's main thread runs a space, that is the space's mm.  So when
+ * the victim's main thread is in guest mode in a space, another process
+ * whose main thread runs the same space at that moment is killed too,
+ * wherever its memory cgroup; one that runs it on another thread is
+ * not.  The sharer here is outside the limited cgroup.
+ */
+FIXTURE(oom_sharer) {
+	char cg[128];
+};
+
+FIXTURE_VARIANT(oom_sharer) {
+	bool second_thread;	/* the sharer runs the space there */
+};
+
+FIXTURE_VARIANT_ADD(oom_sharer, sharer_runs_the_space_on_its_main_thread) {
+};
+
+FIXTURE_VARIANT_ADD(oom_sharer, sharer_runs_the_space_on_a_second_thread) {
+	.second_thread = true,
+};
+
+FIXTURE_SETUP(oom_sharer)
+{
+	char max[32];
+	int ret;
+
+	self->cg[0] = 0;
+	if (access(UNPRIV_DEV, F_OK))
+		SKIP(_exit(255), UNPRIV_ABSENT_MSG, UNPRIV_DEV);
+	ret = cg_setup();
+	if (ret)
+		SKIP(_exit(255), "no memory cgroup controller: %s", strerror(-ret));
+	ASSERT_EQ(0, cg_create(self->cg, sizeof(self->cg), "unpriv-oom-sharer"));
+	snprintf(max, sizeof(max), "%lu", OOM_LIMIT_MIB * MIB);
+	ASSERT_EQ(0, cg_write(self->cg, "memory.max", max));
+	cg_write(self->cg, "memory.swap.max", "0");
+}
+
+FIXTURE_TEARDOWN(oom_sharer)
+{
+	if (self->cg[0])
+		cg_remove(self->cg);
+}
+
+#define SPIN_OFF	0x800	/* guest_spin's copy in the code page */
+
+/*
+ * The sharer: a child of the filler, holding its space by inheritance,
+ * runs a vcpu of its own in it, spinning, on its main thread or on a
+ * second one; it tells the test its pid first.
+ */
+static void oom_sharer(struct guest *g, int ready, bool second_thread)
+{
+	static struct guest s;
+	static struct guest_runner r = { .g = &s };
+	pid_t me = getpid();
+	pthread_t t;
+
+	s = *g;
+	s.vcpu = ioctl(g->dev, UNPRIV_CREATE_VCPU, 0);
+	if (s.vcpu < 0)
+		_exit(10);
+	s.run = mmap(NULL, UNPRIV_RUN_SIZE, PROT_READ | PROT_WRITE,
+		     MAP_SHARED, s.vcpu, 0);
+	if (s.run == MAP_FAILED)
+		_exit(11);
+	s.run->regs.rip = GUEST_CODE_ADDR + SPIN_OFF;
+	s.run->regs.rsp = GUEST_STACK_TOP;
+	s.run->regs.cs = UNPRIV_CS_64;
+	s.run->regs.ss = UNPRIV_DS;
+	if (write(ready, &me, sizeof(me)) != sizeof(me))
+		_exit(12);
+	if (!second_thread) {
+		guest_run(&s);
+		_exit(13);
+	}
+	if (pthread_create(&t, NULL, guest_run_thread, &r))
+		_exit(14);
+	pthread_join(t, NULL);
+	_exit(13);
+}
+
+static void oom_filler_with_sharer(int go, int ready, bool second_thread)
+{
+	static struct guest g;
+	struct unpriv_as_map map = {
+		.addr = 0x10000000, .len = OOM_FILL_MIB * MIB,
+		.prot = UNPRIV_PROT_READ | UNPRIV_PROT_WRITE,
+		.flags = UNPRIV_MAP_PRIVATE,
+	};
+	pid_t pid;
+	char c;
+
+	if (GUEST_MAKE(&g, guest_touch) ||
+	    pwrite(g.mem, guest_spin_start, GUEST_CODE_SIZE(guest_spin),
+		   GUEST_CODE_OFF + SPIN_OFF) != (ssize_t)GUEST_CODE_SIZE(guest_spin))
+		_exit(1);
+	map.fd = memfd_create("fill", MFD_CLOEXEC);
+	if (map.fd < 0 || ftruncate(map.fd, OOM_FILL_MIB * MIB) ||
+	    ioctl(g.as, UNPRIV_AS_MAP, &map))
+		_exit(2);
+	g.run->regs.rdi = map.addr;
+	g.run->regs.rsi = OOM_FILL_MIB * MIB / GUEST_PAGE;
+	pid = fork();
+	if (pid < 0)
+		_exit(3);
+	if (pid == 0)
+		oom_sharer(&g, ready, second_thread);
+	if (read(go, &c, 1) != 1)
+		_exit(3);
+	guest_run(&g);
+	_exit(4);	/* the guest filled it all: no limit? */
+}
+
+TEST_F(oom_sharer, the_killer_kills_a_process_whose_main_thread_runs_the_space)
+{
+	int go[2], ready[2], status;
+	pid_t f, s;
+
+	/* The sharer, orphaned when the filler dies, becomes ours. */
+	ASSERT_EQ(0, prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0));
+	ASSERT_EQ(0, pipe2(go, O_CLOEXEC));
+	ASSERT_EQ(0, pipe2(ready, O_CLOEXEC));
+	f = fork();
+	ASSERT_LE(0, f);
+	if (f == 0)
+		oom_filler_with_sharer(go[0], ready[1], variant->second_thread);
+	ASSERT_EQ(sizeof(s), read(ready[0], &s, sizeof(s)));
+	sleep_ms(300);	/* the sharer is in guest mode */
+
+	/* Only the filler is in the limited group. */
+	ASSERT_EQ(0, cg_enter(self->cg, f));
+	ASSERT_EQ(1, write(go[1], "g", 1));
+	ASSERT_EQ(f, waitpid(f, &status, 0));
+	ASSERT_TRUE(WIFSIGNALED(status)) TH_LOG("filler: status %#x", status);
+	EXPECT_EQ(SIGKILL, WTERMSIG(status));
+	EXPECT_EQ(1, cg_read(self->cg, "memory.events", "oom_kill"));
+
+	if (!variant->second_thread) {
+		ASSERT_EQ(s, waitpid(s, &status, 0));
+		ASSERT_TRUE(WIFSIGNALED(status)) TH_LOG("sharer: status %#x", status);
+		EXPECT_EQ(SIGKILL, WTERMSIG(status));
+		return;
+	}
+	sleep_ms(500);
+	EXPECT_EQ(0, waitpid(s, &status, WNOHANG))
+		TH_LOG("the sharer died: status %#x", status);
+	kill(s, SIGKILL);
+	ASSERT_EQ(s, waitpid(s, &status, 0));
 }
 
 TEST_HARNESS_MAIN
