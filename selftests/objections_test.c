@@ -4,8 +4,7 @@
  * review), answered by tests: core code that assumes all threads of a
  * process share ->mm must still work while one of them is in guest mode
  * (core dumps, ptrace, membarrier, perf callchains, uprobes, the OOM
- * killer, memory failure, current_is_single_threaded(), speculation
- * control), and per-mm x86 state (the LDT) and per-thread descriptors must
+ * killer, memory failure), and per-mm x86 state (the LDT) and per-thread descriptors must
  * stay the host's.  Documentation/unpriv-api.rst, "Caveats", says what
  * each shows.
  */
@@ -1222,6 +1221,225 @@ TEST_F(oom_sharer, the_killer_kills_a_process_whose_main_thread_runs_the_space)
 		TH_LOG("the sharer died: status %#x", status);
 	kill(s, SIGKILL);
 	ASSERT_EQ(s, waitpid(s, &status, 0));
+}
+
+/* ===== memory failure: a poisoned page mapped into a guest ===== */
+
+#ifndef MADV_HWPOISON
+#define MADV_HWPOISON	100
+#endif
+#ifndef BUS_MCEERR_AR
+#define BUS_MCEERR_AR	4
+#define BUS_MCEERR_AO	5
+#endif
+
+/* Read the byte at rdi into rsi, exit 1; then again, exit 2. */
+GUEST_CODE(guest_read_twice,
+	"movzbl (%rdi), %esi\n"
+	"mov $1, %eax\n"
+	"syscall\n"
+	"guest_read_twice_again: movzbl (%rdi), %esi\n"
+	"mov $2, %eax\n"
+	"syscall\n");
+extern const char guest_read_twice_again[];
+
+/* Read the byte at rdi, then spin. */
+GUEST_CODE(guest_read_and_spin,
+	"movzbl (%rdi), %esi\n"
+	"1: jmp 1b\n");
+
+static volatile sig_atomic_t sigbus_seen, sigbus_code;
+static void *volatile sigbus_addr;
+
+static void on_sigbus(int sig, siginfo_t *si, void *uc)
+{
+	sigbus_seen++;
+	sigbus_code = si->si_code;
+	sigbus_addr = si->si_addr;
+}
+
+/*
+ * The guest's first data page, also mapped (shared) into the host: the
+ * host poisons it through its own mapping with MADV_HWPOISON, which
+ * needs CAP_SYS_ADMIN and CONFIG_MEMORY_FAILURE; 0 or why not.
+ */
+static const char *hwpoison(struct guest *g, char **host)
+{
+	char *h = mmap(NULL, GUEST_PAGE, PROT_READ | PROT_WRITE, MAP_SHARED,
+		       g->mem, GUEST_DATA_OFF);
+
+	*host = h;
+	if (h == MAP_FAILED)
+		return "mmap";
+	h[0] = 0x5a;
+	if (madvise(h, GUEST_PAGE, MADV_HWPOISON) == 0)
+		return NULL;
+	if (errno == EINVAL)
+		return "no CONFIG_MEMORY_FAILURE";
+	if (errno == EPERM)
+		return "MADV_HWPOISON needs CAP_SYS_ADMIN";
+	return strerror(errno);
+}
+
+static void catch_sigbus(void)
+{
+	struct sigaction sa = { .sa_sigaction = on_sigbus, .sa_flags = SA_SIGINFO };
+
+	sigbus_seen = sigbus_code = 0;
+	sigbus_addr = NULL;
+	sigaction(SIGBUS, &sa, NULL);
+}
+
+/*
+ * Late kill (the default: vm.memory_failure_early_kill 0, no
+ * PR_MCE_KILL): poisoning a page unmaps it from every mm that maps it,
+ * the address space's included, and signals no one.  The guest's next
+ * access is a FAULT exit with SIGBUS, BUS_MCEERR_AR, at the guest
+ * address, as a program's would be a SIGBUS; the host, which has not
+ * touched its own mapping since, is not signalled and goes on.
+ */
+TEST(a_guest_touching_a_poisoned_page_gets_a_sigbus_fault_exit)
+{
+	struct unpriv_run *run;
+	const char *why;
+	struct guest g;
+	char *host;
+
+	REQUIRE_UNPRIV();
+	ASSERT_EQ(0, prctl(PR_MCE_KILL, PR_MCE_KILL_SET, PR_MCE_KILL_LATE, 0, 0));
+	ASSERT_EQ(0, GUEST_MAKE(&g, guest_read_twice));
+	run = g.run;
+	run->regs.rdi = GUEST_DATA_ADDR;
+	catch_sigbus();
+	ASSERT_EQ(1, pwrite(g.mem, "\x5a", 1, GUEST_DATA_OFF));
+	ASSERT_EQ(0, guest_run(&g));
+	ASSERT_EQ(UNPRIV_EXIT_SYSCALL, run->exit_reason);
+	EXPECT_EQ(0x5a, run->regs.rsi);
+
+	why = hwpoison(&g, &host);
+	if (why)
+		SKIP(return, "MADV_HWPOISON: %s", why);
+	ASSERT_EQ(0, guest_run(&g));
+	ASSERT_EQ(UNPRIV_EXIT_FAULT, run->exit_reason)
+		TH_LOG("exit %u", run->exit_reason);
+	EXPECT_EQ(SIGBUS, run->fault.signo);
+	EXPECT_EQ(BUS_MCEERR_AR, run->fault.si_code);
+	EXPECT_EQ(GUEST_DATA_ADDR, run->fault.address);
+	EXPECT_EQ(14, run->fault.trap);
+	EXPECT_EQ(GUEST_CODE_ADDR + (guest_read_twice_again - guest_read_twice_start),
+		  run->regs.rip);
+	EXPECT_EQ(0, sigbus_seen) TH_LOG("the host got SIGBUS %d at %p",
+					 sigbus_code, sigbus_addr);
+	/* The guest goes on elsewhere, the host lives. */
+	munmap(host, GUEST_PAGE);
+	guest_destroy(&g);
+}
+
+struct poisoner {
+	struct guest *g;
+	const char *why;
+	char *host;
+};
+
+static void *poison_after(void *arg)
+{
+	struct poisoner *p = arg;
+
+	sleep_ms(200);
+	p->why = hwpoison(p->g, &p->host);
+	if (p->why)
+		ioctl(p->g->vcpu, UNPRIV_KICK, 0);
+	return NULL;
+}
+
+/*
+ * Early kill (PR_MCE_KILL_EARLY): the kernel looks, process by process,
+ * at the mm of the process's first thread that asked for early kill
+ * (here, all do: the main thread is first) and sends that thread
+ * SIGBUS, BUS_MCEERR_AO, with the page's address in that mm.  With the
+ * main thread in guest mode, that is the address space: the notice is
+ * for the guest address, and it is the only one: the host's own mapping
+ * of the same page is not reported.  The run ends with it, whether as
+ * an exit that carries it or as EINTR with the notice delivered to the
+ * host's handler.
+ */
+TEST(an_early_kill_notice_for_a_guest_page_ends_the_run)
+{
+	struct poisoner p = { 0 };
+	struct unpriv_run *run;
+	struct guest g;
+	pthread_t t;
+	int ret;
+
+	REQUIRE_UNPRIV();
+	ASSERT_EQ(0, prctl(PR_MCE_KILL, PR_MCE_KILL_SET, PR_MCE_KILL_EARLY, 0, 0));
+	ASSERT_EQ(0, GUEST_MAKE(&g, guest_read_and_spin));
+	run = g.run;
+	run->regs.rdi = GUEST_DATA_ADDR;
+	catch_sigbus();
+	p.g = &g;
+	ASSERT_EQ(0, pthread_create(&t, NULL, poison_after, &p));
+	ret = guest_run(&g);
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	if (p.why)
+		SKIP(return, "MADV_HWPOISON: %s", p.why);
+	if (ret == -EINTR) {
+		TH_LOG("EINTR, the host's handler got SIGBUS %d at %p",
+		       sigbus_code, sigbus_addr);
+		EXPECT_EQ(1, sigbus_seen);
+		EXPECT_EQ(BUS_MCEERR_AO, sigbus_code);
+		EXPECT_EQ((void *)GUEST_DATA_ADDR, sigbus_addr);
+	} else {
+		ASSERT_EQ(0, ret);
+		ASSERT_EQ(UNPRIV_EXIT_TRAP, run->exit_reason)
+			TH_LOG("exit %u", run->exit_reason);
+		TH_LOG("a TRAP exit: vector %#x, signal %u, si_code %d, address %#llx",
+		       run->trap.trap, run->trap.signo, run->trap.si_code,
+		       (unsigned long long)run->trap.address);
+		EXPECT_EQ(SIGBUS, run->trap.signo);
+		EXPECT_EQ(BUS_MCEERR_AO, run->trap.si_code);
+		EXPECT_EQ(GUEST_DATA_ADDR, run->trap.address);
+		EXPECT_EQ(0, sigbus_seen);
+	}
+	munmap(p.host, GUEST_PAGE);
+	guest_destroy(&g);
+}
+
+/*
+ * With the guest on a second thread and the main thread in host mode,
+ * the early notice is the host's, for its own mapping of the page: the
+ * guest mapping is not reported to anyone, and the guest learns of the
+ * poison when it touches the page (BUS_MCEERR_AR, as above).
+ */
+TEST(an_early_kill_notice_goes_to_the_host_when_the_guest_runs_on_a_second_thread)
+{
+	struct guest g;
+	struct guest_runner r = { .g = &g };
+	const char *why;
+	pthread_t t;
+	char *host;
+	int i;
+
+	REQUIRE_UNPRIV();
+	ASSERT_EQ(0, prctl(PR_MCE_KILL, PR_MCE_KILL_SET, PR_MCE_KILL_EARLY, 0, 0));
+	ASSERT_EQ(0, GUEST_MAKE(&g, guest_read_and_spin));
+	g.run->regs.rdi = GUEST_DATA_ADDR;
+	catch_sigbus();
+	ASSERT_EQ(0, pthread_create(&t, NULL, guest_run_thread, &r));
+	sleep_ms(200);
+	why = hwpoison(&g, &host);
+	for (i = 0; !why && i < 50 && !sigbus_seen; i++)
+		sleep_ms(20);
+	ASSERT_EQ(0, ioctl(g.vcpu, UNPRIV_KICK, 0));
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	if (why)
+		SKIP(return, "MADV_HWPOISON: %s", why);
+	EXPECT_EQ(-EINTR, r.ret) TH_LOG("exit %u", g.run->exit_reason);
+	EXPECT_EQ(1, sigbus_seen);
+	EXPECT_EQ(BUS_MCEERR_AO, sigbus_code);
+	EXPECT_EQ(host, sigbus_addr);
+	munmap(host, GUEST_PAGE);
+	guest_destroy(&g);
 }
 
 TEST_HARNESS_MAIN
