@@ -4,7 +4,8 @@
  * review), answered by tests: core code that assumes all threads of a
  * process share ->mm must still work while one of them is in guest mode
  * (core dumps, ptrace, membarrier, perf callchains, uprobes, the OOM
- * killer, memory failure), and per-mm x86 state (the LDT) and per-thread descriptors must
+ * killer, memory failure,
+ * current_is_single_threaded()), and per-mm x86 state (the LDT) and per-thread descriptors must
  * stay the host's.  Documentation/unpriv-api.rst, "Caveats", says what
  * each shows.
  */
@@ -17,6 +18,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/prctl.h>
@@ -1439,6 +1441,85 @@ TEST(an_early_kill_notice_goes_to_the_host_when_the_guest_runs_on_a_second_threa
 	EXPECT_EQ(BUS_MCEERR_AO, sigbus_code);
 	EXPECT_EQ(host, sigbus_addr);
 	munmap(host, GUEST_PAGE);
+	guest_destroy(&g);
+}
+
+/* ===== current_is_single_threaded() and a CLONE_VM sharer ===== */
+
+/* Set the data page's first word to 1, then spin. */
+GUEST_CODE(guest_flag_and_spin,
+	"movq $1, (%rdi)\n"
+	"1: jmp 1b\n");
+
+struct clone_vm_sharer {
+	struct guest *g;
+	int go;
+	volatile int ret, done;
+};
+
+static int clone_vm_sharer(void *arg)
+{
+	struct clone_vm_sharer *s = arg;
+	char c;
+
+	if (read(s->go, &c, 1) != 1)
+		return 1;
+	s->ret = guest_run(s->g);
+	s->done = 1;
+	return 0;
+}
+
+/*
+ * current_is_single_threaded() (unshare(CLONE_VM), setns() into a time
+ * namespace, SELinux's setcon) looks for another process sharing the
+ * caller's mm at each process's first thread that has an mm.  A process
+ * made with clone(CLONE_VM) without CLONE_THREAD shares its parent's mm;
+ * while its main thread is in guest mode, that thread's mm is a space's,
+ * and the parent would be told it is alone in an mm the child goes back
+ * to.  unshare(CLONE_VM) must still fail with EINVAL then, as it does
+ * while the child is in host mode; or RUN must refuse the child.
+ */
+TEST(a_clone_vm_sharer_in_guest_mode_still_shares_the_mm)
+{
+	struct clone_vm_sharer s = { 0 };
+	int go[2], status, i;
+	struct guest g;
+	char *stack;
+	pid_t pid;
+
+	REQUIRE_UNPRIV();
+	ASSERT_EQ(0, GUEST_MAKE(&g, guest_flag_and_spin));
+	g.run->regs.rdi = GUEST_DATA_ADDR;
+	ASSERT_EQ(0, pipe2(go, O_CLOEXEC));
+	stack = mmap(NULL, 1 << 16, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, stack);
+	s.g = &g;
+	s.go = go[0];
+	pid = clone(clone_vm_sharer, stack + (1 << 16), CLONE_VM | SIGCHLD, &s);
+	ASSERT_LE(0, pid);
+
+	/* The child in host mode: the mm is shared. */
+	EXPECT_EQ(-1, unshare(CLONE_VM));
+	EXPECT_EQ(EINVAL, errno);
+
+	ASSERT_EQ(1, write(go[1], "g", 1));
+	for (i = 0; i < 250 && !s.done &&
+		    guest_mem_read64(&g, GUEST_DATA_OFF) != 1; i++)
+		sleep_ms(20);
+	if (s.done) {
+		TH_LOG("RUN refused in a process sharing its mm: %d", s.ret);
+		EXPECT_NE(0, s.ret);
+	} else {
+		ASSERT_EQ(1, guest_mem_read64(&g, GUEST_DATA_OFF));
+		errno = 0;
+		EXPECT_EQ(-1, unshare(CLONE_VM))
+			TH_LOG("current_is_single_threaded() missed the child in guest mode");
+		EXPECT_EQ(EINVAL, errno);
+	}
+	kill(pid, SIGKILL);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	munmap(stack, 1 << 16);
 	guest_destroy(&g);
 }
 
