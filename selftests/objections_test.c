@@ -4,8 +4,8 @@
  * review), answered by tests: core code that assumes all threads of a
  * process share ->mm must still work while one of them is in guest mode
  * (core dumps, ptrace, membarrier, perf callchains, uprobes, the OOM
- * killer, memory failure,
- * current_is_single_threaded()), and per-mm x86 state (the LDT) and per-thread descriptors must
+ * killer, memory failure, current_is_single_threaded(), speculation
+ * control), and per-mm x86 state (the LDT) and per-thread descriptors must
  * stay the host's.  Documentation/unpriv-api.rst, "Caveats", says what
  * each shows.
  */
@@ -1520,6 +1520,69 @@ TEST(a_clone_vm_sharer_in_guest_mode_still_shares_the_mm)
 	kill(pid, SIGKILL);
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	munmap(stack, 1 << 16);
+	guest_destroy(&g);
+}
+
+/* ===== indirect branch speculation control (Spectre v2, user) ===== */
+
+/* prctl(PR_SET_SPECULATION_CTRL, PR_SPEC_INDIRECT_BRANCH, PR_SPEC_ENABLE) */
+GUEST_CODE(guest_spec_enable,
+	"mov $53, %edi\n"
+	"mov $1, %esi\n"
+	"mov $2, %edx\n"
+	"mov $157, %eax\n"
+	"syscall\n"
+	"1: jmp 1b\n");
+
+static int ib_state(void)
+{
+	return prctl(PR_GET_SPECULATION_CTRL, PR_SPEC_INDIRECT_BRANCH, 0, 0, 0);
+}
+
+/*
+ * The kernel's user-to-user Spectre v2 barrier (IBPB) is chosen per mm
+ * switch by the task's TIF_SPEC_IB (PR_SPEC_DISABLE, or seccomp where
+ * spectre_v2_user=seccomp) or always (spectre_v2_user=on); the module
+ * switches mm with switch_mm_irqs_off() after setting current->mm, so
+ * the same policy applies to each switch between host and guest mode.
+ * What a thread asked for stays asked for: RUN, every kind of exit and
+ * the guest's own prctl (an exit) leave it as it was.
+ */
+TEST(the_threads_indirect_branch_speculation_control_survives_guest_mode)
+{
+	const int disabled = PR_SPEC_PRCTL | PR_SPEC_DISABLE;
+	struct guest g;
+	pthread_t t;
+	int state, i;
+	void *ret;
+
+	REQUIRE_UNPRIV();
+	state = ib_state();
+	if (state < 0 || !(state & PR_SPEC_PRCTL))
+		SKIP(return, "indirect branch speculation is not a per-task choice here "
+		     "(PR_GET_SPECULATION_CTRL: %#x): no IBPB or STIBP, or "
+		     "spectre_v2_user=on/off", state);
+	ASSERT_EQ(0, prctl(PR_SET_SPECULATION_CTRL, PR_SPEC_INDIRECT_BRANCH,
+			   PR_SPEC_DISABLE, 0, 0));
+	ASSERT_EQ(disabled, ib_state());
+
+	ASSERT_EQ(0, GUEST_MAKE(&g, guest_count));
+	for (i = 0; i < 3; i++) {
+		ASSERT_EQ(0, guest_run(&g));
+		ASSERT_EQ(UNPRIV_EXIT_SYSCALL, g.run->exit_reason);
+		EXPECT_EQ(disabled, ib_state());
+	}
+	/* The guest asks for it back: that is an exit, not the host's prctl. */
+	ASSERT_EQ(0, GUEST_LOAD(&g, guest_spec_enable));
+	ASSERT_EQ(0, guest_run(&g));
+	ASSERT_EQ(UNPRIV_EXIT_SYSCALL, g.run->exit_reason);
+	EXPECT_EQ(157, g.run->syscall.nr);
+	EXPECT_EQ(disabled, ib_state());
+	/* A kick while it spins. */
+	ASSERT_EQ(0, pthread_create(&t, NULL, kick_after, &g));
+	EXPECT_EQ(-EINTR, guest_run(&g));
+	ASSERT_EQ(0, pthread_join(t, &ret));
+	EXPECT_EQ(disabled, ib_state());
 	guest_destroy(&g);
 }
 
