@@ -1287,7 +1287,8 @@ static void catch_sigbus(void)
 {
 	struct sigaction sa = { .sa_sigaction = on_sigbus, .sa_flags = SA_SIGINFO };
 
-	sigbus_seen = sigbus_code = 0;
+	sigbus_seen = 0;
+	sigbus_code = 0;
 	sigbus_addr = NULL;
 	sigaction(SIGBUS, &sa, NULL);
 }
@@ -1454,7 +1455,7 @@ GUEST_CODE(guest_flag_and_spin,
 struct clone_vm_sharer {
 	struct guest *g;
 	int go;
-	volatile int ret, done;
+	int ret, done;	/* written by the child, read with __atomic */
 };
 
 static int clone_vm_sharer(void *arg)
@@ -1464,8 +1465,8 @@ static int clone_vm_sharer(void *arg)
 
 	if (read(s->go, &c, 1) != 1)
 		return 1;
-	s->ret = guest_run(s->g);
-	s->done = 1;
+	__atomic_store_n(&s->ret, guest_run(s->g), __ATOMIC_RELAXED);
+	__atomic_store_n(&s->done, 1, __ATOMIC_RELEASE);
 	return 0;
 }
 
@@ -1504,10 +1505,12 @@ TEST(a_clone_vm_sharer_in_guest_mode_still_shares_the_mm)
 	EXPECT_EQ(EINVAL, errno);
 
 	ASSERT_EQ(1, write(go[1], "g", 1));
-	for (i = 0; i < 250 && !s.done &&
-		    guest_mem_read64(&g, GUEST_DATA_OFF) != 1; i++)
+	for (i = 0; i < 250 && !__atomic_load_n(&s.done, __ATOMIC_ACQUIRE); i++) {
+		if (guest_mem_read64(&g, GUEST_DATA_OFF) == 1)
+			break;
 		sleep_ms(20);
-	if (s.done) {
+	}
+	if (__atomic_load_n(&s.done, __ATOMIC_ACQUIRE)) {
 		TH_LOG("RUN refused in a process sharing its mm: %d", s.ret);
 		EXPECT_NE(0, s.ret);
 	} else {
@@ -1559,9 +1562,9 @@ TEST(the_threads_indirect_branch_speculation_control_survives_guest_mode)
 	REQUIRE_UNPRIV();
 	state = ib_state();
 	if (state < 0 || !(state & PR_SPEC_PRCTL))
-		SKIP(return, "indirect branch speculation is not a per-task choice here "
-		     "(PR_GET_SPECULATION_CTRL: %#x): no IBPB or STIBP, or "
-		     "spectre_v2_user=on/off", state);
+		SKIP(return,
+		     "no per-task indirect branch speculation control (%#x): no IBPB or STIBP, or spectre_v2_user=on/off",
+		     state);
 	ASSERT_EQ(0, prctl(PR_SET_SPECULATION_CTRL, PR_SPEC_INDIRECT_BRANCH,
 			   PR_SPEC_DISABLE, 0, 0));
 	ASSERT_EQ(disabled, ib_state());
