@@ -4,7 +4,8 @@
  * review), answered by tests: core code that assumes all threads of a
  * process share ->mm must still work while one of them is in guest mode
  * (core dumps, ptrace, membarrier, perf callchains, uprobes, the OOM
- * killer), and per-mm x86 state (the LDT) and per-thread descriptors must
+ * killer, memory failure, current_is_single_threaded(), speculation
+ * control), and per-mm x86 state (the LDT) and per-thread descriptors must
  * stay the host's.  Documentation/unpriv-api.rst, "Caveats", says what
  * each shows.
  */
@@ -17,8 +18,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -1066,6 +1069,524 @@ TEST_F(oom, the_killer_picks_the_process_whose_guest_fills_memory)
 
 	kill(b, SIGKILL);
 	ASSERT_EQ(b, waitpid(b, &status, 0));
+}
+
+/*
+ * The OOM killer kills, with its victim, every other process whose first
+ * thread with an mm has the victim's mm ("sharing the same mm"): while
+ * a process's main thread runs a space, that is the space's mm.  So when
+ * the victim's main thread is in guest mode in a space, another process
+ * whose main thread runs the same space at that moment is killed too,
+ * wherever its memory cgroup; one that runs it on another thread is
+ * not.  The sharer here is outside the limited cgroup.
+ */
+FIXTURE(oom_sharer) {
+	char cg[128];
+};
+
+FIXTURE_VARIANT(oom_sharer) {
+	bool second_thread;	/* the sharer runs the space there */
+};
+
+FIXTURE_VARIANT_ADD(oom_sharer, sharer_runs_the_space_on_its_main_thread) {
+};
+
+FIXTURE_VARIANT_ADD(oom_sharer, sharer_runs_the_space_on_a_second_thread) {
+	.second_thread = true,
+};
+
+FIXTURE_SETUP(oom_sharer)
+{
+	char max[32];
+	int ret;
+
+	self->cg[0] = 0;
+	if (access(UNPRIV_DEV, F_OK))
+		SKIP(_exit(255), UNPRIV_ABSENT_MSG, UNPRIV_DEV);
+	ret = cg_setup();
+	if (ret)
+		SKIP(_exit(255), "no memory cgroup controller: %s", strerror(-ret));
+	ASSERT_EQ(0, cg_create(self->cg, sizeof(self->cg), "unpriv-oom-sharer"));
+	snprintf(max, sizeof(max), "%lu", OOM_LIMIT_MIB * MIB);
+	ASSERT_EQ(0, cg_write(self->cg, "memory.max", max));
+	cg_write(self->cg, "memory.swap.max", "0");
+}
+
+FIXTURE_TEARDOWN(oom_sharer)
+{
+	if (self->cg[0])
+		cg_remove(self->cg);
+}
+
+#define SPIN_OFF	0x800	/* guest_spin's copy in the code page */
+
+/*
+ * The sharer: a child of the filler, holding its space by inheritance,
+ * runs a vcpu of its own in it, spinning, on its main thread or on a
+ * second one; it tells the test its pid first.
+ */
+static void oom_sharer(struct guest *g, int ready, bool second_thread)
+{
+	static struct guest s;
+	static struct guest_runner r = { .g = &s };
+	pid_t me = getpid();
+	pthread_t t;
+
+	s = *g;
+	s.vcpu = ioctl(g->dev, UNPRIV_CREATE_VCPU, 0);
+	if (s.vcpu < 0)
+		_exit(10);
+	s.run = mmap(NULL, UNPRIV_RUN_SIZE, PROT_READ | PROT_WRITE,
+		     MAP_SHARED, s.vcpu, 0);
+	if (s.run == MAP_FAILED)
+		_exit(11);
+	s.run->regs.rip = GUEST_CODE_ADDR + SPIN_OFF;
+	s.run->regs.rsp = GUEST_STACK_TOP;
+	s.run->regs.cs = UNPRIV_CS_64;
+	s.run->regs.ss = UNPRIV_DS;
+	if (write(ready, &me, sizeof(me)) != sizeof(me))
+		_exit(12);
+	if (!second_thread) {
+		guest_run(&s);
+		_exit(13);
+	}
+	if (pthread_create(&t, NULL, guest_run_thread, &r))
+		_exit(14);
+	pthread_join(t, NULL);
+	_exit(13);
+}
+
+static void oom_filler_with_sharer(int go, int ready, bool second_thread)
+{
+	static struct guest g;
+	struct unpriv_as_map map = {
+		.addr = 0x10000000, .len = OOM_FILL_MIB * MIB,
+		.prot = UNPRIV_PROT_READ | UNPRIV_PROT_WRITE,
+		.flags = UNPRIV_MAP_PRIVATE,
+	};
+	pid_t pid;
+	char c;
+
+	if (GUEST_MAKE(&g, guest_touch) ||
+	    pwrite(g.mem, guest_spin_start, GUEST_CODE_SIZE(guest_spin),
+		   GUEST_CODE_OFF + SPIN_OFF) != (ssize_t)GUEST_CODE_SIZE(guest_spin))
+		_exit(1);
+	map.fd = memfd_create("fill", MFD_CLOEXEC);
+	if (map.fd < 0 || ftruncate(map.fd, OOM_FILL_MIB * MIB) ||
+	    ioctl(g.as, UNPRIV_AS_MAP, &map))
+		_exit(2);
+	g.run->regs.rdi = map.addr;
+	g.run->regs.rsi = OOM_FILL_MIB * MIB / GUEST_PAGE;
+	pid = fork();
+	if (pid < 0)
+		_exit(3);
+	if (pid == 0)
+		oom_sharer(&g, ready, second_thread);
+	if (read(go, &c, 1) != 1)
+		_exit(3);
+	guest_run(&g);
+	_exit(4);	/* the guest filled it all: no limit? */
+}
+
+TEST_F(oom_sharer, the_killer_kills_a_process_whose_main_thread_runs_the_space)
+{
+	int go[2], ready[2], status;
+	pid_t f, s;
+
+	/* The sharer, orphaned when the filler dies, becomes ours. */
+	ASSERT_EQ(0, prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0));
+	ASSERT_EQ(0, pipe2(go, O_CLOEXEC));
+	ASSERT_EQ(0, pipe2(ready, O_CLOEXEC));
+	f = fork();
+	ASSERT_LE(0, f);
+	if (f == 0)
+		oom_filler_with_sharer(go[0], ready[1], variant->second_thread);
+	ASSERT_EQ(sizeof(s), read(ready[0], &s, sizeof(s)));
+	sleep_ms(300);	/* the sharer is in guest mode */
+
+	/* Only the filler is in the limited group. */
+	ASSERT_EQ(0, cg_enter(self->cg, f));
+	ASSERT_EQ(1, write(go[1], "g", 1));
+	ASSERT_EQ(f, waitpid(f, &status, 0));
+	ASSERT_TRUE(WIFSIGNALED(status)) TH_LOG("filler: status %#x", status);
+	EXPECT_EQ(SIGKILL, WTERMSIG(status));
+	EXPECT_EQ(1, cg_read(self->cg, "memory.events", "oom_kill"));
+
+	if (!variant->second_thread) {
+		ASSERT_EQ(s, waitpid(s, &status, 0));
+		ASSERT_TRUE(WIFSIGNALED(status)) TH_LOG("sharer: status %#x", status);
+		EXPECT_EQ(SIGKILL, WTERMSIG(status));
+		return;
+	}
+	sleep_ms(500);
+	EXPECT_EQ(0, waitpid(s, &status, WNOHANG))
+		TH_LOG("the sharer died: status %#x", status);
+	kill(s, SIGKILL);
+	ASSERT_EQ(s, waitpid(s, &status, 0));
+}
+
+/* ===== memory failure: a poisoned page mapped into a guest ===== */
+
+#ifndef MADV_HWPOISON
+#define MADV_HWPOISON	100
+#endif
+#ifndef BUS_MCEERR_AR
+#define BUS_MCEERR_AR	4
+#define BUS_MCEERR_AO	5
+#endif
+
+/* Read the byte at rdi into rsi, exit 1; then again, exit 2. */
+GUEST_CODE(guest_read_twice,
+	"movzbl (%rdi), %esi\n"
+	"mov $1, %eax\n"
+	"syscall\n"
+	"guest_read_twice_again: movzbl (%rdi), %esi\n"
+	"mov $2, %eax\n"
+	"syscall\n");
+extern const char guest_read_twice_again[];
+
+/* Read the byte at rdi, then spin. */
+GUEST_CODE(guest_read_and_spin,
+	"movzbl (%rdi), %esi\n"
+	"1: jmp 1b\n");
+
+static volatile sig_atomic_t sigbus_seen, sigbus_code;
+static void *volatile sigbus_addr;
+
+static void on_sigbus(int sig, siginfo_t *si, void *uc)
+{
+	sigbus_seen++;
+	sigbus_code = si->si_code;
+	sigbus_addr = si->si_addr;
+}
+
+/*
+ * The guest's first data page, also mapped (shared) into the host: the
+ * host poisons it through its own mapping with MADV_HWPOISON, which
+ * needs CAP_SYS_ADMIN and CONFIG_MEMORY_FAILURE; 0 or why not.
+ */
+static const char *hwpoison(struct guest *g, char **host)
+{
+	char *h = mmap(NULL, GUEST_PAGE, PROT_READ | PROT_WRITE, MAP_SHARED,
+		       g->mem, GUEST_DATA_OFF);
+
+	*host = h;
+	if (h == MAP_FAILED)
+		return "mmap";
+	h[0] = 0x5a;
+	if (madvise(h, GUEST_PAGE, MADV_HWPOISON) == 0)
+		return NULL;
+	if (errno == EINVAL)
+		return "no CONFIG_MEMORY_FAILURE";
+	if (errno == EPERM)
+		return "MADV_HWPOISON needs CAP_SYS_ADMIN";
+	return strerror(errno);
+}
+
+static void catch_sigbus(void)
+{
+	struct sigaction sa = { .sa_sigaction = on_sigbus, .sa_flags = SA_SIGINFO };
+
+	sigbus_seen = 0;
+	sigbus_code = 0;
+	sigbus_addr = NULL;
+	sigaction(SIGBUS, &sa, NULL);
+}
+
+/*
+ * Late kill (the default: vm.memory_failure_early_kill 0, no
+ * PR_MCE_KILL): poisoning a page unmaps it from every mm that maps it,
+ * the address space's included, and signals no one.  The guest's next
+ * access is a FAULT exit with SIGBUS, BUS_MCEERR_AR, at the guest
+ * address, as a program's would be a SIGBUS; the host, which has not
+ * touched its own mapping since, is not signalled and goes on.
+ */
+TEST(a_guest_touching_a_poisoned_page_gets_a_sigbus_fault_exit)
+{
+	struct unpriv_run *run;
+	const char *why;
+	struct guest g;
+	char *host;
+
+	REQUIRE_UNPRIV();
+	ASSERT_EQ(0, prctl(PR_MCE_KILL, PR_MCE_KILL_SET, PR_MCE_KILL_LATE, 0, 0));
+	ASSERT_EQ(0, GUEST_MAKE(&g, guest_read_twice));
+	run = g.run;
+	run->regs.rdi = GUEST_DATA_ADDR;
+	catch_sigbus();
+	ASSERT_EQ(1, pwrite(g.mem, "\x5a", 1, GUEST_DATA_OFF));
+	ASSERT_EQ(0, guest_run(&g));
+	ASSERT_EQ(UNPRIV_EXIT_SYSCALL, run->exit_reason);
+	EXPECT_EQ(0x5a, run->regs.rsi);
+
+	why = hwpoison(&g, &host);
+	if (why)
+		SKIP(return, "MADV_HWPOISON: %s", why);
+	ASSERT_EQ(0, guest_run(&g));
+	ASSERT_EQ(UNPRIV_EXIT_FAULT, run->exit_reason)
+		TH_LOG("exit %u", run->exit_reason);
+	EXPECT_EQ(SIGBUS, run->fault.signo);
+	EXPECT_EQ(BUS_MCEERR_AR, run->fault.si_code);
+	EXPECT_EQ(GUEST_DATA_ADDR, run->fault.address);
+	EXPECT_EQ(14, run->fault.trap);
+	EXPECT_EQ(GUEST_CODE_ADDR + (guest_read_twice_again - guest_read_twice_start),
+		  run->regs.rip);
+	EXPECT_EQ(0, sigbus_seen) TH_LOG("the host got SIGBUS %d at %p",
+					 sigbus_code, sigbus_addr);
+	/* The guest goes on elsewhere, the host lives. */
+	munmap(host, GUEST_PAGE);
+	guest_destroy(&g);
+}
+
+struct poisoner {
+	struct guest *g;
+	const char *why;
+	char *host;
+};
+
+static void *poison_after(void *arg)
+{
+	struct poisoner *p = arg;
+
+	sleep_ms(200);
+	p->why = hwpoison(p->g, &p->host);
+	if (p->why)
+		ioctl(p->g->vcpu, UNPRIV_KICK, 0);
+	return NULL;
+}
+
+/*
+ * Early kill (PR_MCE_KILL_EARLY): the kernel looks, process by process,
+ * at the mm of the process's first thread that asked for early kill
+ * (here, all do: the main thread is first) and sends that thread
+ * SIGBUS, BUS_MCEERR_AO, with the page's address in that mm.  With the
+ * main thread in guest mode, that is the address space: the notice is
+ * for the guest address, and it is the only one: the host's own mapping
+ * of the same page is not reported.  The run ends with it, whether as
+ * an exit that carries it or as EINTR with the notice delivered to the
+ * host's handler.
+ */
+TEST(an_early_kill_notice_for_a_guest_page_ends_the_run)
+{
+	struct poisoner p = { 0 };
+	struct unpriv_run *run;
+	struct guest g;
+	pthread_t t;
+	int ret;
+
+	REQUIRE_UNPRIV();
+	ASSERT_EQ(0, prctl(PR_MCE_KILL, PR_MCE_KILL_SET, PR_MCE_KILL_EARLY, 0, 0));
+	ASSERT_EQ(0, GUEST_MAKE(&g, guest_read_and_spin));
+	run = g.run;
+	run->regs.rdi = GUEST_DATA_ADDR;
+	catch_sigbus();
+	p.g = &g;
+	ASSERT_EQ(0, pthread_create(&t, NULL, poison_after, &p));
+	ret = guest_run(&g);
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	if (p.why)
+		SKIP(return, "MADV_HWPOISON: %s", p.why);
+	if (ret == -EINTR) {
+		TH_LOG("EINTR, the host's handler got SIGBUS %d at %p",
+		       sigbus_code, sigbus_addr);
+		EXPECT_EQ(1, sigbus_seen);
+		EXPECT_EQ(BUS_MCEERR_AO, sigbus_code);
+		EXPECT_EQ((void *)GUEST_DATA_ADDR, sigbus_addr);
+	} else {
+		ASSERT_EQ(0, ret);
+		ASSERT_EQ(UNPRIV_EXIT_TRAP, run->exit_reason)
+			TH_LOG("exit %u", run->exit_reason);
+		TH_LOG("a TRAP exit: vector %#x, signal %u, si_code %d, address %#llx",
+		       run->trap.trap, run->trap.signo, run->trap.si_code,
+		       (unsigned long long)run->trap.address);
+		EXPECT_EQ(SIGBUS, run->trap.signo);
+		EXPECT_EQ(BUS_MCEERR_AO, run->trap.si_code);
+		EXPECT_EQ(GUEST_DATA_ADDR, run->trap.address);
+		EXPECT_EQ(0, sigbus_seen);
+	}
+	munmap(p.host, GUEST_PAGE);
+	guest_destroy(&g);
+}
+
+/*
+ * With the guest on a second thread and the main thread in host mode,
+ * the early notice is the host's, for its own mapping of the page: the
+ * guest mapping is not reported to anyone, and the guest learns of the
+ * poison when it touches the page (BUS_MCEERR_AR, as above).
+ */
+TEST(an_early_kill_notice_goes_to_the_host_when_the_guest_runs_on_a_second_thread)
+{
+	struct guest g;
+	struct guest_runner r = { .g = &g };
+	const char *why;
+	pthread_t t;
+	char *host;
+	int i;
+
+	REQUIRE_UNPRIV();
+	ASSERT_EQ(0, prctl(PR_MCE_KILL, PR_MCE_KILL_SET, PR_MCE_KILL_EARLY, 0, 0));
+	ASSERT_EQ(0, GUEST_MAKE(&g, guest_read_and_spin));
+	g.run->regs.rdi = GUEST_DATA_ADDR;
+	catch_sigbus();
+	ASSERT_EQ(0, pthread_create(&t, NULL, guest_run_thread, &r));
+	sleep_ms(200);
+	why = hwpoison(&g, &host);
+	for (i = 0; !why && i < 50 && !sigbus_seen; i++)
+		sleep_ms(20);
+	ASSERT_EQ(0, ioctl(g.vcpu, UNPRIV_KICK, 0));
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	if (why)
+		SKIP(return, "MADV_HWPOISON: %s", why);
+	EXPECT_EQ(-EINTR, r.ret) TH_LOG("exit %u", g.run->exit_reason);
+	EXPECT_EQ(1, sigbus_seen);
+	EXPECT_EQ(BUS_MCEERR_AO, sigbus_code);
+	EXPECT_EQ(host, sigbus_addr);
+	munmap(host, GUEST_PAGE);
+	guest_destroy(&g);
+}
+
+/* ===== current_is_single_threaded() and a CLONE_VM sharer ===== */
+
+/* Set the data page's first word to 1, then spin. */
+GUEST_CODE(guest_flag_and_spin,
+	"movq $1, (%rdi)\n"
+	"1: jmp 1b\n");
+
+struct clone_vm_sharer {
+	struct guest *g;
+	int go;
+	int ret, done;	/* written by the child, read with __atomic */
+};
+
+static int clone_vm_sharer(void *arg)
+{
+	struct clone_vm_sharer *s = arg;
+	char c;
+
+	if (read(s->go, &c, 1) != 1)
+		return 1;
+	__atomic_store_n(&s->ret, guest_run(s->g), __ATOMIC_RELAXED);
+	__atomic_store_n(&s->done, 1, __ATOMIC_RELEASE);
+	return 0;
+}
+
+/*
+ * current_is_single_threaded() (unshare(CLONE_VM), setns() into a time
+ * namespace, SELinux's setcon) looks for another process sharing the
+ * caller's mm at each process's first thread that has an mm.  A process
+ * made with clone(CLONE_VM) without CLONE_THREAD shares its parent's mm;
+ * while its main thread is in guest mode, that thread's mm is a space's,
+ * and the parent would be told it is alone in an mm the child goes back
+ * to.  unshare(CLONE_VM) must still fail with EINVAL then, as it does
+ * while the child is in host mode; or RUN must refuse the child.
+ */
+TEST(a_clone_vm_sharer_in_guest_mode_still_shares_the_mm)
+{
+	struct clone_vm_sharer s = { 0 };
+	int go[2], status, i;
+	struct guest g;
+	char *stack;
+	pid_t pid;
+
+	REQUIRE_UNPRIV();
+	ASSERT_EQ(0, GUEST_MAKE(&g, guest_flag_and_spin));
+	g.run->regs.rdi = GUEST_DATA_ADDR;
+	ASSERT_EQ(0, pipe2(go, O_CLOEXEC));
+	stack = mmap(NULL, 1 << 16, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, stack);
+	s.g = &g;
+	s.go = go[0];
+	pid = clone(clone_vm_sharer, stack + (1 << 16), CLONE_VM | SIGCHLD, &s);
+	ASSERT_LE(0, pid);
+
+	/* The child in host mode: the mm is shared. */
+	EXPECT_EQ(-1, unshare(CLONE_VM));
+	EXPECT_EQ(EINVAL, errno);
+
+	ASSERT_EQ(1, write(go[1], "g", 1));
+	for (i = 0; i < 250 && !__atomic_load_n(&s.done, __ATOMIC_ACQUIRE); i++) {
+		if (guest_mem_read64(&g, GUEST_DATA_OFF) == 1)
+			break;
+		sleep_ms(20);
+	}
+	if (__atomic_load_n(&s.done, __ATOMIC_ACQUIRE)) {
+		TH_LOG("RUN refused in a process sharing its mm: %d", s.ret);
+		EXPECT_NE(0, s.ret);
+	} else {
+		ASSERT_EQ(1, guest_mem_read64(&g, GUEST_DATA_OFF));
+		errno = 0;
+		EXPECT_EQ(-1, unshare(CLONE_VM))
+			TH_LOG("current_is_single_threaded() missed the child in guest mode");
+		EXPECT_EQ(EINVAL, errno);
+	}
+	kill(pid, SIGKILL);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	munmap(stack, 1 << 16);
+	guest_destroy(&g);
+}
+
+/* ===== indirect branch speculation control (Spectre v2, user) ===== */
+
+/* prctl(PR_SET_SPECULATION_CTRL, PR_SPEC_INDIRECT_BRANCH, PR_SPEC_ENABLE) */
+GUEST_CODE(guest_spec_enable,
+	"mov $53, %edi\n"
+	"mov $1, %esi\n"
+	"mov $2, %edx\n"
+	"mov $157, %eax\n"
+	"syscall\n"
+	"1: jmp 1b\n");
+
+static int ib_state(void)
+{
+	return prctl(PR_GET_SPECULATION_CTRL, PR_SPEC_INDIRECT_BRANCH, 0, 0, 0);
+}
+
+/*
+ * The kernel's user-to-user Spectre v2 barrier (IBPB) is chosen per mm
+ * switch by the task's TIF_SPEC_IB (PR_SPEC_DISABLE, or seccomp where
+ * spectre_v2_user=seccomp) or always (spectre_v2_user=on); the module
+ * switches mm with switch_mm_irqs_off() after setting current->mm, so
+ * the same policy applies to each switch between host and guest mode.
+ * What a thread asked for stays asked for: RUN, every kind of exit and
+ * the guest's own prctl (an exit) leave it as it was.
+ */
+TEST(the_threads_indirect_branch_speculation_control_survives_guest_mode)
+{
+	const int disabled = PR_SPEC_PRCTL | PR_SPEC_DISABLE;
+	struct guest g;
+	pthread_t t;
+	int state, i;
+	void *ret;
+
+	REQUIRE_UNPRIV();
+	state = ib_state();
+	if (state < 0 || !(state & PR_SPEC_PRCTL))
+		SKIP(return,
+		     "no per-task indirect branch speculation control (%#x): no IBPB or STIBP, or spectre_v2_user=on/off",
+		     state);
+	ASSERT_EQ(0, prctl(PR_SET_SPECULATION_CTRL, PR_SPEC_INDIRECT_BRANCH,
+			   PR_SPEC_DISABLE, 0, 0));
+	ASSERT_EQ(disabled, ib_state());
+
+	ASSERT_EQ(0, GUEST_MAKE(&g, guest_count));
+	for (i = 0; i < 3; i++) {
+		ASSERT_EQ(0, guest_run(&g));
+		ASSERT_EQ(UNPRIV_EXIT_SYSCALL, g.run->exit_reason);
+		EXPECT_EQ(disabled, ib_state());
+	}
+	/* The guest asks for it back: that is an exit, not the host's prctl. */
+	ASSERT_EQ(0, GUEST_LOAD(&g, guest_spec_enable));
+	ASSERT_EQ(0, guest_run(&g));
+	ASSERT_EQ(UNPRIV_EXIT_SYSCALL, g.run->exit_reason);
+	EXPECT_EQ(157, g.run->syscall.nr);
+	EXPECT_EQ(disabled, ib_state());
+	/* A kick while it spins. */
+	ASSERT_EQ(0, pthread_create(&t, NULL, kick_after, &g));
+	EXPECT_EQ(-EINTR, guest_run(&g));
+	ASSERT_EQ(0, pthread_join(t, &ret));
+	EXPECT_EQ(disabled, ib_state());
+	guest_destroy(&g);
 }
 
 TEST_HARNESS_MAIN
