@@ -403,6 +403,13 @@ void unpriv_vcpu_leave(struct unpriv_vcpu *vcpu, struct pt_regs *regs,
 	task_lock(current);
 	local_irq_disable();
 	unpriv_switch_mm_locked(h->mm);
+	/*
+	 * Return predictions the guest left would steer the host's
+	 * returns: overwrite them, as a context switch does (rsb.S).  An
+	 * IBPB, where the thread or the system asks for one between
+	 * processes, came with the switch of mm (cond_mitigation()).
+	 */
+	unpriv_fill_rsb();
 	unpriv_swap_segments_to_host(vcpu);
 	if (unpriv_fpu_is_own())
 		unpriv_fpu_swap(&vcpu->fpu, false);

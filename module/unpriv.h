@@ -112,6 +112,9 @@ static __always_inline void unpriv_switch_mm_locked(struct mm_struct *mm)
 	static_call(unpriv_switch_mm_irqs_off)(prev, mm, tsk);
 }
 
+/* rsb.S: overwrite the return stack buffer, as a context switch does */
+void unpriv_fill_rsb(void);
+
 /* fpu.c: the guest's FPU state (the switch itself is in fpu.h) */
 bool unpriv_fpu_init(void);
 
