@@ -67,6 +67,14 @@ static inline int unpriv_vcpu_check_thread(void)
 		return -EINVAL;
 	if (test_thread_flag(TIF_IO_BITMAP))
 		return -EBUSY;
+	/*
+	 * A process sharing its mm with another (clone(CLONE_VM) without
+	 * CLONE_THREAD) would stop being seen as sharing it while this
+	 * thread is in guest mode: current_is_single_threaded() and the
+	 * like look at each process's first thread's mm.
+	 */
+	if (test_bit(MMF_MULTIPROCESS, &current->mm->flags))
+		return -EBUSY;
 	BUILD_BUG_ON(HBP_NUM != 4);
 	if (bps[0] || bps[1] || bps[2] || bps[3])
 		return -EBUSY;

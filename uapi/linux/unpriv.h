@@ -359,7 +359,9 @@ struct unpriv_run {
  *          EBUSY   the vcpu is running on another thread; or the
  *                  thread has state guest mode cannot isolate (an
  *                  ioperm bitmap, hardware breakpoints: ptrace's, a
- *                  perf breakpoint event's, a CPU-wide one's).
+ *                  perf breakpoint event's, a CPU-wide one's), or its
+ *                  process shares its mm with another process
+ *                  (clone(CLONE_VM) without CLONE_THREAD).
  *          EBADF   arg is not open.  EINVAL  arg is not an address
  *                  space; bad registers (rip or rsp outside user
  *                  space, bad selectors).
