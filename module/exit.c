@@ -40,8 +40,9 @@ static int unpriv_unqueued_sync_signal(void)
  * synchronous signal the kernel sent, while the guest trapped since it
  * entered (the trap handlers set thread.trap_nr), and none of those the
  * kernel sends for other reasons: a perf event's SIGTRAP, a memory
- * error's SIGBUS (found by the machine check handler or a scan, not by
- * a trap of the guest's), which are the host's.
+ * error's early notice (BUS_MCEERR_AO, for a page found poisoned by a
+ * scan or another access), which are the host's.  A guest access to a
+ * poisoned page is a page fault of the guest's: BUS_MCEERR_AR.
  */
 static bool unpriv_is_guest_signal(const kernel_siginfo_t *info)
 {
@@ -51,8 +52,7 @@ static bool unpriv_is_guest_signal(const kernel_siginfo_t *info)
 		return false;
 	if (sig == SIGTRAP && info->si_code == TRAP_PERF)
 		return false;
-	if (sig == SIGBUS && (info->si_code == BUS_MCEERR_AR ||
-			      info->si_code == BUS_MCEERR_AO))
+	if (sig == SIGBUS && info->si_code == BUS_MCEERR_AO)
 		return false;
 	return true;
 }
