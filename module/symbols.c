@@ -62,9 +62,11 @@ static int unpriv_find_kallsyms(void)
 	}
 	addr = (unsigned long)kp.addr;
 	unregister_kprobe(&kp);
-	if (UNPRIV_IBT)
-		addr = unpriv_endbr_func_start(addr,
-				*(u32 *)(addr - UNPRIV_ENDBR_SIZE), true);
+	if (UNPRIV_IBT) {
+		u32 before = *(u32 *)(addr - UNPRIV_ENDBR_SIZE);
+
+		addr = unpriv_endbr_func_start(addr, before, true);
+	}
 	if (!unpriv_endbr_callable(*(u32 *)addr, UNPRIV_IBT)) {
 		pr_err("kallsyms_lookup_name has no ENDBR: cannot call it with IBT\n");
 		return -ENOENT;

@@ -18,6 +18,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
+#include <asm/ldt.h>
 #include <linux/capability.h>
 #include <linux/io_uring.h>
 #include <linux/perf_event.h>
@@ -644,13 +645,9 @@ static unsigned short read_es(void)
 TEST_F(as, map_and_unmap_keep_the_callers_ldt_selectors)
 {
 	struct ldt_sibling sib = { .as = self->g.as };
-	struct {
-		unsigned int entry_number, base_addr, limit;
-		unsigned int seg_32bit:1, contents:2, read_exec_only:1,
-			     limit_in_pages:1, seg_not_present:1, useable:1;
-	} desc = {
+	struct user_desc desc = {
 		.entry_number = 0, .limit = 0xfffff, .seg_32bit = 1,
-		.limit_in_pages = 1, .useable = 1,
+		.limit_in_pages = 1,
 	};
 	const unsigned short ldt_sel = 0x7;	/* index 0, LDT, RPL 3 */
 	struct timespec start, now;
