@@ -321,6 +321,8 @@ KResult<unpriv::Fd> Vfs::host_open(const Loc& loc, int flags, mode_t mode) const
 				return kerr(EEXIST);
 			if (S_ISLNK(st.st_mode))	// O_NOFOLLOW
 				return kerr(ELOOP);
+			if ((flags & O_CREAT) && S_ISDIR(st.st_mode))
+				return kerr(EISDIR);
 			// (O_TMPFILE: a new file in the directory found.)
 			int fd = ::open(proc_fd(obj->get()).c_str(),
 					(flags & ~(O_CREAT | O_EXCL | O_NOFOLLOW)) | O_CLOEXEC,

@@ -104,6 +104,7 @@ int main(int argc, char **argv)
 	CHECK_ERR(open("o/nowhere", O_WRONLY | O_CREAT, 0644), ENOENT,
 		  "O_CREAT through it: ENOENT");
 	CHECK_ERR(open("o/new/", O_WRONLY | O_CREAT, 0644), EISDIR, "O_CREAT of o/new/: EISDIR");
+	CHECK_ERR(open("o", O_RDONLY | O_CREAT, 0644), EISDIR, "O_CREAT of a directory: EISDIR");
 	int ap = open("o/lf", O_WRONLY | O_APPEND);
 	CHECK(ap >= 0 && write(ap, "!", 1) == 1 && fstat(ap, &st) == 0 && st.st_size == 14,
 	      "O_APPEND through the symlink appends");
