@@ -293,7 +293,9 @@ KResult<Vfs::Target> Vfs::resolve(Task& t, int dirfd, const std::string& path_in
 KResult<unpriv::Fd> Vfs::host_open(const Loc& loc, int flags, mode_t mode) const
 {
 	// O_PATH opens nothing: what it found is looked at afterwards.
-	if (flags & O_PATH) {
+	// Nor does O_CREAT of a name with a trailing slash: it fails
+	// (EISDIR, or the error of the path before it).
+	if ((flags & O_PATH) || ((flags & O_CREAT) && loc.path.ends_with('/'))) {
 		auto fd = lookup(loc, flags, mode);
 		if (!fd)
 			return kerr(fd.error());

@@ -105,6 +105,9 @@ int main(int argc, char **argv)
 		  "O_CREAT through it: ENOENT");
 	CHECK_ERR(open("o/new/", O_WRONLY | O_CREAT, 0644), EISDIR, "O_CREAT of o/new/: EISDIR");
 	CHECK_ERR(open("o", O_RDONLY | O_CREAT, 0644), EISDIR, "O_CREAT of a directory: EISDIR");
+	CHECK_ERR(open("f/", O_RDONLY | O_CREAT, 0644), EISDIR, "O_CREAT of f/, a file: EISDIR");
+	CHECK_ERR(open("nodir/x/", O_RDONLY | O_CREAT, 0644), ENOENT,
+		  "O_CREAT of nodir/x/: ENOENT");
 	int ap = open("o/lf", O_WRONLY | O_APPEND);
 	CHECK(ap >= 0 && write(ap, "!", 1) == 1 && fstat(ap, &st) == 0 && st.st_size == 14,
 	      "O_APPEND through the symlink appends");
