@@ -17,8 +17,9 @@
  * makes a directory /HOST in the root with a character device HOST/zero
  * (1:5) and a block device HOST/disk (7:0), and a character device
  * HOST in the root's own /dev (1:5, which the guest port's /dev hides
- * by name).  With MOUNTS "mounted", HOST/proc is a procfs and HOST/bind
- * a bind mount of a host directory holding "file" ("bound\n");
+ * by name).  With MOUNTS "mounted", HOST/proc and the root's own /proc
+ * (which the guest port's /proc hides by name) are procfs mounts, and
+ * HOST/bind a bind mount of a host directory holding "file" ("bound\n");
  * otherwise MOUNTS says why not, and those checks are skipped, as all
  * of these are when HOST is "-".  No device node and nothing on a file
  * system that shows the host (procfs) is reached by any name, relative,
@@ -192,6 +193,15 @@ static void host_objects(const char *host, const char *mounts, int rootfd)
 	CHECK(symlink(tgt, "prel") == 0, "a symlink to ../../HOST/proc");
 	refused(AT_FDCWD, "prel/uptime", "prel/uptime");
 
+	/* a procfs on the root's own /proc, reached by a symlink */
+	CHECK(symlink("/proc/1/cmdline", "rproc") == 0 &&
+	      symlink("/proc/self/mounts", "mtab") == 0,
+	      "symlinks to /proc/1/cmdline and /proc/self/mounts");
+	refused(AT_FDCWD, "rproc", "through the first, to the root's /proc");
+	refused(AT_FDCWD, "mtab", "through the second");
+	CHECK(slurp_at(AT_FDCWD, "/proc/1/cmdline", buf, sizeof(buf)) > 0,
+	      "/proc/1/cmdline by name is the guest port's");
+
 	/* an ordinary bind mount works */
 	snprintf(abs, sizeof(abs), "/%s/bind/file", host);
 	CHECK(slurp_at(AT_FDCWD, abs, buf, sizeof(buf)) == 6 && !strcmp(buf, "bound\n"),
@@ -342,6 +352,7 @@ int main(int argc, char **argv)
 	static const char *const links[] = {
 		"abs", "rel", "rootparent", "dirlink", "loop1", "loop2", "inside", "hard",
 		"zabs", "zrel", "hostlink", "zchain", "zdev", "dabs", "pabs", "prel", "babs",
+		"rproc", "mtab",
 	};
 	for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++)
 		unlink(links[i]);
