@@ -58,6 +58,24 @@ bool names_mount(std::string_view p)
 	return false;
 }
 
+// Whether the host's walk of absolute path abs would start in the
+// root's own /dev or /proc: its first component other than "." and ".."
+// (which stay at the root) is one of them.
+bool enters_mount(std::string_view abs)
+{
+	for (std::size_t i = 0;;) {
+		while (i < abs.size() && abs[i] == '/')
+			i++;
+		std::string_view rest = abs.substr(i);
+		if (rest == ".." || rest.starts_with("../"))
+			i += 2;
+		else if (rest == "." || rest.starts_with("./"))
+			i += 1;
+		else
+			return names_mount(rest);
+	}
+}
+
 std::string host_fd_path(int fd)
 {
 	char link[64], buf[PATH_MAX];
@@ -208,6 +226,14 @@ KResult<Vfs::Loc> Vfs::locate(Task& t, std::shared_ptr<File> start, int dirfd,
 		loc.dirfd = root_.get();
 		loc.path = p;
 		loc.resolve = RESOLVE_IN_ROOT;
+		// One that starts in /dev or /proc and leaves it again
+		// ("/proc/self/../../etc") is in the root by its normalized
+		// form: the host walks that, not the root's own directories
+		// of those names (a procfs, as a chroot setup has).
+		if (enters_mount(p)) {
+			bool dir = p.ends_with('/') || p.ends_with("/.") || p.ends_with("/..");
+			loc.path = dir && norm != "/" ? norm + "/" : norm;
+		}
 		return loc;
 	}
 	if (!start) {
