@@ -2,12 +2,16 @@
 #include "fs/vfs.hpp"
 
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <linux/openat2.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <sys/sysmacros.h>
 
+#include <algorithm>
+#include <array>
 #include <climits>
 #include <cstdio>
 
@@ -54,6 +58,24 @@ bool names_mount(std::string_view p)
 	return false;
 }
 
+// Whether the host's walk of absolute path abs would start in the
+// root's own /dev or /proc: its first component other than "." and ".."
+// (which stay at the root) is one of them.
+bool enters_mount(std::string_view abs)
+{
+	for (std::size_t i = 0;;) {
+		while (i < abs.size() && abs[i] == '/')
+			i++;
+		std::string_view rest = abs.substr(i);
+		if (rest == ".." || rest.starts_with("../"))
+			i += 2;
+		else if (rest == "." || rest.starts_with("./"))
+			i += 1;
+		else
+			return names_mount(rest);
+	}
+}
+
 std::string host_fd_path(int fd)
 {
 	char link[64], buf[PATH_MAX];
@@ -78,6 +100,52 @@ long openat2(int dirfd, const std::string& path, int flags, mode_t mode,
 		if (fd >= 0 || (errno != EAGAIN && errno != EINTR))
 			return fd;
 	}
+}
+
+// As Linux's path walk: at most 40 symlinks.
+constexpr int max_links = 40;
+
+// File systems that show the host rather than hold files: its processes
+// and kernel settings (proc, sysfs, debugfs, tracefs, securityfs and the
+// security modules' own, bpf, configfs, cgroup, resctrl, binfmt_misc,
+// efivarfs, pstore, fusectl, nfsd, rpc_pipefs, xenfs), its terminals and
+// IPC (devpts, mqueue, binderfs, nsfs), and its devices (usbfs,
+// openpromfs).  Ordinary file systems (ext4, xfs, btrfs, tmpfs, overlay,
+// fuse, nfs...) are the root's, bind mounted or not.  devtmpfs calls
+// itself tmpfs: its devices are refused as devices.
+constexpr std::array<unsigned long, 26> host_fs_magic{
+	PROC_SUPER_MAGIC, SYSFS_MAGIC, DEBUGFS_MAGIC, TRACEFS_MAGIC, SECURITYFS_MAGIC,
+	SELINUX_MAGIC, SMACK_MAGIC, AAFS_MAGIC, BPF_FS_MAGIC,
+	0x62656570,	// configfs
+	CGROUP_SUPER_MAGIC, CGROUP2_SUPER_MAGIC, RDTGROUP_SUPER_MAGIC, BINFMTFS_MAGIC,
+	EFIVARFS_MAGIC, PSTOREFS_MAGIC,
+	0x65735543,	// fusectl
+	0x6e667364,	// nfsd
+	0x67596969,	// rpc_pipefs
+	XENFS_SUPER_MAGIC, DEVPTS_SUPER_MAGIC,
+	0x19800202,	// mqueue
+	BINDERFS_SUPER_MAGIC, NSFS_MAGIC, USBDEVICE_SUPER_MAGIC, OPENPROM_SUPER_MAGIC,
+};
+
+// Whether the guest may reach what a host lookup found (fd): not a host
+// device node (the guest port's /dev has the guest's devices), nothing
+// on a file system that shows the host.  The guest sees neither as
+// there: ENOENT, as for a name its /dev and /proc do not have.  st, when
+// given, gets fd's stat.
+KResult<void> reachable(int fd, struct stat *st = nullptr)
+{
+	struct stat s;
+	struct statfs fs;
+	if (fstat(fd, &s) < 0 || fstatfs(fd, &fs) < 0)
+		return kerr(errno);
+	if (S_ISCHR(s.st_mode) || S_ISBLK(s.st_mode))
+		return kerr(ENOENT);
+	if (std::ranges::find(host_fs_magic, static_cast<unsigned long>(fs.f_type)) !=
+	    host_fs_magic.end())
+		return kerr(ENOENT);
+	if (st)
+		*st = s;
+	return {};
 }
 
 } // namespace
@@ -158,6 +226,14 @@ KResult<Vfs::Loc> Vfs::locate(Task& t, std::shared_ptr<File> start, int dirfd,
 		loc.dirfd = root_.get();
 		loc.path = p;
 		loc.resolve = RESOLVE_IN_ROOT;
+		// One that starts in /dev or /proc and leaves it again
+		// ("/proc/self/../../etc") is in the root by its normalized
+		// form: the host walks that, not the root's own directories
+		// of those names (a procfs, as a chroot setup has).
+		if (enters_mount(p)) {
+			bool dir = p.ends_with('/') || p.ends_with("/.") || p.ends_with("/..");
+			loc.path = dir && norm != "/" ? norm + "/" : norm;
+		}
 		return loc;
 	}
 	if (!start) {
@@ -190,8 +266,6 @@ KResult<Vfs::Loc> Vfs::locate(Task& t, std::shared_ptr<File> start, int dirfd,
 KResult<Vfs::Target> Vfs::resolve(Task& t, int dirfd, const std::string& path_in,
 				  bool follow) const
 {
-	// As Linux's path walk: at most 40 symlinks.
-	constexpr int max_links = 40;
 	std::shared_ptr<File> start;
 	std::string p = path_in;
 
@@ -243,6 +317,88 @@ KResult<Vfs::Target> Vfs::resolve(Task& t, int dirfd, const std::string& path_in
 }
 
 KResult<unpriv::Fd> Vfs::host_open(const Loc& loc, int flags, mode_t mode) const
+{
+	// O_PATH opens nothing: what it found is looked at afterwards.
+	// Nor does O_CREAT of a name with a trailing slash: it fails
+	// (EISDIR, or the error of the path before it).
+	if ((flags & O_PATH) || ((flags & O_CREAT) && loc.path.ends_with('/'))) {
+		auto fd = lookup(loc, flags, mode);
+		if (!fd)
+			return kerr(fd.error());
+		auto r = reachable(fd->get());
+		if (!r)
+			return kerr(r.error());
+		return fd;
+	}
+	// Anything else is looked at before it is opened: opening a device
+	// runs its driver, and a file that shows the host may act on open
+	// (tracefs's trace empties on O_TRUNC).  So the file is found with
+	// O_PATH, looked at, and opened from that descriptor, which no
+	// rename can change.  A file O_CREAT makes is made in a directory
+	// that was looked at, with O_EXCL, so that it is a new one (mqueue
+	// would make a host message queue).
+	Loc at = loc;
+	for (int links = 0, tries = 0; links <= max_links && tries <= max_links; tries++) {
+		auto obj = lookup(at, O_PATH | (flags & (O_NOFOLLOW | O_DIRECTORY)), 0);
+		if (obj) {
+			struct stat st;
+			auto r = reachable(obj->get(), &st);
+			if (!r)
+				return kerr(r.error());
+			if ((flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL))
+				return kerr(EEXIST);
+			if (S_ISLNK(st.st_mode))	// O_NOFOLLOW
+				return kerr(ELOOP);
+			if ((flags & O_CREAT) && S_ISDIR(st.st_mode))
+				return kerr(EISDIR);
+			// (O_TMPFILE: a new file in the directory found.)
+			int fd = ::open(proc_fd(obj->get()).c_str(),
+					(flags & ~(O_CREAT | O_EXCL | O_NOFOLLOW)) | O_CLOEXEC,
+					mode & 07777);
+			if (fd < 0)
+				return kerr(errno);
+			return unpriv::Fd(fd);
+		}
+		if (obj.error() != ENOENT || !(flags & O_CREAT))
+			return kerr(obj.error());
+
+		path::Split s = path::split(at.path);
+		if (s.trailing_slash || s.dot())
+			return kerr(EISDIR);
+		Loc up = at;
+		up.path = s.dir.empty() ? "." : s.dir;
+		auto dir = lookup(up, O_PATH | O_DIRECTORY, 0);
+		if (!dir)
+			return kerr(dir.error());
+		auto r = reachable(dir->get());
+		if (!r)
+			return kerr(r.error());
+		long fd = openat2(dir->get(), s.name, flags | O_EXCL, mode, RESOLVE_BENEATH);
+		if (fd >= 0)
+			return unpriv::Fd(static_cast<int>(fd));
+		if (errno != EEXIST || (flags & O_EXCL))
+			return kerr(errno);
+		// There is a name after all: a symlink to nothing, whose
+		// target O_CREAT makes, as on Linux; or one made since.
+		char target[PATH_MAX];
+		ssize_t n = readlinkat(dir->get(), s.name.c_str(), target, sizeof(target));
+		if (n <= 0 || (flags & O_NOFOLLOW))
+			continue;	// made since: look again
+		links++;
+		std::string t(target, static_cast<std::size_t>(n));
+		if (t[0] == '/') {
+			at = Loc();
+			at.dirfd = root_.get();
+			at.path = std::move(t);
+			at.resolve = RESOLVE_IN_ROOT;
+		} else {
+			at.path = s.dir.empty() ? t : path::join(s.dir, t);
+		}
+	}
+	return kerr(ELOOP);
+}
+
+KResult<unpriv::Fd> Vfs::lookup(const Loc& loc, int flags, mode_t mode) const
 {
 	long fd = openat2(loc.dirfd, loc.path, flags, mode, loc.resolve);
 	if (fd < 0 && errno == EXDEV && loc.resolve == RESOLVE_BENEATH) {
@@ -719,7 +875,16 @@ KResult<void> Vfs::utimens(Task& t, int dirfd, const std::string& p,
 			return kerr(e->exists ? EPERM : ENOENT);
 		int dir = e->dir.get();
 		unpriv::Fd self;
-		if (e->dot) {
+		if (!e->dot) {
+			// The name may be a device node or a mount point.
+			int fd = openat(dir, e->name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC);
+			if (fd >= 0) {
+				self = unpriv::Fd(fd);
+				auto r = reachable(fd);
+				if (!r)
+					return kerr(r.error());
+			}
+		} else {
 			auto fd = host_path_fd(t, dirfd, p, false);
 			if (!fd)
 				return kerr(fd.error());

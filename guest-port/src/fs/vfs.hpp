@@ -16,16 +16,21 @@
 //   - a relative path with "..", as that absolute path at once.
 //
 // Magic links (/proc/PID/fd/N and the like, were the root to hold a
-// procfs) are refused everywhere (RESOLVE_NO_MAGICLINKS).  Only
-// directories opened through the root may start a lookup: a directory
-// the guest port was handed on a standard descriptor may not.
+// procfs) are refused everywhere (RESOLVE_NO_MAGICLINKS).  What a
+// lookup finds is looked at before it is opened (with O_PATH, then
+// opened from that descriptor): a host device node, or anything on a
+// file system that shows the host (procfs, sysfs, devpts, cgroup...
+// mounted in the root), is not there for the guest (ENOENT), however
+// it was named; bind mounts of ordinary file systems are the root's.
+// Only directories opened through the root may start a lookup: a
+// directory the guest port was handed on a standard descriptor may not.
 //
 // Which file system a path is in is decided on its lexically normalized
 // absolute form (a relative one's too, when it may lead there: it has
 // "..", or starts with dev or proc): under /dev or /proc, the guest
 // port's; anywhere else, the root.  A symlink in the root is followed by the host, in the root:
 // one that points into /dev or /proc reaches the root's own directories
-// of those names, not the guest port's.
+// of those names, not the guest port's (and no device node there).
 //
 // Calls on a name rather than an open file open the parent directory
 // that way and act on the last component relative to it (mkdirat,
@@ -142,7 +147,12 @@ private:
 	KResult<Loc> locate(Task& t, std::shared_ptr<File> start, int dirfd,
 			    const std::string& path) const;
 	KResult<Target> resolve(Task& t, int dirfd, const std::string& path, bool follow) const;
+	// The host file at loc, opened with flags: ENOENT when it is one
+	// the guest may not reach (a device node, a file on a file system
+	// that shows the host), found before anything is opened.
 	KResult<unpriv::Fd> host_open(const Loc& loc, int flags, mode_t mode) const;
+	// The openat2 of loc, and nothing more.
+	KResult<unpriv::Fd> lookup(const Loc& loc, int flags, mode_t mode) const;
 	// ETXTBSY when the file at loc is t's running executable.
 	KResult<void> not_running(Task& t, const Loc& loc, int flags) const;
 	static KResult<std::shared_ptr<File>> open_handed(const std::shared_ptr<File>& f,

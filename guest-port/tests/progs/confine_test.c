@@ -3,7 +3,7 @@
  * Confinement: no path, symlink, ".." or descriptor trick reaches outside
  * the guest's root.
  *
- *	confine_test MARKER DIR
+ *	confine_test MARKER DIR [HOST MOUNTS]
  *
  * The runner puts a file MARKER and a directory DIR next to the guest's
  * root on the host (so "/../MARKER" would name it, were ".." to leave the
@@ -12,12 +12,28 @@
  * escape must fail as a lookup of a missing name does, with ENOENT; a
  * descriptor from outside must not start a lookup (ENOTDIR); device
  * nodes cannot be made (EPERM).
+ *
+ * Host objects the root holds (issue 10, item 18): the runner, as root,
+ * makes a directory /HOST in the root with a character device HOST/zero
+ * (1:5) and a block device HOST/disk (7:0), and a character device
+ * HOST in the root's own /dev (1:5, which the guest port's /dev hides
+ * by name).  With MOUNTS "mounted", HOST/proc and the root's own /proc
+ * (which the guest port's /proc hides by name) are procfs mounts, and
+ * HOST/bind a bind mount of a host directory holding "file" ("bound\n");
+ * otherwise MOUNTS says why not, and those checks are skipped, as all
+ * of these are when HOST is "-".  No device node and nothing on a file
+ * system that shows the host (procfs) is reached by any name, relative,
+ * absolute or through a symlink: every call fails with ENOENT, as for a
+ * missing name.  The bind mount of an ordinary directory works.  (The
+ * guest port has no execve: progs-check starts /HOST/zlink, a symlink to
+ * HOST/zero, as the program.)
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/random.h>
@@ -58,13 +74,153 @@ static int is_null(int fd)
 	return ok;
 }
 
+/* Each call a guest may make on a name, on dirfd/name: all fail with
+ * ENOENT, as for a missing name. */
+static void refused(int dirfd, const char *name, const char *what)
+{
+	struct stat st;
+
+	CHECK_ERR(openat(dirfd, name, O_RDONLY), ENOENT, "%s: open", what);
+	CHECK_ERR(openat(dirfd, name, O_PATH), ENOENT, "%s: open O_PATH", what);
+	CHECK_ERR(openat(dirfd, name, O_WRONLY | O_CREAT, 0644), ENOENT, "%s: open O_CREAT", what);
+	CHECK_ERR(fstatat(dirfd, name, &st, 0), ENOENT, "%s: stat", what);
+	CHECK_ERR(faccessat(dirfd, name, F_OK, 0), ENOENT, "%s: access", what);
+}
+
+/* The calls that change a file, through a name in the current directory
+ * (a symlink, or a path). */
+static void unchanged(const char *name, const char *what)
+{
+	CHECK_ERR(chmod(name, 0600), ENOENT, "%s: chmod", what);
+	CHECK_ERR(chown(name, 4321, 4321), ENOENT, "%s: chown", what);
+	CHECK_ERR(utimes(name, NULL), ENOENT, "%s: utimes", what);
+	CHECK_ERR(truncate(name, 0), ENOENT, "%s: truncate", what);
+	CHECK_ERR(linkat(AT_FDCWD, name, AT_FDCWD, "hard", AT_SYMLINK_FOLLOW), ENOENT,
+		  "%s: link with AT_SYMLINK_FOLLOW", what);
+}
+
+/* Device nodes in the root, and a procfs mounted in it: never reached. */
+static void host_objects(const char *host, const char *mounts, int rootfd)
+{
+	char abs[PATH_MAX], rel[PATH_MAX], tgt[PATH_MAX], buf[64];
+	struct stat st;
+	struct statfs sfs;
+	int mounted = !strcmp(mounts, "mounted");
+
+	if (!strcmp(host, "-")) {
+		SKIP("the runner could not make device nodes", "device nodes in the root");
+		return;
+	}
+	int hostfd = open(fmt("/%s", host), O_PATH | O_DIRECTORY);
+	CHECK(hostfd >= 0, "/HOST, an ordinary directory, opens");
+
+	/* a character device */
+	snprintf(abs, sizeof(abs), "/%s/zero", host);
+	snprintf(rel, sizeof(rel), "%s/zero", host);
+	refused(AT_FDCWD, abs, "/HOST/zero");
+	refused(rootfd, rel, "openat(/, HOST/zero)");
+	refused(hostfd, "zero", "openat(/HOST, zero)");
+	CHECK_ERR(fstatat(AT_FDCWD, abs, &st, AT_SYMLINK_NOFOLLOW), ENOENT, "/HOST/zero: lstat");
+	CHECK_ERR(readlink(abs, buf, sizeof(buf)), ENOENT, "/HOST/zero: readlink");
+	CHECK(symlink(abs, "zabs") == 0, "a symlink to /HOST/zero");
+	refused(AT_FDCWD, "zabs", "through it");
+	unchanged("zabs", "through it");
+	CHECK(lstat("zabs", &st) == 0 && S_ISLNK(st.st_mode) &&
+	      readlink("zabs", tgt, sizeof(tgt)) == (ssize_t)strlen(abs),
+	      "the symlink itself is there: lstat, readlink");
+	snprintf(tgt, sizeof(tgt), "../../%s/zero", host);
+	CHECK(symlink(tgt, "zrel") == 0, "a symlink to ../../HOST/zero");
+	refused(AT_FDCWD, "zrel", "through it");
+	refused(AT_FDCWD, tgt, "../../HOST/zero from the scratch directory");
+	CHECK(symlink(fmt("/%s", host), "hostlink") == 0, "a symlink to /HOST");
+	refused(AT_FDCWD, "hostlink/zero", "hostlink/zero");
+	CHECK_ERR(readlink("hostlink/zero", buf, sizeof(buf)), ENOENT, "hostlink/zero: readlink");
+	CHECK(symlink("zabs", "zchain") == 0, "a symlink to that symlink");
+	refused(AT_FDCWD, "zchain", "through both");
+
+	/* the root's own /dev, hidden by name, reached by a symlink */
+	snprintf(abs, sizeof(abs), "/dev/%s", host);
+	CHECK_ERR(open(abs, O_RDONLY), ENOENT, "/dev/HOST: the guest port's /dev has none");
+	CHECK(symlink(abs, "zdev") == 0, "a symlink to /dev/HOST");
+	refused(AT_FDCWD, "zdev", "through it, to the root's /dev/HOST");
+	unchanged("zdev", "through it");
+
+	/* a block device */
+	snprintf(abs, sizeof(abs), "/%s/disk", host);
+	refused(AT_FDCWD, abs, "/HOST/disk");
+	CHECK(symlink(abs, "dabs") == 0, "a symlink to /HOST/disk");
+	refused(AT_FDCWD, "dabs", "through it");
+	unchanged("dabs", "through it");
+
+	/* the guest port's /dev works as before */
+	int z = open("/dev/zero", O_RDONLY);
+	CHECK(z >= 0 && read(z, buf, sizeof(buf)) == sizeof(buf) && !buf[0] && !buf[63],
+	      "/dev/zero, the guest port's, reads zeros");
+	close(z);
+
+	if (!mounted) {
+		SKIP(mounts, "a procfs and a bind mount in the root");
+		close(hostfd);
+		return;
+	}
+
+	/* a procfs */
+	snprintf(abs, sizeof(abs), "/%s/proc", host);
+	refused(AT_FDCWD, abs, "/HOST/proc");
+	refused(AT_FDCWD, fmt("/%s/proc/1/cmdline", host), "/HOST/proc/1/cmdline");
+	refused(rootfd, fmt("%s/proc/self/environ", host), "openat(/, HOST/proc/self/environ)");
+	refused(hostfd, "proc/uptime", "openat(/HOST, proc/uptime)");
+	CHECK_ERR(fstatat(AT_FDCWD, abs, &st, AT_SYMLINK_NOFOLLOW), ENOENT, "/HOST/proc: lstat");
+	CHECK_ERR(readlink(fmt("/%s/proc/self", host), buf, sizeof(buf)), ENOENT,
+		  "/HOST/proc/self: readlink");
+	CHECK(symlink(abs, "pabs") == 0, "a symlink to /HOST/proc");
+	refused(AT_FDCWD, "pabs", "through it");
+	refused(AT_FDCWD, "pabs/self", "pabs/self");
+	CHECK_ERR(readlink("pabs/self", buf, sizeof(buf)), ENOENT, "pabs/self: readlink");
+	refused(AT_FDCWD, "pabs/1/cmdline", "pabs/1/cmdline");
+	CHECK_ERR(open("pabs/sys/kernel/hostname", O_WRONLY), ENOENT,
+		  "pabs/sys/kernel/hostname: open for writing");
+	CHECK_ERR(open("pabs", O_RDONLY | O_DIRECTORY), ENOENT, "pabs: opendir");
+	int here = open(".", O_PATH | O_DIRECTORY);
+	CHECK_ERR(chdir("pabs"), ENOENT, "pabs: chdir");
+	fchdir(here);	/* were it to succeed */
+	close(here);
+	CHECK_ERR(statfs("pabs", &sfs), ENOENT, "pabs: statfs");
+	CHECK_ERR(mkdir("pabs/unpriv-confine", 0755), ENOENT, "pabs/x: mkdir");
+	CHECK_ERR(utimensat(AT_FDCWD, abs, NULL, AT_SYMLINK_NOFOLLOW), ENOENT,
+		  "/HOST/proc: utimensat with AT_SYMLINK_NOFOLLOW");
+	snprintf(tgt, sizeof(tgt), "../../%s/proc", host);
+	CHECK(symlink(tgt, "prel") == 0, "a symlink to ../../HOST/proc");
+	refused(AT_FDCWD, "prel/uptime", "prel/uptime");
+
+	/* a procfs on the root's own /proc, reached by a symlink */
+	CHECK(symlink("/proc/1/cmdline", "rproc") == 0 &&
+	      symlink("/proc/self/mounts", "mtab") == 0,
+	      "symlinks to /proc/1/cmdline and /proc/self/mounts");
+	refused(AT_FDCWD, "rproc", "through the first, to the root's /proc");
+	refused(AT_FDCWD, "mtab", "through the second");
+	CHECK(slurp_at(AT_FDCWD, "/proc/1/cmdline", buf, sizeof(buf)) > 0,
+	      "/proc/1/cmdline by name is the guest port's");
+
+	/* an ordinary bind mount works */
+	snprintf(abs, sizeof(abs), "/%s/bind/file", host);
+	CHECK(slurp_at(AT_FDCWD, abs, buf, sizeof(buf)) == 6 && !strcmp(buf, "bound\n"),
+	      "/HOST/bind/file, in a bind mount, reads");
+	CHECK(symlink(fmt("/%s/bind", host), "babs") == 0 &&
+	      slurp_at(AT_FDCWD, "babs/file", buf, sizeof(buf)) == 6 &&
+	      stat("babs", &st) == 0 && S_ISDIR(st.st_mode) && statfs("babs", &sfs) == 0,
+	      "and through a symlink: open, stat, statfs");
+	CHECK(slurp_at(hostfd, "bind/file", buf, sizeof(buf)) == 6, "and openat(/HOST, bind/file)");
+	close(hostfd);
+}
+
 int main(int argc, char **argv)
 {
 	char buf[PATH_MAX];
 	struct stat st;
 
-	if (argc != 3) {
-		fprintf(stderr, "usage: confine_test MARKER DIR\n");
+	if (argc != 3 && argc != 5) {
+		fprintf(stderr, "usage: confine_test MARKER DIR [HOST MOUNTS]\n");
 		return 2;
 	}
 	const char *marker = argv[1], *outdir = argv[2];
@@ -187,8 +343,16 @@ int main(int argc, char **argv)
 	CHECK_ERR(syscall(SYS_renameat2, AT_FDCWD, "inside", AT_FDCWD, "wh", 4 /* RENAME_WHITEOUT */),
 		  EPERM, "RENAME_WHITEOUT, which makes a device: EPERM");
 
+	/* host objects in the root */
+	if (argc == 5)
+		host_objects(argv[3], argv[4], rootfd);
+	else
+		SKIP("no HOST given", "device nodes and mounts in the root");
+
 	static const char *const links[] = {
 		"abs", "rel", "rootparent", "dirlink", "loop1", "loop2", "inside", "hard",
+		"zabs", "zrel", "hostlink", "zchain", "zdev", "dabs", "pabs", "prel", "babs",
+		"rproc", "mtab",
 	};
 	for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++)
 		unlink(links[i]);

@@ -84,6 +84,51 @@ int main(int argc, char **argv)
 	CHECK_ERR(open("missing", O_RDONLY), ENOENT, "open a missing file: ENOENT");
 	CHECK_ERR(open("f/x", O_RDONLY), ENOTDIR, "a file as a directory: ENOTDIR");
 	CHECK_ERR(open(".", O_WRONLY), EISDIR, "a directory for writing: EISDIR");
+
+	/* open's answers where the guest port finds a file before opening
+	 * it (issue 10, item 18): as Linux's */
+	CHECK(mkdir("o", 0755) == 0 && mkdir("o/sub", 0755) == 0 &&
+	      symlink("../f", "o/lf") == 0, "a directory o, o/sub and a symlink o/lf to f");
+	CHECK_ERR(open("o/lf", O_RDONLY | O_NOFOLLOW), ELOOP, "O_NOFOLLOW on a symlink: ELOOP");
+	CHECK_ERR(open("o/lf", O_WRONLY | O_CREAT | O_NOFOLLOW, 0644), ELOOP,
+		  "O_CREAT | O_NOFOLLOW on a symlink: ELOOP");
+	CHECK_ERR(open("o/lf", O_WRONLY | O_CREAT | O_EXCL, 0644), EEXIST,
+		  "O_CREAT | O_EXCL on a symlink: EEXIST");
+	CHECK_ERR(open("o/lf", O_RDONLY | O_DIRECTORY), ENOTDIR, "O_DIRECTORY on a file: ENOTDIR");
+	CHECK(symlink("sub/made", "o/dangling") == 0, "a symlink o/dangling to sub/made, missing");
+	int made = open("o/dangling", O_WRONLY | O_CREAT, 0600);
+	CHECK(made >= 0 && stat("o/sub/made", &st) == 0 && S_ISREG(st.st_mode) &&
+	      (st.st_mode & 0777) == 0600, "O_CREAT through it makes o/sub/made");
+	close(made);
+	CHECK(symlink("nodir/x", "o/nowhere") == 0, "a symlink to nodir/x");
+	CHECK_ERR(open("o/nowhere", O_WRONLY | O_CREAT, 0644), ENOENT,
+		  "O_CREAT through it: ENOENT");
+	CHECK_ERR(open("o/new/", O_WRONLY | O_CREAT, 0644), EISDIR, "O_CREAT of o/new/: EISDIR");
+	CHECK_ERR(open("o", O_RDONLY | O_CREAT, 0644), EISDIR, "O_CREAT of a directory: EISDIR");
+	CHECK_ERR(open("f/", O_RDONLY | O_CREAT, 0644), EISDIR, "O_CREAT of f/, a file: EISDIR");
+	CHECK_ERR(open("nodir/x/", O_RDONLY | O_CREAT, 0644), ENOENT,
+		  "O_CREAT of nodir/x/: ENOENT");
+	int ap = open("o/lf", O_WRONLY | O_APPEND);
+	CHECK(ap >= 0 && write(ap, "!", 1) == 1 && fstat(ap, &st) == 0 && st.st_size == 14,
+	      "O_APPEND through the symlink appends");
+	close(ap);
+	int tr = open("o/sub/made", O_WRONLY | O_TRUNC);
+	CHECK(tr >= 0 && write(tr, "x", 1) == 1 && fstat(tr, &st) == 0 && st.st_size == 1 &&
+	      (fcntl(tr, F_GETFL) & O_ACCMODE) == O_WRONLY, "O_TRUNC, O_WRONLY");
+	close(tr);
+	CHECK(mkfifo("o/fifo", 0600) == 0, "a FIFO");
+	CHECK_ERR(open("o/fifo", O_WRONLY | O_NONBLOCK), ENXIO,
+		  "a FIFO for writing, no reader, O_NONBLOCK: ENXIO");
+	int rd = open("o/fifo", O_RDONLY | O_NONBLOCK);
+	int wr = open("o/fifo", O_WRONLY | O_NONBLOCK);
+	CHECK(rd >= 0 && wr >= 0 && (fcntl(rd, F_GETFL) & O_NONBLOCK), "and with a reader");
+	close(rd);
+	close(wr);
+	CHECK(ftruncate(fd, 13) == 0, "f back to 13 bytes");
+	static const char *const o[] = {"o/lf", "o/dangling", "o/nowhere", "o/fifo", "o/sub/made"};
+	for (size_t i = 0; i < sizeof(o) / sizeof(o[0]); i++)
+		unlink(o[i]);
+	CHECK(rmdir("o/sub") == 0 && rmdir("o") == 0, "o goes, empty");
 	CHECK_ERR(read(fd2, buf, 1), EBADF, "read on a write-only descriptor: EBADF");
 	CHECK_ERR(write(999, "x", 1), EBADF, "write to a closed descriptor: EBADF");
 	CHECK_ERR(syscall(SYS_read, fd, 16, 1), EFAULT, "read into a bad address: EFAULT");

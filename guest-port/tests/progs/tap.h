@@ -6,6 +6,7 @@
  *
  *	CHECK(cond, "what")		ok when cond holds
  *	CHECK_ERR(call, errno, "what")	ok when call returns -1 with errno
+ *	SKIP("why", "what")		ok, skipped: what cannot be tried here
  *	return tap_done();
  */
 #ifndef GUEST_PORT_TAP_H
@@ -16,7 +17,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static int tap_n, tap_pass, tap_fail;
+static int tap_n, tap_pass, tap_fail, tap_skip;
 
 static void tap_result(int ok, const char *file, int line, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
@@ -57,11 +58,23 @@ static void tap_result(int ok, const char *file, int line, const char *fmt, ...)
 			       strerror(err));                               \
 	} while (0)
 
+static __attribute__((unused)) void tap_skipped(const char *why, const char *what)
+{
+	if (tap_n == 0)
+		printf("TAP version 13\n");
+	tap_n++;
+	tap_skip++;
+	printf("ok %d %s # SKIP %s\n", tap_n, what, why);
+	fflush(stdout);
+}
+
+#define SKIP(why, what) tap_skipped(why, what)
+
 static int tap_done(void)
 {
 	printf("1..%d\n", tap_n);
-	printf("# Totals: pass:%d fail:%d xfail:0 xpass:0 skip:0 error:0\n",
-	       tap_pass, tap_fail);
+	printf("# Totals: pass:%d fail:%d xfail:0 xpass:0 skip:%d error:0\n",
+	       tap_pass, tap_fail, tap_skip);
 	return tap_fail ? 1 : 0;
 }
 
