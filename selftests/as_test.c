@@ -560,20 +560,6 @@ TEST_F(unmappable, map_is_enodev)
 	EXPECT_FALSE(as_is_mapped(self->g.as, X));
 }
 
-/* The module's reference count: one per open /dev/unpriv, vcpu, space. */
-static long module_refcnt(void)
-{
-	long n = -1;
-	FILE *f = fopen("/sys/module/unpriv/refcnt", "re");
-
-	if (f) {
-		if (fscanf(f, "%ld", &n) != 1)
-			n = -1;
-		fclose(f);
-	}
-	return n;
-}
-
 /*
  * The cycle a vcpu mapped into its own address space would make: a
  * process maps it, runs the guest once and exits; every reference it
@@ -586,7 +572,7 @@ TEST(a_vcpu_mapped_into_its_own_space_leaves_nothing_behind)
 	pid_t pid;
 
 	REQUIRE_UNPRIV();
-	before = module_refcnt();
+	before = unpriv_module_refcnt();
 	if (before < 0)
 		SKIP(return, "no /sys/module/unpriv/refcnt");
 	pid = fork();
@@ -602,7 +588,7 @@ TEST(a_vcpu_mapped_into_its_own_space_leaves_nothing_behind)
 		_exit(0);
 	}
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
-	for (i = 0; i < 50 && (after = module_refcnt()) != before; i++)
+	for (i = 0; i < 50 && (after = unpriv_module_refcnt()) != before; i++)
 		sleep_ms(100);
 	EXPECT_EQ(before, after);
 }

@@ -742,20 +742,6 @@ TEST_F(user, guest_cannot_change_the_callers_registers)
 
 /* ===== no guest outlives its process ===== */
 
-/* The module's reference count: one per open /dev/unpriv, vcpu, space. */
-static long module_refcnt(void)
-{
-	long n = -1;
-	FILE *f = fopen("/sys/module/unpriv/refcnt", "re");
-
-	if (f) {
-		if (fscanf(f, "%ld", &n) != 1)
-			n = -1;
-		fclose(f);
-	}
-	return n;
-}
-
 /* How many open files, in all processes, are the module's. */
 static int unpriv_files_open(void)
 {
@@ -813,7 +799,7 @@ FIXTURE_SETUP(end)
 
 	if (why)
 		SKIP(_exit(255), "%s", why);
-	if (module_refcnt() < 0)
+	if (unpriv_module_refcnt() < 0)
 		SKIP(_exit(255), "no /sys/module/unpriv/refcnt");
 }
 
@@ -854,7 +840,7 @@ static void guest_process(const struct _fixture_variant_end *variant,
 
 TEST_F(end, killing_the_process_ends_its_guest_and_frees_all)
 {
-	long before = module_refcnt(), during, after = -1;
+	long before = unpriv_module_refcnt(), during, after = -1;
 	int files = unpriv_files_open(), pipefd[2], status, i;
 	char path[64], c;
 	struct stat st;
@@ -870,7 +856,7 @@ TEST_F(end, killing_the_process_ends_its_guest_and_frees_all)
 	sleep_ms(200);
 
 	/* /dev/unpriv, the space and the vcpu, and the thread in guest mode. */
-	during = module_refcnt();
+	during = unpriv_module_refcnt();
 	EXPECT_EQ(before + 3, during);
 	EXPECT_EQ(files + 3, unpriv_files_open());
 	ASSERT_EQ(0, waitpid(pid, &status, WNOHANG));
@@ -883,7 +869,7 @@ TEST_F(end, killing_the_process_ends_its_guest_and_frees_all)
 	/* Nothing of it is left running or open. */
 	snprintf(path, sizeof(path), "/proc/%d", pid);
 	EXPECT_EQ(-1, stat(path, &st));
-	for (i = 0; i < 50 && (after = module_refcnt()) != before; i++)
+	for (i = 0; i < 50 && (after = unpriv_module_refcnt()) != before; i++)
 		sleep_ms(100);
 	EXPECT_EQ(before, after);
 	EXPECT_EQ(files, unpriv_files_open());

@@ -233,6 +233,23 @@ static inline void sleep_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
+/*
+ * The module's reference count (one per open /dev/unpriv, vcpu, space,
+ * and per thread on or parked on a vcpu); -1 when it cannot be read.
+ */
+static inline long unpriv_module_refcnt(void)
+{
+	long n = -1;
+	FILE *f = fopen("/sys/module/unpriv/refcnt", "re");
+
+	if (f) {
+		if (fscanf(f, "%ld", &n) != 1)
+			n = -1;
+		fclose(f);
+	}
+	return n;
+}
+
 /* Read a 64-bit value from guest memory through the memfd. */
 static inline __u64 guest_mem_read64(struct guest *g, off_t offset)
 {
