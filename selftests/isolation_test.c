@@ -571,58 +571,18 @@ TEST_F(iso, a_thread_with_ioperm_is_refused)
 	ASSERT_EQ(0, ioperm(0x80, 1, 0));
 }
 
-/* So would a debugger's hardware breakpoint. */
-TEST(a_thread_with_hardware_breakpoints_is_refused)
-{
-	int status, pipefd[2];
-	char result;
-	pid_t pid;
-
-	REQUIRE_UNPRIV();
-	ASSERT_EQ(0, pipe(pipefd));
-	pid = fork();
-	ASSERT_LE(0, pid);
-	if (pid == 0) {
-		struct guest g;
-
-		close(pipefd[0]);
-		if (guest_create(&g) || GUEST_LOAD(&g, guest_getpid))
-			_exit(2);
-		ptrace(PTRACE_TRACEME, 0, 0, 0);
-		raise(SIGSTOP);
-		/* the tracer has set DR0 and DR7 */
-		result = guest_run(&g) == -EBUSY ? 'y' : 'n';
-		write(pipefd[1], &result, 1);
-		_exit(0);
-	}
-	close(pipefd[1]);
-	ASSERT_EQ(pid, waitpid(pid, &status, 0));
-	ASSERT_TRUE(WIFSTOPPED(status));
-	ASSERT_EQ(0, ptrace(PTRACE_POKEUSER, pid,
-			    offsetof(struct user, u_debugreg[0]),
-			    (void *)GUEST_CODE_ADDR));
-	ASSERT_EQ(0, ptrace(PTRACE_POKEUSER, pid,
-			    offsetof(struct user, u_debugreg[7]), (void *)1));
-	ASSERT_EQ(0, ptrace(PTRACE_DETACH, pid, 0, 0));
-	ASSERT_EQ(1, read(pipefd[0], &result, 1));
-	EXPECT_EQ('y', result);
-	ASSERT_EQ(pid, waitpid(pid, &status, 0));
-	close(pipefd[0]);
-}
-
 /*
- * ... and a tracer's breakpoint set at RUN's own syscall-exit stop, after
- * RUN looked: the entry into guest mode looks again.
+ * A child that makes a guest, stops for its tracer (the caller) and then
+ * runs the guest once; it writes to *result_fd how RUN ended: 'y' EBUSY,
+ * 'r' the guest ran, 'e' another error.  Returns the child, stopped.
  */
-TEST(a_breakpoint_set_at_runs_syscall_exit_stop_is_refused)
+static pid_t fork_traced_runner(struct __test_metadata *_metadata,
+				int *result_fd)
 {
-	struct __ptrace_syscall_info info;
 	int status, pipefd[2], ret;
-	bool in_run = false;
 	char result;
 	pid_t pid;
 
-	REQUIRE_UNPRIV();
 	ASSERT_EQ(0, pipe(pipefd));
 	pid = fork();
 	ASSERT_LE(0, pid);
@@ -642,6 +602,61 @@ TEST(a_breakpoint_set_at_runs_syscall_exit_stop_is_refused)
 	close(pipefd[1]);
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	ASSERT_TRUE(WIFSTOPPED(status));
+	*result_fd = pipefd[0];
+	return pid;
+}
+
+/* DR0 at the guest's code, enabled in DR7, as a debugger sets them. */
+static void poke_breakpoint(struct __test_metadata *_metadata, pid_t pid)
+{
+	ASSERT_EQ(0, ptrace(PTRACE_POKEUSER, pid,
+			    offsetof(struct user, u_debugreg[0]),
+			    (void *)GUEST_CODE_ADDR));
+	ASSERT_EQ(0, ptrace(PTRACE_POKEUSER, pid,
+			    offsetof(struct user, u_debugreg[7]), (void *)1));
+}
+
+/* The runner's verdict, and its end. */
+static void expect_refused(struct __test_metadata *_metadata, pid_t pid,
+			   int result_fd)
+{
+	char result = 0;
+	int status;
+
+	ASSERT_EQ(1, read(result_fd, &result, 1));
+	EXPECT_EQ('y', result) TH_LOG("%s", result == 'r' ? "the guest ran" :
+				       "RUN failed otherwise");
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status));
+	close(result_fd);
+}
+
+/* So would a debugger's hardware breakpoint. */
+TEST(a_thread_with_hardware_breakpoints_is_refused)
+{
+	int result_fd;
+	pid_t pid;
+
+	REQUIRE_UNPRIV();
+	pid = fork_traced_runner(_metadata, &result_fd);
+	poke_breakpoint(_metadata, pid);
+	ASSERT_EQ(0, ptrace(PTRACE_DETACH, pid, 0, 0));
+	expect_refused(_metadata, pid, result_fd);
+}
+
+/*
+ * ... and a tracer's breakpoint set at RUN's own syscall-exit stop, after
+ * RUN looked: the entry into guest mode looks again.
+ */
+TEST(a_breakpoint_set_at_runs_syscall_exit_stop_is_refused)
+{
+	struct __ptrace_syscall_info info;
+	bool in_run = false;
+	int status, result_fd;
+	pid_t pid;
+
+	REQUIRE_UNPRIV();
+	pid = fork_traced_runner(_metadata, &result_fd);
 	ASSERT_EQ(0, ptrace(PTRACE_SETOPTIONS, pid, 0, PTRACE_O_TRACESYSGOOD));
 	for (;;) {
 		ASSERT_EQ(0, ptrace(PTRACE_SYSCALL, pid, 0, 0));
@@ -658,19 +673,10 @@ TEST(a_breakpoint_set_at_runs_syscall_exit_stop_is_refused)
 			break;
 	}
 	/* RUN has claimed the vcpu and looked; the guest is not entered. */
-	ASSERT_EQ(0, ptrace(PTRACE_POKEUSER, pid,
-			    offsetof(struct user, u_debugreg[0]),
-			    (void *)GUEST_CODE_ADDR));
-	ASSERT_EQ(0, ptrace(PTRACE_POKEUSER, pid,
-			    offsetof(struct user, u_debugreg[7]), (void *)1));
+	poke_breakpoint(_metadata, pid);
 	/* Attached still: a detach would make the entry stop with EINTR. */
 	ASSERT_EQ(0, ptrace(PTRACE_CONT, pid, 0, 0));
-	ASSERT_EQ(1, read(pipefd[0], &result, 1));
-	EXPECT_EQ('y', result) TH_LOG("%s", result == 'r' ? "the guest ran" :
-				       "RUN failed otherwise");
-	ASSERT_EQ(pid, waitpid(pid, &status, 0));
-	EXPECT_TRUE(WIFEXITED(status));
-	close(pipefd[0]);
+	expect_refused(_metadata, pid, result_fd);
 }
 
 /* ... and so would a perf breakpoint event on the thread. */
