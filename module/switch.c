@@ -449,6 +449,7 @@ void unpriv_vcpu_enter(struct unpriv_vcpu *vcpu, struct pt_regs *regs)
 	/* What a re-run from the parked state finds as it was left. */
 	h->trap_nr = current->thread.trap_nr;
 	unpriv_tls_check(h);
+	h->task = current;
 	ret = unpriv_vcpu_switch_in(vcpu, regs);
 	if (ret) {
 		unpriv_vcpu_abort(vcpu, regs, ret);

@@ -144,6 +144,7 @@ struct unpriv_host {
 	bool blocked_changed;
 	unsigned long ignored;	/* synchronous signals set to SIG_IGN */
 	unsigned long trap_nr;	/* thread.trap_nr, until the guest traps */
+	struct task_struct *task;	/* whose tls_set and trap_nr these are */
 };
 
 struct unpriv_vcpu {

@@ -51,6 +51,12 @@
  *  - vcpu->host.sud_on: whether the host program uses dispatch itself,
  *    which decides, on the exit, between parking and giving the
  *    selector back.  The owner's, written at the entry.
+ *  - vcpu->host.task: the thread whose host state (TLS check, trap
+ *    number) vcpu->host holds, from RUN's way in.  A re-run by any other
+ *    thread would find that thread's, and takes RUN's full way instead.
+ *    Compared, never followed: a thread parks on a vcpu only after a
+ *    full RUN of its own, which sets it, so an old thread's address
+ *    reused by a new one cannot match.
  *  - UNPRIV_VCPU_KICKED in vcpu->flags: set by UNPRIV_KICK in any state,
  *    which then raises TIF_NOTIFY_SIGNAL on vcpu->task unless IDLE.
  *    Cleared by the owner when it turns the kick into -EINTR: at RUN, at
