@@ -439,8 +439,8 @@ void unpriv_vcpu_enter(struct unpriv_vcpu *vcpu, struct pt_regs *regs)
 
 	if (task_sigpending(current) || task_work_pending(current) ||
 	    test_and_clear_bit(UNPRIV_VCPU_KICKED, &vcpu->flags)) {
+		/* TIF_NOTIFY_SIGNAL brings the kernel's own function next. */
 		unpriv_vcpu_abort(vcpu, regs, -EINTR);
-		unpriv_call_arch_do_signal_or_restart(regs);
 		return;
 	}
 	clear_notify_signal();

@@ -69,6 +69,14 @@
  *    the way in.
  *  - UNPRIV_VCPU_EXIT_TAKEN in vcpu->flags: the owner's, in GUEST only
  *    (an exit held back while a uprobe step is aborted: exit.c).
+ *
+ * Module lifetime: a thread in module code holds a vcpu reference, and
+ * with it the module, except on its way out after dropping it, which
+ * never sleeps.  So module code never calls the kernel's
+ * arch_do_signal_or_restart(), which may sleep (group stop, ptrace stop,
+ * the freezer) and runs the task work whose final __fput() puts the
+ * module: the thread returns to the kernel's exit loop, which calls it
+ * again for whatever is still pending, from kernel text.
  */
 #ifndef UNPRIV_VCPU_H
 #define UNPRIV_VCPU_H
