@@ -437,13 +437,21 @@ void unpriv_vcpu_enter(struct unpriv_vcpu *vcpu, struct pt_regs *regs)
 	struct unpriv_host *h = &vcpu->host;
 	int ret;
 
+	/*
+	 * As get_signal() does: clear the flag first, then look (a full
+	 * barrier between), so that a kick or task work raised in between
+	 * is either seen here or raises the flag again, which the exit loop
+	 * then finds.  Looking first would erase it: the guest would run
+	 * with a kick or task work pending and nothing to stop it.
+	 */
+	clear_notify_signal();
 	if (task_sigpending(current) || task_work_pending(current) ||
 	    test_and_clear_bit(UNPRIV_VCPU_KICKED, &vcpu->flags)) {
-		/* TIF_NOTIFY_SIGNAL brings the kernel's own function next. */
+		/* Back to the kernel's own function, for task work too. */
+		set_thread_flag(TIF_NOTIFY_SIGNAL);
 		unpriv_vcpu_abort(vcpu, regs, -EINTR);
 		return;
 	}
-	clear_notify_signal();
 
 	h->sud_on = test_task_syscall_work(current, SYSCALL_USER_DISPATCH);
 	/* What a re-run from the parked state finds as it was left. */

@@ -65,8 +65,10 @@
  *    and then tests the bit (test_and_clear_bit() is fully ordered):
  *    either the owner sees the bit, or the kicker sees the thread.
  *  - TIF_NOTIFY_SIGNAL: raised by RUN (to reach unpriv_vcpu_signal()),
- *    by a kick and by task_work_add(TWA_SIGNAL); cleared by the owner on
- *    the way in.
+ *    by a kick and by task_work_add(TWA_SIGNAL).  The owner clears it on
+ *    the way in as get_signal() does: first, and only then looks for
+ *    signals, task work and kicks (clear_notify_signal() is followed by
+ *    a full barrier), so that one raised in between is not erased.
  *  - UNPRIV_VCPU_EXIT_TAKEN in vcpu->flags: the owner's, in GUEST only
  *    (an exit held back while a uprobe step is aborted: exit.c).
  *
