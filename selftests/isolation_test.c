@@ -5,6 +5,8 @@
  */
 #define _GNU_SOURCE
 #include <asm/hwcap2.h>
+#include <linux/hw_breakpoint.h>
+#include <linux/perf_event.h>
 #include <asm/prctl.h>
 #include <cpuid.h>
 #include <signal.h>
@@ -565,6 +567,113 @@ TEST(a_thread_with_hardware_breakpoints_is_refused)
 	ASSERT_EQ(1, read(pipefd[0], &result, 1));
 	EXPECT_EQ('y', result);
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	close(pipefd[0]);
+}
+
+/*
+ * A hardware breakpoint the thread made with perf_event_open() (perf's,
+ * not ptrace's) would apply to guest code just the same: RUN refuses,
+ * and the breakpoint never fires in guest mode.
+ */
+TEST_F(iso, a_perf_breakpoint_of_the_thread_is_refused)
+{
+	struct perf_event_attr attr = {
+		.type = PERF_TYPE_BREAKPOINT,
+		.size = sizeof(attr),
+		.bp_type = HW_BREAKPOINT_X,
+		.bp_addr = GUEST_CODE_ADDR,
+		.bp_len = sizeof(long),
+		.exclude_kernel = 1,
+		.exclude_hv = 1,
+	};
+	__u64 count = 0;
+	int fd, ret;
+
+	ASSERT_EQ(0, GUEST_LOAD(&self->g, guest_getpid));
+	fd = syscall(SYS_perf_event_open, &attr, 0, -1, -1, PERF_FLAG_FD_CLOEXEC);
+	if (fd < 0)
+		SKIP(return, "perf_event_open: %s", strerror(errno));
+	ret = guest_run(&self->g);
+	ASSERT_EQ(sizeof(count), read(fd, &count, sizeof(count)));
+	EXPECT_EQ(0, count) TH_LOG("the host's breakpoint fired in guest mode");
+	EXPECT_EQ(-EBUSY, ret);
+	close(fd);
+	/* Without it, the guest runs. */
+	EXPECT_EQ(0, guest_run(&self->g));
+}
+
+/*
+ * A tracer that sets DR0 and DR7 at RUN's own syscall-exit stop, after
+ * the ioctl looked: the guest is entered after that stop, and RUN must
+ * still refuse.
+ */
+static void child_runs_traced(int fd)
+{
+	struct guest g;
+	int ret;
+
+	if (guest_create(&g) || GUEST_LOAD(&g, guest_getpid))
+		_exit(2);
+	ptrace(PTRACE_TRACEME, 0, 0, 0);
+	raise(SIGSTOP);
+	ret = guest_run(&g);
+	write(fd, &ret, sizeof(ret));
+	_exit(0);
+}
+
+/* Resume pid to RUN's syscall-exit stop; true when it got there. */
+static bool trace_to_run_exit(pid_t pid)
+{
+	struct __ptrace_syscall_info info;
+	bool in_run = false;
+	int i, status;
+
+	for (i = 0; i < 20; i++) {
+		if (ptrace(PTRACE_SYSCALL, pid, 0, 0) ||
+		    waitpid(pid, &status, 0) != pid || !WIFSTOPPED(status))
+			return false;
+		if (WSTOPSIG(status) != (SIGTRAP | 0x80))
+			continue;
+		if (ptrace(PTRACE_GET_SYSCALL_INFO, pid, sizeof(info), &info) <= 0)
+			return false;
+		if (info.op == PTRACE_SYSCALL_INFO_ENTRY)
+			in_run = info.entry.nr == SYS_ioctl &&
+				 info.entry.args[1] == UNPRIV_RUN;
+		else if (info.op == PTRACE_SYSCALL_INFO_EXIT && in_run)
+			return true;
+	}
+	return false;
+}
+
+TEST(hardware_breakpoints_set_at_runs_syscall_exit_stop_are_refused)
+{
+	int status, pipefd[2], ret = 0;
+	pid_t pid;
+
+	REQUIRE_UNPRIV();
+	ASSERT_EQ(0, pipe(pipefd));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		close(pipefd[0]);
+		child_runs_traced(pipefd[1]);
+	}
+	close(pipefd[1]);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFSTOPPED(status));
+	ASSERT_EQ(0, ptrace(PTRACE_SETOPTIONS, pid, 0, PTRACE_O_TRACESYSGOOD));
+	ASSERT_TRUE(trace_to_run_exit(pid));
+	ASSERT_EQ(0, ptrace(PTRACE_POKEUSER, pid,
+			    offsetof(struct user, u_debugreg[0]),
+			    (void *)GUEST_CODE_ADDR));
+	ASSERT_EQ(0, ptrace(PTRACE_POKEUSER, pid,
+			    offsetof(struct user, u_debugreg[7]), (void *)1));
+	/* Not PTRACE_DETACH, whose wake-up would stop RUN with -EINTR. */
+	ASSERT_EQ(0, ptrace(PTRACE_CONT, pid, 0, 0));
+	ASSERT_EQ(sizeof(ret), read(pipefd[0], &ret, sizeof(ret)));
+	EXPECT_EQ(-EBUSY, ret);
+	while (waitpid(pid, &status, 0) == pid && WIFSTOPPED(status))
+		ptrace(PTRACE_CONT, pid, 0, 0);
 	close(pipefd[0]);
 }
 
