@@ -9,6 +9,7 @@
 #include <linux/sched/signal.h>
 #include <linux/sched/task.h>
 #include <linux/task_work.h>
+#include <asm/debugreg.h>
 #include <asm/desc.h>
 #include <asm/fsgsbase.h>
 #include <asm/pkru.h>
@@ -369,7 +370,13 @@ static void unpriv_sud_to_host(struct unpriv_host *h)
 
 /*
  * Swap the thread's user registers, mm and per-thread state for the
- * guest's.  Fails, with nothing changed, on bad guest registers.
+ * guest's.  Fails, with nothing changed, on bad guest registers, or
+ * with -EBUSY while hardware breakpoints are armed: they would apply to
+ * guest code.  cpu_dr7 holds the running thread's (ptrace's and perf's,
+ * set by the thread or by another task at any time until now, RUN's
+ * own syscall-exit stop included) and the CPU's own.  One made by
+ * another task (perf_event_open() with ptrace rights over the thread)
+ * while the thread is in guest mode is not seen.
  */
 int unpriv_vcpu_switch_in(struct unpriv_vcpu *vcpu, struct pt_regs *regs)
 {
@@ -377,6 +384,8 @@ int unpriv_vcpu_switch_in(struct unpriv_vcpu *vcpu, struct pt_regs *regs)
 	struct unpriv_host *h = &vcpu->host;
 	int ret;
 
+	if (unlikely(hw_breakpoint_active()))
+		return -EBUSY;
 	h->regs = *regs;
 	ret = unpriv_load_guest(&vcpu->run->regs, regs, segs);
 	segs->pkru = vcpu->pkru;
