@@ -19,7 +19,8 @@
  *   GUEST     that thread is in guest mode.  vcpu->task is set.
  *   BUSY      an ioctl (GET_FPU, SET_FPU) reads or writes the vcpu.
  *
- * Transitions: one helper each, below; no other code writes the state.
+ * Transitions: one helper each, below; no other code writes the state
+ * (but unpriv_vcpu_create(), which starts it IDLE).
  *
  *   from      to        event                      who            helper
  *   IDLE      ENTERING  UNPRIV_RUN                 the caller     claim
