@@ -5,6 +5,7 @@
  * never a guest frame.
  */
 #define _GNU_SOURCE
+#include <linux/perf_event.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -339,6 +340,60 @@ TEST_F(sig, every_kick_ends_a_run_wherever_it_lands)
 	if (lost)
 		pthread_cancel(t);
 	ASSERT_EQ(0, pthread_join(t, NULL));
+}
+
+#ifndef TRAP_PERF
+#define TRAP_PERF	6
+#endif
+
+static volatile sig_atomic_t perf_traps;
+
+static void on_perf_trap(int sig, siginfo_t *si, void *uc)
+{
+	if (si->si_code == TRAP_PERF)
+		perf_traps++;
+}
+
+/*
+ * A perf event with sigtrap (here: every page fault) sends SIGTRAP from
+ * the kernel, with TRAP_PERF, for the thread; one raised by the guest's
+ * page faults is the host's, not a guest trap: the guest did not trap.
+ */
+TEST_F(sig, a_perf_sigtrap_in_guest_mode_is_the_hosts)
+{
+	struct perf_event_attr attr = {
+		.type = PERF_TYPE_SOFTWARE,
+		.size = sizeof(attr),
+		.config = PERF_COUNT_SW_PAGE_FAULTS,
+		.sample_period = 1,
+		.sigtrap = 1,
+		.remove_on_exec = 1,
+		.exclude_kernel = 1,
+		.exclude_hv = 1,
+	};
+	struct sigaction sa = { .sa_sigaction = on_perf_trap,
+				.sa_flags = SA_SIGINFO };
+	struct unpriv_run *run = self->g.run;
+	int fd, ret;
+
+	ASSERT_EQ(0, GUEST_LOAD(&self->g, guest_touch));
+	run->regs.rdi = GUEST_DATA_ADDR;
+	run->regs.rsi = GUEST_DATA_PAGES;
+	ASSERT_EQ(0, sigaction(SIGTRAP, &sa, NULL));
+	fd = syscall(SYS_perf_event_open, &attr, 0, -1, -1, PERF_FLAG_FD_CLOEXEC);
+	if (fd < 0)
+		SKIP(return, "perf_event_open: %s", strerror(errno));
+	perf_traps = 0;
+	ret = guest_run(&self->g);
+	close(fd);
+	EXPECT_NE(UNPRIV_EXIT_TRAP, run->exit_reason)
+		TH_LOG("taken as a guest trap: trap %#x signo %u code %d",
+		       run->trap.trap, run->trap.signo, run->trap.si_code);
+	if (run->exit_reason == UNPRIV_EXIT_INTR) {
+		EXPECT_EQ(-EINTR, ret);
+		EXPECT_LE(1, perf_traps) TH_LOG("the host's handler did not run");
+	}
+	signal(SIGTRAP, SIG_DFL);
 }
 
 TEST_HARNESS_MAIN
