@@ -4,6 +4,8 @@
 #
 #   make            build everything (module for each test kernel, selftests,
 #                   libunpriv and its tests, the test VM's root)
+#   make checkpatch the kernel's checkpatch.pl --strict over module/ and
+#                   selftests/ (part of 'make check')
 #   make check      all tests: host unit tests, the VM runner's own tests, the
 #                   module's selftests, libunpriv's and the guest port's tests
 #                   inside the VM on each kernel, and a short stress round
@@ -98,6 +100,60 @@ selftests: $(KSFT_DIR)/kselftest_harness.h
 	$(Q)$(MAKE) --no-print-directory -C selftests KSFT_DIR=$(KSFT_DIR) \
 		OUTPUT=$(BUILD)/selftests
 
+# --- checkpatch ----------------------------------------------------------------
+#
+# The kernel's scripts/checkpatch.pl --strict, from the same linux-source-6.1
+# tarball, unpacked into build/ once with the two files it reads from beside
+# itself; run by tools/checkpatch over each file of module/ and selftests/.
+# Nothing is ignored but the types below, each for the reason given; a type
+# that applies to one file is ignored for that file alone.
+
+CHECKPATCH_DIR := $(BUILD)/checkpatch
+CHECKPATCH_FILES := $(sort $(wildcard module/*.[ch])) $(sort $(wildcard selftests/*.[ch]))
+
+# module/trace.h: the TRACE_EVENT() layout of every include/trace/events/*.h,
+# which checkpatch reports for each of them too.
+CHECKPATCH_IGNORE_module/trace.h := COMPLEX_MACRO,PARENTHESIS_ALIGNMENT,OPEN_ENDED_LINE
+# module/fpu.h: the asm operand '%[err]' in _ASM_EXTABLE_TYPE_REG(), read as
+# a modulo (the kernel's arch/x86/kernel/fpu/xstate.h has the same line).
+CHECKPATCH_IGNORE_module/fpu.h := SPACING
+
+# selftests/: userspace programs, on the kselftest harness.
+#  PREFER_KERNEL_TYPES: the C library's types (uint64_t, ...), as the
+#	kernel's own selftests use them.
+#  VOLATILE: flags set by a signal handler or another thread and read in
+#	a loop; C requires volatile (sig_atomic_t) for the first.
+#  AVOID_EXTERNS: GUEST_CODE() declares the labels of the guest code it
+#	emits with asm() in the same file.
+#  MACRO_WITH_FLOW_CONTROL: REQUIRE_UNPRIV() and GUEST_SETUP() skip or end
+#	the test, as the harness's own SKIP() and ASSERT_*() do.
+#  PARENTHESIS_ALIGNMENT: GUEST_CODE() bodies and asm() blocks are
+#	assembly listings, one instruction a line, indented one tab.
+#  PREFER_DEFINED_ATTRIBUTE_MACRO: userspace has no __packed.
+CHECKPATCH_IGNORE_SELFTESTS := PREFER_KERNEL_TYPES,VOLATILE,AVOID_EXTERNS,MACRO_WITH_FLOW_CONTROL,PARENTHESIS_ALIGNMENT,PREFER_DEFINED_ATTRIBUTE_MACRO
+# struct user_desc's field is spelled 'useable' (asm/ldt.h); a kernel
+# without modify_ldt() answers ENOSYS, which is what the test looks for.
+CHECKPATCH_IGNORE_selftests/objections_test.c := TYPO_SPELLING,ENOSYS
+# execv() takes char *const argv[], not a static const array.
+CHECKPATCH_IGNORE_selftests/lifetime_test.c := STATIC_CONST_CHAR_ARRAY
+# A cast to a function pointer, (void *), read as an unnamed parameter.
+CHECKPATCH_IGNORE_selftests/vsyscall_test.c := FUNCTION_ARGUMENTS
+
+checkpatch_ignore = $(if $(filter selftests/%,$(1)),$(CHECKPATCH_IGNORE_SELFTESTS)$(if $(CHECKPATCH_IGNORE_$(1)),$(comma)))$(CHECKPATCH_IGNORE_$(1))
+comma := ,
+
+$(CHECKPATCH_DIR)/checkpatch.pl: | deps
+	$(Q)mkdir -p $(CHECKPATCH_DIR)
+	$(Q)tar -xJf $(KSRC_TAR) -C $(CHECKPATCH_DIR) --strip-components=2 \
+		linux-source-6.1/scripts/checkpatch.pl \
+		linux-source-6.1/scripts/spelling.txt \
+		linux-source-6.1/scripts/const_structs.checkpatch
+	$(Q)touch $@
+
+checkpatch: $(CHECKPATCH_DIR)/checkpatch.pl
+	$(Q)tools/checkpatch $(CHECKPATCH_DIR)/checkpatch.pl "" \
+		$(foreach f,$(CHECKPATCH_FILES),$(f)$(if $(call checkpatch_ignore,$(f)),:$(call checkpatch_ignore,$(f))))
+
 # --- the stress tool (tools/stress/) -----------------------------------------
 
 stress: deps
@@ -180,9 +236,12 @@ $(BUILD)/tests/endbr-test: tools/tests/endbr-test.c module/endbr.h
 # terminal); tools/check-summary counts the results from those logs and
 # prints the one summary line.
 
-check: all test-modules $(HOST_TESTS) $(if $(filter debug,$(CHECK_KERNELS)),modules-debug)
+check: all test-modules $(HOST_TESTS) $(CHECKPATCH_DIR)/checkpatch.pl $(if $(filter debug,$(CHECK_KERNELS)),modules-debug)
 	$(Q)rm -rf $(BUILD)/check && mkdir -p $(BUILD)/check
 	$(Q)rc=0; \
+	echo "== host: checkpatch --strict of module/ and selftests/"; \
+	$(MAKE) --no-print-directory checkpatch 2>&1 | tee $(BUILD)/check/host-checkpatch.log; \
+	[ $${PIPESTATUS[0]} -eq 0 ] || rc=1; \
 	echo "== host: libunpriv unit tests"; \
 	$(CMAKE_BUILD)/userlib/unpriv-lib-test 2>&1 | tee $(BUILD)/check/host-libunpriv.log; \
 	[ $${PIPESTATUS[0]} -eq 0 ] || rc=1; \
@@ -285,7 +344,7 @@ install: userspace
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all deps modules selftests stress userspace vmroot test-modules check check-debug run install clean
+.PHONY: all deps modules selftests checkpatch stress userspace vmroot test-modules check check-debug run install clean
 
 # --- the debug kernel (tools/debug-kernel/) ---------------------------------
 #

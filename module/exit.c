@@ -219,9 +219,16 @@ void unpriv_vcpu_signal(unsigned long sel, struct pt_regs *regs)
 	int ret = 0;
 	u64 what = 0;
 
+	/*
+	 * Whatever brought the thread here that is the host's (a signal,
+	 * task work) is left pending: the kernel's exit loop calls
+	 * arch_do_signal_or_restart() again while it is, and with the
+	 * thread in host mode and unparked, runs its own.  Never called
+	 * from here: it may sleep, and the vcpu reference that held the
+	 * module may be gone (vcpu.h).
+	 */
 	if (sel & UNPRIV_SEL_PARKED) {
 		unpriv_vcpu_unpark(vcpu);
-		unpriv_call_arch_do_signal_or_restart(regs);
 		return;
 	}
 	if (unpriv_vcpu_phase(vcpu) == UNPRIV_VCPU_ENTERING) {
@@ -249,10 +256,7 @@ void unpriv_vcpu_signal(unsigned long sel, struct pt_regs *regs)
 		set_bit(UNPRIV_VCPU_EXIT_TAKEN, &vcpu->flags);
 		return;
 	}
+	/* Host signals and task work: back here parked, then as above. */
 	unpriv_vcpu_leave(vcpu, regs, ret, what);
-
-	/* Host signals and task work, now in host mode. */
-	if (task_sigpending(current) || test_thread_flag(TIF_NOTIFY_SIGNAL))
-		unpriv_call_arch_do_signal_or_restart(regs);
 }
 

@@ -54,9 +54,11 @@ static bool unpriv_vcpu_is_rerun(const struct pt_regs *regs)
  * caught later).  The fd table as unpriv_vcpu_rerun() says.
  *
  * unpriv_vcpu_check_thread() need not be repeated: only the thread
- * itself, by a system call, gets an I/O bitmap, and a tracer sets
- * breakpoints only in a ptrace stop, which a parked thread reaches only
- * through a signal or a system call, both of which unpark it.
+ * itself, by a system call, gets an I/O bitmap, and hardware
+ * breakpoints are looked for again by unpriv_vcpu_switch_in().  Nor
+ * need the TLS check and the trap number, which the vcpu keeps from
+ * RUN's way in, as long as that was this thread's: when another thread
+ * ran the vcpu since, they are that thread's.
  */
 static bool unpriv_vcpu_rerun_ok(struct unpriv_vcpu *vcpu,
 				 const struct pt_regs *regs,
@@ -64,7 +66,8 @@ static bool unpriv_vcpu_rerun_ok(struct unpriv_vcpu *vcpu,
 {
 	return !READ_ONCE(vcpu->run->immediate_exit) &&
 	       !task_sigpending(current) && !task_work_pending(current) &&
-	       !test_thread_flag(TIF_NOTIFY_SIGNAL) && vcpu->as_file &&
+	       !test_thread_flag(TIF_NOTIFY_SIGNAL) &&
+	       vcpu->host.task == current && vcpu->as_file &&
 	       files_lookup_fd_raw(files, regs->dx) == vcpu->as_file;
 }
 

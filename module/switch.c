@@ -286,7 +286,13 @@ static void unpriv_sud_to_host(struct unpriv_host *h)
 
 /*
  * Swap the thread's user registers, mm and per-thread state for the
- * guest's.  Fails, with nothing changed, on bad guest registers.
+ * guest's.  Fails, with nothing changed, on bad guest registers, or
+ * with -EBUSY while hardware breakpoints are armed: they would apply to
+ * guest code.  cpu_dr7 holds the running thread's (ptrace's and perf's,
+ * set by the thread or by another task at any time until now, RUN's
+ * own syscall-exit stop included) and the CPU's own.  One made by
+ * another task (perf_event_open() with ptrace rights over the thread)
+ * while the thread is in guest mode is not seen.
  */
 int unpriv_vcpu_switch_in(struct unpriv_vcpu *vcpu, struct pt_regs *regs)
 {
@@ -364,18 +370,27 @@ void unpriv_vcpu_enter(struct unpriv_vcpu *vcpu, struct pt_regs *regs)
 	struct unpriv_host *h = &vcpu->host;
 	int ret;
 
+	/*
+	 * As get_signal() does: clear the flag first, then look (a full
+	 * barrier between), so that a kick or task work raised in between
+	 * is either seen here or raises the flag again, which the exit loop
+	 * then finds.  Looking first would erase it: the guest would run
+	 * with a kick or task work pending and nothing to stop it.
+	 */
+	clear_notify_signal();
 	if (task_sigpending(current) || task_work_pending(current) ||
 	    test_and_clear_bit(UNPRIV_VCPU_KICKED, &vcpu->flags)) {
+		/* Back to the kernel's own function, for task work too. */
+		set_thread_flag(TIF_NOTIFY_SIGNAL);
 		unpriv_vcpu_abort(vcpu, regs, -EINTR);
-		unpriv_call_arch_do_signal_or_restart(regs);
 		return;
 	}
-	clear_notify_signal();
 
 	h->sud_on = test_task_syscall_work(current, SYSCALL_USER_DISPATCH);
 	/* What a re-run from the parked state finds as it was left. */
 	h->trap_nr = current->thread.trap_nr;
 	unpriv_tls_check(h);
+	h->task = current;
 	ret = unpriv_vcpu_switch_in(vcpu, regs);
 	if (ret) {
 		unpriv_vcpu_abort(vcpu, regs, ret);

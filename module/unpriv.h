@@ -150,6 +150,7 @@ struct unpriv_host {
 	unsigned long ignored;	/* synchronous signals set to SIG_IGN */
 	bool unkillable;	/* the process had SIGNAL_UNKILLABLE (init) */
 	unsigned long trap_nr;	/* thread.trap_nr, until the guest traps */
+	struct task_struct *task;	/* whose tls_set and trap_nr these are */
 };
 
 struct unpriv_vcpu {

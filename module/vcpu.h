@@ -19,7 +19,8 @@
  *   GUEST     that thread is in guest mode.  vcpu->task is set.
  *   BUSY      an ioctl (GET_FPU, SET_FPU) reads or writes the vcpu.
  *
- * Transitions: one helper each, below; no other code writes the state.
+ * Transitions: one helper each, below; no other code writes the state
+ * (but unpriv_vcpu_create(), which starts it IDLE).
  *
  *   from      to        event                      who            helper
  *   IDLE      ENTERING  UNPRIV_RUN                 the caller     claim
@@ -51,6 +52,12 @@
  *  - vcpu->host.sud_on: whether the host program uses dispatch itself,
  *    which decides, on the exit, between parking and giving the
  *    selector back.  The owner's, written at the entry.
+ *  - vcpu->host.task: the thread whose host state (TLS check, trap
+ *    number) vcpu->host holds, from RUN's way in.  A re-run by any other
+ *    thread would find that thread's, and takes RUN's full way instead.
+ *    Compared, never followed: a thread parks on a vcpu only after a
+ *    full RUN of its own, which sets it, so an old thread's address
+ *    reused by a new one cannot match.
  *  - UNPRIV_VCPU_KICKED in vcpu->flags: set by UNPRIV_KICK in any state,
  *    which then raises TIF_NOTIFY_SIGNAL on vcpu->task unless IDLE.
  *    Cleared by the owner when it turns the kick into -EINTR: at RUN, at
@@ -59,10 +66,20 @@
  *    and then tests the bit (test_and_clear_bit() is fully ordered):
  *    either the owner sees the bit, or the kicker sees the thread.
  *  - TIF_NOTIFY_SIGNAL: raised by RUN (to reach unpriv_vcpu_signal()),
- *    by a kick and by task_work_add(TWA_SIGNAL); cleared by the owner on
- *    the way in.
+ *    by a kick and by task_work_add(TWA_SIGNAL).  The owner clears it on
+ *    the way in as get_signal() does: first, and only then looks for
+ *    signals, task work and kicks (clear_notify_signal() is followed by
+ *    a full barrier), so that one raised in between is not erased.
  *  - UNPRIV_VCPU_EXIT_TAKEN in vcpu->flags: the owner's, in GUEST only
  *    (an exit held back while a uprobe step is aborted: exit.c).
+ *
+ * Module lifetime: a thread in module code holds a vcpu reference, and
+ * with it the module, except on its way out after dropping it, which
+ * never sleeps.  So module code never calls the kernel's
+ * arch_do_signal_or_restart(), which may sleep (group stop, ptrace stop,
+ * the freezer) and runs the task work whose final __fput() puts the
+ * module: the thread returns to the kernel's exit loop, which calls it
+ * again for whatever is still pending, from kernel text.
  */
 #ifndef UNPRIV_VCPU_H
 #define UNPRIV_VCPU_H

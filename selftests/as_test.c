@@ -266,7 +266,7 @@ GUEST_CODE(guest_touch_pages,
 	"syscall\n");
 
 #define GUEST_ADDR_OF(name, label) \
-	(GUEST_CODE_ADDR + (label - name##_start))
+	(GUEST_CODE_ADDR + ((label) - name##_start))
 
 /* --- the fixture: a standard guest and a second memfd ------------------- */
 

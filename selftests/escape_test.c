@@ -272,7 +272,8 @@ FIXTURE_VARIANT_ADD(entry, compat_int80) {
 };
 
 FIXTURE_VARIANT_ADD(entry, far_jump_then_int80) {
-	.start = try_far_jump_then_int80_start, .end = try_far_jump_then_int80_end, .cs = UNPRIV_CS_64,
+	.start = try_far_jump_then_int80_start,
+	.end = try_far_jump_then_int80_end, .cs = UNPRIV_CS_64,
 	.nr = 8, .compat = 1, .insn = UNPRIV_SYSCALL_INSN_INT80,
 };
 
@@ -289,7 +290,8 @@ FIXTURE_VARIANT_ADD(entry, compat_syscall) {
 };
 
 FIXTURE_VARIANT_ADD(entry, sysenter_in_64bit_mode) {
-	.start = try_sysenter_in_64bit_mode_start, .end = try_sysenter_in_64bit_mode_end, .cs = UNPRIV_CS_64,
+	.start = try_sysenter_in_64bit_mode_start,
+	.end = try_sysenter_in_64bit_mode_end, .cs = UNPRIV_CS_64,
 	.nr = 8, .compat = 1, .insn = UNPRIV_SYSCALL_INSN_FAST32,
 	.fast32 = true,
 };
@@ -340,8 +342,8 @@ TEST_F(entry, guest_cannot_create_a_file)
 				TH_LOG("exit %u at %#llx", run->exit_reason,
 				       run->regs.rip);
 			EXPECT_EQ(variant->nr, run->syscall.nr);
-			EXPECT_EQ(GUEST_DATA_ADDR, run->syscall.args[
-				variant->nr == 257 ? 1 : 0]);
+			EXPECT_EQ(GUEST_DATA_ADDR,
+				  run->syscall.args[variant->nr == 257 ? 1 : 0]);
 			EXPECT_EQ(variant->compat, run->syscall.compat);
 			EXPECT_EQ(variant->insn, run->syscall.insn);
 		}
@@ -587,8 +589,7 @@ static long run_keeping_fp(struct guest *g, const struct host_fp *in,
 {
 	long ret;
 
-	asm volatile(
-		"movdqu 0x00(%[in]), %%xmm0\n\t"
+	asm volatile("movdqu 0x00(%[in]), %%xmm0\n\t"
 		"movdqu 0x10(%[in]), %%xmm1\n\t"
 		"movdqu 0x20(%[in]), %%xmm2\n\t"
 		"movdqu 0x30(%[in]), %%xmm3\n\t"
@@ -786,9 +787,11 @@ FIXTURE_VARIANT(end) {
 
 FIXTURE_VARIANT_ADD(end, spinning_on_the_main_thread) {
 };
+
 FIXTURE_VARIANT_ADD(end, spinning_on_a_second_thread) {
 	.on_a_second_thread = true,
 };
+
 FIXTURE_VARIANT_ADD(end, exiting_and_reentering) {
 	.exits = true,
 };

@@ -668,7 +668,7 @@ TEST_F(fpu, state_survives_preemption_migration_and_signals)
 		pthread_join(migrator, NULL);
 
 	/* A guest that saw its registers change stops at its ud2. */
-	EXPECT_EQ(0, ret) TH_LOG("RUN: %ld, exit %u, trap %u, after %lu syscalls, %lu interruptions",
+	EXPECT_EQ(0, ret) TH_LOG("RUN: %ld, exit %u, trap %u, after %lu syscalls, %lu interrupts",
 				 ret, self->g.run->exit_reason,
 				 self->g.run->trap.trap, syscalls, intrs);
 	EXPECT_EQ(0, host_bad);

@@ -5,6 +5,8 @@
  */
 #define _GNU_SOURCE
 #include <asm/hwcap2.h>
+#include <linux/hw_breakpoint.h>
+#include <linux/perf_event.h>
 #include <asm/prctl.h>
 #include <cpuid.h>
 #include <signal.h>

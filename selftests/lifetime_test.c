@@ -10,6 +10,7 @@
  */
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
@@ -289,6 +290,116 @@ TEST(unload_is_refused_while_an_address_space_fd_is_open)
 	ASSERT_LE(0, kofd);
 	ASSERT_EQ(0, syscall(SYS_finit_module, kofd, "", 0));
 	close(kofd);
+}
+
+/*
+ * A thread parked on its vcpu, every descriptor of which (and the run
+ * page's mapping) a sibling closed: the thread alone holds the module.
+ * A stop signal then makes it leave the vcpu, which drops that last
+ * reference, and stop.  While it is stopped the module can go; it must
+ * not be sleeping somewhere the module's code would return to.  After
+ * rmmod and SIGCONT, the thread goes on spinning.
+ */
+struct parked_stop {
+	struct guest g;
+	volatile int parked, closed;
+	volatile unsigned long spins;
+};
+
+static void *close_everything(void *arg)
+{
+	struct parked_stop *p = arg;
+
+	while (!p->parked)
+		sched_yield();
+	munmap(p->g.run, UNPRIV_RUN_SIZE);
+	close(p->g.vcpu);
+	close(p->g.as);
+	close(p->g.dev);
+	close(p->g.mem);
+	p->closed = 1;
+	for (;;)
+		pause();
+	return NULL;
+}
+
+/* The parked thread: no system call from here on. */
+static void __attribute__((noreturn)) spin_parked(struct parked_stop *p)
+{
+	p->parked = 1;
+	for (;;)
+		p->spins++;
+}
+
+static void parked_stop_child(struct parked_stop *p)
+{
+	pthread_t t;
+
+	if (GUEST_MAKE(&p->g, guest_count) ||
+	    pthread_create(&t, NULL, close_everything, p))
+		_exit(1);
+	if (guest_run(&p->g) || p->g.run->exit_reason != UNPRIV_EXIT_SYSCALL)
+		_exit(2);
+	spin_parked(p);
+}
+
+static bool spins_go_on(struct parked_stop *p)
+{
+	unsigned long before = p->spins;
+	int i;
+
+	for (i = 0; i < 100; i++) {
+		sleep_ms(10);
+		if (p->spins != before)
+			return true;
+	}
+	return false;
+}
+
+TEST(unload_while_the_last_holder_is_stopped_leaving_its_vcpu)
+{
+	const char *ko = getenv("UNPRIV_KO");
+	struct parked_stop *p;
+	int status, unloaded, kofd, i;
+	pid_t pid;
+
+	if (!ko || access(ko, R_OK))
+		SKIP(return, "set UNPRIV_KO to the path of unpriv.ko");
+	REQUIRE_UNPRIV();
+	p = mmap(NULL, sizeof(*p), PROT_READ | PROT_WRITE,
+		 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	memset(p, 0, sizeof(*p));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0)
+		parked_stop_child(p);
+	for (i = 0; i < 500 && !p->closed; i++)
+		sleep_ms(10);
+	ASSERT_TRUE(p->closed);
+	ASSERT_TRUE(spins_go_on(p));
+
+	ASSERT_EQ(0, kill(pid, SIGSTOP));
+	ASSERT_EQ(pid, waitpid(pid, &status, WUNTRACED));
+	ASSERT_TRUE(WIFSTOPPED(status));
+	/* No descriptor is left: the module can go. */
+	unloaded = !syscall(SYS_delete_module, "unpriv", O_NONBLOCK);
+	EXPECT_TRUE(unloaded) TH_LOG("delete_module: %m");
+	ASSERT_EQ(0, kill(pid, SIGCONT));
+	EXPECT_TRUE(spins_go_on(p))
+		TH_LOG("the stopped thread did not come back");
+
+	kill(pid, SIGKILL);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFSIGNALED(status));
+	EXPECT_EQ(SIGKILL, WTERMSIG(status));
+	munmap(p, sizeof(*p));
+	if (unloaded) {
+		kofd = open(ko, O_RDONLY | O_CLOEXEC);
+		ASSERT_LE(0, kofd);
+		ASSERT_EQ(0, syscall(SYS_finit_module, kofd, "", 0));
+		close(kofd);
+	}
 }
 
 TEST_HARNESS_MAIN

@@ -469,7 +469,8 @@ FIXTURE_SETUP(uprobe)
 
 	self->fd = -1;
 	self->file[0] = 0;
-	self->probe = self->enabled = false;
+	self->probe = false;
+	self->enabled = false;
 	if (access(TRACEFS "/uprobe_events", W_OK))
 		SKIP(_exit(255), "no " TRACEFS "/uprobe_events");
 	GUEST_SETUP(&self->g);
@@ -898,7 +899,10 @@ TEST_F(selector, guest_loads_what_a_process_loads_and_runs_on)
 
 		run->regs.rip = GUEST_CODE_ADDR;
 		run->regs.rdi = sels[i];
-		run->regs.ds = run->regs.es = run->regs.fs = run->regs.gs = 0;
+		run->regs.ds = 0;
+		run->regs.es = 0;
+		run->regs.fs = 0;
+		run->regs.gs = 0;
 		ASSERT_EQ(0, guest_run(&self->g));
 		if (!native) {
 			EXPECT_EQ(UNPRIV_EXIT_TRAP, run->exit_reason)

@@ -8,9 +8,11 @@
  * seccomp, signals, fork, and the vcpu's lifetime.
  */
 #define _GNU_SOURCE
+#include <asm/ldt.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <pthread.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stddef.h>
@@ -300,6 +302,83 @@ TEST(a_closed_vcpu_is_released_after_its_threads_next_syscall)
 	__atomic_store_n(&spin_state, 4, __ATOMIC_SEQ_CST);
 	ASSERT_EQ(0, pthread_join(t, NULL));
 	EXPECT_EQ(before, module_refs());
+}
+
+/* Report in rsi whether the selector in rdi is readable (verr), again and again. */
+GUEST_CODE(guest_verr,
+	"1: xor %esi, %esi\n"
+	"verr %di\n"
+	"setz %sil\n"
+	"mov $1, %eax\n"
+	"syscall\n"
+	"jmp 1b\n");
+
+/* set_thread_area(): 64-bit programs have it through int $0x80 only. */
+static long set_thread_area32(struct user_desc *d)
+{
+	long ret;
+
+	asm volatile("int $0x80" : "=a"(ret) : "0"(243L), "b"(d)
+		     : "memory", "r8", "r9", "r10", "r11");
+	return ret;
+}
+
+static struct user_desc tls_desc;	/* in .data: below 4 GiB */
+static int tls_step;
+
+/* The second thread: no TLS descriptor; runs the vcpu once, in between. */
+static void *run_in_between(void *arg)
+{
+	struct spinner *s = arg;
+
+	while (__atomic_load_n(&tls_step, __ATOMIC_SEQ_CST) != 1)
+		sched_yield();
+	s->nr = run_nr(s->g);
+	__atomic_store_n(&tls_step, 2, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+/*
+ * A thread's re-run after another thread ran the same vcpu: the host
+ * state the vcpu holds is the other thread's, and this thread's TLS
+ * descriptors must still be hidden from the guest.
+ */
+TEST_F(rerun, a_rerun_after_another_thread_ran_the_vcpu)
+{
+	struct unpriv_run *run = self->g.run;
+	struct spinner s = { .g = &self->g };
+	unsigned short sel;
+	pthread_t t;
+
+	ASSERT_GT(1UL << 32, (unsigned long)&tls_desc);
+	ASSERT_EQ(0, GUEST_LOAD(&self->g, guest_verr));
+	/* Before the descriptor: the thread starts without it. */
+	__atomic_store_n(&tls_step, 0, __ATOMIC_SEQ_CST);
+	ASSERT_EQ(0, pthread_create(&t, NULL, run_in_between, &s));
+	tls_desc = (struct user_desc){
+		.entry_number = -1, .base_addr = 0x12345000, .limit = 0xfffff,
+		.seg_32bit = 1, .limit_in_pages = 1,
+	};
+	ASSERT_EQ(0, set_thread_area32(&tls_desc));
+	sel = tls_desc.entry_number << 3 | 3;
+	run->regs.rdi = sel;
+
+	ASSERT_EQ(0, guest_run(&self->g));
+	EXPECT_EQ(0, run->regs.rsi) TH_LOG("the host's TLS entry is readable");
+	/* Parked: no system call until the next run. */
+	__atomic_store_n(&tls_step, 1, __ATOMIC_SEQ_CST);
+	while (__atomic_load_n(&tls_step, __ATOMIC_SEQ_CST) != 2)
+		;
+	ASSERT_EQ(0, guest_run(&self->g));
+	EXPECT_EQ(0, run->regs.rsi)
+		TH_LOG("the host's TLS entry is readable on the re-run");
+
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	EXPECT_EQ(1, s.nr);
+	tls_desc = (struct user_desc){ .entry_number = tls_desc.entry_number,
+				       .read_exec_only = 1,
+				       .seg_not_present = 1 };
+	ASSERT_EQ(0, set_thread_area32(&tls_desc));
 }
 
 TEST_HARNESS_MAIN

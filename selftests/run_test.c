@@ -432,25 +432,32 @@ FIXTURE_VARIANT(bad_regs) {
 FIXTURE_VARIANT_ADD(bad_regs, kernel_rip) {
 	.rip = 0xffffffff81000000ULL, .rsp = GUEST_STACK_TOP,
 };
+
 FIXTURE_VARIANT_ADD(bad_regs, noncanonical_rip) {
 	/* beyond 57 bits: not canonical with 4- or 5-level paging */
 	.rip = 0x0100000000000000ULL, .rsp = GUEST_STACK_TOP,
 };
+
 FIXTURE_VARIANT_ADD(bad_regs, kernel_rsp) {
 	.rip = GUEST_CODE_ADDR, .rsp = 0xffff888000000000ULL,
 };
+
 FIXTURE_VARIANT_ADD(bad_regs, kernel_cs) {
 	.rip = GUEST_CODE_ADDR, .rsp = GUEST_STACK_TOP, .cs = 0x10,
 };
+
 FIXTURE_VARIANT_ADD(bad_regs, ldt_cs) {
 	.rip = GUEST_CODE_ADDR, .rsp = GUEST_STACK_TOP, .cs = 0x0f,
 };
+
 FIXTURE_VARIANT_ADD(bad_regs, kernel_ss) {
 	.rip = GUEST_CODE_ADDR, .rsp = GUEST_STACK_TOP, .ss = 0x18,
 };
+
 FIXTURE_VARIANT_ADD(bad_regs, tls_ds) {
 	.rip = GUEST_CODE_ADDR, .rsp = GUEST_STACK_TOP, .ds = 0x63,
 };
+
 FIXTURE_VARIANT_ADD(bad_regs, kernel_fs) {
 	.rip = GUEST_CODE_ADDR, .rsp = GUEST_STACK_TOP, .fs = 0x18,
 };
@@ -462,10 +469,12 @@ FIXTURE_VARIANT_ADD(bad_regs, noncanonical_fs_base) {
 	.rip = GUEST_CODE_ADDR, .rsp = GUEST_STACK_TOP,
 	.fs_base = 0x0100000000000000ULL,
 };
+
 FIXTURE_VARIANT_ADD(bad_regs, noncanonical_gs_base) {
 	.rip = GUEST_CODE_ADDR, .rsp = GUEST_STACK_TOP,
 	.gs_base = 0xfe00000000000000ULL,
 };
+
 FIXTURE_VARIANT_ADD(bad_regs, compat_rip_above_4g) {
 	.rip = 0x100000000ULL, .rsp = GUEST_STACK_TOP, .cs = UNPRIV_CS_32,
 };

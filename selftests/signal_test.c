@@ -5,12 +5,13 @@
  * never a guest frame.
  */
 #define _GNU_SOURCE
+#include <linux/perf_event.h>
 #include <pthread.h>
 #include <sched.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <linux/perf_event.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <sys/time.h>
 #include <time.h>
 
@@ -417,6 +418,101 @@ TEST(sigkill_of_a_process_in_guest_mode)
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	ASSERT_TRUE(WIFSIGNALED(status)) TH_LOG("status %#x", status);
 	EXPECT_EQ(SIGKILL, WTERMSIG(status));
+}
+
+/*
+ * Kicks at random points of RUN: before the vcpu is claimed, in the
+ * ioctl, on the way into the guest, in it.  Every kick must end the run
+ * it lands in or, when it comes before, the next: the guest spins, so a
+ * lost kick is a run that never ends.  Every other run takes RUN's full
+ * way in (a system call in between unparks the thread), the others the
+ * re-run's.
+ */
+#define KICK_RACE_RUNS		3000
+#define KICK_RACE_SPINS		8192	/* at most, before a kick */
+#define KICK_RACE_WAIT_MS	2000	/* for a run to end after its kick */
+
+struct kick_race {
+	struct guest *g;
+	int round;		/* the run about to start */
+	int done;		/* the last run that ended */
+	int ret;		/* a run's unexpected result */
+};
+
+static void *kick_race_runner(void *arg)
+{
+	struct kick_race *k = arg;
+	int i, ret;
+
+	for (i = 1; i <= KICK_RACE_RUNS; i++) {
+		if (i & 1)
+			syscall(SYS_getppid);
+		__atomic_store_n(&k->round, i, __ATOMIC_SEQ_CST);
+		ret = guest_run(k->g);
+		if (ret != -EINTR) {
+			k->ret = ret ? ret : 1;
+			break;
+		}
+		__atomic_store_n(&k->done, i, __ATOMIC_SEQ_CST);
+	}
+	return NULL;
+}
+
+static long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Wait for run i to end; false when it did not in time. */
+static bool kick_race_wait(struct kick_race *k, int i)
+{
+	long deadline = now_ms() + KICK_RACE_WAIT_MS;
+
+	while (__atomic_load_n(&k->done, __ATOMIC_SEQ_CST) < i) {
+		if (__atomic_load_n(&k->ret, __ATOMIC_SEQ_CST) ||
+		    now_ms() > deadline)
+			return false;
+		sched_yield();
+	}
+	return true;
+}
+
+TEST_F(sig, every_kick_ends_a_run_wherever_it_lands)
+{
+	struct kick_race k = { .g = &self->g };
+	volatile unsigned long spin;
+	unsigned long delay;
+	int i, lost = 0;
+	pthread_t t;
+
+	srandom(now_ms());
+	ASSERT_EQ(0, pthread_create(&t, NULL, kick_race_runner, &k));
+	for (i = 1; i <= KICK_RACE_RUNS; i++) {
+		while (__atomic_load_n(&k.round, __ATOMIC_SEQ_CST) < i)
+			;
+		delay = random() % KICK_RACE_SPINS;
+		for (spin = 0; spin < delay; spin++)
+			;
+		ASSERT_EQ(0, ioctl(self->g.vcpu, UNPRIV_KICK, 0));
+		if (!kick_race_wait(&k, i)) {
+			lost = i;
+			break;
+		}
+	}
+	EXPECT_EQ(0, lost) TH_LOG("run %d did not end after its kick", lost);
+	EXPECT_EQ(0, k.ret);
+	/* Let a runner stuck in the guest go. */
+	while (lost && !__atomic_load_n(&k.ret, __ATOMIC_SEQ_CST) &&
+	       __atomic_load_n(&k.done, __ATOMIC_SEQ_CST) < lost) {
+		ioctl(self->g.vcpu, UNPRIV_KICK, 0);
+		sleep_ms(10);
+	}
+	if (lost)
+		pthread_cancel(t);
+	ASSERT_EQ(0, pthread_join(t, NULL));
 }
 
 TEST_HARNESS_MAIN

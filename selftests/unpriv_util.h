@@ -107,7 +107,10 @@ static inline int guest_map(struct guest *g, __u64 addr, __u64 len,
 static inline int guest_create(struct guest *g)
 {
 	memset(g, 0, sizeof(*g));
-	g->dev = g->as = g->vcpu = g->mem = -1;
+	g->dev = -1;
+	g->as = -1;
+	g->vcpu = -1;
+	g->mem = -1;
 	g->run = MAP_FAILED;
 
 	g->dev = unpriv_open();

@@ -80,9 +80,11 @@ FIXTURE_VARIANT(vsys) {
 FIXTURE_VARIANT_ADD(vsys, gettimeofday) {
 	.offset = 0x000,
 };
+
 FIXTURE_VARIANT_ADD(vsys, time) {
 	.offset = 0x400,
 };
+
 FIXTURE_VARIANT_ADD(vsys, getcpu) {
 	.offset = 0x800,
 };
