@@ -461,6 +461,7 @@ FIXTURE_VARIANT_ADD(bad_regs, tls_ds) {
 FIXTURE_VARIANT_ADD(bad_regs, kernel_fs) {
 	.rip = GUEST_CODE_ADDR, .rsp = GUEST_STACK_TOP, .fs = 0x18,
 };
+
 /*
  * A kernel-half fs or gs base is fine, as the guest can set one itself
  * (isolation_test); a non-canonical one is not.
