@@ -28,8 +28,8 @@
  *
  * Each is redirected with an ftrace_ops with IPMODIFY, as livepatch
  * does, but only for a thread that is entering, in or (the first two)
- * parked on guest mode (see vcpu.c): every other thread runs the
- * kernel's function untouched.  The replacements run in ordinary task
+ * parked on guest mode (see vcpu.h and park.c): every other thread runs
+ * the kernel's function untouched.  The replacements run in ordinary task
  * context.  IPMODIFY is exclusive, so a livepatch of one of these
  * functions and this module exclude each other.  The redirects are
  * permanent ftrace_ops: while the module is loaded, ftrace cannot be
@@ -44,7 +44,6 @@
 #include "unpriv.h"
 
 static bool (*unpriv_orig_unhandled_signal)(struct task_struct *tsk, int sig);
-static void (*unpriv_orig_arch_do_signal_or_restart)(struct pt_regs *regs);
 
 static bool unpriv_syscall_user_dispatch(struct pt_regs *regs)
 {
@@ -93,16 +92,6 @@ static bool unpriv_fixup_umip_exception(struct pt_regs *regs)
 }
 #endif
 
-/*
- * Called by unpriv_vcpu_signal() once the thread is back in host mode.
- * The ftrace thunk leaves host-mode threads alone, so this runs the
- * kernel's own function; for a parked thread, it unparks it first.
- */
-void unpriv_call_arch_do_signal_or_restart(struct pt_regs *regs)
-{
-	unpriv_orig_arch_do_signal_or_restart(regs);
-}
-
 struct unpriv_hook {
 	const char *name;
 	void *replacement;
@@ -114,8 +103,7 @@ struct unpriv_hook {
 
 static struct unpriv_hook unpriv_hooks[] = {
 	{ "syscall_user_dispatch", unpriv_syscall_user_dispatch, NULL },
-	{ "arch_do_signal_or_restart", unpriv_arch_do_signal_or_restart,
-	  (void **)&unpriv_orig_arch_do_signal_or_restart },
+	{ "arch_do_signal_or_restart", unpriv_arch_do_signal_or_restart, NULL },
 	{ "unhandled_signal", unpriv_unhandled_signal,
 	  (void **)&unpriv_orig_unhandled_signal, true },
 #ifdef CONFIG_X86_VSYSCALL_EMULATION

@@ -226,6 +226,5 @@ static __always_inline bool unpriv_vcpu_syscall(unsigned long sel,
 /* hooks.c: the kernel functions every exit from guest mode passes */
 int unpriv_hooks_install(void);
 void unpriv_hooks_remove(void);
-void unpriv_call_arch_do_signal_or_restart(struct pt_regs *regs);
 
 #endif /* UNPRIV_H */
