@@ -250,7 +250,8 @@ TEST_CASE("registers pass through a system call as the hardware leaves them")
 	CHECK(r.rip == code_addr + 4);
 }
 
-TEST_CASE("int $0x80 is a 32-bit system call")
+TEST_CASE("int $0x80 is a 32-bit system call" *
+	  doctest::skip(!kernel_has_int80()))
 {
 	auto g = Guest::make(int80());
 
@@ -265,7 +266,8 @@ TEST_CASE("int $0x80 is a 32-bit system call")
 	CHECK(g.vcpu.regs().rip == GUEST_ADDR(int80, int80_after));
 }
 
-TEST_CASE("int $0x80 from 32-bit code")
+TEST_CASE("int $0x80 from 32-bit code" *
+	  doctest::skip(!kernel_has_int80()))
 {
 	auto g = Guest::make(compat_int80());
 	g.vcpu.regs().cs = cs_32;
