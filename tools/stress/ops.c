@@ -229,10 +229,9 @@ static void map_case(struct worker *w, struct world *wd, int a, struct map_case 
 		mc->allowed = E(EBADF);
 		return;
 	case 8:
-		/* the read end: a shared writable map is refused first */
+		/* no regular file: refused before its open mode is looked at */
 		m->fd = w->s->pipe_fd;
-		mc->allowed = m->flags == UNPRIV_MAP_SHARED &&
-			      (m->prot & UNPRIV_PROT_WRITE) ? E(EACCES) : E(ENODEV);
+		mc->allowed = E(ENODEV);
 		return;
 	default:
 		return;
