@@ -387,6 +387,8 @@ TEST(an_init_process_stays_unkillable_after_a_guest_fault)
 	}
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	ASSERT_TRUE(WIFEXITED(status));
+	if (WEXITSTATUS(status) == 4)
+		SKIP(return, "no PID namespaces in this kernel");
 	EXPECT_EQ(0, WEXITSTATUS(status)) {
 		if (WEXITSTATUS(status) == 100 + SIGTERM)
 			TH_LOG("init was killed by SIGTERM");
