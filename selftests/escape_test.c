@@ -21,6 +21,7 @@
 #include <grp.h>
 #include <math.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -1168,6 +1169,74 @@ TEST(a_same_user_process_cannot_attach_to_a_nondumpable_guest_thread)
 	EXPECT_EQ(0, WEXITSTATUS(status) & 4) TH_LOG("process_vm_readv worked");
 	EXPECT_EQ(0, WEXITSTATUS(status) & 8) TH_LOG("/proc/PID/environ opened");
 	EXPECT_EQ(0, WEXITSTATUS(status) & 0x80);
+}
+
+/*
+ * A space made by a process whose mm belongs to a user namespace below
+ * the runner's: its owner, holding every capability there, would hold
+ * CAP_SYS_PTRACE over a thread running in it.  RUN refuses.
+ *
+ * The maker is this program executed again in a new user namespace (an
+ * exec gives its mm that namespace), which the constructor below turns
+ * into: make a space and send it back over the socket named by
+ * MAKE_AS_SOCK.
+ */
+__attribute__((constructor)) static void make_as_and_send(void)
+{
+	const char *sock = getenv("MAKE_AS_SOCK");
+	int dev, as;
+	char c = 'a';
+
+	if (!sock)
+		return;
+	dev = unpriv_open();
+	as = dev < 0 ? -1 : ioctl(dev, UNPRIV_CREATE_AS, 0);
+	if (as < 0 || send_fds(atoi(sock), &as, 1, &c, 1))
+		_exit(1);
+	_exit(0);
+}
+
+TEST(a_space_made_in_a_user_namespace_below_the_runners_is_refused)
+{
+	struct guest g;
+	int sv[2], as, status, ret;
+	char c, num[16];
+	pid_t pid;
+
+	REQUIRE_UNPRIV();
+	if (geteuid() != 0)
+		SKIP(return, "needs root to open " UNPRIV_DEV " from a new user namespace");
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		char *argv[] = { "make-as", NULL };
+
+		close(sv[0]);
+		snprintf(num, sizeof(num), "%d", sv[1]);
+		setenv("MAKE_AS_SOCK", num, 1);
+		if (unshare(CLONE_NEWUSER))
+			_exit(2);
+		execv("/proc/self/exe", argv);
+		_exit(3);
+	}
+	close(sv[1]);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	if (WEXITSTATUS(status) == 2)
+		SKIP(return, "no user namespaces here");
+	ASSERT_EQ(0, WEXITSTATUS(status));
+	ASSERT_EQ(0, recv_fds(sv[0], &as, 1, &c, 1));
+
+	ASSERT_EQ(0, GUEST_MAKE(&g, guest_spin));
+	ret = ioctl(g.vcpu, UNPRIV_RUN, as) ? -errno : 0;
+	EXPECT_EQ(-EPERM, ret);
+	/* Its own space runs. */
+	g.run->immediate_exit = 1;
+	EXPECT_EQ(-EINTR, guest_run(&g));
+	close(as);
+	close(sv[0]);
+	guest_destroy(&g);
 }
 
 /* ===== limits ===== */
