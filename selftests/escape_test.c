@@ -1210,14 +1210,12 @@ TEST(a_space_made_in_a_user_namespace_below_the_runners_is_refused)
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
-		char *argv[] = { "make-as", NULL };
-
 		close(sv[0]);
 		snprintf(num, sizeof(num), "%d", sv[1]);
 		setenv("MAKE_AS_SOCK", num, 1);
 		if (unshare(CLONE_NEWUSER))
 			_exit(2);
-		execv("/proc/self/exe", argv);
+		execl("/proc/self/exe", "make-as", (char *)NULL);
 		_exit(3);
 	}
 	close(sv[1]);
