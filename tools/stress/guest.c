@@ -229,7 +229,8 @@ int fault_inject_open(struct worker *w, uint64_t seed)
 	bool nth = w->s->o.fail_percent;
 
 	w->nth_armed = false;
-	rng_seed(&w->frng, seed ^ 0xfa11fa11fa11fa11ULL);
+	w->fseed = seed ^ 0xfa11fa11fa11fa11ULL;
+	rng_seed(&w->frng, w->fseed);
 	w->fail_fd = open(nth ? "/proc/thread-self/fail-nth" :
 			  "/proc/thread-self/make-it-fail", O_WRONLY | O_CLOEXEC);
 	return w->fail_fd;

@@ -54,8 +54,8 @@ static void usage(FILE *f)
 "                      with task-filter); ENOMEM is then a right answer\n"
 "      --fail-percent P  --fault-inject, but what fails is drawn from the seed:\n"
 "                      in P%% of the module calls, the call's n-th allocation\n"
-"                      (n from 1 to %d), with /proc/thread-self/fail-nth; the\n"
-"                      same seed and --threads replay them\n"
+"                      (n from 1 to %d), with /proc/thread-self/fail-nth;\n"
+"                      which ones follows the seed and each operation's number\n"
 "      --fail-nth      instead of the stress: make each allocation of each\n"
 "                      module call fail in turn, with /proc/thread-self/fail-nth\n"
 "                      (see tools/vm/unpriv-fault-inject)\n"
@@ -324,6 +324,14 @@ static void *worker_main(void *arg)
 
 		atomic_store(&w->op_start_ms, now_ms());
 		atomic_store(&w->op, op);
+		/*
+		 * Which of the operation's module calls fail depends on the
+		 * seed and the operation's number, not on how many calls the
+		 * operations before it made (a run a timer ends early is
+		 * resumed once more): timing changes that much less.
+		 */
+		if (s->o.fail_percent)
+			rng_seed(&w->frng, w->fseed + w->iteration * 0x9e3779b97f4a7c15ULL);
 		op_run(w, op);
 		atomic_store(&w->op, -1);
 		w->c.ops[op]++;

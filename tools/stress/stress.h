@@ -218,6 +218,7 @@ struct worker {
 	int fail_fd;			/* /proc/thread-self/make-it-fail, or
 					 * fail-nth under --fail-percent */
 	struct rng frng;		/* which calls fail, under --fail-percent */
+	uint64_t fseed;			/* its seed; each operation's: see main.c */
 	bool nth_armed;			/* fail-nth written for this call */
 };
 
