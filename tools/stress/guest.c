@@ -224,10 +224,49 @@ void timer_disarm(struct worker *w)
 	timer_settime(w->timer, 0, &it, NULL);
 }
 
+int fault_inject_open(struct worker *w, uint64_t seed)
+{
+	bool nth = w->s->o.fail_percent;
+
+	w->nth_armed = false;
+	w->fseed = seed ^ 0xfa11fa11fa11fa11ULL;
+	rng_seed(&w->frng, w->fseed);
+	w->fail_fd = open(nth ? "/proc/thread-self/fail-nth" :
+			  "/proc/thread-self/make-it-fail", O_WRONLY | O_CLOEXEC);
+	return w->fail_fd;
+}
+
+/*
+ * Around a module call: make-it-fail on and off, the kernel choosing
+ * what fails; or under --fail-percent, in that share of the calls, the
+ * call's n-th allocation (n from 1 to FAIL_NTH_SPREAD) fails, the call
+ * and n drawn from the thread's own seeded sequence, so that a seed
+ * replays them.  A call that met fewer than n has fail-nth cleared after
+ * it.
+ */
 static inline void fault_inject(struct worker *w, bool on)
 {
-	if (w->fail_fd >= 0 && write(w->fail_fd, on ? "1" : "0", 1) != 1)
-		fail(w, "cannot write make-it-fail: %s", strerror(errno));
+	char buf[16] = "0";
+	int len = 1;
+
+	if (w->fail_fd < 0)
+		return;
+	if (!w->s->o.fail_percent) {
+		if (write(w->fail_fd, on ? "1" : "0", 1) != 1)
+			fail(w, "cannot write make-it-fail: %s", strerror(errno));
+		return;
+	}
+	if (on) {
+		if (rnd(&w->frng, 100) >= w->s->o.fail_percent)
+			return;
+		len = snprintf(buf, sizeof(buf), "%u",
+			       1 + (unsigned int)rnd(&w->frng, FAIL_NTH_SPREAD));
+	} else if (!w->nth_armed) {
+		return;
+	}
+	w->nth_armed = on;
+	if (write(w->fail_fd, buf, len) != len)
+		fail(w, "cannot write fail-nth: %s", strerror(errno));
 }
 
 long mod_ioctl(struct worker *w, int fd, unsigned long cmd, unsigned long arg)

@@ -52,6 +52,10 @@ static void usage(FILE *f)
 "      --fault-inject  set /proc/thread-self/make-it-fail around each call into\n"
 "                      the module, for fault injection (failslab, fail_page_alloc\n"
 "                      with task-filter); ENOMEM is then a right answer\n"
+"      --fail-percent P  --fault-inject, but what fails is drawn from the seed:\n"
+"                      in P%% of the module calls, the call's n-th allocation\n"
+"                      (n from 1 to %d), with /proc/thread-self/fail-nth;\n"
+"                      which ones follows the seed and each operation's number\n"
 "      --fail-nth      instead of the stress: make each allocation of each\n"
 "                      module call fail in turn, with /proc/thread-self/fail-nth\n"
 "                      (see tools/vm/unpriv-fault-inject)\n"
@@ -64,7 +68,7 @@ static void usage(FILE *f)
 "  -h, --help          this help\n"
 "\n"
 "Operations:",
-		MAX_THREADS);
+		MAX_THREADS, FAIL_NTH_SPREAD);
 	for (int i = 0; i < OP_NR; i++)
 		fprintf(f, "%s%s", i % 8 ? " " : "\n  ", op_names[i]);
 	fprintf(f,
@@ -294,11 +298,9 @@ static int worker_init(struct worker *w)
 	sev._sigev_un._tid = w->tid;
 	if (timer_create(CLOCK_MONOTONIC, &sev, &w->timer))
 		return -errno;
-	if (w->s->o.fault_inject) {
-		w->fail_fd = open("/proc/thread-self/make-it-fail", O_WRONLY | O_CLOEXEC);
-		if (w->fail_fd < 0)
-			return -errno;
-	}
+	if (w->s->o.fault_inject &&
+	    fault_inject_open(w, w->s->o.seed + 0x1000 * (w->id + 1)) < 0)
+		return -errno;
 	return host_state_init(w);
 }
 
@@ -322,6 +324,14 @@ static void *worker_main(void *arg)
 
 		atomic_store(&w->op_start_ms, now_ms());
 		atomic_store(&w->op, op);
+		/*
+		 * Which of the operation's module calls fail depends on the
+		 * seed and the operation's number, not on how many calls the
+		 * operations before it made (a run a timer ends early is
+		 * resumed once more): timing changes that much less.
+		 */
+		if (s->o.fail_percent)
+			rng_seed(&w->frng, w->fseed + w->iteration * 0x9e3779b97f4a7c15ULL);
 		op_run(w, op);
 		atomic_store(&w->op, -1);
 		w->c.ops[op]++;
@@ -427,7 +437,7 @@ static int parse_ops(const char *list, bool only, unsigned int *wt)
 
 static int parse_args(struct options *o, int argc, char **argv)
 {
-	enum { O_WATCHDOG = 256, O_ONLY, O_WITHOUT, O_FAULT, O_FAILNTH };
+	enum { O_WATCHDOG = 256, O_ONLY, O_WITHOUT, O_FAULT, O_FAILPCT, O_FAILNTH };
 	static const struct option longopts[] = {
 		{ "seed", required_argument, NULL, 's' },
 		{ "duration", required_argument, NULL, 'd' },
@@ -438,6 +448,7 @@ static int parse_args(struct options *o, int argc, char **argv)
 		{ "only", required_argument, NULL, O_ONLY },
 		{ "without", required_argument, NULL, O_WITHOUT },
 		{ "fault-inject", no_argument, NULL, O_FAULT },
+		{ "fail-percent", required_argument, NULL, O_FAILPCT },
 		{ "fail-nth", no_argument, NULL, O_FAILNTH },
 		{ "help", no_argument, NULL, 'h' },
 		{ }
@@ -482,6 +493,10 @@ static int parse_args(struct options *o, int argc, char **argv)
 			o->fault_inject = true;
 			end = "";
 			break;
+		case O_FAILPCT:
+			o->fail_percent = strtoul(optarg, &end, 0);
+			o->fault_inject = true;
+			break;
 		case O_FAILNTH:
 			o->fail_nth = true;
 			end = "";
@@ -500,6 +515,7 @@ static int parse_args(struct options *o, int argc, char **argv)
 	}
 	if (optind != argc || o->threads < 1 || o->threads > MAX_THREADS ||
 	    o->duration <= 0 || o->watchdog < 1 || o->worlds < 0 ||
+	    o->fail_percent > 100 ||
 	    o->worlds > MAX_WORLDS) {
 		usage(stderr);
 		return -1;

@@ -814,7 +814,7 @@ static __attribute__((noreturn)) void child_main(struct worker *pw,
 	cw.tid = gettid();
 	cw.fail_fd = -1;
 	if (cw.s->o.fault_inject)
-		cw.fail_fd = open("/proc/thread-self/make-it-fail", O_WRONLY | O_CLOEXEC);
+		fault_inject_open(&cw, seed);
 	if (child_timer(&cw))
 		_exit(2);
 	atomic_store(&cw.s->failures, 0);

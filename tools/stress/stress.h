@@ -215,8 +215,20 @@ struct worker {
 	uint32_t mxcsr, pkru;
 	uint16_t fpucw;
 	sigset_t mask;
-	int fail_fd;			/* /proc/thread-self/make-it-fail */
+	int fail_fd;			/* /proc/thread-self/make-it-fail, or
+					 * fail-nth under --fail-percent */
+	struct rng frng;		/* which calls fail, under --fail-percent */
+	uint64_t fseed;			/* its seed; each operation's: see main.c */
+	bool nth_armed;			/* fail-nth written for this call */
 };
+
+/*
+ * Under --fault-inject: make-it-fail, or with --fail-percent fail-nth
+ * (1 to FAIL_NTH_SPREAD), opened for the calling thread; and the seed of
+ * its choices.  Returns the fd, or -1.
+ */
+#define FAIL_NTH_SPREAD	8
+int fault_inject_open(struct worker *w, uint64_t seed);
 
 struct options {
 	uint64_t seed;
@@ -226,6 +238,7 @@ struct options {
 	int worlds;
 	int watchdog;			/* seconds an op may take */
 	bool fault_inject;		/* make-it-fail around module calls */
+	unsigned int fail_percent;	/* or fail-nth, in this share of them */
 	bool fail_nth;			/* --fail-nth mode */
 	unsigned int weights[OP_NR];
 };
