@@ -928,6 +928,28 @@ TEST_F(selector, guest_loads_what_a_process_loads_and_runs_on)
 #define BYSTANDER_MIB	4
 
 /*
+ * A memory cgroup of OOM_LIMIT_MIB without swap, for an OOM test's
+ * processes; skips where the module or the controller is absent.
+ */
+static void oom_cgroup_setup(struct __test_metadata *_metadata, char *cg,
+			     size_t size, const char *name)
+{
+	char max[32];
+	int ret;
+
+	cg[0] = 0;
+	if (access(UNPRIV_DEV, F_OK))
+		SKIP(_exit(255), UNPRIV_ABSENT_MSG, UNPRIV_DEV);
+	ret = cg_setup();
+	if (ret)
+		SKIP(_exit(255), "no memory cgroup controller: %s", strerror(-ret));
+	ASSERT_EQ(0, cg_create(cg, size, name));
+	snprintf(max, sizeof(max), "%lu", OOM_LIMIT_MIB * MIB);
+	ASSERT_EQ(0, cg_write(cg, "memory.max", max));
+	cg_write(cg, "memory.swap.max", "0");
+}
+
+/*
  * A memory cgroup limited to 32 MiB holds a bystander process with
  * 4 MiB of its own and a process whose guest fills 64 MiB of guest
  * memory.  The OOM killer must pick the one whose guest memory it is,
@@ -955,19 +977,7 @@ FIXTURE_VARIANT_ADD(oom, guest_on_a_second_thread_with_oom_score_adj_raised) {
 
 FIXTURE_SETUP(oom)
 {
-	char max[32];
-	int ret;
-
-	self->cg[0] = 0;
-	if (access(UNPRIV_DEV, F_OK))
-		SKIP(_exit(255), UNPRIV_ABSENT_MSG, UNPRIV_DEV);
-	ret = cg_setup();
-	if (ret)
-		SKIP(_exit(255), "no memory cgroup controller: %s", strerror(-ret));
-	ASSERT_EQ(0, cg_create(self->cg, sizeof(self->cg), "unpriv-oom"));
-	snprintf(max, sizeof(max), "%lu", OOM_LIMIT_MIB * MIB);
-	ASSERT_EQ(0, cg_write(self->cg, "memory.max", max));
-	cg_write(self->cg, "memory.swap.max", "0");
+	oom_cgroup_setup(_metadata, self->cg, sizeof(self->cg), "unpriv-oom");
 }
 
 FIXTURE_TEARDOWN(oom)
@@ -1101,19 +1111,8 @@ FIXTURE_VARIANT_ADD(oom_sharer, sharer_runs_the_space_on_a_second_thread) {
 
 FIXTURE_SETUP(oom_sharer)
 {
-	char max[32];
-	int ret;
-
-	self->cg[0] = 0;
-	if (access(UNPRIV_DEV, F_OK))
-		SKIP(_exit(255), UNPRIV_ABSENT_MSG, UNPRIV_DEV);
-	ret = cg_setup();
-	if (ret)
-		SKIP(_exit(255), "no memory cgroup controller: %s", strerror(-ret));
-	ASSERT_EQ(0, cg_create(self->cg, sizeof(self->cg), "unpriv-oom-sharer"));
-	snprintf(max, sizeof(max), "%lu", OOM_LIMIT_MIB * MIB);
-	ASSERT_EQ(0, cg_write(self->cg, "memory.max", max));
-	cg_write(self->cg, "memory.swap.max", "0");
+	oom_cgroup_setup(_metadata, self->cg, sizeof(self->cg),
+			 "unpriv-oom-sharer");
 }
 
 FIXTURE_TEARDOWN(oom_sharer)
