@@ -870,6 +870,17 @@ static bool loads_natively(void (*native)(unsigned short), unsigned short sel)
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
+/*
+ * A null selector's RPL does not always survive: an interrupt's IRET back
+ * to user mode may load 0 in its place (QEMU's CPU does, as a CPU may for
+ * a null selector whose cached DPL is below the CPL), in a plain process
+ * as in a guest.  Any null selector is 0 here.
+ */
+static __u16 null_or(__u16 sel)
+{
+	return (sel & ~3) ? sel : 0;
+}
+
 static __u16 guest_selector(const struct unpriv_regs *r, int reg)
 {
 	const __u16 sel[] = { r->ds, r->es, r->fs, r->gs };
@@ -912,11 +923,13 @@ TEST_F(selector, guest_loads_what_a_process_loads_and_runs_on)
 		}
 		ASSERT_EQ(UNPRIV_EXIT_SYSCALL, run->exit_reason)
 			TH_LOG("selector %#x: exit %u", sels[i], run->exit_reason);
-		EXPECT_EQ(sels[i], guest_selector(&run->regs, variant->reg));
+		EXPECT_EQ(null_or(sels[i]),
+			  null_or(guest_selector(&run->regs, variant->reg)));
 		EXPECT_EQ(0, guest_run(&self->g))
 			TH_LOG("selector %#x the guest loaded is refused", sels[i]);
 		EXPECT_EQ(2, run->syscall.nr);
-		EXPECT_EQ(sels[i], guest_selector(&run->regs, variant->reg));
+		EXPECT_EQ(null_or(sels[i]),
+			  null_or(guest_selector(&run->regs, variant->reg)));
 	}
 }
 
