@@ -737,15 +737,6 @@ TEST(the_hosts_ldt_is_not_the_guests)
  * table: a 64-bit program (Wine, say) calls it with int $0x80, with its
  * argument below 4 GiB.
  */
-static long set_thread_area32(struct user_desc *d)
-{
-	long ret;
-
-	asm volatile("int $0x80" : "=a"(ret) : "0"(243L), "b"(d)
-		     : "memory", "r8", "r9", "r10", "r11");
-	return ret;
-}
-
 static struct user_desc tls_desc;	/* in .data: below 4 GiB */
 
 /*

@@ -314,15 +314,6 @@ GUEST_CODE(guest_verr,
 	"jmp 1b\n");
 
 /* set_thread_area(): 64-bit programs have it through int $0x80 only. */
-static long set_thread_area32(struct user_desc *d)
-{
-	long ret;
-
-	asm volatile("int $0x80" : "=a"(ret) : "0"(243L), "b"(d)
-		     : "memory", "r8", "r9", "r10", "r11");
-	return ret;
-}
-
 static struct user_desc tls_desc;	/* in .data: below 4 GiB */
 static int tls_step;
 

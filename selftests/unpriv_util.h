@@ -253,6 +253,22 @@ static inline long unpriv_module_refcnt(void)
 	return n;
 }
 
+/*
+ * set_thread_area() by the 32-bit entry (int $0x80, number 243), as a
+ * 64-bit program such as Wine does; d must lie below 4 GiB.  Callers
+ * include <asm/ldt.h> for struct user_desc.
+ */
+struct user_desc;
+
+static inline long set_thread_area32(struct user_desc *d)
+{
+	long ret;
+
+	asm volatile("int $0x80" : "=a"(ret) : "0"(243L), "b"(d)
+		     : "memory", "r8", "r9", "r10", "r11");
+	return ret;
+}
+
 /* Read a 64-bit value from guest memory through the memfd. */
 static inline __u64 guest_mem_read64(struct guest *g, off_t offset)
 {
