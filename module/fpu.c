@@ -19,6 +19,15 @@
  * XRSTORS or XRSTOR.  It needs an XSAVE CPU without XFD (which switches
  * dynamic features such as AMX per fpstate, with per-CPU state the
  * core does not export); elsewhere the module uses KVM's helper.
+ *
+ * A guest fpstate starts with XFD clear, the reset value KVM's guests
+ * expect: guest mode would then run with AMX's tile data enabled but
+ * never saved (the fpstate has no room for it), reading the tiles
+ * another process left in the CPU.  So a vcpu's fpstate disarms every
+ * dynamic feature with XFD, as the kernel does for a process that did
+ * not ask for it, and the #NM a guest's use raises is a trap exit
+ * (hooks.c), never the kernel's reallocation of the thread's fpstate,
+ * which in guest mode is the vcpu's.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -33,6 +42,7 @@
 bool unpriv_fpu_own __ro_after_init;
 u64 unpriv_fpu_restore_mask __ro_after_init;
 struct fpu * __percpu *unpriv_fpu_owner __ro_after_init;
+static u64 unpriv_fpu_xfd __ro_after_init;
 DEFINE_STATIC_KEY_FALSE(unpriv_fpu_owner_known);
 
 /*
@@ -61,10 +71,21 @@ static void unpriv_fpu_find_owner(void)
 	static_branch_enable(&unpriv_fpu_owner_known);
 }
 
+/* Guest mode runs with every dynamic feature disarmed (see above). */
+void unpriv_fpu_guest_init(struct fpu_guest *gfpu)
+{
+	if (unpriv_fpu_xfd)
+		fpu_update_guest_xfd(gfpu, unpriv_fpu_xfd);
+}
+
 bool unpriv_fpu_init(void)
 {
 	u64 enabled;
 
+	/* The dynamic features XCR0 enables (XFD must not name others). */
+	if (cpu_feature_enabled(X86_FEATURE_XFD))
+		unpriv_fpu_xfd = xgetbv(XCR_XFEATURE_ENABLED_MASK) &
+				 XFEATURE_MASK_USER_DYNAMIC;
 	unpriv_fpu_own = cpu_feature_enabled(X86_FEATURE_XSAVE) &&
 			 !cpu_feature_enabled(X86_FEATURE_XFD);
 	if (!unpriv_fpu_own)

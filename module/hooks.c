@@ -24,7 +24,10 @@
  * fixup_umip_exception(), with which the #GP handler of a CPU with UMIP
  * emulates SGDT, SIDT, SMSW, SLDT and STR for a program, with a log line:
  * in guest mode those are a #GP trap like any other, for the guest
- * kernel to emulate.
+ * kernel to emulate; and xfd_enable_feature(), with which the #NM
+ * handler of a CPU with XFD gives a process a dynamic feature (AMX's
+ * tile data) at its first use, reallocating its fpstate: in guest mode
+ * the fpstate is the vcpu's, and the use is a trap (fpu.c).
  *
  * Each is redirected with an ftrace_ops with IPMODIFY, as livepatch
  * does, but only for a thread that is entering, in or (the first two)
@@ -40,6 +43,7 @@
 
 #include <linux/ftrace.h>
 #include <linux/module.h>
+#include <asm/trapnr.h>
 
 #include "unpriv.h"
 
@@ -92,6 +96,21 @@ static bool unpriv_fixup_umip_exception(struct pt_regs *regs)
 }
 #endif
 
+#ifdef CONFIG_X86_64
+/*
+ * A guest's use of a feature XFD disarms: a #NM trap with SIGILL, what
+ * a process without permission for the feature gets.  Hooked on every
+ * CPU, though only one with XFD calls it, so that every kernel the
+ * tests boot proves it can be.
+ */
+static int unpriv_xfd_enable_feature(u64 xfd_err)
+{
+	current->thread.trap_nr = X86_TRAP_NM;
+	current->thread.error_code = 0;
+	return -EPERM;
+}
+#endif
+
 struct unpriv_hook {
 	const char *name;
 	void *replacement;
@@ -111,6 +130,9 @@ static struct unpriv_hook unpriv_hooks[] = {
 #endif
 #ifdef CONFIG_X86_UMIP
 	{ "fixup_umip_exception", unpriv_fixup_umip_exception, NULL, true },
+#endif
+#ifdef CONFIG_X86_64
+	{ "xfd_enable_feature", unpriv_xfd_enable_feature, NULL, true },
 #endif
 };
 

@@ -117,6 +117,7 @@ void unpriv_fill_rsb(void);
 
 /* fpu.c: the guest's FPU state (the switch itself is in fpu.h) */
 bool unpriv_fpu_init(void);
+void unpriv_fpu_guest_init(struct fpu_guest *gfpu);
 
 /* vcpu*.c, park.c, switch.c, exit.c: vcpus (see vcpu.h) */
 enum unpriv_vcpu_phase {

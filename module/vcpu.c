@@ -297,6 +297,7 @@ int unpriv_vcpu_create(unsigned long flags)
 		goto err_free;
 	if (!fpu_alloc_guest_fpstate(&vcpu->fpu))
 		goto err_free;
+	unpriv_fpu_guest_init(&vcpu->fpu);
 	vcpu->pkru = read_pkru();
 	atomic_set(&vcpu->state, UNPRIV_VCPU_IDLE);
 

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <sys/syscall.h>
 #include <time.h>
+#include <cpuid.h>
 
 #include "kselftest_harness.h"
 #include "unpriv_util.h"
@@ -614,6 +615,90 @@ static volatile unsigned long fpu_handler_bad;
 static void fpu_clobbering_handler(int sig)
 {
 	fpu_handler_bad += clobber_and_check(0x4a00000000000000UL, 100);
+}
+
+/*
+ * AMX: tile data is a dynamic feature, which the kernel enables per
+ * process with XFD.  Guest mode runs with it disarmed: the guest's use
+ * is a #NM trap with SIGILL (as for a process without permission), even
+ * when the host process has permission and tiles of its own, which
+ * survive guest mode.  Without XFD armed the guest would use tiles the
+ * vcpu's fpstate has no room for; with it armed and the #NM left to the
+ * kernel, the kernel would reallocate the fpstate it finds on the
+ * thread, the vcpu's, and free it under the vcpu.
+ */
+#define ARCH_REQ_XCOMP_PERM	0x1023
+#define XFEATURE_XTILEDATA	18
+#define AMX_ROWS		16
+#define AMX_COLSB		64
+
+struct amx_tilecfg {
+	uint8_t palette_id;
+	uint8_t start_row;
+	uint8_t reserved[14];
+	uint16_t colsb[16];
+	uint8_t rows[16];
+} __attribute__((packed));
+
+/* ldtilecfg, then tilezero tmm0; a syscall if neither traps. */
+GUEST_CODE(guest_use_amx,
+	"sub $64, %rsp\n"
+	"mov %rsp, %rdi\n"
+	"xor %eax, %eax\n"
+	"mov $8, %ecx\n"
+	"rep stosq\n"
+	"movb $1, (%rsp)\n"
+	"movw $" STR(AMX_COLSB) ", 16(%rsp)\n"
+	"movb $" STR(AMX_ROWS) ", 48(%rsp)\n"
+	"ldtilecfg (%rsp)\n"
+	"tilezero %tmm0\n"
+	"mov $1, %eax\n"
+	"syscall\n");
+
+static bool cpu_has_amx_and_xfd(void)
+{
+	unsigned int a, b, c, d;
+
+	if (!__get_cpuid_count(7, 0, &a, &b, &c, &d) || !(d & (1u << 24)))
+		return false;
+	return __get_cpuid_count(0xd, 1, &a, &b, &c, &d) && (a & (1u << 4));
+}
+
+TEST_F(fpu, amx_tile_data_is_a_trap_in_guest_mode)
+{
+	struct amx_tilecfg cfg = { .palette_id = 1 };
+	uint8_t tile[AMX_ROWS * AMX_COLSB], back[sizeof(tile)];
+	unsigned int i;
+
+	if (!cpu_has_amx_and_xfd())
+		SKIP(return, "the CPU has no AMX with XFD");
+	if (syscall(SYS_arch_prctl, ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA))
+		SKIP(return, "no AMX permission: %s", strerror(errno));
+
+	/* The host's own tiles, enabled by its first use. */
+	cfg.colsb[0] = AMX_COLSB;
+	cfg.rows[0] = AMX_ROWS;
+	for (i = 0; i < sizeof(tile); i++)
+		tile[i] = i * 7 + 1;
+	asm volatile("ldtilecfg %0" : : "m" (cfg));
+	asm volatile("tileloadd (%0,%1,1), %%tmm0"
+		     : : "r" (tile), "r" ((long)AMX_COLSB) : "memory");
+
+	ASSERT_EQ(0, GUEST_LOAD(&self->g, guest_use_amx));
+	ASSERT_EQ(0, guest_run(&self->g));
+	EXPECT_EQ(UNPRIV_EXIT_TRAP, self->g.run->exit_reason);
+	EXPECT_EQ(7, self->g.run->trap.trap);		/* #NM */
+	EXPECT_EQ(SIGILL, self->g.run->trap.signo);
+	/* Again: the trap changed nothing that a second one would find. */
+	ASSERT_EQ(0, GUEST_LOAD(&self->g, guest_use_amx));
+	self->g.run->regs.rsp = GUEST_STACK_TOP;
+	ASSERT_EQ(0, guest_run(&self->g));
+	EXPECT_EQ(7, self->g.run->trap.trap);
+
+	asm volatile("tilestored %%tmm0, (%0,%1,1)"
+		     : : "r" (back), "r" ((long)AMX_COLSB) : "memory");
+	asm volatile("tilerelease");
+	EXPECT_EQ(0, memcmp(tile, back, sizeof(tile)));
 }
 
 TEST_F(fpu, state_survives_preemption_migration_and_signals)
