@@ -31,6 +31,7 @@
 #include <asm/pkru.h>
 
 #include "unpriv.h"
+#include "compat.h"
 #include "segs.h"
 
 static const struct file_operations unpriv_as_fops;
@@ -292,7 +293,7 @@ static long unpriv_as_rw_page(struct unpriv_as *as, unsigned long addr,
 
 	if (mmap_read_lock_killable(as->mm))
 		return -EINTR;
-	got = get_user_pages_remote(as->mm, addr, 1, gup, &page, NULL, NULL);
+	got = unpriv_get_remote_page(as->mm, addr, gup, &page);
 	mmap_read_unlock(as->mm);
 	if (got == -ENOMEM)
 		return -ENOMEM;
@@ -418,13 +419,13 @@ static const struct file_operations unpriv_as_fops = {
 /*
  * An mm from mm_alloc() has no mmap layout.  Give it the creator's, the
  * one exec would have given a program of the same personality: shmem's
- * mmap path consults get_unmapped_area even for MAP_FIXED.
+ * mmap path consults the layout even for MAP_FIXED.
  */
 static void unpriv_as_copy_layout(struct mm_struct *mm)
 {
 	struct mm_struct *host = current->mm;
 
-	mm->get_unmapped_area = host->get_unmapped_area;
+	unpriv_mm_copy_topdown(mm, host);
 	mm->mmap_base = host->mmap_base;
 	mm->mmap_legacy_base = host->mmap_legacy_base;
 #ifdef CONFIG_HAVE_ARCH_COMPAT_MMAP_BASES

@@ -41,7 +41,6 @@ static const struct file_operations unpriv_device_fops = {
 	.owner		= THIS_MODULE,
 	.open		= nonseekable_open,
 	.unlocked_ioctl	= unpriv_device_ioctl,
-	.llseek		= no_llseek,
 };
 
 /*

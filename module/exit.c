@@ -14,6 +14,7 @@
 #include <asm/traps.h>
 
 #include "vcpu.h"
+#include "compat.h"
 
 /*
  * The kernel sends a trap's signal even when it cannot allocate the
@@ -86,7 +87,7 @@ static int unpriv_take_guest_signal(struct unpriv_host *h,
 		sig = unpriv_unqueued_sync_signal();
 	if (sig) {
 		siginitsetinv(&mask, sigmask(sig));
-		sig = dequeue_signal(current, &mask, info, &type);
+		sig = unpriv_dequeue_signal(&mask, info, &type);
 	}
 	if (sig) {
 		action = &sighand->action[sig - 1];

@@ -39,14 +39,14 @@ static __always_inline void unpriv_xsave(struct fpstate *fps)
 	u64 mask = fps->xfeatures;
 	int err;
 
-	asm volatile(ALTERNATIVE_3(UNPRIV_XSAVE,
+	asm volatile("1: " ALTERNATIVE_3(UNPRIV_XSAVE,
 				   UNPRIV_XSAVEOPT, X86_FEATURE_XSAVEOPT,
 				   UNPRIV_XSAVEC, X86_FEATURE_XSAVEC,
 				   UNPRIV_XSAVES, X86_FEATURE_XSAVES)
 		     "\n"
 		     "xor %[err], %[err]\n"
 		     "3:\n"
-		     _ASM_EXTABLE_TYPE_REG(661b, 3b, EX_TYPE_EFAULT_REG, %[err])
+		     _ASM_EXTABLE_TYPE_REG(1b, 3b, EX_TYPE_EFAULT_REG, %[err])
 		     : [err] "=r" (err)
 		     : "D" (&fps->regs.xsave), "m" (fps->regs.xsave),
 		       "a" ((u32)mask), "d" ((u32)(mask >> 32))
@@ -57,11 +57,11 @@ static __always_inline void unpriv_xsave(struct fpstate *fps)
 /* As os_xrstor(); a fault resets the registers to the initial state. */
 static __always_inline void unpriv_xrstor(struct fpstate *fps, u64 mask)
 {
-	asm volatile(ALTERNATIVE(UNPRIV_XRSTOR, UNPRIV_XRSTORS,
+	asm volatile("1: " ALTERNATIVE(UNPRIV_XRSTOR, UNPRIV_XRSTORS,
 				 X86_FEATURE_XSAVES)
 		     "\n"
 		     "3:\n"
-		     _ASM_EXTABLE_TYPE(661b, 3b, EX_TYPE_FPU_RESTORE)
+		     _ASM_EXTABLE_TYPE(1b, 3b, EX_TYPE_FPU_RESTORE)
 		     :
 		     : "D" (&fps->regs.xsave), "m" (fps->regs.xsave),
 		       "a" ((u32)mask), "d" ((u32)(mask >> 32))

@@ -46,6 +46,7 @@
 #include <asm/trapnr.h>
 
 #include "unpriv.h"
+#include "compat.h"
 
 static bool (*unpriv_orig_unhandled_signal)(struct task_struct *tsk, int sig);
 
@@ -149,8 +150,7 @@ static void notrace unpriv_ftrace_thunk(unsigned long ip,
 	struct unpriv_hook *hook = container_of(ops, struct unpriv_hook, ops);
 
 	if (unpriv_current_sel())
-		ftrace_instruction_pointer_set(fregs,
-					       (unsigned long)hook->replacement);
+		unpriv_ftrace_set_ip(fregs, (unsigned long)hook->replacement);
 }
 
 static void notrace unpriv_ftrace_thunk_guest(unsigned long ip,
@@ -162,8 +162,7 @@ static void notrace unpriv_ftrace_thunk_guest(unsigned long ip,
 	unsigned long sel = unpriv_current_sel();
 
 	if (sel && !(sel & UNPRIV_SEL_PARKED))
-		ftrace_instruction_pointer_set(fregs,
-					       (unsigned long)hook->replacement);
+		unpriv_ftrace_set_ip(fregs, (unsigned long)hook->replacement);
 }
 
 /*

@@ -16,6 +16,7 @@
 #include <asm/segment.h>
 
 #include "vcpu.h"
+#include "compat.h"
 #include "fpu.h"
 #include "segs.h"
 #include "trace.h"

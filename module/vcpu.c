@@ -41,6 +41,7 @@
 #include <asm/pkru.h>
 
 #include "vcpu.h"
+#include "compat.h"
 
 #define CREATE_TRACE_POINTS
 #include "trace.h"
@@ -97,7 +98,7 @@ static int unpriv_vcpu_bind(struct unpriv_vcpu *vcpu, unsigned long fd)
 		return -EBADF;
 	rcu_read_lock();
 	same = vcpu->as_file &&
-	       files_lookup_fd_rcu(current->files, fd) == vcpu->as_file;
+	       files_lookup_fd_raw(current->files, fd) == vcpu->as_file;
 	rcu_read_unlock();
 	if (likely(same))
 		return 0;
@@ -258,7 +259,7 @@ static int unpriv_vcpu_mmap(struct file *file, struct vm_area_struct *vma)
 	if (vma->vm_pgoff || vma->vm_end - vma->vm_start != UNPRIV_RUN_SIZE ||
 	    !(vma->vm_flags & VM_SHARED))
 		return -EINVAL;
-	vma->vm_flags |= VM_DONTEXPAND | VM_DONTDUMP;
+	unpriv_vm_flags_set(vma, VM_DONTEXPAND | VM_DONTDUMP);
 	return vm_insert_page(vma, vma->vm_start, virt_to_page(vcpu->run));
 }
 
