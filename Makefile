@@ -18,8 +18,9 @@
 #   make clean      remove build/
 #
 # Variables:
-#   KVER=<release>  build the module for this kernel only (default: the
-#                   releases of Debian's linux-image-amd64 and -rt-amd64)
+#   KVER=<release>  build the module for this kernel only (default: each
+#                   test kernel's, tools/kernel-info list: Debian 12's 6.1
+#                   generic and rt, 6.12 generic, rt and cloud)
 #   KDIR=<dir>      its kbuild tree (default /usr/src/linux-headers-KVER)
 #   CHECK_KERNELS   kernels 'make check' boots (default: generic rt debug;
 #                   debug is built from Debian's linux-source-6.1 with
@@ -56,7 +57,7 @@ kver = $(shell tools/kernel-info kver $(1))
 ifdef KVER
 KVERS = $(KVER)
 else
-KVERS = $(eval KVERS := $(call kver,generic) $(call kver,rt))$(KVERS)
+KVERS = $(eval KVERS := $(foreach f,$(shell tools/kernel-info list),$(call kver,$(f))))$(KVERS)
 endif
 KDIR ?= /usr/src/linux-headers-$(KVER)
 
@@ -227,21 +228,13 @@ test-modules: deps
 			$(if $(V),,>$$dir/build.log 2>&1 || { cat $$dir/build.log; exit 1; }) || exit 1; \
 	done
 
-# --- host unit tests of module code that no VM kernel exercises -------------
-
-HOST_TESTS := $(BUILD)/tests/endbr-test
-
-$(BUILD)/tests/endbr-test: tools/tests/endbr-test.c module/endbr.h
-	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CC) -O2 -Wall -Wextra -Werror -fcf-protection=branch -o $@ $<
-
 # --- check ------------------------------------------------------------------
 #
 # Each part writes its output to build/check/<part>.log (and to the
 # terminal); tools/check-summary counts the results from those logs and
 # prints the one summary line.
 
-check: all test-modules $(HOST_TESTS) $(CHECKPATCH_DIR)/checkpatch.pl $(if $(filter debug,$(CHECK_KERNELS)),modules-debug)
+check: all test-modules $(CHECKPATCH_DIR)/checkpatch.pl $(if $(filter debug,$(CHECK_KERNELS)),modules-debug)
 	$(Q)rm -rf $(BUILD)/check && mkdir -p $(BUILD)/check
 	$(Q)rc=0; \
 	echo "== host: checkpatch --strict of module/ and selftests/"; \
@@ -266,8 +259,8 @@ check: all test-modules $(HOST_TESTS) $(CHECKPATCH_DIR)/checkpatch.pl $(if $(fil
 	echo "== host: unpriv-stress --self-test"; \
 	$(BUILD)/stress/unpriv-stress --self-test 2>&1 | tee $(BUILD)/check/host-stress-self-test.log; \
 	[ $${PIPESTATUS[0]} -eq 0 ] || rc=1; \
-	echo "== host: module/endbr.h, the IBT address arithmetic"; \
-	$(BUILD)/tests/endbr-test 2>&1 | tee $(BUILD)/check/host-endbr.log; \
+	echo "== host: no indirect call in the module, for IBT"; \
+	tools/tests/ibt-call-test 2>&1 | tee $(BUILD)/check/host-ibt-calls.log; \
 	[ $${PIPESTATUS[0]} -eq 0 ] || rc=1; \
 	echo "== host: tools/check-summary"; \
 	tools/tests/check-summary-test 2>&1 | tee $(BUILD)/check/host-check-summary.log; \

@@ -211,7 +211,7 @@ static int unpriv_as_protect(struct unpriv_as *as,
 	    (r->prot & ~UNPRIV_PROT_ALL) || r->flags)
 		return -EINVAL;
 	unpriv_as_enter(as, &b);
-	ret = unpriv_sym.do_mprotect_pkey(r->addr, r->len, r->prot, -1);
+	ret = static_call(unpriv_do_mprotect_pkey)(r->addr, r->len, r->prot, -1);
 	unpriv_as_leave(&b);
 	return ret;
 }
@@ -483,7 +483,7 @@ int unpriv_as_create(unsigned long flags)
 	as = kzalloc(sizeof(*as), GFP_KERNEL_ACCOUNT);
 	if (!as)
 		return -ENOMEM;
-	as->mm = unpriv_sym.mm_alloc();
+	as->mm = static_call(unpriv_mm_alloc)();
 	if (!as->mm) {
 		kfree(as);
 		return -ENOMEM;

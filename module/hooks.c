@@ -27,11 +27,14 @@
  * kernel to emulate; and xfd_enable_feature(), with which the #NM
  * handler of a CPU with XFD gives a process a dynamic feature (AMX's
  * tile data) at its first use, reallocating its fpstate: in guest mode
- * the fpstate is the vcpu's, and the use is a trap (fpu.c).
+ * the fpstate is the vcpu's, and the use is a trap (fpu.c); and, on
+ * kernels whose ptrace reads and writes a thread's dispatch settings,
+ * syscall_user_dispatch_{get,set}_config(): for a thread in a vcpu
+ * those are the module's, and a tracer gets EBUSY.
  *
  * Each is redirected with an ftrace_ops with IPMODIFY, as livepatch
  * does, but only for a thread that is entering, in or (the first two)
- * parked on guest mode (see vcpu.h and park.c): every other thread runs
+ * parked on guest mode (the last two: for a tracee that is) (see vcpu.h and park.c): every other thread runs
  * the kernel's function untouched.  The replacements run in ordinary task
  * context.  IPMODIFY is exclusive, so a livepatch of one of these
  * functions and this module exclude each other.  The redirects are
@@ -47,8 +50,6 @@
 
 #include "unpriv.h"
 #include "compat.h"
-
-static bool (*unpriv_orig_unhandled_signal)(struct task_struct *tsk, int sig);
 
 static bool unpriv_syscall_user_dispatch(struct pt_regs *regs)
 {
@@ -75,7 +76,7 @@ static bool unpriv_unhandled_signal(struct task_struct *tsk, int sig)
 		return false;
 	/* The selector out of the way, so that the thunk leaves it be. */
 	current->syscall_dispatch.selector = NULL;
-	ret = unpriv_orig_unhandled_signal(tsk, sig);
+	ret = static_call(unpriv_unhandled_signal)(tsk, sig);
 	current->syscall_dispatch.selector = sel;
 	return ret;
 }
@@ -112,35 +113,60 @@ static int unpriv_xfd_enable_feature(u64 xfd_err)
 }
 #endif
 
+#ifdef PTRACE_GET_SYSCALL_USER_DISPATCH_CONFIG
+/*
+ * A tracer's view of a thread's dispatch settings (since 6.4): one
+ * entering, in or parked on guest mode has the module's, whose selector
+ * is the vcpu's kernel address; setting them would drop the vcpu the
+ * thread holds.  The thread's dispatch is busy until it leaves.
+ */
+static int unpriv_sud_config_busy(struct task_struct *task,
+				  unsigned long size, void __user *data)
+{
+	return -EBUSY;
+}
+#endif
+
+/* Which threads a hook redirects. */
+enum unpriv_hook_scope {
+	UNPRIV_HOOK_VCPU,	/* current is entering, in or parked on guest mode */
+	UNPRIV_HOOK_GUEST,	/* current is entering or in guest mode */
+	UNPRIV_HOOK_TARGET,	/* the task in the first argument is in a vcpu */
+};
+
 struct unpriv_hook {
 	const char *name;
 	void *replacement;
-	void **orig;
-	bool guest_only;	/* not for a parked thread */
+	enum unpriv_hook_scope scope;
 	struct ftrace_ops ops;
 	bool registered;
 };
 
 static struct unpriv_hook unpriv_hooks[] = {
-	{ "syscall_user_dispatch", unpriv_syscall_user_dispatch, NULL },
-	{ "arch_do_signal_or_restart", unpriv_arch_do_signal_or_restart, NULL },
-	{ "unhandled_signal", unpriv_unhandled_signal,
-	  (void **)&unpriv_orig_unhandled_signal, true },
+	{ "syscall_user_dispatch", unpriv_syscall_user_dispatch, UNPRIV_HOOK_VCPU },
+	{ "arch_do_signal_or_restart", unpriv_arch_do_signal_or_restart,
+	  UNPRIV_HOOK_VCPU },
+	{ "unhandled_signal", unpriv_unhandled_signal, UNPRIV_HOOK_GUEST },
 #ifdef CONFIG_X86_VSYSCALL_EMULATION
-	{ "emulate_vsyscall", unpriv_emulate_vsyscall, NULL, true },
+	{ "emulate_vsyscall", unpriv_emulate_vsyscall, UNPRIV_HOOK_GUEST },
 #endif
 #ifdef CONFIG_X86_UMIP
-	{ "fixup_umip_exception", unpriv_fixup_umip_exception, NULL, true },
+	{ "fixup_umip_exception", unpriv_fixup_umip_exception, UNPRIV_HOOK_GUEST },
 #endif
 #ifdef CONFIG_X86_64
-	{ "xfd_enable_feature", unpriv_xfd_enable_feature, NULL, true },
+	{ "xfd_enable_feature", unpriv_xfd_enable_feature, UNPRIV_HOOK_GUEST },
+#endif
+#ifdef PTRACE_GET_SYSCALL_USER_DISPATCH_CONFIG
+	{ "syscall_user_dispatch_get_config", unpriv_sud_config_busy,
+	  UNPRIV_HOOK_TARGET },
+	{ "syscall_user_dispatch_set_config", unpriv_sud_config_busy,
+	  UNPRIV_HOOK_TARGET },
 #endif
 };
 
 /*
  * Run at the hooked function's entry with preemption off: decide, and
- * nothing more.  The first for a thread entering, in or parked on guest
- * mode; the second for one entering or in it.
+ * nothing more.
  */
 static void notrace unpriv_ftrace_thunk(unsigned long ip,
 					unsigned long parent_ip,
@@ -148,8 +174,9 @@ static void notrace unpriv_ftrace_thunk(unsigned long ip,
 					struct ftrace_regs *fregs)
 {
 	struct unpriv_hook *hook = container_of(ops, struct unpriv_hook, ops);
+	unsigned long sel = unpriv_current_sel();
 
-	if (unpriv_current_sel())
+	if (sel)
 		unpriv_ftrace_set_ip(fregs, (unsigned long)hook->replacement);
 }
 
@@ -164,6 +191,28 @@ static void notrace unpriv_ftrace_thunk_guest(unsigned long ip,
 	if (sel && !(sel & UNPRIV_SEL_PARKED))
 		unpriv_ftrace_set_ip(fregs, (unsigned long)hook->replacement);
 }
+
+/*
+ * The target is a stopped tracee, or current: its selector does not
+ * change under the tracer.
+ */
+static void notrace unpriv_ftrace_thunk_target(unsigned long ip,
+					       unsigned long parent_ip,
+					       struct ftrace_ops *ops,
+					       struct ftrace_regs *fregs)
+{
+	struct unpriv_hook *hook = container_of(ops, struct unpriv_hook, ops);
+	struct task_struct *task = (void *)unpriv_ftrace_arg0(fregs);
+
+	if (unpriv_task_sel(task))
+		unpriv_ftrace_set_ip(fregs, (unsigned long)hook->replacement);
+}
+
+static ftrace_func_t const unpriv_hook_thunks[] = {
+	[UNPRIV_HOOK_VCPU] = unpriv_ftrace_thunk,
+	[UNPRIV_HOOK_GUEST] = unpriv_ftrace_thunk_guest,
+	[UNPRIV_HOOK_TARGET] = unpriv_ftrace_thunk_target,
+};
 
 /*
  * Whether kernel.ftrace_enabled is on, to tell why registering failed;
@@ -182,16 +231,11 @@ static int unpriv_hook_install(struct unpriv_hook *hook)
 	unsigned long addr;
 	int ret;
 
-	/* Only a function the module calls back must be callable. */
-	addr = hook->orig ? unpriv_symbol_lookup(hook->name) :
-			    unpriv_symbol_address(hook->name);
+	addr = unpriv_symbol_address(hook->name);
 	if (!addr)
 		return -ENOENT;
-	if (hook->orig)
-		*hook->orig = (void *)addr;
 
-	hook->ops.func = hook->guest_only ? unpriv_ftrace_thunk_guest :
-					    unpriv_ftrace_thunk;
+	hook->ops.func = unpriv_hook_thunks[hook->scope];
 	/*
 	 * The thunk calls nothing: it needs no recursion protection.
 	 * PERMANENT: with kernel.ftrace_enabled=0 every ftrace_ops is

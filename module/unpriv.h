@@ -26,33 +26,32 @@
 int unpriv_device_register(void);
 void unpriv_device_unregister(void);
 
-/* symbols.c: kernel functions that are not exported, resolved at load. */
-struct unpriv_symbols {
-	struct mm_struct *(*mm_alloc)(void);
-	void (*switch_mm_irqs_off)(struct mm_struct *prev,
-				   struct mm_struct *next,
-				   struct task_struct *tsk);
-	void (*membarrier_update_current_mm)(struct mm_struct *next_mm);
-	void (*sync_mm_rss)(struct mm_struct *mm);
-	int (*do_mprotect_pkey)(unsigned long start, size_t len,
-				unsigned long prot, int pkey);
-	void (*fpregs_mark_activate)(void);
-};
-
-extern struct unpriv_symbols unpriv_sym;
-
 /*
- * The ones called on every switch also go through static calls, which
- * symbols.c points at them once resolved: direct calls, no retpolines.
+ * symbols.c: kernel functions that are not exported, found by name at
+ * load and called through static calls only: direct calls, which need
+ * no retpoline and which IBT lets land on a function whose ENDBR the
+ * kernel sealed at boot (most of these: nothing takes their address).
  */
+typedef int unpriv_mprotect_fn(unsigned long start, size_t len,
+			       unsigned long prot, int pkey);
+
+DECLARE_STATIC_CALL(unpriv_mm_alloc, mm_alloc);
 DECLARE_STATIC_CALL(unpriv_switch_mm_irqs_off, switch_mm_irqs_off);
 DECLARE_STATIC_CALL(unpriv_membarrier_update_current_mm,
 		    membarrier_update_current_mm);
+DECLARE_STATIC_CALL(unpriv_do_mprotect_pkey, unpriv_mprotect_fn);
 DECLARE_STATIC_CALL(unpriv_fpregs_mark_activate, fpregs_mark_activate);
+DECLARE_STATIC_CALL(unpriv_unhandled_signal, unhandled_signal);
+#ifdef SPLIT_RSS_COUNTING
+DECLARE_STATIC_CALL(unpriv_sync_mm_rss, sync_mm_rss);
+#endif
+#ifdef CONFIG_SCHED_MM_CID
+DECLARE_STATIC_CALL(unpriv_sched_mm_cid_after_execve,
+		    sched_mm_cid_after_execve);
+#endif
 
 int unpriv_symbols_resolve(void);
 unsigned long unpriv_symbol_address(const char *name);
-unsigned long unpriv_symbol_lookup(const char *name);
 unsigned long unpriv_symbol_lookup_data(const char *name);
 
 /* as.c: address spaces */
@@ -81,7 +80,7 @@ static __always_inline void unpriv_sync_rss(struct mm_struct *mm)
 	for (i = 0; i < NR_MM_COUNTERS; i++)
 		cached |= stat->count[i];
 	if (cached)
-		unpriv_sym.sync_mm_rss(mm);
+		static_call(unpriv_sync_mm_rss)(mm);
 #endif
 }
 
@@ -187,14 +186,19 @@ int unpriv_vcpu_fpu_size(void);
 #define UNPRIV_SEL_PARKED	1UL
 
 /* The selector when it is the module's, else 0. */
-static __always_inline unsigned long unpriv_current_sel(void)
+static __always_inline unsigned long unpriv_task_sel(struct task_struct *t)
 {
-	unsigned long sel = (unsigned long)current->syscall_dispatch.selector;
+	unsigned long sel = (unsigned long)t->syscall_dispatch.selector;
 
 	/* A host's own selector is a user address: see vcpu.c. */
 	if (likely(sel < TASK_SIZE_MAX))
 		return 0;
 	return sel;
+}
+
+static __always_inline unsigned long unpriv_current_sel(void)
+{
+	return unpriv_task_sel(current);
 }
 
 static __always_inline struct unpriv_vcpu *unpriv_sel_vcpu(unsigned long sel)
