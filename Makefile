@@ -123,6 +123,12 @@ CHECKPATCH_IGNORE_module/trace.h := COMPLEX_MACRO,PARENTHESIS_ALIGNMENT,OPEN_END
 # module/fpu.h: the asm operand '%[err]' in _ASM_EXTABLE_TYPE_REG(), read as
 # a modulo (the kernel's arch/x86/kernel/fpu/xstate.h has the same line).
 CHECKPATCH_IGNORE_module/fpu.h := SPACING
+# compat.h exists to key on the kernel's version, which in-tree code never
+# does; its comparisons read as the kernel's own (version >= x.y.z).
+CHECKPATCH_IGNORE_module/compat.h := LINUX_VERSION_CODE,CONSTANT_COMPARISON
+# module/symbols.c: SYM() pastes its argument into two names; nothing in it
+# is an expression evaluated twice.
+CHECKPATCH_IGNORE_module/symbols.c := MACRO_ARG_REUSE
 
 # selftests/: userspace programs, on the kselftest harness.
 #  PREFER_KERNEL_TYPES: the C library's types (uint64_t, ...), as the

@@ -15,8 +15,9 @@
 #include <linux/sched/signal.h>
 #include <linux/version.h>
 
-#if __has_include(<linux/rseq.h>)
-#include <linux/rseq.h>		/* rseq_set_notify_resume() on 6.12 */
+/* 6.12 declares rseq_set_notify_resume() apart. */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
+#include <linux/rseq.h>
 #endif
 
 /* 6.1's ftrace_instruction_pointer_set(), renamed by 6.12. */

@@ -34,8 +34,9 @@
  *
  * Each is redirected with an ftrace_ops with IPMODIFY, as livepatch
  * does, but only for a thread that is entering, in or (the first two)
- * parked on guest mode (the last two: for a tracee that is) (see vcpu.h and park.c): every other thread runs
- * the kernel's function untouched.  The replacements run in ordinary task
+ * parked on guest mode (see vcpu.h and park.c), or, for the last two,
+ * for a tracee that is: every other thread runs the kernel's function
+ * untouched.  The replacements run in ordinary task
  * context.  IPMODIFY is exclusive, so a livepatch of one of these
  * functions and this module exclude each other.  The redirects are
  * permanent ftrace_ops: while the module is loaded, ftrace cannot be
@@ -129,9 +130,9 @@ static int unpriv_sud_config_busy(struct task_struct *task,
 
 /* Which threads a hook redirects. */
 enum unpriv_hook_scope {
-	UNPRIV_HOOK_VCPU,	/* current is entering, in or parked on guest mode */
-	UNPRIV_HOOK_GUEST,	/* current is entering or in guest mode */
-	UNPRIV_HOOK_TARGET,	/* the task in the first argument is in a vcpu */
+	UNPRIV_HOOK_VCPU,	/* current entering, in or parked on guest mode */
+	UNPRIV_HOOK_GUEST,	/* current entering or in guest mode */
+	UNPRIV_HOOK_TARGET,	/* the task in the first argument, likewise */
 };
 
 struct unpriv_hook {
@@ -208,7 +209,7 @@ static void notrace unpriv_ftrace_thunk_target(unsigned long ip,
 		unpriv_ftrace_set_ip(fregs, (unsigned long)hook->replacement);
 }
 
-static ftrace_func_t const unpriv_hook_thunks[] = {
+static const ftrace_func_t unpriv_hook_thunks[] = {
 	[UNPRIV_HOOK_VCPU] = unpriv_ftrace_thunk,
 	[UNPRIV_HOOK_GUEST] = unpriv_ftrace_thunk_guest,
 	[UNPRIV_HOOK_TARGET] = unpriv_ftrace_thunk_target,
