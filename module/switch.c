@@ -353,6 +353,45 @@ int unpriv_vcpu_switch_in(struct unpriv_vcpu *vcpu, struct pt_regs *regs)
 	return 0;
 }
 
+/*
+ * Per-mm concurrency ids (CONFIG_SCHED_MM_CID, 6.12): each mm holds one
+ * id per CPU, which the scheduler gives the task running its mm there,
+ * from the task's mm of the moment, at every context switch; rseq shows
+ * it to the program, which may index per-id data with it.  A switch in
+ * guest mode gives the thread one of the address space's, and leaving
+ * guest mode is no context switch: the thread takes its own mm's id for
+ * this CPU again here, as the next switch would, on its own mm, with
+ * interrupts off.  False when the mm holds none for the CPU (unset, or
+ * freed by a scan of the mm while its thread was in guest mode): then
+ * unpriv_mm_cid_get() takes one, with the runqueue lock.
+ */
+static __always_inline bool unpriv_mm_cid_reclaim(struct task_struct *t)
+{
+#ifdef CONFIG_SCHED_MM_CID
+	int cid;
+
+	if (!t->mm_cid_active)
+		return true;
+	cid = __this_cpu_read(t->mm->pcpu_cid->cid);
+	if (!mm_cid_is_valid(cid))
+		return false;
+	if (t->mm_cid != cid) {
+		t->mm_cid = cid;
+		t->last_mm_cid = cid;
+		rseq_set_notify_resume(t);
+	}
+#endif
+	return true;
+}
+
+static void unpriv_mm_cid_get(struct task_struct *t)
+{
+#ifdef CONFIG_SCHED_MM_CID
+	/* What exec does for the new mm: take the CPU's id, tell rseq. */
+	static_call(unpriv_sched_mm_cid_after_execve)(t);
+#endif
+}
+
 /* RUN did not get to the guest: return err from it. */
 static void unpriv_vcpu_abort(struct unpriv_vcpu *vcpu, struct pt_regs *regs,
 			      int err)
@@ -379,6 +418,19 @@ void unpriv_vcpu_enter(struct unpriv_vcpu *vcpu, struct pt_regs *regs)
 	 * with a kick or task work pending and nothing to stop it.
 	 */
 	clear_notify_signal();
+	if (!task_sigpending(current) && task_work_pending(current) &&
+	    test_thread_flag(TIF_NOTIFY_RESUME) &&
+	    !test_bit(UNPRIV_VCPU_KICKED, &vcpu->flags)) {
+		/*
+		 * Task work the kernel runs on this same way out, right
+		 * after this (resume_user_mode_work() runs all of it): let
+		 * it, and enter on the next round, which the flag asks for.
+		 * The scheduler queues such work every 100 ms on 6.12 (the
+		 * per-mm concurrency id scan): not worth an exit.
+		 */
+		set_thread_flag(TIF_NOTIFY_SIGNAL);
+		return;
+	}
 	if (task_sigpending(current) || task_work_pending(current) ||
 	    test_and_clear_bit(UNPRIV_VCPU_KICKED, &vcpu->flags)) {
 		/* Back to the kernel's own function, for task work too. */
@@ -412,6 +464,7 @@ void unpriv_vcpu_leave(struct unpriv_vcpu *vcpu, struct pt_regs *regs,
 {
 	struct unpriv_host *h = &vcpu->host;
 	bool park = !h->sud_on;
+	bool cid_lost;
 
 	trace_unpriv_exit(vcpu->run->exit_reason, regs->ip, info);
 
@@ -433,8 +486,11 @@ void unpriv_vcpu_leave(struct unpriv_vcpu *vcpu, struct pt_regs *regs,
 	current->rseq = h->rseq;
 	if (h->cpu != smp_processor_id())
 		rseq_set_notify_resume(current);
+	cid_lost = !unpriv_mm_cid_reclaim(current);
 	local_irq_enable();
 	task_unlock(current);
+	if (unlikely(cid_lost))
+		unpriv_mm_cid_get(current);
 	if (!unpriv_fpu_is_own())
 		fpu_swap_kvm_fpstate(&vcpu->fpu, false);
 	unpriv_signals_to_host(h);
