@@ -15,6 +15,19 @@
 #include <linux/sched/signal.h>
 #include <linux/version.h>
 
+#define UNPRIV_KERNEL_MAJOR	(LINUX_VERSION_CODE >> 16)
+#define UNPRIV_KERNEL_MINOR	((LINUX_VERSION_CODE >> 8) & 0xff)
+
+/*
+ * The kernels this source was written for, whose code the module's
+ * hooks and recipes were checked against (Documentation/unpriv-api.rst).
+ */
+static inline bool unpriv_kernel_supported(void)
+{
+	return UNPRIV_KERNEL_MAJOR == 6 &&
+	       (UNPRIV_KERNEL_MINOR == 1 || UNPRIV_KERNEL_MINOR == 12);
+}
+
 /* 6.12 declares rseq_set_notify_resume() apart. */
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
 #include <linux/rseq.h>

@@ -52,9 +52,17 @@
 #include "unpriv.h"
 #include "compat.h"
 
+/* The selector of unpriv_hooks_self_test(): an address of the module's. */
+static const char unpriv_probe_sel;
+#define UNPRIV_SEL_PROBE ((unsigned long)&unpriv_probe_sel)
+
 static bool unpriv_syscall_user_dispatch(struct pt_regs *regs)
 {
-	return unpriv_vcpu_syscall(unpriv_current_sel(), regs);
+	unsigned long sel = unpriv_current_sel();
+
+	if (unlikely(sel == UNPRIV_SEL_PROBE))
+		return true;
+	return unpriv_vcpu_syscall(sel, regs);
 }
 
 static void unpriv_arch_do_signal_or_restart(struct pt_regs *regs)
@@ -300,4 +308,28 @@ void unpriv_hooks_remove(void)
 
 	for (i = ARRAY_SIZE(unpriv_hooks) - 1; i >= 0; i--)
 		unpriv_hook_remove(&unpriv_hooks[i]);
+}
+
+/*
+ * Whether the system call hook runs: the kernel's function, called with
+ * a selector only the replacement knows and a range that makes the
+ * kernel's own allow the call, answers "dispatched" only when it is
+ * redirected.  Nothing of the calling thread's changes.
+ */
+int unpriv_hooks_self_test(void)
+{
+	struct syscall_user_dispatch saved = current->syscall_dispatch;
+	struct pt_regs regs = {};
+	bool redirected;
+
+	current->syscall_dispatch.selector = (char __user *)UNPRIV_SEL_PROBE;
+	current->syscall_dispatch.offset = 0;
+	current->syscall_dispatch.len = ULONG_MAX;
+	redirected = static_call(unpriv_syscall_user_dispatch_fn)(&regs);
+	current->syscall_dispatch = saved;
+	if (!redirected) {
+		pr_err("self-test: the system call hook does not run\n");
+		return -ENODEV;
+	}
+	return 0;
 }

@@ -9,11 +9,17 @@
 #include <linux/module.h>
 
 #include "unpriv.h"
+#include "compat.h"
 
 static int __init unpriv_init(void)
 {
 	int ret;
 
+	if (!unpriv_kernel_supported()) {
+		pr_err("Linux %u.%u is not supported: 6.1 and 6.12 are\n",
+		       UNPRIV_KERNEL_MAJOR, UNPRIV_KERNEL_MINOR);
+		return -EOPNOTSUPP;
+	}
 	ret = unpriv_symbols_resolve();
 	if (ret)
 		return ret;
@@ -25,6 +31,11 @@ static int __init unpriv_init(void)
 	ret = unpriv_hooks_install();
 	if (ret)
 		return ret;
+	ret = unpriv_hooks_self_test();
+	if (ret) {
+		unpriv_hooks_remove();
+		return ret;
+	}
 	ret = unpriv_device_register();
 	if (ret) {
 		pr_err("cannot register /dev/unpriv: %d\n", ret);

@@ -29,6 +29,7 @@ DEFINE_STATIC_CALL_NULL(unpriv_membarrier_update_current_mm,
 DEFINE_STATIC_CALL_NULL(unpriv_do_mprotect_pkey, unpriv_mprotect_fn);
 DEFINE_STATIC_CALL_NULL(unpriv_fpregs_mark_activate, fpregs_mark_activate);
 DEFINE_STATIC_CALL_NULL(unpriv_unhandled_signal, unhandled_signal);
+DEFINE_STATIC_CALL_NULL(unpriv_syscall_user_dispatch_fn, unpriv_dispatch_fn);
 #ifdef SPLIT_RSS_COUNTING
 DEFINE_STATIC_CALL_NULL(unpriv_sync_mm_rss, sync_mm_rss);
 #endif
@@ -51,6 +52,7 @@ static const struct {
 	SYM(do_mprotect_pkey, unpriv_do_mprotect_pkey),
 	SYM(fpregs_mark_activate, unpriv_fpregs_mark_activate),
 	SYM(unhandled_signal, unpriv_unhandled_signal),
+	SYM(syscall_user_dispatch, unpriv_syscall_user_dispatch_fn),
 #ifdef SPLIT_RSS_COUNTING
 	SYM(sync_mm_rss, unpriv_sync_mm_rss),
 #endif

@@ -34,6 +34,7 @@ void unpriv_device_unregister(void);
  */
 typedef int unpriv_mprotect_fn(unsigned long start, size_t len,
 			       unsigned long prot, int pkey);
+typedef bool unpriv_dispatch_fn(struct pt_regs *regs);
 
 DECLARE_STATIC_CALL(unpriv_mm_alloc, mm_alloc);
 DECLARE_STATIC_CALL(unpriv_switch_mm_irqs_off, switch_mm_irqs_off);
@@ -42,6 +43,7 @@ DECLARE_STATIC_CALL(unpriv_membarrier_update_current_mm,
 DECLARE_STATIC_CALL(unpriv_do_mprotect_pkey, unpriv_mprotect_fn);
 DECLARE_STATIC_CALL(unpriv_fpregs_mark_activate, fpregs_mark_activate);
 DECLARE_STATIC_CALL(unpriv_unhandled_signal, unhandled_signal);
+DECLARE_STATIC_CALL(unpriv_syscall_user_dispatch_fn, unpriv_dispatch_fn);
 #ifdef SPLIT_RSS_COUNTING
 DECLARE_STATIC_CALL(unpriv_sync_mm_rss, sync_mm_rss);
 #endif
@@ -230,6 +232,7 @@ static __always_inline bool unpriv_vcpu_syscall(unsigned long sel,
 
 /* hooks.c: the kernel functions every exit from guest mode passes */
 int unpriv_hooks_install(void);
+int unpriv_hooks_self_test(void);
 void unpriv_hooks_remove(void);
 
 #endif /* UNPRIV_H */
