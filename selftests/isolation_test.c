@@ -654,19 +654,14 @@ TEST(a_thread_with_hardware_breakpoints_is_refused)
 	expect_refused(_metadata, pid, result_fd);
 }
 
-/*
- * ... and a tracer's breakpoint set at RUN's own syscall-exit stop, after
- * RUN looked: the entry into guest mode looks again.
- */
-TEST(a_breakpoint_set_at_runs_syscall_exit_stop_is_refused)
+/* Resumes the traced runner until RUN's own syscall-exit stop. */
+static void stop_at_runs_syscall_exit(struct __test_metadata *_metadata,
+				      pid_t pid)
 {
 	struct __ptrace_syscall_info info;
 	bool in_run = false;
-	int status, result_fd;
-	pid_t pid;
+	int status;
 
-	REQUIRE_UNPRIV();
-	pid = fork_traced_runner(_metadata, &result_fd);
 	ASSERT_EQ(0, ptrace(PTRACE_SETOPTIONS, pid, 0, PTRACE_O_TRACESYSGOOD));
 	for (;;) {
 		ASSERT_EQ(0, ptrace(PTRACE_SYSCALL, pid, 0, 0));
@@ -680,13 +675,83 @@ TEST(a_breakpoint_set_at_runs_syscall_exit_stop_is_refused)
 			in_run = info.entry.nr == __NR_ioctl &&
 				 (unsigned int)info.entry.args[1] == UNPRIV_RUN;
 		else if (info.op == PTRACE_SYSCALL_INFO_EXIT && in_run)
-			break;
+			return;
 	}
+}
+
+/*
+ * ... and a tracer's breakpoint set at RUN's own syscall-exit stop, after
+ * RUN looked: the entry into guest mode looks again.
+ */
+TEST(a_breakpoint_set_at_runs_syscall_exit_stop_is_refused)
+{
+	int result_fd;
+	pid_t pid;
+
+	REQUIRE_UNPRIV();
+	pid = fork_traced_runner(_metadata, &result_fd);
+	stop_at_runs_syscall_exit(_metadata, pid);
 	/* RUN has claimed the vcpu and looked; the guest is not entered. */
 	poke_breakpoint(_metadata, pid);
 	/* Attached still: a detach would make the entry stop with EINTR. */
 	ASSERT_EQ(0, ptrace(PTRACE_CONT, pid, 0, 0));
 	expect_refused(_metadata, pid, result_fd);
+}
+
+/*
+ * Since 6.4 a tracer reads and writes a stopped thread's Syscall User
+ * Dispatch settings.  For a thread in a vcpu (entering guest mode, as at
+ * RUN's syscall-exit stop, or parked) those are the module's: the
+ * selector is the vcpu's kernel address, and writing them would drop the
+ * vcpu.  The tracer gets EBUSY, and the guest runs as it would.
+ */
+#ifndef PTRACE_GET_SYSCALL_USER_DISPATCH_CONFIG
+#define PTRACE_SET_SYSCALL_USER_DISPATCH_CONFIG	0x4210
+#define PTRACE_GET_SYSCALL_USER_DISPATCH_CONFIG	0x4211
+struct ptrace_sud_config {
+	uint64_t mode;
+	uint64_t selector;
+	uint64_t offset;
+	uint64_t len;
+};
+#endif
+
+TEST(a_tracer_cannot_read_or_write_the_dispatch_settings_of_a_vcpu_thread)
+{
+	struct ptrace_sud_config cfg = { .mode = ~0ULL };
+	int result_fd, status;
+	char result = 0;
+	pid_t pid;
+
+	REQUIRE_UNPRIV();
+	pid = fork_traced_runner(_metadata, &result_fd);
+	if (ptrace(PTRACE_GET_SYSCALL_USER_DISPATCH_CONFIG, pid, sizeof(cfg),
+		   &cfg) && errno == EIO) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+		SKIP(return, "no PTRACE_GET_SYSCALL_USER_DISPATCH_CONFIG (before 6.4)");
+	}
+	EXPECT_EQ(0, cfg.mode);		/* stopped before RUN: its own, off */
+	stop_at_runs_syscall_exit(_metadata, pid);
+
+	cfg.selector = 0;
+	errno = 0;
+	EXPECT_EQ(-1, ptrace(PTRACE_GET_SYSCALL_USER_DISPATCH_CONFIG, pid,
+			     sizeof(cfg), &cfg));
+	EXPECT_EQ(EBUSY, errno) TH_LOG("the tracer read selector %#llx",
+				       (unsigned long long)cfg.selector);
+	memset(&cfg, 0, sizeof(cfg));		/* PR_SYS_DISPATCH_OFF */
+	errno = 0;
+	EXPECT_EQ(-1, ptrace(PTRACE_SET_SYSCALL_USER_DISPATCH_CONFIG, pid,
+			     sizeof(cfg), &cfg));
+	EXPECT_EQ(EBUSY, errno);
+
+	ASSERT_EQ(0, ptrace(PTRACE_CONT, pid, 0, 0));
+	ASSERT_EQ(1, read(result_fd, &result, 1));
+	EXPECT_EQ('r', result) TH_LOG("the guest did not run: %c", result);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status));
+	close(result_fd);
 }
 
 /* ... and so would a perf breakpoint event on the thread. */
