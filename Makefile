@@ -22,9 +22,13 @@
 #                   test kernel's, tools/kernel-info list: Debian 12's 6.1
 #                   generic and rt, 6.12 generic, rt and cloud)
 #   KDIR=<dir>      its kbuild tree (default /usr/src/linux-headers-KVER)
-#   CHECK_KERNELS   kernels 'make check' boots (default: generic rt debug;
-#                   debug is built from Debian's linux-source-6.1 with
-#                   KASAN, lockdep, kmemleak...: see tools/debug-kernel/)
+#   CHECK_KERNELS   kernels on which 'make check' runs everything (default:
+#                   generic rt generic-6.12 debug; tools/kernel-info list
+#                   names Debian's; debug is built from Debian's
+#                   linux-source-6.1 with KASAN, lockdep, kmemleak...: see
+#                   tools/debug-kernel/)
+#   CHECK_SELFTEST_KERNELS  kernels on which it runs the module's selftests
+#                   (default: rt-6.12 cloud-6.12)
 #   VSYSCALL_MODES  vsyscall= boot options under which 'make check' runs
 #                   vsyscall_test again on generic (default: xonly emulate)
 #   CHECK_STRESS_SECONDS  the stress round of 'make check' (default 30)
@@ -43,7 +47,10 @@ VMROOT := $(BUILD)/vmroot
 # programs, and for the dynamically linked ones this machine's C library.
 GUEST_ROOT := /usr/lib/unpriv/guest-root
 GUEST_LIBS := ld-linux-x86-64.so.2 libc.so.6 libm.so.6
-CHECK_KERNELS ?= generic rt debug
+CHECK_KERNELS ?= generic rt generic-6.12 debug
+CHECK_SELFTEST_KERNELS ?= rt-6.12 cloud-6.12
+# The selftest programs: one per selftests/*_test.c.
+SELFTEST_PROGS = $(basename $(notdir $(wildcard selftests/*_test.c)))
 # Debian's kernel has no vsyscall page; these boot options give it one,
 # and vsyscall_test runs again under each.
 VSYSCALL_MODES ?= xonly emulate
@@ -286,6 +293,12 @@ check: all test-modules $(CHECKPATCH_DIR)/checkpatch.pl $(if $(filter debug,$(CH
 	for k in $(CHECK_KERNELS); do \
 		echo "== vm[$$k]: selftests and libunpriv"; \
 		tools/vmrun --kernel $$k --cpus 2 --timeout 900 -- unpriv-check 2>&1 | \
+			tee $(BUILD)/check/vm-$$k.log; \
+		s=$${PIPESTATUS[0]}; [ $$s -eq 0 ] || { rc=1; echo "vmrun-status: $$s" >>$(BUILD)/check/vm-$$k.log; }; \
+	done; \
+	for k in $(CHECK_SELFTEST_KERNELS); do \
+		echo "== vm[$$k]: selftests"; \
+		tools/vmrun --kernel $$k --cpus 2 --timeout 600 -- unpriv-check $(SELFTEST_PROGS) 2>&1 | \
 			tee $(BUILD)/check/vm-$$k.log; \
 		s=$${PIPESTATUS[0]}; [ $$s -eq 0 ] || { rc=1; echo "vmrun-status: $$s" >>$(BUILD)/check/vm-$$k.log; }; \
 	done; \
