@@ -64,78 +64,6 @@ static void counts_expect(struct __test_metadata *_metadata, int fd,
 	}
 }
 
-/*
- * One exit of each kind, by rdi: 0 a system call, 1 a fault (rsi is
- * unmapped), 2 a trap (int3), 3 none: it says so in its first data word
- * and spins, for an INTR exit.
- */
-GUEST_CODE(guest_exit_by_rdi,
-	"cmp $1, %edi\n"
-	"je 1f\n"
-	"cmp $2, %edi\n"
-	"je 2f\n"
-	"cmp $3, %edi\n"
-	"je 3f\n"
-	"syscall\n"
-	"1: mov (%rsi), %al\n"
-	"2: int3\n"
-	"3: movq $1, (%rdx)\n"
-	"4: pause\n"
-	"jmp 4b\n");
-
-enum { DO_SYSCALL, DO_FAULT, DO_TRAP, DO_SPIN };
-
-static const __u32 exit_of[] = {
-	[DO_SYSCALL] = UNPRIV_EXIT_SYSCALL,
-	[DO_FAULT] = UNPRIV_EXIT_FAULT,
-	[DO_TRAP] = UNPRIV_EXIT_TRAP,
-	[DO_SPIN] = UNPRIV_EXIT_INTR,
-};
-
-/* Set up g's registers for one run making the exit what. */
-static void guest_prepare(struct guest *g, int what)
-{
-	g->run->regs.rip = GUEST_CODE_ADDR;
-	g->run->regs.rdi = what;
-	g->run->regs.rsi = GUEST_UNMAPPED_ADDR;
-	g->run->regs.rdx = GUEST_DATA_ADDR;
-	g->run->regs.rax = 39;
-}
-
-/* One run of g making the exit what (not DO_SPIN): 0, or -errno. */
-static int guest_exit_once(struct guest *g, int what)
-{
-	int ret;
-
-	guest_prepare(g, what);
-	ret = guest_run(g);
-	if (!ret && g->run->exit_reason != exit_of[what])
-		ret = -EPROTO;
-	return ret;
-}
-
-/*
- * Start g spinning on a thread of its own, in guest mode for certain
- * once this returns (a kick before the entry would end the RUN without
- * an exit).
- */
-static int guest_spinning(struct guest *g, struct guest_runner *r,
-			    pthread_t *t)
-{
-	int i;
-
-	guest_prepare(g, DO_SPIN);
-	if (pwrite(g->mem, &(__u64){ 0 }, sizeof(__u64), GUEST_DATA_OFF) !=
-	    sizeof(__u64))
-		return -errno;
-	r->g = g;
-	if (pthread_create(t, NULL, guest_run_thread, r))
-		return -EAGAIN;
-	for (i = 0; i < 1000 && guest_mem_read64(g, GUEST_DATA_OFF) != 1; i++)
-		sleep_ms(10);
-	return guest_mem_read64(g, GUEST_DATA_OFF) == 1 ? 0 : -ETIMEDOUT;
-}
-
 static void on_usr1(int sig)
 {
 }
@@ -298,8 +226,10 @@ TEST_F(stats, the_global_file_is_well_formed)
 TEST_F(stats, exits_are_counted_by_reason)
 {
 	static const int order[] = {
-		DO_SYSCALL, DO_FAULT, DO_SYSCALL, DO_TRAP, DO_SYSCALL,
-		DO_FAULT, DO_SYSCALL, DO_FAULT, DO_TRAP, DO_SYSCALL,
+		GUEST_DO_SYSCALL, GUEST_DO_FAULT, GUEST_DO_SYSCALL,
+		GUEST_DO_TRAP, GUEST_DO_SYSCALL, GUEST_DO_FAULT,
+		GUEST_DO_SYSCALL, GUEST_DO_FAULT, GUEST_DO_TRAP,
+		GUEST_DO_SYSCALL,
 	};
 	const __u64 want[NCOUNTS] = {
 		[SYSCALL] = 5, [FAULT] = 3, [TRAP] = 2, [INTR] = 1, [KICKS] = 1,
@@ -312,7 +242,7 @@ TEST_F(stats, exits_are_counted_by_reason)
 		ASSERT_EQ(0, guest_exit_once(&self->g, order[i]))
 			TH_LOG("run %d: exit %u", i, self->g.run->exit_reason);
 	/* A kick of a guest in guest mode: one INTR exit, one kick. */
-	ASSERT_EQ(0, guest_spinning(&self->g, &r, &t));
+	ASSERT_EQ(0, guest_exit_spinning(&self->g, &r, &t));
 	ASSERT_EQ(0, ioctl(self->g.vcpu, UNPRIV_KICK, 0));
 	ASSERT_EQ(0, pthread_join(t, NULL));
 	ASSERT_EQ(-EINTR, r.ret);
@@ -327,7 +257,7 @@ TEST_F(stats, a_host_signal_is_an_intr_exit_and_no_kick)
 	struct guest_runner r;
 	pthread_t t;
 
-	ASSERT_EQ(0, guest_spinning(&self->g, &r, &t));
+	ASSERT_EQ(0, guest_exit_spinning(&self->g, &r, &t));
 	ASSERT_EQ(0, pthread_kill(t, SIGUSR1));
 	ASSERT_EQ(0, pthread_join(t, NULL));
 	ASSERT_EQ(-EINTR, r.ret);
@@ -346,13 +276,13 @@ TEST_F(stats, kicks_count_and_a_run_that_never_entered_is_no_exit)
 
 	for (i = 0; i < 3; i++)
 		ASSERT_EQ(0, ioctl(self->g.vcpu, UNPRIV_KICK, 0));
-	guest_prepare(&self->g, DO_SYSCALL);
+	guest_exit_prepare(&self->g, GUEST_DO_SYSCALL);
 	EXPECT_EQ(-EINTR, guest_run(&self->g));
 	self->g.run->immediate_exit = 1;
 	EXPECT_EQ(-EINTR, guest_run(&self->g));
 	self->g.run->immediate_exit = 0;
 	EXPECT_EQ(UNPRIV_EXIT_INTR, self->g.run->exit_reason);
-	ASSERT_EQ(0, guest_exit_once(&self->g, DO_SYSCALL));
+	ASSERT_EQ(0, guest_exit_once(&self->g, GUEST_DO_SYSCALL));
 	counts_expect(_metadata, self->vcpu_stats, NULL, want);
 	counts_expect(_metadata, self->all_stats, self->all_base, want);
 }
@@ -370,10 +300,10 @@ TEST_F(stats, each_vcpu_counts_its_own)
 	ASSERT_EQ(0, GUEST_MAKE(&g2, guest_exit_by_rdi));
 	stats2 = ioctl(g2.vcpu, UNPRIV_GET_STATS_FD, 0);
 	ASSERT_LE(0, stats2);
-	ASSERT_EQ(0, guest_exit_once(&self->g, DO_SYSCALL));
-	ASSERT_EQ(0, guest_exit_once(&g2, DO_TRAP));
-	ASSERT_EQ(0, guest_exit_once(&self->g, DO_SYSCALL));
-	ASSERT_EQ(0, guest_exit_once(&g2, DO_SYSCALL));
+	ASSERT_EQ(0, guest_exit_once(&self->g, GUEST_DO_SYSCALL));
+	ASSERT_EQ(0, guest_exit_once(&g2, GUEST_DO_TRAP));
+	ASSERT_EQ(0, guest_exit_once(&self->g, GUEST_DO_SYSCALL));
+	ASSERT_EQ(0, guest_exit_once(&g2, GUEST_DO_SYSCALL));
 	counts_expect(_metadata, self->vcpu_stats, NULL, want1);
 	counts_expect(_metadata, stats2, NULL, want2);
 	counts_expect(_metadata, self->all_stats, self->all_base, want_all);
@@ -394,7 +324,7 @@ TEST_F(stats, two_files_of_one_vcpu_read_the_same)
 	int again = ioctl(self->g.vcpu, UNPRIV_GET_STATS_FD, 0);
 
 	ASSERT_LE(0, again);
-	ASSERT_EQ(0, guest_exit_once(&self->g, DO_FAULT));
+	ASSERT_EQ(0, guest_exit_once(&self->g, GUEST_DO_FAULT));
 	counts_expect(_metadata, self->vcpu_stats, NULL, want);
 	counts_expect(_metadata, again, NULL, want);
 	close(again);
@@ -409,9 +339,9 @@ TEST_F(stats, counts_outlive_the_vcpu)
 	const __u64 want[NCOUNTS] = { [SYSCALL] = 2, [TRAP] = 1 };
 	long before;
 
-	ASSERT_EQ(0, guest_exit_once(&self->g, DO_SYSCALL));
-	ASSERT_EQ(0, guest_exit_once(&self->g, DO_TRAP));
-	ASSERT_EQ(0, guest_exit_once(&self->g, DO_SYSCALL));
+	ASSERT_EQ(0, guest_exit_once(&self->g, GUEST_DO_SYSCALL));
+	ASSERT_EQ(0, guest_exit_once(&self->g, GUEST_DO_TRAP));
+	ASSERT_EQ(0, guest_exit_once(&self->g, GUEST_DO_SYSCALL));
 	before = unpriv_module_refcnt();
 	ASSERT_LT(0, before);
 	ASSERT_EQ(0, munmap(self->g.run, UNPRIV_RUN_SIZE));
@@ -436,10 +366,10 @@ TEST_F(stats, the_vcpu_counts_on_after_its_stats_file_is_closed)
 	const __u64 want[NCOUNTS] = { [SYSCALL] = 2 };
 	long before = unpriv_module_refcnt();
 
-	ASSERT_EQ(0, guest_exit_once(&self->g, DO_SYSCALL));
+	ASSERT_EQ(0, guest_exit_once(&self->g, GUEST_DO_SYSCALL));
 	ASSERT_EQ(0, close(self->vcpu_stats));
 	EXPECT_EQ(before - 1, unpriv_module_refcnt());
-	ASSERT_EQ(0, guest_exit_once(&self->g, DO_SYSCALL));
+	ASSERT_EQ(0, guest_exit_once(&self->g, GUEST_DO_SYSCALL));
 	self->vcpu_stats = ioctl(self->g.vcpu, UNPRIV_GET_STATS_FD, 0);
 	ASSERT_LE(0, self->vcpu_stats);
 	EXPECT_EQ(before, unpriv_module_refcnt());
@@ -454,7 +384,7 @@ TEST_F(stats, files_closed_while_the_vcpu_runs)
 	int stats;
 	pthread_t t;
 
-	ASSERT_EQ(0, guest_spinning(&self->g, &r, &t));
+	ASSERT_EQ(0, guest_exit_spinning(&self->g, &r, &t));
 	stats = ioctl(self->g.vcpu, UNPRIV_GET_STATS_FD, 0);
 	ASSERT_LE(0, stats);
 	ASSERT_EQ(0, close(self->vcpu_stats));
@@ -479,7 +409,7 @@ static void *busy_run(void *arg)
 	struct busy_runner *b = arg;
 
 	while (!b->stop && !b->failed) {
-		if (guest_exit_once(b->g, DO_SYSCALL))
+		if (guest_exit_once(b->g, GUEST_DO_SYSCALL))
 			b->failed = 1;
 		else
 			b->runs++;
@@ -601,7 +531,7 @@ TEST_F(stats, bad_ioctls)
 		EXPECT_EQ(ENOTTY, errno);
 	}
 	/* Nor is it an address space to run in. */
-	guest_prepare(&self->g, DO_SYSCALL);
+	guest_exit_prepare(&self->g, GUEST_DO_SYSCALL);
 	EXPECT_EQ(-1, ioctl(self->g.vcpu, UNPRIV_RUN, self->vcpu_stats));
 	EXPECT_EQ(EINVAL, errno);
 }
