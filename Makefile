@@ -72,7 +72,7 @@ KSFT_PATCH := selftests/kselftest_harness.patch
 
 Q := $(if $(V),,@)
 
-all: modules selftests stress userspace vmroot
+all: modules selftests stress unpriv-stat userspace vmroot
 
 deps:
 	$(Q)tools/deps all
@@ -171,6 +171,11 @@ checkpatch: $(CHECKPATCH_DIR)/checkpatch.pl
 stress: deps
 	$(Q)$(MAKE) --no-print-directory -C tools/stress OUTPUT=$(BUILD)/stress
 
+# --- unpriv-stat (tools/unpriv-stat/): exit rates, like kvm_stat ------------
+
+unpriv-stat: deps
+	$(Q)$(MAKE) --no-print-directory -C tools/unpriv-stat OUTPUT=$(BUILD)/unpriv-stat
+
 # --- userspace (CMake): libunpriv and its tests ----------------------------
 
 $(CMAKE_BUILD)/CMakeCache.txt: CMakeLists.txt | deps
@@ -182,7 +187,7 @@ userspace: $(CMAKE_BUILD)/CMakeCache.txt
 
 # --- the VM's root: what tools/vmrun puts into the initramfs ----------------
 
-vmroot: selftests stress userspace
+vmroot: selftests stress unpriv-stat userspace
 	$(Q)rm -rf $(VMROOT).new
 	$(Q)install -d $(VMROOT).new/usr/bin $(VMROOT).new/usr/lib/unpriv/selftests \
 		$(VMROOT).new/usr/lib/unpriv/tests
@@ -195,6 +200,7 @@ vmroot: selftests stress userspace
 		tools/vm/unpriv-stress-rounds tools/vm/unpriv-fault-inject \
 		$(VMROOT).new/usr/bin/
 	$(Q)install -m 0755 $(BUILD)/stress/unpriv-stress $(VMROOT).new/usr/bin/
+	$(Q)install -m 0755 $(BUILD)/unpriv-stat/unpriv-stat $(VMROOT).new/usr/bin/
 	$(Q)install -m 0755 $(BUILD)/selftests/* $(VMROOT).new/usr/lib/unpriv/selftests/
 	$(Q)install -m 0755 $(CMAKE_BUILD)/userlib/unpriv-lib-test \
 		$(CMAKE_BUILD)/userlib/unpriv-backend-test \
@@ -351,7 +357,7 @@ install: userspace
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all deps modules selftests checkpatch stress userspace vmroot test-modules check check-debug run install clean
+.PHONY: all deps modules selftests checkpatch stress unpriv-stat userspace vmroot test-modules check check-debug run install clean
 
 # --- the debug kernel (tools/debug-kernel/) ---------------------------------
 #
