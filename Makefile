@@ -190,7 +190,7 @@ userspace: $(CMAKE_BUILD)/CMakeCache.txt
 vmroot: selftests stress unpriv-stat userspace
 	$(Q)rm -rf $(VMROOT).new
 	$(Q)install -d $(VMROOT).new/usr/bin $(VMROOT).new/usr/lib/unpriv/selftests \
-		$(VMROOT).new/usr/lib/unpriv/tests
+		$(VMROOT).new/usr/lib/unpriv/tests $(VMROOT).new/usr/lib/unpriv/tool-tests
 	$(Q)install -D -m 0644 tools/vm/passwd $(VMROOT).new/etc/passwd
 	$(Q)install -D -m 0644 tools/vm/group $(VMROOT).new/etc/group
 	$(Q)install -D -m 0644 module/60-unpriv.rules \
@@ -201,6 +201,9 @@ vmroot: selftests stress unpriv-stat userspace
 		$(VMROOT).new/usr/bin/
 	$(Q)install -m 0755 $(BUILD)/stress/unpriv-stress $(VMROOT).new/usr/bin/
 	$(Q)install -m 0755 $(BUILD)/unpriv-stat/unpriv-stat $(VMROOT).new/usr/bin/
+	$(Q)install -m 0755 $(BUILD)/unpriv-stat/known-exits $(VMROOT).new/usr/lib/unpriv/
+	$(Q)install -m 0755 tools/unpriv-stat/unpriv-stat-test \
+		$(VMROOT).new/usr/lib/unpriv/tool-tests/
 	$(Q)install -m 0755 $(BUILD)/selftests/* $(VMROOT).new/usr/lib/unpriv/selftests/
 	$(Q)install -m 0755 $(CMAKE_BUILD)/userlib/unpriv-lib-test \
 		$(CMAKE_BUILD)/userlib/unpriv-backend-test \
