@@ -79,7 +79,7 @@ KSFT_PATCH := selftests/kselftest_harness.patch
 
 Q := $(if $(V),,@)
 
-all: modules selftests stress userspace vmroot
+all: modules selftests stress unpriv-stat userspace vmroot
 
 deps:
 	$(Q)tools/deps all
@@ -178,6 +178,11 @@ checkpatch: $(CHECKPATCH_DIR)/checkpatch.pl
 stress: deps
 	$(Q)$(MAKE) --no-print-directory -C tools/stress OUTPUT=$(BUILD)/stress
 
+# --- unpriv-stat (tools/unpriv-stat/): exit rates, like kvm_stat ------------
+
+unpriv-stat: deps
+	$(Q)$(MAKE) --no-print-directory -C tools/unpriv-stat OUTPUT=$(BUILD)/unpriv-stat
+
 # --- userspace (CMake): libunpriv and its tests ----------------------------
 
 $(CMAKE_BUILD)/CMakeCache.txt: CMakeLists.txt | deps
@@ -189,10 +194,10 @@ userspace: $(CMAKE_BUILD)/CMakeCache.txt
 
 # --- the VM's root: what tools/vmrun puts into the initramfs ----------------
 
-vmroot: selftests stress userspace
+vmroot: selftests stress unpriv-stat userspace
 	$(Q)rm -rf $(VMROOT).new
 	$(Q)install -d $(VMROOT).new/usr/bin $(VMROOT).new/usr/lib/unpriv/selftests \
-		$(VMROOT).new/usr/lib/unpriv/tests
+		$(VMROOT).new/usr/lib/unpriv/tests $(VMROOT).new/usr/lib/unpriv/tool-tests
 	$(Q)install -D -m 0644 tools/vm/passwd $(VMROOT).new/etc/passwd
 	$(Q)install -D -m 0644 tools/vm/group $(VMROOT).new/etc/group
 	$(Q)install -D -m 0644 module/60-unpriv.rules \
@@ -202,6 +207,10 @@ vmroot: selftests stress userspace
 		tools/vm/unpriv-stress-rounds tools/vm/unpriv-fault-inject \
 		$(VMROOT).new/usr/bin/
 	$(Q)install -m 0755 $(BUILD)/stress/unpriv-stress $(VMROOT).new/usr/bin/
+	$(Q)install -m 0755 $(BUILD)/unpriv-stat/unpriv-stat $(VMROOT).new/usr/bin/
+	$(Q)install -m 0755 $(BUILD)/unpriv-stat/known-exits $(VMROOT).new/usr/lib/unpriv/
+	$(Q)install -m 0755 tools/unpriv-stat/unpriv-stat-test \
+		$(VMROOT).new/usr/lib/unpriv/tool-tests/
 	$(Q)install -m 0755 $(BUILD)/selftests/* $(VMROOT).new/usr/lib/unpriv/selftests/
 	$(Q)install -m 0755 $(CMAKE_BUILD)/userlib/unpriv-lib-test \
 		$(CMAKE_BUILD)/userlib/unpriv-backend-test \
@@ -364,7 +373,7 @@ install: userspace
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all deps modules selftests checkpatch stress userspace vmroot test-modules check check-debug run install clean
+.PHONY: all deps modules selftests checkpatch stress unpriv-stat userspace vmroot test-modules check check-debug run install clean
 
 # --- the debug kernel (tools/debug-kernel/) ---------------------------------
 #

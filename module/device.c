@@ -6,13 +6,15 @@
 #include <linux/miscdevice.h>
 #include <linux/module.h>
 
-#include "unpriv.h"
+#include "stats.h"
 
 static long unpriv_device_check_extension(unsigned long cap)
 {
 	switch (cap) {
 	case UNPRIV_CAP_FPU:
 		return unpriv_vcpu_fpu_size();
+	case UNPRIV_CAP_STATS:
+		return 1;
 	default:
 		return 0;
 	}
@@ -32,6 +34,8 @@ static long unpriv_device_ioctl(struct file *file, unsigned int cmd,
 		return unpriv_as_create(arg);
 	case UNPRIV_CREATE_VCPU:
 		return unpriv_vcpu_create(arg);
+	case UNPRIV_GET_GLOBAL_STATS_FD:
+		return unpriv_stats_global_getfd(arg);
 	default:
 		return -ENOTTY;
 	}

@@ -13,6 +13,7 @@
 #include <asm/syscall.h>
 #include <asm/traps.h>
 
+#include "stats.h"
 #include "vcpu.h"
 #include "compat.h"
 
@@ -101,10 +102,11 @@ static int unpriv_take_guest_signal(struct unpriv_host *h,
 	return sig;
 }
 
-static void unpriv_exit_fault(struct unpriv_run *run,
+static void unpriv_exit_fault(struct unpriv_vcpu *vcpu,
 			      const kernel_siginfo_t *info)
 {
 	struct thread_struct *t = &current->thread;
+	struct unpriv_run *run = vcpu->run;
 
 	if (t->trap_nr == X86_TRAP_PF &&
 	    (info->si_signo == SIGSEGV || info->si_signo == SIGBUS)) {
@@ -115,8 +117,10 @@ static void unpriv_exit_fault(struct unpriv_run *run,
 		run->fault.signo = info->si_signo;
 		run->fault.si_code = info->si_code;
 		run->fault.padding = 0;
+		unpriv_stats_exit(vcpu, UNPRIV_STAT_EXITS_FAULT);
 		return;
 	}
+	unpriv_stats_exit(vcpu, UNPRIV_STAT_EXITS_TRAP);
 	run->exit_reason = UNPRIV_EXIT_TRAP;
 	run->trap.trap = t->trap_nr;
 	run->trap.signo = info->si_signo;
@@ -137,6 +141,7 @@ void unpriv_vcpu_exit_syscall(struct unpriv_vcpu *vcpu, struct pt_regs *regs)
 	struct unpriv_run *run = vcpu->run;
 	u16 insn;
 
+	unpriv_stats_exit(vcpu, UNPRIV_STAT_EXITS_SYSCALL);
 	run->exit_reason = UNPRIV_EXIT_SYSCALL;
 	if (in_ia32_syscall()) {
 		run->syscall.nr = (u32)regs->orig_ax;
@@ -242,10 +247,11 @@ void unpriv_vcpu_signal(unsigned long sel, struct pt_regs *regs)
 		ret = vcpu->exit_ret;
 		what = vcpu->exit_info;
 	} else if (unpriv_take_guest_signal(&vcpu->host, &info)) {
-		unpriv_exit_fault(run, &info);
+		unpriv_exit_fault(vcpu, &info);
 		what = run->exit_reason == UNPRIV_EXIT_FAULT ?
 		       run->fault.address : run->trap.trap;
 	} else {
+		unpriv_stats_exit(vcpu, UNPRIV_STAT_EXITS_INTR);
 		run->exit_reason = UNPRIV_EXIT_INTR;
 		clear_bit(UNPRIV_VCPU_KICKED, &vcpu->flags);
 		ret = -EINTR;

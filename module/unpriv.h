@@ -157,6 +157,7 @@ struct unpriv_host {
 
 struct unpriv_vcpu {
 	struct unpriv_run *run;		/* the page shared with userspace */
+	struct unpriv_vcpu_stats *stats;	/* its counts: stats.h */
 	atomic_t state;			/* phase: see vcpu.h */
 	struct task_struct *task;	/* its thread, while not IDLE */
 	unsigned long flags;		/* UNPRIV_VCPU_KICKED, _EXIT_TAKEN */

@@ -40,6 +40,7 @@
 #include <linux/uaccess.h>
 #include <asm/pkru.h>
 
+#include "stats.h"
 #include "vcpu.h"
 #include "compat.h"
 
@@ -53,6 +54,7 @@ static void unpriv_vcpu_free(struct unpriv_vcpu *vcpu)
 		fput(vcpu->as_file);
 	fpu_free_guest_fpstate(&vcpu->fpu);
 	free_page((unsigned long)vcpu->run);
+	unpriv_stats_vcpu_put(vcpu->stats);
 	kfree(vcpu);
 }
 
@@ -154,6 +156,7 @@ static long unpriv_vcpu_kick(struct unpriv_vcpu *vcpu)
 {
 	struct task_struct *task;
 
+	unpriv_stats_kick(vcpu);
 	set_bit(UNPRIV_VCPU_KICKED, &vcpu->flags);
 	/*
 	 * Order the bit before reading the runner.  The runner sets ->task
@@ -247,6 +250,8 @@ static long unpriv_vcpu_ioctl(struct file *file, unsigned int cmd,
 		return unpriv_vcpu_fpu(vcpu, (void __user *)arg, false);
 	case UNPRIV_SET_FPU:
 		return unpriv_vcpu_fpu(vcpu, (void __user *)arg, true);
+	case UNPRIV_GET_STATS_FD:
+		return unpriv_stats_vcpu_getfd(vcpu, arg);
 	default:
 		return -ENOTTY;
 	}
@@ -295,6 +300,9 @@ int unpriv_vcpu_create(unsigned long flags)
 		return -ENOMEM;
 	vcpu->run = (void *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
 	if (!vcpu->run)
+		goto err_free;
+	vcpu->stats = unpriv_stats_vcpu_new();
+	if (!vcpu->stats)
 		goto err_free;
 	if (!fpu_alloc_guest_fpstate(&vcpu->fpu))
 		goto err_free;

@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -277,6 +278,77 @@ static inline __u64 guest_mem_read64(struct guest *g, off_t offset)
 	if (pread(g->mem, &v, sizeof(v), offset) != sizeof(v))
 		return ~0ULL;
 	return v;
+}
+
+/*
+ * A guest that makes one exit of the kind rdi names, for counting them:
+ * GUEST_DO_SYSCALL a system call, GUEST_DO_FAULT a read of rsi (left
+ * unmapped), GUEST_DO_TRAP an int3, GUEST_DO_SPIN none: it writes 1 into
+ * its first data word and spins, for a kick's or a signal's exit.
+ */
+GUEST_CODE(guest_exit_by_rdi,
+	"cmp $1, %edi\n"
+	"je 1f\n"
+	"cmp $2, %edi\n"
+	"je 2f\n"
+	"cmp $3, %edi\n"
+	"je 3f\n"
+	"syscall\n"
+	"1: mov (%rsi), %al\n"
+	"2: int3\n"
+	"3: movq $1, (%rdx)\n"
+	"4: pause\n"
+	"jmp 4b\n");
+
+enum { GUEST_DO_SYSCALL, GUEST_DO_FAULT, GUEST_DO_TRAP, GUEST_DO_SPIN };
+
+/* Set g's registers for one run of guest_exit_by_rdi making exit what. */
+static inline void guest_exit_prepare(struct guest *g, int what)
+{
+	g->run->regs.rip = GUEST_CODE_ADDR;
+	g->run->regs.rdi = what;
+	g->run->regs.rsi = GUEST_UNMAPPED_ADDR;
+	g->run->regs.rdx = GUEST_DATA_ADDR;
+	g->run->regs.rax = 39;
+}
+
+/* One run making exit what (not GUEST_DO_SPIN): 0, or -errno. */
+static inline int guest_exit_once(struct guest *g, int what)
+{
+	static const __u32 exit_of[] = {
+		[GUEST_DO_SYSCALL] = UNPRIV_EXIT_SYSCALL,
+		[GUEST_DO_FAULT] = UNPRIV_EXIT_FAULT,
+		[GUEST_DO_TRAP] = UNPRIV_EXIT_TRAP,
+	};
+	int ret;
+
+	guest_exit_prepare(g, what);
+	ret = guest_run(g);
+	if (!ret && g->run->exit_reason != exit_of[what])
+		ret = -EPROTO;
+	return ret;
+}
+
+/*
+ * Start g spinning (GUEST_DO_SPIN) on a thread of its own: in guest mode
+ * for certain once this returns 0 (a kick before the entry would end the
+ * RUN with no exit).  -errno when it cannot.
+ */
+static inline int guest_exit_spinning(struct guest *g, struct guest_runner *r,
+				      pthread_t *t)
+{
+	int i;
+
+	guest_exit_prepare(g, GUEST_DO_SPIN);
+	if (pwrite(g->mem, &(__u64){ 0 }, sizeof(__u64), GUEST_DATA_OFF) !=
+	    sizeof(__u64))
+		return -errno;
+	r->g = g;
+	if (pthread_create(t, NULL, guest_run_thread, r))
+		return -EAGAIN;
+	for (i = 0; i < 1000 && guest_mem_read64(g, GUEST_DATA_OFF) != 1; i++)
+		sleep_ms(10);
+	return guest_mem_read64(g, GUEST_DATA_OFF) == 1 ? 0 : -ETIMEDOUT;
 }
 
 /*

@@ -29,6 +29,7 @@
 #include <sys/mman.h>
 
 #include "stress.h"
+#include "unpriv_stats.h"
 #include "unpriv_util.h"
 
 #define MAX_POINTS	2000
@@ -549,6 +550,64 @@ static int after_guest_create(struct nth *t, long ret)
 	return nth_run_ok(t, &t->g2, t->g2.as);
 }
 
+static long call_vcpu_stats_fd(struct nth *t)
+{
+	long ret = ioctl(t->g.vcpu, UNPRIV_GET_STATS_FD, 0);
+
+	return ret < 0 ? -errno : (t->fd = ret);
+}
+
+static long call_global_stats_fd(struct nth *t)
+{
+	long ret = ioctl(t->g.dev, UNPRIV_GET_GLOBAL_STATS_FD, 0);
+
+	return ret < 0 ? -errno : (t->fd = ret);
+}
+
+/* The exit count of fd, or -1 when it cannot be read. */
+static long long nth_exits(int fd)
+{
+	struct stats_file sf;
+	long long n = -1;
+	int i;
+
+	if (stats_file_open(&sf, fd))
+		return -1;
+	i = stats_file_find(&sf, "exits_syscall");
+	if (i >= 0 && !stats_file_read(&sf))
+		n = stats_file_value(&sf, i);
+	stats_file_close(&sf);
+	return n;
+}
+
+/*
+ * After a stats file was asked for: a file is made (again, when the call
+ * failed), reads right, and a vcpu's counts the vcpu's next exit.
+ */
+static int after_stats_fd(struct nth *t, long ret)
+{
+	bool vcpu = t->g.vcpu >= 0;
+	long long before;
+
+	if (ret < 0 &&
+	    (vcpu ? call_vcpu_stats_fd(t) : call_global_stats_fd(t)) < 0) {
+		fail(t->w, "no stats file after a fault: %s", strerror(errno));
+		return -1;
+	}
+	before = nth_exits(t->fd);
+	if (before < 0)
+		goto bad;
+	if (!vcpu)
+		return 0;
+	if (nth_run_ok(t, &t->g, t->g.as))
+		return -1;
+	if (nth_exits(t->fd) == before + 1)
+		return 0;
+bad:
+	fail(t->w, "the stats file does not read right after the call");
+	return -1;
+}
+
 #define EB(e)	(1UL << (e))
 
 static const struct nth_case cases[] = {
@@ -568,6 +627,8 @@ static const struct nth_case cases[] = {
 	{ "run-trap", prep_trap, call_run, after_trap, 0 },
 	{ "run-fault", prep_fault, call_run, after_fault, 0 },
 	{ "run-rebind", prep_rebind, call_run_other_as, after_rebind, 0 },
+	{ "vcpu-stats-fd", prep_guest, call_vcpu_stats_fd, after_stats_fd, 0 },
+	{ "global-stats-fd", prep_dev, call_global_stats_fd, after_stats_fd, 0 },
 	/* memfd_create and ftruncate: shmem says ENOSPC for a failed inode */
 	{ "guest-create", prep_nothing, call_guest_create, after_guest_create,
 	  EB(ENOSPC) },

@@ -34,9 +34,10 @@ static void usage(FILE *f)
 "and do random operations on them at once: guest code of every kind (system\n"
 "calls by every entry path, traps, faults, single steps, random bytes),\n"
 "maps, unmaps and protects racing with runs, kicks, host signals, fds\n"
-"closed mid-run, forks, SIGKILLed children, FPU images.  Every result is\n"
-"checked against what it must be; what a race makes unknowable is counted\n"
-"as unchecked.  At the end: operations, exits and errors, counted.\n"
+"closed mid-run, forks, SIGKILLed children, FPU images, stats files.\n"
+"Every result is checked against what it must be; what a race makes\n"
+"unknowable is counted as unchecked.  At the end: operations, exits and\n"
+"errors, counted.\n"
 "\n"
 "  -s, --seed N        seed (default: from the clock); printed at the start.\n"
 "                      The same seed and --threads replay each thread's\n"
@@ -584,6 +585,7 @@ static int setup(struct stress *s)
 		w->s = s;
 		w->id = i;
 		w->fail_fd = -1;
+		w->stats_fd = -1;
 		atomic_store(&w->op, -1);
 		rng_seed(&w->rng, s->o.seed + 0x1000 * (i + 1));
 	}

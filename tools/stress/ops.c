@@ -22,6 +22,7 @@
 #include <sys/wait.h>
 
 #include "stress.h"
+#include "unpriv_stats.h"
 #include "unpriv_util.h"
 
 const char *const op_names[OP_NR] = {
@@ -40,6 +41,7 @@ const char *const op_names[OP_NR] = {
 	[OP_RW] = "as-rw",
 	[OP_FPU] = "fpu-image",
 	[OP_KICK] = "kick",
+	[OP_STATS] = "stats",
 	[OP_SIGNAL] = "signal",
 	[OP_CLOSE_VCPU] = "close-vcpu",
 	[OP_CLOSE_AS] = "close-as",
@@ -56,7 +58,7 @@ void ops_default_weights(unsigned int *wt)
 		[OP_TOUCH] = 6, [OP_INTRUDE] = 4,
 		[OP_MAP] = 10, [OP_UNMAP] = 6, [OP_PROTECT] = 6,
 		[OP_BATCH] = 5, [OP_RW] = 5, [OP_FPU] = 5,
-		[OP_KICK] = 6, [OP_SIGNAL] = 4,
+		[OP_KICK] = 6, [OP_STATS] = 3, [OP_SIGNAL] = 4,
 		[OP_CLOSE_VCPU] = 1, [OP_CLOSE_AS] = 1, [OP_RECYCLE] = 2,
 		[OP_FORK] = 1, [OP_SIGKILL] = 1,
 	};
@@ -648,6 +650,69 @@ static void op_kick(struct worker *w)
 	world_put(wd);
 }
 
+/* A stats file of a random vcpu of a world (or the global one); or -1. */
+static int stats_open(struct worker *w)
+{
+	struct world *wd = world_get(w);
+	struct vslot *vs;
+	long fd;
+
+	if (!wd)
+		return -1;
+	vs = &wd->v[rnd(&w->rng, VCPUS)];
+	if (chance(&w->rng, 4)) {
+		fd = mod_ioctl(w, wd->dev, UNPRIV_GET_GLOBAL_STATS_FD, 0);
+		expect_errno(w, OP_STATS, &(atomic_int){ 0 }, fd < 0 ? -(int)fd : 0,
+			     OK, "UNPRIV_GET_GLOBAL_STATS_FD");
+	} else {
+		fd = mod_ioctl(w, vs->fd, UNPRIV_GET_STATS_FD, 0);
+		expect_errno(w, OP_STATS, &vs->killed, fd < 0 ? -(int)fd : 0,
+			     OK, "UNPRIV_GET_STATS_FD");
+	}
+	world_put(wd);
+	return fd < 0 ? -1 : (int)fd;
+}
+
+/*
+ * Read a stats file while other threads run, close and recycle the
+ * vcpus: each worker keeps one open from one operation to another, so
+ * that it outlives its vcpu and world.  Every read is well formed, and
+ * its counts, cumulative all, never go down.
+ */
+static void op_stats(struct worker *w)
+{
+	struct stats_file sf;
+	uint64_t sum = 0;
+	unsigned int i;
+	int ret;
+
+	if (w->stats_fd < 0) {
+		w->stats_fd = stats_open(w);
+		w->stats_sum = 0;
+		if (w->stats_fd < 0)
+			return;
+	}
+	ret = stats_file_open(&sf, w->stats_fd);
+	if (!ret)
+		ret = stats_file_read(&sf);
+	if (ret) {
+		fail(w, "reading a stats file: %s (%s)", strerror(-ret),
+		     ret == -EPROTO ? sf.error : "read");
+		return;
+	}
+	for (i = 0; i < sf.header.num_desc; i++)
+		sum += stats_file_value(&sf, i);
+	if (sum < w->stats_sum)
+		fail(w, "stats file %s: counts went down, %llu to %llu", sf.id,
+		     (unsigned long long)w->stats_sum, (unsigned long long)sum);
+	w->stats_sum = sum;
+	stats_file_close(&sf);
+	if (chance(&w->rng, 2)) {
+		close(w->stats_fd);
+		w->stats_fd = -1;
+	}
+}
+
 static void op_intrude(struct worker *w)
 {
 	struct world *wd = world_get(w);
@@ -923,6 +988,9 @@ void op_run(struct worker *w, enum op op)
 		break;
 	case OP_KICK:
 		op_kick(w);
+		break;
+	case OP_STATS:
+		op_stats(w);
 		break;
 	case OP_SIGNAL:
 		op_signal(w);

@@ -101,6 +101,7 @@ enum op {
 	OP_RW,
 	OP_FPU,		/* GET/SET_FPU with random images */
 	OP_KICK,
+	OP_STATS,	/* read a vcpu's or the global stats file */
 	OP_SIGNAL,	/* a host signal to another worker */
 	OP_CLOSE_VCPU,	/* close a vcpu fd, maybe mid-run */
 	OP_CLOSE_AS,	/* close an address-space fd, maybe mid-run */
@@ -220,6 +221,8 @@ struct worker {
 	struct rng frng;		/* which calls fail, under --fail-percent */
 	uint64_t fseed;			/* its seed; each operation's: see main.c */
 	bool nth_armed;			/* fail-nth written for this call */
+	int stats_fd;			/* a stats file kept open, or -1 */
+	uint64_t stats_sum;		/* its counts' sum at the last read */
 };
 
 /*

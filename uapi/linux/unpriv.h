@@ -60,6 +60,13 @@
 #define UNPRIV_CAP_FPU		1
 
 /*
+ * UNPRIV_GET_GLOBAL_STATS_FD (on /dev/unpriv) and UNPRIV_GET_STATS_FD (on
+ * a vcpu) exist: exit counts in binary stats files (struct
+ * unpriv_stats_header).  The value is 1.
+ */
+#define UNPRIV_CAP_STATS	2
+
+/*
  * UNPRIV_CREATE_AS - create an address space.
  * arg:     flags, must be 0.
  * Returns: a new file descriptor (O_CLOEXEC) for the address space: an
@@ -83,6 +90,102 @@
  *          ENOMEM, EMFILE, ENFILE.
  */
 #define UNPRIV_CREATE_VCPU	_IO(UNPRIV_IO, 0x03)
+
+/*
+ * Binary statistics (UNPRIV_CAP_STATS), in the layout of KVM's binary
+ * stats files (KVM_GET_STATS_FD), so that a reader of those reads these.
+ * A stats file is read-only: read() and pread() at any offset, lseek();
+ * no mmap, no ioctl, no write.  It holds, from offset 0:
+ *
+ *	struct unpriv_stats_header	at 0
+ *	id string			at id_offset, name_size bytes,
+ *					NUL-padded: "unpriv" for the global
+ *					file, "unpriv-vcpu-N" for a vcpu's
+ *	num_desc descriptors		at desc_offset, each a struct
+ *					unpriv_stats_desc followed by its
+ *					name in name_size bytes
+ *	the data			at data_offset: __u64 values, a
+ *					descriptor's at data_offset +
+ *					its offset, size of them
+ *
+ * Everything but the data is the same for every read of a file: read it
+ * once, then pread() the data as often as needed.  Readers find a stat by
+ * its name, never by its place: a later module may add stats (appending
+ * descriptors), and a reader must skip the ones it does not know.  Each
+ * value is read whole, but the block is not one snapshot: a vcpu running
+ * meanwhile may have counted an exit in one value and not yet in another.
+ *
+ * The stats today, all cumulative counts (UNPRIV_STATS_TYPE_CUMULATIVE,
+ * UNPRIV_STATS_UNIT_NONE, UNPRIV_STATS_BASE_POW10, exponent 0, size 1):
+ *
+ *	exits_syscall	exits from guest mode, by reason: what UNPRIV_RUN
+ *	exits_fault	returned in run->exit_reason, for the runs that
+ *	exits_trap	entered the guest (a RUN that returns EINTR before
+ *	exits_intr	entering it, or fails, counts in none)
+ *	kicks		UNPRIV_KICK calls
+ *
+ * A vcpu's file counts that vcpu, from its creation; the global file
+ * every vcpu, from the time the module was loaded, whether it still
+ * exists or not.  Counts only grow.
+ */
+#define UNPRIV_STATS_NAME_SIZE		48
+
+struct unpriv_stats_header {
+	__u32 flags;		/* out: 0 */
+	__u32 name_size;	/* out: bytes of the id and of each name */
+	__u32 num_desc;		/* out: number of stats */
+	__u32 id_offset;	/* out: where the file's id string is */
+	__u32 desc_offset;	/* out: where the descriptors are */
+	__u32 data_offset;	/* out: where the values are */
+};
+
+/* unpriv_stats_desc.flags: the numbers are KVM's (KVM_STATS_*). */
+#define UNPRIV_STATS_TYPE_SHIFT		0
+#define UNPRIV_STATS_TYPE_MASK		(0xF << UNPRIV_STATS_TYPE_SHIFT)
+#define UNPRIV_STATS_TYPE_CUMULATIVE	(0x0 << UNPRIV_STATS_TYPE_SHIFT)
+#define UNPRIV_STATS_TYPE_INSTANT	(0x1 << UNPRIV_STATS_TYPE_SHIFT)
+#define UNPRIV_STATS_TYPE_PEAK		(0x2 << UNPRIV_STATS_TYPE_SHIFT)
+#define UNPRIV_STATS_TYPE_LINEAR_HIST	(0x3 << UNPRIV_STATS_TYPE_SHIFT)
+#define UNPRIV_STATS_TYPE_LOG_HIST	(0x4 << UNPRIV_STATS_TYPE_SHIFT)
+#define UNPRIV_STATS_TYPE_MAX		UNPRIV_STATS_TYPE_LOG_HIST
+
+#define UNPRIV_STATS_UNIT_SHIFT		4
+#define UNPRIV_STATS_UNIT_MASK		(0xF << UNPRIV_STATS_UNIT_SHIFT)
+#define UNPRIV_STATS_UNIT_NONE		(0x0 << UNPRIV_STATS_UNIT_SHIFT)
+#define UNPRIV_STATS_UNIT_BYTES		(0x1 << UNPRIV_STATS_UNIT_SHIFT)
+#define UNPRIV_STATS_UNIT_SECONDS	(0x2 << UNPRIV_STATS_UNIT_SHIFT)
+#define UNPRIV_STATS_UNIT_CYCLES	(0x3 << UNPRIV_STATS_UNIT_SHIFT)
+#define UNPRIV_STATS_UNIT_BOOLEAN	(0x4 << UNPRIV_STATS_UNIT_SHIFT)
+#define UNPRIV_STATS_UNIT_MAX		UNPRIV_STATS_UNIT_BOOLEAN
+
+#define UNPRIV_STATS_BASE_SHIFT		8
+#define UNPRIV_STATS_BASE_MASK		(0xF << UNPRIV_STATS_BASE_SHIFT)
+#define UNPRIV_STATS_BASE_POW10		(0x0 << UNPRIV_STATS_BASE_SHIFT)
+#define UNPRIV_STATS_BASE_POW2		(0x1 << UNPRIV_STATS_BASE_SHIFT)
+#define UNPRIV_STATS_BASE_MAX		UNPRIV_STATS_BASE_POW2
+
+/*
+ * One stat; its name (NUL-terminated, in name_size bytes) follows.  The
+ * value is flags' unit times (BASE_POW10 ? 10 : 2) to the exponent.
+ */
+struct unpriv_stats_desc {
+	__u32 flags;		/* out: UNPRIV_STATS_TYPE_, _UNIT_, _BASE_* */
+	__s16 exponent;		/* out: see above */
+	__u16 size;		/* out: how many __u64 values */
+	__u32 offset;		/* out: of the first, from data_offset */
+	__u32 bucket_size;	/* out: for LINEAR_HIST; else 0 */
+	char name[];
+};
+
+/*
+ * UNPRIV_GET_GLOBAL_STATS_FD - a stats file counting every vcpu (above).
+ * arg:     flags, must be 0.
+ * Returns: a new file descriptor (O_RDONLY, O_CLOEXEC).  It holds the
+ *          module, as any unpriv file does, and nothing else.
+ * Errors:  EINVAL  flags not 0.
+ *          ENOMEM, EMFILE, ENFILE.
+ */
+#define UNPRIV_GET_GLOBAL_STATS_FD	_IO(UNPRIV_IO, 0x04)
 
 /*
  * ioctls on an address-space fd
@@ -406,5 +509,17 @@ struct unpriv_fpu {
  * UNPRIV_RUN does.  Returns 0.
  */
 #define UNPRIV_KICK		_IO(UNPRIV_IO, 0x81)
+
+/*
+ * UNPRIV_GET_STATS_FD - a stats file counting this vcpu (see struct
+ * unpriv_stats_header).
+ * arg:     flags, must be 0.
+ * Returns: a new file descriptor (O_RDONLY, O_CLOEXEC).  It holds the
+ *          vcpu's counts, not the vcpu: closing the vcpu leaves them
+ *          readable, as they were at its last exit, and frees the vcpu.
+ * Errors:  EINVAL  flags not 0.
+ *          ENOMEM, EMFILE, ENFILE.
+ */
+#define UNPRIV_GET_STATS_FD	_IO(UNPRIV_IO, 0x84)
 
 #endif /* _UAPI_LINUX_UNPRIV_H */
