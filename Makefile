@@ -191,7 +191,7 @@ vmroot: selftests stress userspace
 	$(Q)install -D -m 0644 module/60-unpriv.rules \
 		$(VMROOT).new/usr/lib/udev/rules.d/60-unpriv.rules
 	$(Q)install -m 0755 tools/vm/unpriv-udev $(VMROOT).new/usr/lib/unpriv/
-	$(Q)install -m 0755 tools/vm/unpriv-check tools/vm/unpriv-kmemleak \
+	$(Q)install -m 0755 tools/vm/unpriv-check tools/vm/unpriv-load tools/vm/unpriv-kmemleak \
 		tools/vm/unpriv-stress-rounds tools/vm/unpriv-fault-inject \
 		$(VMROOT).new/usr/bin/
 	$(Q)install -m 0755 $(BUILD)/stress/unpriv-stress $(VMROOT).new/usr/bin/
