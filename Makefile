@@ -8,8 +8,9 @@
 #                   selftests/ (part of 'make check')
 #   make check      all tests: host unit tests, the VM runner's own tests, the
 #                   module's selftests, libunpriv's and the guest port's tests
-#                   inside the VM on each kernel, and a short stress round
-#                   (tools/stress/) on the generic kernel
+#                   inside the VM on each kernel, the selftests built as a
+#                   kselftest target of 6.1's and 6.12's kernel trees, and a
+#                   short stress round (tools/stress/) on the generic kernel
 #   make check-debug  the long rounds, on the debug kernel (about 20 minutes):
 #                   unpriv-stress in rounds, the module reloaded between them,
 #                   then a fault-injection round (tools/vm/unpriv-fault-inject)
@@ -28,6 +29,10 @@
 #   VSYSCALL_MODES  vsyscall= boot options under which 'make check' runs
 #                   vsyscall_test again on generic (default: xonly emulate)
 #   CHECK_STRESS_SECONDS  the stress round of 'make check' (default 30)
+#   KSFT_TREES      VERSION:KERNEL pairs: 'make check' builds the selftests
+#                   in Debian's linux-source-VERSION as a kselftest target
+#                   and runs them in KERNEL's VM (default: 6.1:generic
+#                   6.12:generic)
 #   CHECK_DEBUG_ROUNDS, CHECK_DEBUG_SECONDS  the stress rounds of
 #                   'make check-debug' (default 2 rounds of 300 s)
 #   STRESS_SEED     the stress rounds' first seed (default: random; each
@@ -48,6 +53,9 @@ CHECK_KERNELS ?= generic rt debug
 # and vsyscall_test runs again under each.
 VSYSCALL_MODES ?= xonly emulate
 CHECK_STRESS_SECONDS ?= 30
+# The selftests as tools/testing/selftests/unpriv of Debian's
+# linux-source-VERSION, run in the VM of KERNEL (VERSION:KERNEL).
+KSFT_TREES ?= 6.1:generic 6.12:generic
 CHECK_DEBUG_ROUNDS ?= 2
 CHECK_DEBUG_SECONDS ?= 300
 stress_seed = $(if $(STRESS_SEED),--seed $(STRESS_SEED))
@@ -193,7 +201,7 @@ vmroot: selftests stress userspace
 	$(Q)install -m 0755 tools/vm/unpriv-udev $(VMROOT).new/usr/lib/unpriv/
 	$(Q)install -m 0755 tools/vm/unpriv-check tools/vm/unpriv-load tools/vm/unpriv-kmemleak \
 		tools/vm/unpriv-stress-rounds tools/vm/unpriv-fault-inject \
-		$(VMROOT).new/usr/bin/
+		tools/vm/unpriv-kselftest $(VMROOT).new/usr/bin/
 	$(Q)install -m 0755 $(BUILD)/stress/unpriv-stress $(VMROOT).new/usr/bin/
 	$(Q)install -m 0755 $(BUILD)/selftests/* $(VMROOT).new/usr/lib/unpriv/selftests/
 	$(Q)install -m 0755 $(CMAKE_BUILD)/userlib/unpriv-lib-test \
@@ -279,6 +287,9 @@ check: all test-modules $(CHECKPATCH_DIR)/checkpatch.pl $(if $(filter debug,$(CH
 	[ $${PIPESTATUS[0]} -eq 0 ] || rc=1; \
 	echo "== host: selftests fail cleanly when their harness cannot mmap"; \
 	tools/tests/harness-mmap-test 2>&1 | tee $(BUILD)/check/host-harness-mmap.log; \
+	[ $${PIPESTATUS[0]} -eq 0 ] || rc=1; \
+	echo "== host and vm: the selftests as a kselftest target of kernel trees ($(KSFT_TREES))"; \
+	tools/tests/ksft-tree-test $(KSFT_TREES) 2>&1 | tee $(BUILD)/check/vm-ksft-tree.log; \
 	[ $${PIPESTATUS[0]} -eq 0 ] || rc=1; \
 	echo "== vm: loading the module"; \
 	tools/tests/module-load-test 2>&1 | tee $(BUILD)/check/vm-module-load.log; \
