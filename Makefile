@@ -14,6 +14,8 @@
 #   make check-debug  the long rounds, on the debug kernel (about 20 minutes):
 #                   unpriv-stress in rounds, the module reloaded between them,
 #                   then a fault-injection round (tools/vm/unpriv-fault-inject)
+#   make install-dkms  the module's sources to /usr/src/unpriv-VERSION, for
+#                   'dkms install unpriv/VERSION' (DESTDIR=... for a package)
 #   make run        boot the VM, load the module, show what /dev/unpriv says
 #                   and run a busybox command in the guest port
 #   make clean      remove build/
@@ -359,10 +361,33 @@ install: userspace
 	$(Q)DESTDIR=$(DESTDIR) cmake --install $(CMAKE_BUILD) --prefix $(PREFIX) | \
 		sed 's/^-- //'
 
+# --- install-dkms: the module's sources, for DKMS ---------------------------
+#
+#   make install-dkms [DESTDIR=...]
+#
+# Copies what DKMS builds the module from (dkms.conf, Kbuild, module/,
+# uapi/linux/unpriv.h) to $(DESTDIR)/usr/src/unpriv-VERSION, VERSION
+# being dkms.conf's PACKAGE_VERSION; then, as root,
+# 'dkms install unpriv/VERSION' (README.md: "Installing with DKMS").
+# A package would do the same with DESTDIR set.
+
+DKMS_VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"$$/\1/p' dkms.conf)
+DKMS_SRC = $(DESTDIR)/usr/src/unpriv-$(DKMS_VERSION)
+
+install-dkms:
+	$(if $(DKMS_VERSION),,$(error dkms.conf has no PACKAGE_VERSION))
+	$(Q)install -d $(DKMS_SRC)/module $(DKMS_SRC)/uapi/linux
+	$(Q)install -m 0644 dkms.conf Kbuild COPYING $(DKMS_SRC)/
+	$(Q)install -m 0644 $(wildcard module/*.[chS]) module/Kbuild module/60-unpriv.rules \
+		$(DKMS_SRC)/module/
+	$(Q)install -m 0755 module/dkms-hook $(DKMS_SRC)/module/
+	$(Q)install -m 0644 uapi/linux/unpriv.h $(DKMS_SRC)/uapi/linux/
+	@echo "  DKMS    $(DKMS_SRC)"
+
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all deps modules selftests checkpatch stress userspace vmroot test-modules check check-debug run install clean
+.PHONY: all deps modules selftests checkpatch stress userspace vmroot test-modules check check-debug run install install-dkms clean
 
 # --- the debug kernel (tools/debug-kernel/) ---------------------------------
 #
