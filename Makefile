@@ -9,11 +9,15 @@
 #   make check      all tests: host unit tests, the VM runner's own tests, the
 #                   module's selftests, libunpriv's and the guest port's tests
 #                   inside the VM on each kernel, the selftests built as a
-#                   kselftest target of 6.1's and 6.12's kernel trees, and a
-#                   short stress round (tools/stress/) on the generic kernel
+#                   kselftest target of 6.1's and 6.12's kernel trees, the
+#                   module installed with DKMS, and a short stress round
+#                   (tools/stress/) on the generic kernel
 #   make check-debug  the long rounds, on the debug kernel (about 20 minutes):
 #                   unpriv-stress in rounds, the module reloaded between them,
 #                   then a fault-injection round (tools/vm/unpriv-fault-inject)
+#   make dkms-check the DKMS part of 'make check' alone: the module built
+#                   and installed with DKMS on this machine (as root) for each
+#                   kernel, loaded in its VM, and removed again
 #   make install-dkms  the module's sources to /usr/src/unpriv-VERSION, for
 #                   'dkms install unpriv/VERSION' (DESTDIR=... for a package)
 #   make run        boot the VM, load the module, show what /dev/unpriv says
@@ -35,6 +39,9 @@
 #                   in Debian's linux-source-VERSION as a kselftest target
 #                   and runs them in KERNEL's VM (default: 6.1:generic
 #                   6.12:generic)
+#   DKMS_KERNELS    kernels 'make check' and 'make dkms-check' install the
+#                   module for with DKMS, on this machine, then load it in
+#                   their VM (default: generic generic-6.12)
 #   CHECK_DEBUG_ROUNDS, CHECK_DEBUG_SECONDS  the stress rounds of
 #                   'make check-debug' (default 2 rounds of 300 s)
 #   STRESS_SEED     the stress rounds' first seed (default: random; each
@@ -58,6 +65,8 @@ CHECK_STRESS_SECONDS ?= 30
 # The selftests as tools/testing/selftests/unpriv of Debian's
 # linux-source-VERSION, run in the VM of KERNEL (VERSION:KERNEL).
 KSFT_TREES ?= 6.1:generic 6.12:generic
+# The kernels whose installed headers DKMS builds the module for.
+DKMS_KERNELS ?= generic generic-6.12
 CHECK_DEBUG_ROUNDS ?= 2
 CHECK_DEBUG_SECONDS ?= 300
 stress_seed = $(if $(STRESS_SEED),--seed $(STRESS_SEED))
@@ -293,6 +302,9 @@ check: all test-modules $(CHECKPATCH_DIR)/checkpatch.pl $(if $(filter debug,$(CH
 	echo "== host and vm: the selftests as a kselftest target of kernel trees ($(KSFT_TREES))"; \
 	tools/tests/ksft-tree-test $(KSFT_TREES) 2>&1 | tee $(BUILD)/check/vm-ksft-tree.log; \
 	[ $${PIPESTATUS[0]} -eq 0 ] || rc=1; \
+	echo "== host and vm: DKMS ($(DKMS_KERNELS))"; \
+	tools/tests/dkms-test $(addprefix -k ,$(DKMS_KERNELS)) 2>&1 | tee $(BUILD)/check/vm-dkms.log; \
+	[ $${PIPESTATUS[0]} -eq 0 ] || rc=1; \
 	echo "== vm: loading the module"; \
 	tools/tests/module-load-test 2>&1 | tee $(BUILD)/check/vm-module-load.log; \
 	[ $${PIPESTATUS[0]} -eq 0 ] || rc=1; \
@@ -384,10 +396,28 @@ install-dkms:
 	$(Q)install -m 0644 uapi/linux/unpriv.h $(DKMS_SRC)/uapi/linux/
 	@echo "  DKMS    $(DKMS_SRC)"
 
+# --- dkms-check: DKMS on this machine, and what it built in the VM ----------
+#
+# tools/tests/dkms-test alone (it is also a part of 'make check'), as
+# root (through sudo otherwise): dkms add, build and install against the
+# installed headers of each kernel in DKMS_KERNELS, each module so built
+# loaded in that kernel's VM, the unsupported kernels refused, then
+# dkms remove and the host as it was found.  Log in build/check-dkms/.
+
+dkms-check: modules vmroot
+	$(Q)rm -rf $(BUILD)/check-dkms && mkdir -p $(BUILD)/check-dkms
+	$(Q)rc=0; \
+	echo "== host and vm: DKMS ($(DKMS_KERNELS))"; \
+	tools/tests/dkms-test $(addprefix -k ,$(DKMS_KERNELS)) 2>&1 | \
+		tee $(BUILD)/check-dkms/dkms.log; \
+	[ $${PIPESTATUS[0]} -eq 0 ] || rc=1; \
+	tools/check-summary $(BUILD)/check-dkms/*.log || rc=1; \
+	exit $$rc
+
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all deps modules selftests checkpatch stress userspace vmroot test-modules check check-debug run install install-dkms clean
+.PHONY: all deps modules selftests checkpatch stress userspace vmroot test-modules check check-debug run install install-dkms dkms-check clean
 
 # --- the debug kernel (tools/debug-kernel/) ---------------------------------
 #
