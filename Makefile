@@ -8,11 +8,18 @@
 #                   selftests/ (part of 'make check')
 #   make check      all tests: host unit tests, the VM runner's own tests, the
 #                   module's selftests, libunpriv's and the guest port's tests
-#                   inside the VM on each kernel, and a short stress round
+#                   inside the VM on each kernel, the selftests built as a
+#                   kselftest target of 6.1's and 6.12's kernel trees, the
+#                   module installed with DKMS, and a short stress round
 #                   (tools/stress/) on the generic kernel
 #   make check-debug  the long rounds, on the debug kernel (about 20 minutes):
 #                   unpriv-stress in rounds, the module reloaded between them,
 #                   then a fault-injection round (tools/vm/unpriv-fault-inject)
+#   make dkms-check the DKMS part of 'make check' alone: the module built
+#                   and installed with DKMS on this machine (as root) for each
+#                   kernel, loaded in its VM, and removed again
+#   make install-dkms  the module's sources to /usr/src/unpriv-VERSION, for
+#                   'dkms install unpriv/VERSION' (DESTDIR=... for a package)
 #   make run        boot the VM, load the module, show what /dev/unpriv says
 #                   and run a busybox command in the guest port
 #   make clean      remove build/
@@ -32,6 +39,13 @@
 #   VSYSCALL_MODES  vsyscall= boot options under which 'make check' runs
 #                   vsyscall_test again on generic (default: xonly emulate)
 #   CHECK_STRESS_SECONDS  the stress round of 'make check' (default 30)
+#   KSFT_TREES      VERSION:KERNEL pairs: 'make check' builds the selftests
+#                   in Debian's linux-source-VERSION as a kselftest target
+#                   and runs them in KERNEL's VM (default: 6.1:generic
+#                   6.12:generic)
+#   DKMS_KERNELS    kernels 'make check' and 'make dkms-check' install the
+#                   module for with DKMS, on this machine, then load it in
+#                   their VM (default: generic generic-6.12)
 #   CHECK_DEBUG_ROUNDS, CHECK_DEBUG_SECONDS  the stress rounds of
 #                   'make check-debug' (default 2 rounds of 300 s)
 #   STRESS_SEED     the stress rounds' first seed (default: random; each
@@ -55,6 +69,11 @@ SELFTEST_PROGS = $(basename $(notdir $(wildcard selftests/*_test.c)))
 # and vsyscall_test runs again under each.
 VSYSCALL_MODES ?= xonly emulate
 CHECK_STRESS_SECONDS ?= 30
+# The selftests as tools/testing/selftests/unpriv of Debian's
+# linux-source-VERSION, run in the VM of KERNEL (VERSION:KERNEL).
+KSFT_TREES ?= 6.1:generic 6.12:generic
+# The kernels whose installed headers DKMS builds the module for.
+DKMS_KERNELS ?= generic generic-6.12
 CHECK_DEBUG_ROUNDS ?= 2
 CHECK_DEBUG_SECONDS ?= 300
 stress_seed = $(if $(STRESS_SEED),--seed $(STRESS_SEED))
@@ -203,9 +222,9 @@ vmroot: selftests stress unpriv-stat userspace
 	$(Q)install -D -m 0644 module/60-unpriv.rules \
 		$(VMROOT).new/usr/lib/udev/rules.d/60-unpriv.rules
 	$(Q)install -m 0755 tools/vm/unpriv-udev $(VMROOT).new/usr/lib/unpriv/
-	$(Q)install -m 0755 tools/vm/unpriv-check tools/vm/unpriv-kmemleak \
+	$(Q)install -m 0755 tools/vm/unpriv-check tools/vm/unpriv-load tools/vm/unpriv-kmemleak \
 		tools/vm/unpriv-stress-rounds tools/vm/unpriv-fault-inject \
-		$(VMROOT).new/usr/bin/
+		tools/vm/unpriv-kselftest $(VMROOT).new/usr/bin/
 	$(Q)install -m 0755 $(BUILD)/stress/unpriv-stress $(VMROOT).new/usr/bin/
 	$(Q)install -m 0755 $(BUILD)/unpriv-stat/unpriv-stat $(VMROOT).new/usr/bin/
 	$(Q)install -m 0755 $(BUILD)/unpriv-stat/known-exits $(VMROOT).new/usr/lib/unpriv/
@@ -296,6 +315,12 @@ check: all test-modules $(CHECKPATCH_DIR)/checkpatch.pl $(if $(filter debug,$(CH
 	echo "== host: selftests fail cleanly when their harness cannot mmap"; \
 	tools/tests/harness-mmap-test 2>&1 | tee $(BUILD)/check/host-harness-mmap.log; \
 	[ $${PIPESTATUS[0]} -eq 0 ] || rc=1; \
+	echo "== host and vm: the selftests as a kselftest target of kernel trees ($(KSFT_TREES))"; \
+	tools/tests/ksft-tree-test $(KSFT_TREES) 2>&1 | tee $(BUILD)/check/vm-ksft-tree.log; \
+	[ $${PIPESTATUS[0]} -eq 0 ] || rc=1; \
+	echo "== host and vm: DKMS ($(DKMS_KERNELS))"; \
+	tools/tests/dkms-test $(addprefix -k ,$(DKMS_KERNELS)) 2>&1 | tee $(BUILD)/check/vm-dkms.log; \
+	[ $${PIPESTATUS[0]} -eq 0 ] || rc=1; \
 	echo "== vm: loading the module"; \
 	tools/tests/module-load-test 2>&1 | tee $(BUILD)/check/vm-module-load.log; \
 	[ $${PIPESTATUS[0]} -eq 0 ] || rc=1; \
@@ -370,10 +395,51 @@ install: userspace
 	$(Q)DESTDIR=$(DESTDIR) cmake --install $(CMAKE_BUILD) --prefix $(PREFIX) | \
 		sed 's/^-- //'
 
+# --- install-dkms: the module's sources, for DKMS ---------------------------
+#
+#   make install-dkms [DESTDIR=...]
+#
+# Copies what DKMS builds the module from (dkms.conf, Kbuild, module/,
+# uapi/linux/unpriv.h) to $(DESTDIR)/usr/src/unpriv-VERSION, VERSION
+# being dkms.conf's PACKAGE_VERSION; then, as root,
+# 'dkms install unpriv/VERSION' (README.md: "Installing with DKMS").
+# A package would do the same with DESTDIR set.
+
+DKMS_VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"$$/\1/p' dkms.conf)
+DKMS_SRC = $(DESTDIR)/usr/src/unpriv-$(DKMS_VERSION)
+
+install-dkms:
+	$(if $(DKMS_VERSION),,$(error dkms.conf has no PACKAGE_VERSION))
+	$(Q)install -d $(DKMS_SRC)/module $(DKMS_SRC)/uapi/linux
+	$(Q)install -m 0644 dkms.conf Kbuild COPYING $(DKMS_SRC)/
+	$(Q)install -m 0644 $(wildcard module/*.[chS]) module/Kbuild module/60-unpriv.rules \
+		$(DKMS_SRC)/module/
+	$(Q)install -m 0755 module/dkms-hook $(DKMS_SRC)/module/
+	$(Q)install -m 0644 uapi/linux/unpriv.h $(DKMS_SRC)/uapi/linux/
+	@echo "  DKMS    $(DKMS_SRC)"
+
+# --- dkms-check: DKMS on this machine, and what it built in the VM ----------
+#
+# tools/tests/dkms-test alone (it is also a part of 'make check'), as
+# root (through sudo otherwise): dkms add, build and install against the
+# installed headers of each kernel in DKMS_KERNELS, each module so built
+# loaded in that kernel's VM, the unsupported kernels refused, then
+# dkms remove and the host as it was found.  Log in build/check-dkms/.
+
+dkms-check: modules vmroot
+	$(Q)rm -rf $(BUILD)/check-dkms && mkdir -p $(BUILD)/check-dkms
+	$(Q)rc=0; \
+	echo "== host and vm: DKMS ($(DKMS_KERNELS))"; \
+	tools/tests/dkms-test $(addprefix -k ,$(DKMS_KERNELS)) 2>&1 | \
+		tee $(BUILD)/check-dkms/dkms.log; \
+	[ $${PIPESTATUS[0]} -eq 0 ] || rc=1; \
+	tools/check-summary $(BUILD)/check-dkms/*.log || rc=1; \
+	exit $$rc
+
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all deps modules selftests checkpatch stress unpriv-stat userspace vmroot test-modules check check-debug run install clean
+.PHONY: all deps modules selftests checkpatch stress unpriv-stat userspace vmroot test-modules check check-debug run install install-dkms dkms-check clean
 
 # --- the debug kernel (tools/debug-kernel/) ---------------------------------
 #

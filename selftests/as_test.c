@@ -539,7 +539,7 @@ FIXTURE_SETUP(unmappable)
 	self->fd = variant->open(&self->g);
 	/* What is tested is the map, not the kernel's or user's lot. */
 	if (self->fd < 0)
-		SKIP(_exit(255), "this kernel or user cannot open one: %m");
+		SKIP(_exit(UNPRIV_SKIP_STATUS), "this kernel or user cannot open one: %m");
 }
 
 FIXTURE_TEARDOWN(unmappable)

@@ -17,8 +17,8 @@
 #include <linux/unpriv.h>
 
 #include "kselftest_harness.h"
+#include "unpriv_util.h"
 
-#define UNPRIV_DEV	"/dev/unpriv"
 #define MISC_MAJOR	10U
 
 FIXTURE(dev) {
@@ -29,7 +29,7 @@ FIXTURE_SETUP(dev)
 {
 	self->fd = open(UNPRIV_DEV, O_RDWR | O_CLOEXEC);
 	if (self->fd < 0 && errno == ENOENT)
-		SKIP(_exit(255), "%s not present: is the unpriv module loaded?",
+		SKIP(_exit(UNPRIV_SKIP_STATUS), UNPRIV_ABSENT_MSG,
 		     UNPRIV_DEV);	/* see GUEST_SETUP() in unpriv_util.h */
 	ASSERT_LE(0, self->fd) TH_LOG("open %s: %m", UNPRIV_DEV);
 }

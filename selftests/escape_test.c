@@ -89,7 +89,7 @@ static const char *no_user_setup(void)
 		const char *__why = no_user_setup();			\
 									\
 		if (__why)						\
-			SKIP(_exit(255), "%s", __why);			\
+			SKIP(_exit(UNPRIV_SKIP_STATUS), "%s", __why);			\
 		ASSERT_EQ(0, become_user(uid));				\
 		ASSERT_NE(0, geteuid());				\
 	} while (0)
@@ -802,9 +802,9 @@ FIXTURE_SETUP(end)
 	const char *why = no_user_setup();
 
 	if (why)
-		SKIP(_exit(255), "%s", why);
+		SKIP(_exit(UNPRIV_SKIP_STATUS), "%s", why);
 	if (unpriv_module_refcnt() < 0)
-		SKIP(_exit(255), "no /sys/module/unpriv/refcnt");
+		SKIP(_exit(UNPRIV_SKIP_STATUS), "no /sys/module/unpriv/refcnt");
 }
 
 FIXTURE_TEARDOWN(end)

@@ -58,7 +58,7 @@ FIXTURE(trace) {
 FIXTURE_SETUP(trace)
 {
 	if (access(TRACEFS "/events/unpriv/enable", W_OK))
-		SKIP(_exit(255), "no unpriv events in " TRACEFS);
+		SKIP(_exit(UNPRIV_SKIP_STATUS), "no unpriv events in " TRACEFS);
 	GUEST_SETUP(&self->g);
 	ASSERT_EQ(0, write_file(TRACEFS "/trace", ""));
 	ASSERT_EQ(0, write_file(TRACEFS "/events/unpriv/enable", "1"));
