@@ -20,6 +20,7 @@
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/user.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <stddef.h>
 #include <sys/rseq.h>
@@ -463,6 +464,127 @@ TEST_F(iso, rseq_cpu_id_is_right_after_a_migration_during_run)
 	EXPECT_EQ(NULL, ret);
 	EXPECT_LT(1000, checked);
 	EXPECT_EQ(0, stale);
+}
+
+/*
+ * Per-mm concurrency ids (6.3 on): the scheduler gives a running thread
+ * the id its mm holds for the CPU, at each context switch, and rseq
+ * shows it at offset 24.  A switch in guest mode gives the thread one of
+ * the address space's; back in host mode it must have its own mm's for
+ * the CPU, the one the next switch gives it.  (The first 6.12 port kept
+ * the address space's: 0, where the host's on that CPU was 1.)
+ */
+#define RSEQ_MM_CID	24
+
+static bool kernel_has_mm_cid(void)
+{
+	struct utsname u;
+	unsigned int major = 0, minor = 0;
+
+	if (uname(&u) || sscanf(u.release, "%u.%u", &major, &minor) != 2)
+		return false;
+	return major > 6 || (major == 6 && minor >= 3);
+}
+
+static uint32_t rseq_mm_cid(void)
+{
+	char *rs = (char *)__builtin_thread_pointer() + __rseq_offset;
+
+	return __atomic_load_n((uint32_t *)(rs + RSEQ_MM_CID), __ATOMIC_RELAXED);
+}
+
+static void pin_to(pid_t tid, int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	sched_setaffinity(tid, sizeof(set), &set);
+}
+
+struct cid_spinner {
+	volatile bool stop;
+	volatile bool running;
+};
+
+/* Holds CPU 1 for the host mm: its id there is this thread's. */
+static void *spin_on_cpu1(void *arg)
+{
+	struct cid_spinner *s = arg;
+
+	pin_to(0, 1);
+	s->running = true;
+	while (!s->stop)
+		;
+	return NULL;
+}
+
+struct cid_mover {
+	pid_t tid;
+	int vcpu;
+};
+
+/* Moves the thread, in guest mode, to CPU 1, then ends its run. */
+static void *move_then_kick(void *arg)
+{
+	struct cid_mover *m = arg;
+
+	sleep_ms(5);
+	pin_to(m->tid, 1);
+	sleep_ms(10);
+	ioctl(m->vcpu, UNPRIV_KICK, 0);
+	return NULL;
+}
+
+TEST_F(iso, rseq_mm_cid_is_the_host_mms_after_a_switch_in_guest_mode)
+{
+	struct cid_spinner s = {};
+	struct cid_mover m = { .tid = gettid(), .vcpu = self->g.vcpu };
+	int i, checked = 0, wrong = 0;
+	pthread_t spinner, mover;
+
+	if (!__rseq_size)
+		SKIP(return, "rseq not registered by the C library");
+	if (get_nprocs() < 2)
+		SKIP(return, "needs two CPUs");
+	if (!kernel_has_mm_cid())
+		SKIP(return, "no mm concurrency ids before 6.3");
+	ASSERT_EQ(0, GUEST_LOAD(&self->g, guest_spin));
+	pin_to(0, 0);
+	ASSERT_EQ(0, pthread_create(&spinner, NULL, spin_on_cpu1, &s));
+	while (!s.running)
+		sleep_ms(1);
+
+	for (i = 0; i < 40; i++) {
+		uint32_t after_run, after_switch;
+		unsigned int cpu = ~0U;
+		int ret;
+
+		pin_to(0, 0);
+		self->g.run->regs.rip = GUEST_CODE_ADDR;
+		ASSERT_EQ(0, pthread_create(&mover, NULL, move_then_kick, &m));
+		ret = guest_run(&self->g);
+		ASSERT_EQ(0, pthread_join(mover, NULL));
+		ASSERT_EQ(-EINTR, ret);
+		after_run = rseq_mm_cid();
+		syscall(SYS_getcpu, &cpu, NULL, NULL);
+		if (cpu != 1)
+			continue;
+		/* The spinner is runnable on CPU 1: this switches. */
+		sched_yield();
+		after_switch = rseq_mm_cid();
+		syscall(SYS_getcpu, &cpu, NULL, NULL);
+		if (cpu != 1)
+			continue;
+		checked++;
+		if (after_run != after_switch && wrong++ < 5)
+			TH_LOG("run %d: mm_cid %u after the run, %u after a switch",
+			       i, after_run, after_switch);
+	}
+	s.stop = true;
+	ASSERT_EQ(0, pthread_join(spinner, NULL));
+	EXPECT_LT(20, checked);
+	EXPECT_EQ(0, wrong);
 }
 
 static volatile char sud_selector = SYSCALL_DISPATCH_FILTER_ALLOW;
