@@ -39,6 +39,7 @@
 #   VSYSCALL_MODES  vsyscall= boot options under which 'make check' runs
 #                   vsyscall_test again on generic (default: xonly emulate)
 #   CHECK_STRESS_SECONDS  the stress round of 'make check' (default 30)
+#   CHECK_STRESS_KERNELS  the kernels it runs on (default generic generic-6.12)
 #   KSFT_TREES      VERSION:KERNEL pairs: 'make check' builds the selftests
 #                   in Debian's linux-source-VERSION as a kselftest target
 #                   and runs them in KERNEL's VM (default: 6.1:generic
@@ -69,6 +70,7 @@ SELFTEST_PROGS = $(basename $(notdir $(wildcard selftests/*_test.c)))
 # and vsyscall_test runs again under each.
 VSYSCALL_MODES ?= xonly emulate
 CHECK_STRESS_SECONDS ?= 30
+CHECK_STRESS_KERNELS ?= generic generic-6.12
 # The selftests as tools/testing/selftests/unpriv of Debian's
 # linux-source-VERSION, run in the VM of KERNEL (VERSION:KERNEL).
 KSFT_TREES ?= 6.1:generic 6.12:generic
@@ -342,11 +344,13 @@ check: all test-modules $(CHECKPATCH_DIR)/checkpatch.pl $(if $(filter debug,$(CH
 			-- unpriv-check vsyscall_test 2>&1 | tee $(BUILD)/check/vm-vsyscall-$$m.log; \
 		s=$${PIPESTATUS[0]}; [ $$s -eq 0 ] || { rc=1; echo "vmrun-status: $$s" >>$(BUILD)/check/vm-vsyscall-$$m.log; }; \
 	done; \
-	echo "== vm[generic]: a stress round of $(CHECK_STRESS_SECONDS) s"; \
-	tools/vmrun --kernel generic --cpus 2 --timeout 600 -- unpriv-stress-rounds \
-		--duration $(CHECK_STRESS_SECONDS) $(stress_seed) 2>&1 | \
-		tee $(BUILD)/check/vm-generic-stress.log; \
-	s=$${PIPESTATUS[0]}; [ $$s -eq 0 ] || { rc=1; echo "vmrun-status: $$s" >>$(BUILD)/check/vm-generic-stress.log; }; \
+	for k in $(CHECK_STRESS_KERNELS); do \
+		echo "== vm[$$k]: a stress round of $(CHECK_STRESS_SECONDS) s"; \
+		tools/vmrun --kernel $$k --cpus 2 --timeout 600 -- unpriv-stress-rounds \
+			--duration $(CHECK_STRESS_SECONDS) $(stress_seed) 2>&1 | \
+			tee $(BUILD)/check/vm-$$k-stress.log; \
+		s=$${PIPESTATUS[0]}; [ $$s -eq 0 ] || { rc=1; echo "vmrun-status: $$s" >>$(BUILD)/check/vm-$$k-stress.log; }; \
+	done; \
 	tools/check-summary $(BUILD)/check/*.log || rc=1; \
 	exit $$rc
 
