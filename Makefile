@@ -206,8 +206,17 @@ unpriv-stat: deps
 
 # --- userspace (CMake): libunpriv and its tests ----------------------------
 
+# Compilations are cached by ccache outside the clone, where the debug
+# kernel is (tools/debug-kernel/build: $UNPRIV_CACHE_DIR, else
+# $XDG_CACHE_HOME/unpriv, else ~/.cache/unpriv), so that a fresh clone
+# builds the C++ in seconds once any clone on the machine has built it.
+UNPRIV_CACHE_DIR ?= $(or $(if $(XDG_CACHE_HOME),$(XDG_CACHE_HOME)/unpriv),$(if $(HOME),$(HOME)/.cache/unpriv),$(BUILD))
+export CCACHE_DIR ?= $(UNPRIV_CACHE_DIR)/ccache
+export CCACHE_MAXSIZE ?= 2G
+
 $(CMAKE_BUILD)/CMakeCache.txt: CMakeLists.txt | deps
-	$(Q)cmake -S . -B $(CMAKE_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	$(Q)cmake -S . -B $(CMAKE_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+		-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache >/dev/null
 
 userspace: $(CMAKE_BUILD)/CMakeCache.txt
 	$(Q)cmake --build $(CMAKE_BUILD) -j$$(nproc) -- --no-print-directory \
