@@ -213,6 +213,10 @@ unpriv-stat: deps
 UNPRIV_CACHE_DIR ?= $(or $(if $(XDG_CACHE_HOME),$(XDG_CACHE_HOME)/unpriv),$(if $(HOME),$(HOME)/.cache/unpriv),$(BUILD))
 export CCACHE_DIR ?= $(UNPRIV_CACHE_DIR)/ccache
 export CCACHE_MAXSIZE ?= 2G
+# Paths inside the clone hash relative to it, so another clone hits; its
+# debug info may then name the directory of the clone that compiled.
+export CCACHE_BASEDIR ?= $(CURDIR)
+export CCACHE_NOHASHDIR ?= 1
 
 $(CMAKE_BUILD)/CMakeCache.txt: CMakeLists.txt | deps
 	$(Q)cmake -S . -B $(CMAKE_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
