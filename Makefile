@@ -43,7 +43,7 @@
 #   KSFT_TREES      VERSION:KERNEL pairs: 'make check' builds the selftests
 #                   in Debian's linux-source-VERSION as a kselftest target
 #                   and runs them in KERNEL's VM (default: 6.1:generic
-#                   6.12:generic)
+#                   6.12:generic-6.12)
 #   DKMS_KERNELS    kernels 'make check' and 'make dkms-check' install the
 #                   module for with DKMS, on this machine, then load it in
 #                   their VM (default: generic generic-6.12)
@@ -73,7 +73,7 @@ CHECK_STRESS_SECONDS ?= 30
 CHECK_STRESS_KERNELS ?= generic generic-6.12
 # The selftests as tools/testing/selftests/unpriv of Debian's
 # linux-source-VERSION, run in the VM of KERNEL (VERSION:KERNEL).
-KSFT_TREES ?= 6.1:generic 6.12:generic
+KSFT_TREES ?= 6.1:generic 6.12:generic-6.12
 # The kernels whose installed headers DKMS builds the module for.
 DKMS_KERNELS ?= generic generic-6.12
 CHECK_DEBUG_ROUNDS ?= 2
