@@ -350,7 +350,7 @@ check: all test-modules $(CHECKPATCH_DIR)/checkpatch.pl $(if $(filter debug,$(CH
 	[ $${PIPESTATUS[0]} -eq 0 ] || rc=1; \
 	for k in $(CHECK_KERNELS); do \
 		echo "== vm[$$k]: selftests and libunpriv"; \
-		tools/vmrun --kernel $$k --cpus 2 --timeout 900 -- unpriv-check 2>&1 | \
+		tools/vmrun --kernel $$k --cpus 2 --timeout 1800 -- unpriv-check 2>&1 | \
 			tee $(BUILD)/check/vm-$$k.log; \
 		s=$${PIPESTATUS[0]}; [ $$s -eq 0 ] || { rc=1; echo "vmrun-status: $$s" >>$(BUILD)/check/vm-$$k.log; }; \
 	done; \
