@@ -26,7 +26,6 @@
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/user.h>
-#include <sys/utsname.h>
 #include <sys/wait.h>
 
 #include "kselftest_harness.h"
@@ -1278,12 +1277,7 @@ static void on_sigbus(int sig, siginfo_t *si, void *uc)
  */
 static bool hwpoison_is_an_access(void)
 {
-	struct utsname u;
-	unsigned int major = 0, minor = 0;
-
-	if (uname(&u) || sscanf(u.release, "%u.%u", &major, &minor) != 2)
-		return false;
-	return major > 6 || (major == 6 && minor >= 12);
+	return kernel_at_least(6, 12);
 }
 
 /*

@@ -22,6 +22,7 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <linux/unpriv.h>
@@ -237,6 +238,17 @@ static inline void *guest_run_thread(void *arg)
 
 	r->ret = guest_run(r->g);
 	return NULL;
+}
+
+/* Whether the running kernel is major.minor or later. */
+static inline bool kernel_at_least(unsigned int major, unsigned int minor)
+{
+	unsigned int ma = 0, mi = 0;
+	struct utsname u;
+
+	if (uname(&u) || sscanf(u.release, "%u.%u", &ma, &mi) != 2)
+		return false;
+	return ma > major || (ma == major && mi >= minor);
 }
 
 static inline void sleep_ms(long ms)
