@@ -418,23 +418,22 @@ void unpriv_vcpu_enter(struct unpriv_vcpu *vcpu, struct pt_regs *regs)
 	 * with a kick or task work pending and nothing to stop it.
 	 */
 	clear_notify_signal();
-	if (!task_sigpending(current) && task_work_pending(current) &&
-	    test_thread_flag(TIF_NOTIFY_RESUME) &&
-	    !test_bit(UNPRIV_VCPU_KICKED, &vcpu->flags)) {
-		/*
-		 * Task work the kernel runs on this same way out, right
-		 * after this (resume_user_mode_work() runs all of it): let
-		 * it, and enter on the next round, which the flag asks for.
-		 * The scheduler queues such work every 100 ms on 6.12 (the
-		 * per-mm concurrency id scan): not worth an exit.
-		 */
-		set_thread_flag(TIF_NOTIFY_SIGNAL);
-		return;
-	}
-	if (task_sigpending(current) || task_work_pending(current) ||
-	    test_and_clear_bit(UNPRIV_VCPU_KICKED, &vcpu->flags)) {
+	if (unlikely(task_sigpending(current) || task_work_pending(current) ||
+		     test_bit(UNPRIV_VCPU_KICKED, &vcpu->flags))) {
 		/* Back to the kernel's own function, for task work too. */
 		set_thread_flag(TIF_NOTIFY_SIGNAL);
+		/*
+		 * Task work alone, which the kernel runs on this same way
+		 * out, right after this (resume_user_mode_work() runs all of
+		 * it): let it, and enter on the next round, which the flag
+		 * asks for.  The scheduler queues such work every 100 ms on
+		 * 6.12 (the per-mm concurrency id scan): not worth an exit.
+		 */
+		if (!task_sigpending(current) &&
+		    !test_bit(UNPRIV_VCPU_KICKED, &vcpu->flags) &&
+		    test_thread_flag(TIF_NOTIFY_RESUME))
+			return;
+		clear_bit(UNPRIV_VCPU_KICKED, &vcpu->flags);
 		unpriv_vcpu_abort(vcpu, regs, -EINTR);
 		return;
 	}
