@@ -1,0 +1,51 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# tools/lib/kcache.sh: what the builds of kernels cached outside the clone
+# share (tools/debug-kernel/build, guest-port/uml/build).  Sourced, not run.
+#
+#   kcache_base NAME             print the cache folder of NAME: under
+#                                $UNPRIV_CACHE_DIR, else $XDG_CACHE_HOME/unpriv,
+#                                else ~/.cache/unpriv, else build/ of the clone
+#   kcache_unpack TARBALL BASE   unpack Debian's linux-source tarball once per
+#                                package version into BASE/src-VERSION/ (the
+#                                package's other versions are removed) and
+#                                print the source folder
+#   kcache_lock BASE             hold BASE/.lock for the rest of the script,
+#                                waiting for another build that holds it
+#
+# The caller defines say() (progress to stderr) and top (the clone).
+
+kcache_base() {
+	local cache=${UNPRIV_CACHE_DIR:-${XDG_CACHE_HOME:+$XDG_CACHE_HOME/unpriv}}
+	[[ -n "$cache" || -z "${HOME:-}" ]] || cache="$HOME/.cache/unpriv"
+	echo "${cache:-$top/build}/$1"
+}
+
+kcache_unpack() {
+	local tarball=$1 base=$2 pkg pkgver dir src
+	pkg=$(basename "$tarball" .tar.xz)
+	pkgver=$(dpkg-query -W -f='${Version}' "$pkg")
+	dir="$base/src-$pkgver"
+	src="$dir/$pkg"
+	if [[ ! -f "$src/.unpriv-unpacked" ]]; then
+		say "unpacking $tarball (version $pkgver)"
+		rm -rf "$dir"
+		mkdir -p "$dir"
+		tar -xJf "$tarball" -C "$dir"
+		touch "$src/.unpriv-unpacked"
+		# This package's sources of other versions are stale.
+		local d
+		for d in "$base"/src-*; do
+			[[ "$d" == "$dir" || ! -d "$d/$pkg" ]] || rm -rf "$d"
+		done
+	fi
+	echo "$src"
+}
+
+kcache_lock() {
+	exec 9>"$1/.lock"
+	if ! flock -n 9; then
+		say "waiting for another build to finish"
+		flock 9
+	fi
+}
