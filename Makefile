@@ -246,7 +246,10 @@ vmroot: selftests stress unpriv-stat userspace
 	$(Q)install -m 0755 tools/vm/unpriv-udev $(VMROOT).new/usr/lib/unpriv/
 	$(Q)install -m 0755 tools/vm/unpriv-check tools/vm/unpriv-load tools/vm/unpriv-kmemleak \
 		tools/vm/unpriv-stress-rounds tools/vm/unpriv-fault-inject \
-		tools/vm/unpriv-kselftest tools/vm/toggle-sched-tracepoint $(VMROOT).new/usr/bin/
+		tools/vm/unpriv-kselftest tools/vm/toggle-sched-tracepoint \
+		tools/vm/uml-run tools/vm/uml-check $(VMROOT).new/usr/bin/
+	$(Q)install -d $(VMROOT).new/usr/lib/unpriv/uml/tests
+	$(Q)install -m 0644 guest-port/uml/tests/userspace.sh $(VMROOT).new/usr/lib/unpriv/uml/tests/
 	$(Q)install -m 0755 $(BUILD)/stress/unpriv-stress $(VMROOT).new/usr/bin/
 	$(Q)install -m 0755 $(BUILD)/unpriv-stat/unpriv-stat $(VMROOT).new/usr/bin/
 	$(Q)install -m 0755 $(BUILD)/unpriv-stat/known-exits $(VMROOT).new/usr/lib/unpriv/
@@ -348,6 +351,15 @@ check: all test-modules $(CHECKPATCH_DIR)/checkpatch.pl $(if $(filter debug,$(CH
 		tools/tests/dkms-test $(addprefix -k ,$(DKMS_KERNELS)) 2>&1 | tee $(BUILD)/check/vm-dkms.log; \
 		[ $${PIPESTATUS[0]} -eq 0 ] || rc=1; \
 	fi; \
+	echo "== vm[generic]: User-Mode Linux"; \
+	if guest-port/uml/stage $(UML_STAGE) --stock; then \
+		tools/vmrun --kernel generic --cpus 2 --timeout 600 --add $(UML_STAGE)/.:/ -- uml-check 2>&1 | \
+			tee $(BUILD)/check/vm-uml.log; \
+		s=$${PIPESTATUS[0]}; [ $$s -eq 0 ] || { rc=1; echo "vmrun-status: $$s" >>$(BUILD)/check/vm-uml.log; }; \
+	else \
+		rc=1; printf '%s\n' "not ok 1 building and staging UML (guest-port/uml/stage)" \
+			"# Totals: pass:0 fail:1 xfail:0 xpass:0 skip:0 error:0" | tee $(BUILD)/check/vm-uml.log; \
+	fi; \
 	echo "== vm: loading the module"; \
 	tools/tests/module-load-test 2>&1 | tee $(BUILD)/check/vm-module-load.log; \
 	[ $${PIPESTATUS[0]} -eq 0 ] || rc=1; \
@@ -417,6 +429,27 @@ run: all
 		echo && hello-guest --backend=module && echo && \
 		unpriv-run --backend=module --stats --root $(GUEST_ROOT) -- \
 			/bin/busybox echo "hello from the guest port"'
+
+# --- User-Mode Linux (guest-port/uml/) --------------------------------------
+#
+# 'make uml' builds UML from Debian's linux-source-6.12 with the project's
+# configuration, with and without the patch series (the stock build is the
+# baseline), cached outside the clone (guest-port/uml/build).  'make
+# run-uml' boots the test VM and runs UML_CMD in UML's userspace there.
+
+UML_CMD ?= uname -a; echo "hello from UML's userspace"; ls /
+
+uml: deps
+	$(Q)guest-port/uml/build --stock
+	$(Q)guest-port/uml/build
+
+UML_STAGE := $(BUILD)/uml-stage
+
+run-uml: vmroot
+	$(Q)guest-port/uml/stage $(UML_STAGE) --stock
+	$(Q)tools/vmrun --kernel generic --add $(UML_STAGE)/.:/ -- uml-run -- '$(UML_CMD)'
+
+.PHONY: uml run-uml
 
 # --- install: libunpriv, its CMake package and pkg-config file; unpriv-run -
 #
