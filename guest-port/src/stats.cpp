@@ -45,6 +45,20 @@ void print_counts(std::FILE *out, const char *label,
 
 } // namespace
 
+void Stats::merge(const Stats& o)
+{
+	syscall_exits += o.syscall_exits;
+	fault_exits += o.fault_exits;
+	trap_exits += o.trap_exits;
+	interrupted_exits += o.interrupted_exits;
+	faults_resolved += o.faults_resolved;
+	for (std::size_t i = 0; i < syscalls.size(); i++)
+		syscalls[i] += o.syscalls[i];
+	for (const auto& [nr, n] : o.unknown)
+		unknown[nr] += n;
+	compat_syscalls += o.compat_syscalls;
+}
+
 void Stats::print(std::FILE *out, unpriv::BackendKind backend, const std::string& outcome,
 		  const Mm::Stats& mm) const
 {
