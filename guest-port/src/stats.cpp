@@ -80,6 +80,9 @@ void Stats::print(std::FILE *out, unpriv::BackendKind backend, const std::string
 	std::fprintf(out, "    trap        %llu\n", static_cast<unsigned long long>(trap_exits));
 	std::fprintf(out, "    interrupted %llu\n",
 		     static_cast<unsigned long long>(interrupted_exits));
+	std::fprintf(out, "  forks         %llu (%llu pages copied)\n",
+		     static_cast<unsigned long long>(mm.forks),
+		     static_cast<unsigned long long>(mm.fork_pages));
 
 	std::vector<std::pair<std::string, std::uint64_t>> handled, missing;
 	for (std::size_t nr = 0; nr < syscalls.size(); nr++)

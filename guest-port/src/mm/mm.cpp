@@ -89,13 +89,16 @@ KResult<std::unique_ptr<Mm>> Mm::fork(unpriv::AddressSpace as) const
 	child->top_ = top_;
 	child->brk_start_ = brk_start_;
 	child->brk_ = brk_;
+	child->stats_.forks = 1;
 	for (const auto& [start, v] : vmas_) {
 		Vma c = v;
 		if (v.phys && !v.kernel_pages) {
 			if (v.shared) {
 				phys_.share(*v.phys, v.len());
 			} else {
-				auto copy = phys_.copy(*v.phys, v.len());
+				std::uint64_t bytes = 0;
+				auto copy = phys_.copy(*v.phys, v.len(), &bytes);
+				child->stats_.fork_pages += bytes / page_size;
 				if (!copy) {
 					c.phys.reset();
 					child->vmas_.emplace(start, std::move(c));

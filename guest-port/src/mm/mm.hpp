@@ -211,12 +211,16 @@ public:
 		std::uint64_t cow_faults = 0;	// copy-on-write faults resolved
 		std::uint64_t cow_pages = 0;	// pages they copied
 		std::uint64_t backend_calls = 0;
+		std::uint64_t forks = 0;	// copies made by fork()
+		std::uint64_t fork_pages = 0;	// pages they copied
 
 		Stats& operator+=(const Stats& o) noexcept
 		{
 			cow_faults += o.cow_faults;
 			cow_pages += o.cow_pages;
 			backend_calls += o.backend_calls;
+			forks += o.forks;
+			fork_pages += o.fork_pages;
 			return *this;
 		}
 	};

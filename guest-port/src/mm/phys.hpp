@@ -63,8 +63,9 @@ public:
 
 	// A copy of [from, from + len) in a new range (fork of private
 	// memory): only the pages that hold data are copied, the holes stay
-	// holes.  ENOMEM as alloc().
-	KResult<std::uint64_t> copy(std::uint64_t from, std::uint64_t len);
+	// holes; *copied counts the bytes.  ENOMEM as alloc().
+	KResult<std::uint64_t> copy(std::uint64_t from, std::uint64_t len,
+				    std::uint64_t *copied);
 
 	// The guest port's own view of physical memory at off.
 	[[nodiscard]] std::byte *host(std::uint64_t off) const noexcept
