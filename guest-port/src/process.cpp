@@ -43,6 +43,10 @@ KResult<int> Kernel::clone(Task& t, const CloneArgs& args)
 	std::shared_ptr<Process> child;
 	{
 		std::lock_guard lock(tasks_lock_);
+		// A parent on its way out makes no child: one made now would
+		// miss the SIGKILL that ends everyone when init goes.
+		if (parent.pending & sigbit(SIGKILL))
+			return kerr(static_cast<int>(erestartsys));
 		if (procs_.size() >= config_.max_procs)
 			return kerr(EAGAIN);
 		int pid = last_pid_;
