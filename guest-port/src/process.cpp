@@ -409,6 +409,12 @@ void Kernel::signal_locked(Process& p, int signo, int from)
 {
 	if (p.state == Process::State::zombie)
 		return;
+	// Init takes from the guest's processes only the signals it has
+	// handlers for, as a pid namespace's init does (SIGNAL_UNKILLABLE):
+	// no guest process can stop or end the guest.  The guest port's own
+	// (SIGPIPE, the end of the run) still reach it.
+	if (&p == init_ && from && p.actions[signo - 1].handler == 0)
+		return;
 	const std::uint64_t stops = sigbit(SIGSTOP) | sigbit(SIGTSTP) | sigbit(SIGTTIN) |
 				    sigbit(SIGTTOU);
 	if (signo == SIGCONT || signo == SIGKILL) {

@@ -355,6 +355,16 @@ static void groups(void)
 		int st;
 		pid_t g = wait4(-1, &st, 0, NULL);
 		CHECK(g > 0 && WIFEXITED(st), "init reaps the orphan");
+
+		/* Init takes no default action for another process's signal. */
+		pid = fork();
+		if (pid == 0) {
+			kill(1, SIGSTOP);
+			kill(1, SIGTERM);
+			kill(1, SIGKILL);
+			_exit(0);
+		}
+		CHECK(reap(pid) == 0, "init is not stopped or ended by a child's SIGSTOP, SIGTERM, SIGKILL");
 	}
 }
 
