@@ -170,9 +170,11 @@ private:
 	int exit_status() const;
 
 	// The child's host thread: make its address space, vcpu and memory
-	// (start says how that went, 0 or an errno), then run it.
+	// (start says how that went, 0 or an errno), then run it.  start is
+	// the thread's own: the parent may return, and destroy what it
+	// has, while set_value() is still on its way out.
 	void child_main(std::shared_ptr<Process> child, Process& parent, unpriv::Regs regs,
-			std::vector<std::byte> fpu, CloneArgs args, std::promise<int>& start);
+			std::vector<std::byte> fpu, CloneArgs args, std::promise<int> start);
 	// The run loop's end of a process: its memory and files go, it
 	// becomes a zombie, its children go to init, its parent is told.
 	void exit_process(Task& t);

@@ -82,7 +82,7 @@ KResult<int> Kernel::clone(Task& t, const CloneArgs& args)
 		try {
 			child->host_thread = std::thread(&Kernel::child_main, this, child,
 							 std::ref(parent), t.regs(), std::move(fpu),
-							 args, std::ref(started));
+							 args, std::move(started));
 			err = ready.get();
 		} catch (const std::system_error&) {
 			err = EAGAIN;
@@ -115,7 +115,7 @@ KResult<int> Kernel::clone(Task& t, const CloneArgs& args)
 }
 
 void Kernel::child_main(std::shared_ptr<Process> child, Process& parent, unpriv::Regs regs,
-			std::vector<std::byte> fpu, CloneArgs args, std::promise<int>& start)
+			std::vector<std::byte> fpu, CloneArgs args, std::promise<int> start)
 {
 	// Made here: ptrace's address space is its maker thread's.
 	auto as = backend_->create_address_space();
