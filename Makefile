@@ -312,6 +312,10 @@ check: all test-modules $(CHECKPATCH_DIR)/checkpatch.pl $(if $(filter debug,$(CH
 	echo "== host: make install, and a program built against it"; \
 	tools/tests/install-test 2>&1 | tee $(BUILD)/check/host-install.log; \
 	[ $${PIPESTATUS[0]} -eq 0 ] || rc=1; \
+	echo "== host: the guest port's unit tests"; \
+	$(CMAKE_BUILD)/guest-port/tests/guest-port-unit-test 2>&1 | \
+		tee $(BUILD)/check/host-guest-port-unit.log; \
+	[ $${PIPESTATUS[0]} -eq 0 ] || rc=1; \
 	echo "== host: the guest port on the ptrace and seccomp backends"; \
 	rm -rf $(BUILD)/guest-root && $(CMAKE_BUILD)/guest-port/unpriv-run \
 		--make-root $(BUILD)/guest-root && \
