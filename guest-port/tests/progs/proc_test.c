@@ -265,7 +265,8 @@ static void signals(void)
 	handled = 0;
 	pid = fork();
 	if (pid == 0) {
-		msleep(30);
+		/* Time for the parent to reach wait4, even in the VM. */
+		msleep(200);
 		kill(getppid(), SIGUSR1);
 		msleep(30);
 		_exit(0);
