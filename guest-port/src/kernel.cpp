@@ -142,7 +142,6 @@ int Kernel::start(const std::string& program, const std::vector<std::string>& ar
 	auto first = std::make_shared<Process>(
 		1, std::make_unique<Mm>(*phys_, std::move(*as), std::move(reserved)));
 	first_task_ = std::make_unique<Task>(*this, *first, std::move(*vcpu), first->pid);
-	process_ = first.get();
 	{
 		std::lock_guard lock(tasks_lock_);
 		procs_.emplace(first->pid, first);

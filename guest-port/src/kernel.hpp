@@ -206,10 +206,8 @@ private:
 	std::mutex stats_lock_;
 	std::atomic<bool> failed_ = false;	// the guest port gave up on the guest
 
-	// The first process, until it is gone: run() runs it.  And a
-	// pointer to it for what is only the first's (the exit summary).
+	// The first process's thread, until it is gone: run() runs it.
 	std::unique_ptr<Task> first_task_;
-	Process *process_ = nullptr;
 
 	std::mutex tasks_lock_;
 	std::map<int, std::shared_ptr<Process>> procs_;	// [tasks] all, until reaped
