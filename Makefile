@@ -315,12 +315,27 @@ check: all test-modules $(CHECKPATCH_DIR)/checkpatch.pl $(if $(filter debug,$(CH
 	echo "== host: make install, and a program built against it"; \
 	tools/tests/install-test 2>&1 | tee $(BUILD)/check/host-install.log; \
 	[ $${PIPESTATUS[0]} -eq 0 ] || rc=1; \
+	echo "== host: the guest port's unit tests"; \
+	$(CMAKE_BUILD)/guest-port/tests/guest-port-unit-test 2>&1 | \
+		tee $(BUILD)/check/host-guest-port-unit.log; \
+	[ $${PIPESTATUS[0]} -eq 0 ] || rc=1; \
 	echo "== host: the guest port on the ptrace and seccomp backends"; \
 	rm -rf $(BUILD)/guest-root && $(CMAKE_BUILD)/guest-port/unpriv-run \
 		--make-root $(BUILD)/guest-root && \
 	guest-port/tests/e2e --root $(BUILD)/guest-root \
 		--unpriv-run $(CMAKE_BUILD)/guest-port/unpriv-run ptrace seccomp 2>&1 | \
 		tee $(BUILD)/check/host-guest-port.log; \
+	[ $${PIPESTATUS[0]} -eq 0 ] || rc=1; \
+	echo "== host: the guest port's test programs on the ptrace and seccomp backends"; \
+	install -d $(BUILD)/guest-root/tests $(BUILD)/guest-root/lib/x86_64-linux-gnu \
+		$(BUILD)/guest-root/lib64 && \
+	install -m 0755 $(CMAKE_BUILD)/guest-port/tests/guest-*-test $(BUILD)/guest-root/tests/ && \
+	install -m 0755 $(addprefix /lib/x86_64-linux-gnu/,$(GUEST_LIBS)) \
+		$(BUILD)/guest-root/lib/x86_64-linux-gnu/ && \
+	ln -sf /lib/x86_64-linux-gnu/ld-linux-x86-64.so.2 $(BUILD)/guest-root/lib64/ && \
+	guest-port/tests/progs-check --root $(BUILD)/guest-root \
+		--unpriv-run $(CMAKE_BUILD)/guest-port/unpriv-run ptrace seccomp 2>&1 | \
+		tee $(BUILD)/check/host-guest-port-progs.log; \
 	[ $${PIPESTATUS[0]} -eq 0 ] || rc=1; \
 	echo "== host: unpriv-stress --self-test"; \
 	$(BUILD)/stress/unpriv-stress --self-test 2>&1 | tee $(BUILD)/check/host-stress-self-test.log; \
