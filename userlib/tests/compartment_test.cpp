@@ -153,6 +153,14 @@ TEST_CASE("calls take up to six arguments and return the entry's result")
 	for (long i = 0; i < 100; i++)
 		CHECK_RETURNS(c.call(*e, i, 0, 0, 0, 0, 1), i + 6);
 
+	// The exit gate's system call ends a call from the gate alone; the
+	// gate itself is code the compartment cannot change.
+	CHECK_RETURNS(c.call("do_syscall", cl::gate_nr, 0, 0, 0), -EPERM);
+	REQUIRE(c.call("jump", cl::gate_addr));
+	CHECK_FAILS(c, c.call("poke", cl::gate_addr, 0), errc::compartment_fault,
+		    CallFailure::Kind::fault);
+	CHECK_RETURNS(c.call("answer"), 42);
+
 	auto none = c.call("nonesuch");
 	REQUIRE_FALSE(none);
 	CHECK(none.error() == make_error_code(errc::no_such_entry));

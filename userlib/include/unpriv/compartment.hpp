@@ -16,8 +16,9 @@
 //
 // What a compartment's address space holds, and nothing else:
 //
-//	0x1000                 the exit gate: never mapped; the return address
-//	                       of every call, so a return is a fetch fault there
+//	gate_addr (1 page)     the exit gate, read-only code: the return address
+//	                       of every call; it moves rax to rdi and makes
+//	                       system call gate_nr, which ends the call
 //	tcb_addr (1 page)      the thread control block %fs points to: a self
 //	                       pointer at 0, the stack-protector canary at 0x28
 //	[image_start, image_end)  the image's PT_LOAD segments, with their
@@ -62,7 +63,8 @@ namespace unpriv {
 
 // The fixed parts of every compartment's address space.
 namespace compartment_layout {
-inline constexpr std::uint64_t gate_addr = 0x1000;
+inline constexpr std::uint64_t gate_addr = 0x10000;	// vm.mmap_min_addr
+inline constexpr std::uint64_t gate_nr = 0x7fff;		// no such call
 inline constexpr std::uint64_t tcb_addr = 0x100000;
 inline constexpr std::uint64_t image_start = 0x200000;
 inline constexpr std::uint64_t image_end = 0x40000000;
