@@ -4,6 +4,13 @@
 // process, started on first use, that kicks each watched vcpu once its
 // deadline has passed.  The kick is made with the lock held, and
 // unwatch() takes it, so a vcpu is never kicked after its call ended.
+//
+// The thread is detached and never ends, so that nothing joins it at
+// exit; a child of fork() has no such thread (and maybe a copy of a lock
+// held at the fork), so it starts a watchdog of its own on first use.
+#include <pthread.h>
+
+#include <atomic>
 #include <condition_variable>
 #include <map>
 #include <mutex>
@@ -22,16 +29,9 @@ struct Watched {
 
 class Thread {
 public:
-	Thread() : thread_([this] { loop(); }) {}
-
-	~Thread()
+	void start()
 	{
-		{
-			std::lock_guard lk(lock_);
-			stop_ = true;
-		}
-		wake_.notify_one();
-		thread_.join();
+		std::thread([this] { loop(); }).detach();
 	}
 
 	Watchdog::Id watch(Vcpu& vcpu, std::chrono::steady_clock::time_point t)
@@ -56,7 +56,7 @@ private:
 	{
 		std::unique_lock lk(lock_);
 
-		while (!stop_) {
+		for (;;) {
 			auto now = std::chrono::steady_clock::now();
 			auto next = std::chrono::steady_clock::time_point::max();
 
@@ -85,14 +85,32 @@ private:
 	std::condition_variable wake_;
 	std::map<Watchdog::Id, Watched> watched_;	// lock_
 	Watchdog::Id next_id_ = 1;			// lock_
-	bool stop_ = false;				// lock_
-	std::thread thread_;
 };
+
+// This process's watchdog, made on first use, never freed.
+std::atomic<Thread *> instance;
+
+void forget_after_fork()
+{
+	instance.store(nullptr, std::memory_order_relaxed);
+}
 
 Thread& thread()
 {
-	static Thread t;
-	return t;
+	static const int at_fork = pthread_atfork(nullptr, nullptr, forget_after_fork);
+	Thread *t = instance.load(std::memory_order_acquire);
+
+	(void)at_fork;
+	if (t)
+		return *t;
+	// The first to install one starts it; the others use it.
+	auto *mine = new Thread;
+	if (!instance.compare_exchange_strong(t, mine, std::memory_order_acq_rel)) {
+		delete mine;
+		return *t;
+	}
+	mine->start();
+	return *mine;
 }
 
 } // namespace

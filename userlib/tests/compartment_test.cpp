@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -470,6 +471,31 @@ TEST_CASE("a deadline stops a compartment that loops forever")
 	CHECK_RETURNS(c.call(Deadline::in(200ms), "answer"), 42);
 	std::this_thread::sleep_for(300ms);
 	CHECK_RETURNS(c.call("answer"), 42);
+}
+
+TEST_CASE("a deadline works in a child of fork() too")
+{
+	// The parent's watchdog thread is not in the child, which must
+	// start its own.
+	auto c = make();
+	CHECK_FAILS(c, c.call(Deadline::in(10ms), "spin"), errc::deadline_exceeded,
+		    CallFailure::Kind::deadline);
+
+	pid_t pid = fork();
+	REQUIRE(pid >= 0);
+	if (pid == 0) {
+		alarm(10);	// without a watchdog, the call would never end
+		Compartment::Config cfg{.backend = current_backend()};
+		auto child = Compartment::create(test_image(), cfg);
+		if (!child)
+			_exit(2);
+		auto r = child->call(Deadline::in(100ms), "spin");
+		_exit(!r && r.error() == make_error_code(errc::deadline_exceeded) ? 0 : 1);
+	}
+	int status;
+	REQUIRE(waitpid(pid, &status, 0) == pid);
+	CHECK(WIFEXITED(status));
+	CHECK(WEXITSTATUS(status) == 0);
 }
 
 TEST_CASE("reset() brings back the initial image")
