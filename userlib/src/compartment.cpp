@@ -93,6 +93,7 @@ struct Compartment::State {
 	std::size_t heap_used = 0;
 
 	std::vector<Window> windows;
+	std::vector<std::byte> write_buf;	// allow_write()'s bounce buffer
 	CallFailure failure;
 	bool running = false;
 
@@ -220,6 +221,7 @@ Result<Compartment> Compartment::create(const Image& image, Config config)
 		.heap_pages = std::vector<HeapPage>(config.budget / page_size,
 						    HeapPage::free),
 		.windows = {},
+		.write_buf = {},
 		.failure = {},
 	});
 	s->initial_regs = s->vcpu.regs();
@@ -496,17 +498,16 @@ Outcome Compartment::State::serve_listed(const SyscallExit& sys)
 
 Outcome Compartment::State::serve_write(const SyscallExit& sys)
 {
-	std::byte buf[max_write];
-
 	if (sys.args[0] != 1)
 		return Outcome::ret(-EBADF);
-	std::size_t len = std::min<std::uint64_t>(sys.args[2], sizeof(buf));
+	std::size_t len = std::min<std::uint64_t>(sys.args[2], max_write);
 	if (len == 0)
 		return Outcome::ret(0);
-	auto got = as.read(sys.args[1], std::span(buf, len));
+	write_buf.resize(max_write);
+	auto got = as.read(sys.args[1], std::span(write_buf.data(), len));
 	if (!got || *got == 0)
 		return Outcome::ret(-EFAULT);
-	ssize_t n = ::write(policy.write_fd(), buf, *got);
+	ssize_t n = ::write(policy.write_fd(), write_buf.data(), *got);
 	return Outcome::ret(n < 0 ? -errno : n);
 }
 
