@@ -259,6 +259,12 @@ vmroot: selftests stress unpriv-stat userspace
 	$(Q)install -m 0755 $(CMAKE_BUILD)/userlib/unpriv-lib-test \
 		$(CMAKE_BUILD)/userlib/unpriv-backend-test \
 		$(VMROOT).new/usr/lib/unpriv/tests/
+	$(Q)install -d $(VMROOT).new/usr/lib/unpriv/sandboxed-inflate
+	$(Q)install -m 0755 userlib/examples/sandboxed-inflate/inflate-test \
+		$(CMAKE_BUILD)/userlib/sandboxed-inflate $(CMAKE_BUILD)/userlib/inflate-hostile-* \
+		$(VMROOT).new/usr/lib/unpriv/sandboxed-inflate/
+	$(Q)userlib/examples/sandboxed-inflate/inflate-test \
+		--make-data $(VMROOT).new/usr/lib/unpriv/sandboxed-inflate/data
 	$(Q)install -m 0755 $(CMAKE_BUILD)/userlib/unpriv-info \
 		$(CMAKE_BUILD)/userlib/hello-guest $(VMROOT).new/usr/bin/
 	$(Q)install -m 0755 $(CMAKE_BUILD)/guest-port/unpriv-run $(VMROOT).new/usr/bin/
@@ -311,6 +317,10 @@ check: all test-modules $(CHECKPATCH_DIR)/checkpatch.pl $(if $(filter debug,$(CH
 	[ $${PIPESTATUS[0]} -eq 0 ] || rc=1; \
 	echo "== host: libunpriv on the ptrace and seccomp backends"; \
 	$(CMAKE_BUILD)/userlib/unpriv-backend-test 2>&1 | tee $(BUILD)/check/host-libunpriv-backends.log; \
+	[ $${PIPESTATUS[0]} -eq 0 ] || rc=1; \
+	echo "== host: sandboxed-inflate against zcat, and hostile images in its place"; \
+	userlib/examples/sandboxed-inflate/inflate-test --bin $(CMAKE_BUILD)/userlib \
+		ptrace seccomp 2>&1 | tee $(BUILD)/check/host-sandboxed-inflate.log; \
 	[ $${PIPESTATUS[0]} -eq 0 ] || rc=1; \
 	echo "== host: make install, and a program built against it"; \
 	tools/tests/install-test 2>&1 | tee $(BUILD)/check/host-install.log; \

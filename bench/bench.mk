@@ -7,6 +7,8 @@
 #                      kernel of BENCH_KERNELS (default: generic generic-6.12);
 #                      prints a table for each and writes
 #                      bench/results/micro-KERNEL.json
+#   make bench-compartment  a compartment call and inflate in one, beside
+#                      the alternatives (see below and bench/README.md)
 
 BENCH_BUILD := $(BUILD)/bench
 
@@ -31,3 +33,45 @@ bench-micro: modules userspace
 	done
 
 .PHONY: bench-micro
+
+# make bench-compartment: what a privilege-split call costs (issue 14;
+# bench/compartment.cpp).  In one VM run per kernel of
+# BENCH_COMPARTMENT_KERNELS (default generic), under -icount as
+# bench-micro, in instructions: an empty Compartment::call() on each
+# backend beside a function call, native getpid and two process-based
+# alternatives, and 64 MiB inflated with zlib in a compartment, in the
+# process and in a helper process; then the same on this machine in
+# nanoseconds (--time; no module here).  Tables with the issue's targets;
+# bench/results/compartment-KERNEL.json and compartment-host.json.
+BENCH_COMPARTMENT_KERNELS ?= generic
+BENCH_GZ := $(BENCH_BUILD)/inflate-64m.gz
+
+# 64 MiB of decimal numbers, one a line, as gzip -6 makes them (gzip -n:
+# the same bytes every time).
+$(BENCH_GZ):
+	$(Q)mkdir -p $(dir $@)
+	$(Q)seq 1 20000000 | head -c 67108864 | gzip -n -6 >$@.tmp && mv $@.tmp $@
+
+bench-compartment: modules userspace vmroot $(BENCH_GZ)
+	$(Q)mkdir -p bench/results
+	$(Q)for k in $(BENCH_COMPARTMENT_KERNELS); do \
+		echo "== bench-compartment on $$k ($$(tools/kernel-info kver $$k)), in instructions"; \
+		tools/vmrun --kernel $$k --cpus 1 --qemu -icount --qemu shift=0 \
+			--timeout 1800 --log $(BENCH_BUILD)/console-compartment-$$k.log \
+			--add $(CMAKE_BUILD)/bench/unpriv-bench-compartment:/usr/bin/unpriv-bench-compartment \
+			--add $(BENCH_GZ):/usr/lib/unpriv/bench/inflate-64m.gz \
+			-- sh -c 'insmod /lib/modules/$$(uname -r)/extra/unpriv.ko && \
+				unpriv-bench-compartment /usr/lib/unpriv/bench/inflate-64m.gz' \
+			>$(BENCH_BUILD)/compartment-$$k.out || { cat $(BENCH_BUILD)/compartment-$$k.out; exit 1; }; \
+		bench/compartment-report $(BENCH_BUILD)/compartment-$$k.out \
+			bench/results/compartment-$$k.json || exit 1; \
+		echo "  JSON    bench/results/compartment-$$k.json"; \
+	done
+	$(Q)echo "== bench-compartment on this machine, in nanoseconds (no module)"
+	$(Q)$(CMAKE_BUILD)/bench/unpriv-bench-compartment --time $(BENCH_GZ) \
+		>$(BENCH_BUILD)/compartment-host.out || { cat $(BENCH_BUILD)/compartment-host.out; exit 1; }
+	$(Q)bench/compartment-report $(BENCH_BUILD)/compartment-host.out \
+		bench/results/compartment-host.json
+	@echo "  JSON    bench/results/compartment-host.json"
+
+.PHONY: bench-compartment

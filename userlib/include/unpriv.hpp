@@ -5,6 +5,7 @@
 #pragma once
 
 #include "unpriv/backend.hpp"
+#include "unpriv/compartment.hpp"
 #include "unpriv/device.hpp"
 #include "unpriv/error.hpp"
 #include "unpriv/fd.hpp"

@@ -27,6 +27,22 @@ public:
 			return "the backend's stub process failed";
 		case errc::wrong_thread:
 			return "the address space belongs to another thread";
+		case errc::bad_image:
+			return "not a compartment image";
+		case errc::no_such_entry:
+			return "no such entry point in the compartment image";
+		case errc::compartment_fault:
+			return "the compartment faulted";
+		case errc::compartment_trap:
+			return "the compartment trapped";
+		case errc::syscall_denied:
+			return "the compartment made a system call its policy denies";
+		case errc::deadline_exceeded:
+			return "the compartment ran past its deadline";
+		case errc::budget_exceeded:
+			return "the compartment asked for more memory than its budget";
+		case errc::compartment_exited:
+			return "the compartment called exit";
 		}
 		return "unknown unpriv error " + std::to_string(ev);
 	}

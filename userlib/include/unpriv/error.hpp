@@ -28,6 +28,16 @@ enum class errc {
 					// broke its protocol
 	wrong_thread,			// ptrace: the address space belongs to
 					// (is traced by) another thread
+	// Compartments (unpriv/compartment.hpp): Compartment::last_failure()
+	// has the details of the last five.
+	bad_image,			// not a compartment image
+	no_such_entry,			// the image has no such function
+	compartment_fault,		// the call ended in a page fault
+	compartment_trap,		// ... in another exception
+	syscall_denied,			// ... in a system call the policy denies
+	deadline_exceeded,		// ... at its deadline
+	budget_exceeded,		// ... asking for more than its budget
+	compartment_exited,		// ... in exit(), which the policy allows
 };
 
 const std::error_category& category() noexcept;
