@@ -244,10 +244,14 @@ void compartment_call()
 		errx(1, "call: %s", r ? "wrong result" : r.error().message().c_str());
 }
 
-// A helper process: serve() for each request until the pipe closes.
-int to_helper = -1, from_helper = -1;
+// A helper process over two pipes: for each request byte, serve() runs
+// there and its result is the answer byte, until the request pipe closes.
+struct PipeHelper {
+	pid_t pid;
+	int to, from;
+};
 
-void start_pipe_helper(const std::function<void()>& serve)
+PipeHelper start_pipe_helper(const std::function<char(char)>& serve)
 {
 	int req[2], resp[2];
 
@@ -261,17 +265,18 @@ void start_pipe_helper(const std::function<void()>& serve)
 		close(req[1]);
 		close(resp[0]);
 		while (read(req[0], &c, 1) == 1) {
-			serve();
-			if (write(resp[1], &c, 1) != 1)
+			char r = serve(c);
+			if (write(resp[1], &r, 1) != 1)
 				_exit(1);
 		}
 		_exit(0);
 	}
 	close(req[0]);
 	close(resp[1]);
-	to_helper = req[1];
-	from_helper = resp[0];
+	return {pid, req[1], resp[0]};
 }
+
+int to_helper = -1, from_helper = -1;
 
 void pipe_round_trip()
 {
@@ -444,33 +449,16 @@ void inflate_local()
 void inflate_helper()
 {
 	Buffers b = shared_buffers();
-	int req[2], resp[2];
-
-	if (pipe(req) || pipe(resp))
-		err(1, "pipe");
-	pid_t pid = fork();
-	if (pid < 0)
-		err(1, "fork");
-	if (pid == 0) {
-		char c;
-		close(req[1]);
-		close(resp[0]);
-		while (read(req[0], &c, 1) == 1) {
-			long r = c == 'b' ? gz_begin()
-					  : gz_step(reinterpret_cast<uint8_t *>(b.in) +
-							    b.io->consumed,
-						    b.io->produced,
-						    reinterpret_cast<uint8_t *>(b.out),
-						    out_size, b.io);
-			char out = static_cast<char>(r);
-			if (write(resp[1], &out, 1) != 1)
-				_exit(1);
-		}
-		_exit(0);
-	}
-	close(req[0]);
-	close(resp[1]);
-	auto rpc = [to = req[1], from = resp[0]](char c) {
+	PipeHelper h = start_pipe_helper([b](char c) {
+		long r = c == 'b' ? gz_begin()
+				  : gz_step(reinterpret_cast<uint8_t *>(b.in) +
+						    b.io->consumed,
+					    b.io->produced,
+					    reinterpret_cast<uint8_t *>(b.out),
+					    out_size, b.io);
+		return static_cast<char>(r);
+	});
+	auto rpc = [to = h.to, from = h.from](char c) {
 		char r;
 		if (write(to, &c, 1) != 1 || read(from, &r, 1) != 1)
 			err(1, "inflate helper");
@@ -485,8 +473,9 @@ void inflate_helper()
 		},
 	};
 	time_inflate("inflate_helper", b, inf);
-	close(req[1]);
-	waitpid(pid, nullptr, 0);
+	close(h.to);
+	close(h.from);
+	waitpid(h.pid, nullptr, 0);
 }
 
 void inflate_compartment(const char *name)
@@ -572,7 +561,9 @@ int main(int argc, char **argv)
 		});
 	}
 	failed += !in_child("pipe_helper", [] {
-		start_pipe_helper([] {});
+		PipeHelper h = start_pipe_helper([](char c) { return c; });
+		to_helper = h.to;
+		from_helper = h.from;
 		report("pipe_helper", pipe_round_trip);
 	});
 	failed += !in_child("futex_helper", [] {
