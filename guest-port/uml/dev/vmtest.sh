@@ -29,6 +29,20 @@ bench)
 	echo "=== native"
 	/opt/uml/uml-bench getppid 20000; /opt/uml/uml-bench fault 2048; /opt/uml/uml-bench forkexec 20
 	;;
+compare)
+	echo "=== userspace.sh: ptrace UML vs unpriv UML"
+	t=/usr/lib/unpriv/uml/tests
+	uml-run --uml /opt/uml/linux --log /tmp/c-p.log --add $t:/tests -- 'sh /tests/userspace.sh 2>&1' >/tmp/out-ptrace 2>&1
+	echo "ptrace rc=$?"
+	uml-run --uml /tmp/linux-unpriv --log /tmp/c-u.log --add $t:/tests -- 'sh /tests/userspace.sh 2>&1' >/tmp/out-unpriv 2>&1
+	echo "unpriv rc=$?"
+	if cmp /tmp/out-ptrace /tmp/out-unpriv; then
+		echo "SAME OUTPUT ($(wc -l </tmp/out-unpriv) lines)"
+	else
+		diff -u /tmp/out-ptrace /tmp/out-unpriv
+	fi
+	cat /tmp/out-unpriv
+	;;
 kill)
 	echo "=== unpriv: kill -9 UML while a guest process sleeps"
 	uml-run --uml /tmp/linux-unpriv --log /tmp/c-kill.log -- 'sleep 120' &
@@ -38,7 +52,8 @@ kill)
 	kill -9 $(pidof linux)
 	wait
 	sleep 1
-	echo "after kill: $(pidof linux) (none expected)"
+	echo "after kill: UML pids '$(pidof linux)', unpriv refcnt $(cat /sys/module/unpriv/refcnt)"
+	rmmod unpriv && echo "rmmod right after the kill: ok" && unpriv-load
 	;;
 esac
 done
