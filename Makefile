@@ -246,7 +246,10 @@ vmroot: selftests stress unpriv-stat userspace
 	$(Q)install -m 0755 tools/vm/unpriv-udev $(VMROOT).new/usr/lib/unpriv/
 	$(Q)install -m 0755 tools/vm/unpriv-check tools/vm/unpriv-load tools/vm/unpriv-kmemleak \
 		tools/vm/unpriv-stress-rounds tools/vm/unpriv-fault-inject \
-		tools/vm/unpriv-kselftest tools/vm/toggle-sched-tracepoint $(VMROOT).new/usr/bin/
+		tools/vm/unpriv-kselftest tools/vm/toggle-sched-tracepoint \
+		tools/vm/uml-run tools/vm/uml-check $(VMROOT).new/usr/bin/
+	$(Q)install -d $(VMROOT).new/usr/lib/unpriv/uml/tests
+	$(Q)install -m 0644 guest-port/uml/tests/userspace.sh $(VMROOT).new/usr/lib/unpriv/uml/tests/
 	$(Q)install -m 0755 $(BUILD)/stress/unpriv-stress $(VMROOT).new/usr/bin/
 	$(Q)install -m 0755 $(BUILD)/unpriv-stat/unpriv-stat $(VMROOT).new/usr/bin/
 	$(Q)install -m 0755 $(BUILD)/unpriv-stat/known-exits $(VMROOT).new/usr/lib/unpriv/
@@ -312,12 +315,27 @@ check: all test-modules $(CHECKPATCH_DIR)/checkpatch.pl $(if $(filter debug,$(CH
 	echo "== host: make install, and a program built against it"; \
 	tools/tests/install-test 2>&1 | tee $(BUILD)/check/host-install.log; \
 	[ $${PIPESTATUS[0]} -eq 0 ] || rc=1; \
+	echo "== host: the guest port's unit tests"; \
+	$(CMAKE_BUILD)/guest-port/tests/guest-port-unit-test 2>&1 | \
+		tee $(BUILD)/check/host-guest-port-unit.log; \
+	[ $${PIPESTATUS[0]} -eq 0 ] || rc=1; \
 	echo "== host: the guest port on the ptrace and seccomp backends"; \
 	rm -rf $(BUILD)/guest-root && $(CMAKE_BUILD)/guest-port/unpriv-run \
 		--make-root $(BUILD)/guest-root && \
 	guest-port/tests/e2e --root $(BUILD)/guest-root \
 		--unpriv-run $(CMAKE_BUILD)/guest-port/unpriv-run ptrace seccomp 2>&1 | \
 		tee $(BUILD)/check/host-guest-port.log; \
+	[ $${PIPESTATUS[0]} -eq 0 ] || rc=1; \
+	echo "== host: the guest port's test programs on the ptrace and seccomp backends"; \
+	install -d $(BUILD)/guest-root/tests $(BUILD)/guest-root/lib/x86_64-linux-gnu \
+		$(BUILD)/guest-root/lib64 && \
+	install -m 0755 $(CMAKE_BUILD)/guest-port/tests/guest-*-test $(BUILD)/guest-root/tests/ && \
+	install -m 0755 $(addprefix /lib/x86_64-linux-gnu/,$(GUEST_LIBS)) \
+		$(BUILD)/guest-root/lib/x86_64-linux-gnu/ && \
+	ln -sf /lib/x86_64-linux-gnu/ld-linux-x86-64.so.2 $(BUILD)/guest-root/lib64/ && \
+	guest-port/tests/progs-check --root $(BUILD)/guest-root \
+		--unpriv-run $(CMAKE_BUILD)/guest-port/unpriv-run ptrace seccomp 2>&1 | \
+		tee $(BUILD)/check/host-guest-port-progs.log; \
 	[ $${PIPESTATUS[0]} -eq 0 ] || rc=1; \
 	echo "== host: unpriv-stress --self-test"; \
 	$(BUILD)/stress/unpriv-stress --self-test 2>&1 | tee $(BUILD)/check/host-stress-self-test.log; \
@@ -347,6 +365,15 @@ check: all test-modules $(CHECKPATCH_DIR)/checkpatch.pl $(if $(filter debug,$(CH
 		echo "== host and vm: DKMS ($(DKMS_KERNELS))"; \
 		tools/tests/dkms-test $(addprefix -k ,$(DKMS_KERNELS)) 2>&1 | tee $(BUILD)/check/vm-dkms.log; \
 		[ $${PIPESTATUS[0]} -eq 0 ] || rc=1; \
+	fi; \
+	echo "== vm[generic]: User-Mode Linux"; \
+	if guest-port/uml/stage $(UML_STAGE) --stock; then \
+		tools/vmrun --kernel generic --cpus 2 --timeout 600 --add $(UML_STAGE)/.:/ -- uml-check 2>&1 | \
+			tee $(BUILD)/check/vm-uml.log; \
+		s=$${PIPESTATUS[0]}; [ $$s -eq 0 ] || { rc=1; echo "vmrun-status: $$s" >>$(BUILD)/check/vm-uml.log; }; \
+	else \
+		rc=1; printf '%s\n' "not ok 1 building and staging UML (guest-port/uml/stage)" \
+			"# Totals: pass:0 fail:1 xfail:0 xpass:0 skip:0 error:0" | tee $(BUILD)/check/vm-uml.log; \
 	fi; \
 	echo "== vm: loading the module"; \
 	tools/tests/module-load-test 2>&1 | tee $(BUILD)/check/vm-module-load.log; \
@@ -417,6 +444,27 @@ run: all
 		echo && hello-guest --backend=module && echo && \
 		unpriv-run --backend=module --stats --root $(GUEST_ROOT) -- \
 			/bin/busybox echo "hello from the guest port"'
+
+# --- User-Mode Linux (guest-port/uml/) --------------------------------------
+#
+# 'make uml' builds UML from Debian's linux-source-6.12 with the project's
+# configuration, with and without the patch series (the stock build is the
+# baseline), cached outside the clone (guest-port/uml/build).  'make
+# run-uml' boots the test VM and runs UML_CMD in UML's userspace there.
+
+UML_CMD ?= uname -a; echo "hello from UML's userspace"; ls /
+
+uml: deps
+	$(Q)guest-port/uml/build --stock
+	$(Q)guest-port/uml/build
+
+UML_STAGE := $(BUILD)/uml-stage
+
+run-uml: vmroot
+	$(Q)guest-port/uml/stage $(UML_STAGE) --stock
+	$(Q)tools/vmrun --kernel generic --add $(UML_STAGE)/.:/ -- uml-run -- '$(UML_CMD)'
+
+.PHONY: uml run-uml
 
 # --- install: libunpriv, its CMake package and pkg-config file; unpriv-run -
 #

@@ -21,13 +21,6 @@
 namespace guest {
 namespace {
 
-// What a signal does when nobody catches it: ignore it, or end the
-// process (signal(7)).
-bool default_ignored(int signo)
-{
-	return signo == SIGCHLD || signo == SIGURG || signo == SIGWINCH || signo == SIGCONT;
-}
-
 std::string signal_name(int signo)
 {
 	const char *n = sigabbrev_np(signo);
@@ -48,38 +41,61 @@ int Kernel::run(const std::string& program, const std::vector<std::string>& argv
 	if (status >= 0)
 		return status;
 
-	// The vDSO's clock data is refreshed at exits; a guest that makes
-	// none for long is made to, once a second.
+	// Once a second: the vDSO's clock data, for a guest that makes no
+	// exit for long; and an interrupt again for a process that has a
+	// signal to take (one sent just before its thread blocked in the
+	// host may have found it not yet blocked).
 	std::mutex m;
 	std::condition_variable cv;
 	bool done = false;
-	std::thread ticker;
-	if (vdso_->uses_tsc()) {
-		ticker = std::thread([&] {
-			std::unique_lock lock(m);
-			while (!cv.wait_for(lock, std::chrono::seconds(1), [&] { return done; }))
-				(void)task_->vcpu().kick();
-		});
-	}
-	run_task(*task_);
-	if (ticker.joinable()) {
-		{
-			std::lock_guard lock(m);
-			done = true;
+	std::thread ticker([&] {
+		std::unique_lock lock(m);
+		while (!cv.wait_for(lock, std::chrono::seconds(1), [&] { return done; })) {
+			vdso_->refresh();
+			std::lock_guard tl(tasks_lock_);
+			for (auto& [pid, p] : procs_)
+				if (p->host_running && p->deliverable())
+					interrupt_locked(*p);
 		}
-		cv.notify_one();
-		ticker.join();
+	});
+
+	run_task(*first_task_);
+	first_task_.reset();
+
+	// The guest's init is gone: so is everyone else (a pid namespace's
+	// end).  Their threads end, and are joined.
+	std::vector<std::thread> threads;
+	{
+		std::unique_lock lock(tasks_lock_);
+		for (auto& [pid, p] : procs_)
+			signal_locked(*p, SIGKILL, 0);
+		all_done_.wait(lock, [&] { return running_ == 0; });
+		for (auto& [pid, p] : procs_)
+			if (p->host_thread.joinable())
+				threads.push_back(std::move(p->host_thread));
+		for (auto& th : unjoined_)
+			threads.push_back(std::move(th));
+		unjoined_.clear();
 	}
+	for (auto& th : threads)
+		th.join();
+	{
+		std::lock_guard lock(m);
+		done = true;
+	}
+	cv.notify_one();
+	ticker.join();
 
 	if (tracer_)
-		tracer_->exited(process_->wait_status);
+		tracer_->exited(init_status_);
 	if (config_.stats) {
 		std::string outcome =
-			WIFEXITED(process_->wait_status)
-				? "exited with status " + std::to_string(WEXITSTATUS(process_->wait_status))
-				: "killed by " + signal_name(WTERMSIG(process_->wait_status));
-		stats_.print(stderr, backend_->kind(), outcome, process_->mm().stats());
+			WIFEXITED(init_status_)
+				? "exited with status " + std::to_string(WEXITSTATUS(init_status_))
+				: "killed by " + signal_name(WTERMSIG(init_status_));
+		stats_.print(stderr, backend_->kind(), outcome, mm_stats_);
 	}
+	procs_.clear();
 	return exit_status();
 }
 
@@ -123,19 +139,35 @@ int Kernel::start(const std::string& program, const std::vector<std::string>& ar
 	std::vector<AddrRange> reserved;
 	if (auto r = backend_->reserved(); !r.empty())
 		reserved.push_back({r.start, r.end});
-	process_ = std::make_unique<Process>(
+	auto first = std::make_shared<Process>(
 		1, std::make_unique<Mm>(*phys_, std::move(*as), std::move(reserved)));
-	task_ = std::make_unique<Task>(*this, *process_, std::move(*vcpu), process_->pid);
+	first_task_ = std::make_unique<Task>(*this, *first, std::move(*vcpu), first->pid);
+	{
+		std::lock_guard lock(tasks_lock_);
+		procs_.emplace(first->pid, first);
+		init_ = first.get();
+		first->task = first_task_.get();
+		first->host_id = pthread_self();
+		first->host_running = true;
+		running_ = 1;
+	}
 
 	// The guest's umask is its own: the host's must not apply too.
 	umask(0);
 	// A write to a broken pipe is the guest's SIGPIPE, not ours.
 	signal(SIGPIPE, SIG_IGN);
+	// The guest port's interrupt of a host call that blocks a process
+	// (see interrupt_locked()): a handler that does nothing, without
+	// SA_RESTART, so that the call fails with EINTR.
+	struct sigaction sa {};
+	sa.sa_handler = [](int) {};
+	sigemptyset(&sa.sa_mask);
+	::sigaction(interrupt_signal, &sa, nullptr);
 
 	auto cwd = vfs_->root_dir();
 	if (!cwd)
 		return fail(config_.root, strerror(cwd.error()), status_failed);
-	process_->cwd = std::move(*cwd);
+	first->cwd = std::move(*cwd);
 
 	// The guest's standard descriptors are the guest port's; what lies
 	// outside the root, the guest knows by their /dev names.
@@ -148,7 +180,7 @@ int Kernel::start(const std::string& program, const std::vector<std::string>& ar
 		if (dup < 0)
 			return fail("cannot duplicate descriptor " + std::to_string(fd),
 				    strerror(errno), status_failed);
-		(void)process_->fds.install_at(
+		(void)first->fds.install_at(
 			fd, std::make_shared<HostFile>(unpriv::Fd(dup), flags, vfs_.get(),
 						       HostFile::Origin::handed, std_names[fd]),
 			false);
@@ -182,7 +214,7 @@ int Kernel::start(const std::string& program, const std::vector<std::string>& ar
 	}
 	int err = ENOENT;
 	for (const auto& c : candidates) {
-		auto r = exec(*task_, c, argv, config_.env);
+		auto r = exec(*first_task_, c, argv, config_.env);
 		if (r)
 			return -1;
 		if (r.error() != ENOENT && r.error() != ENOTDIR)
@@ -197,7 +229,7 @@ int Kernel::exit_status() const
 {
 	if (failed_)
 		return status_failed;
-	int ws = process_->wait_status;
+	int ws = init_status_;
 	return WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
 }
 
@@ -205,7 +237,10 @@ void Kernel::run_task(Task& t)
 {
 	Process& p = t.process();
 
-	while (!p.exited) {
+	for (;;) {
+		handle_signals(t);
+		if (p.exited)
+			break;
 		// An entry point or a stack where no guest may run (a
 		// non-canonical address, the backend's own range): Linux
 		// would start there and fault at once.  The guest's SIGSEGV,
@@ -234,50 +269,59 @@ void Kernel::run_task(Task& t)
 			else if constexpr (std::is_same_v<E, unpriv::TrapExit>)
 				on_trap(t, e);
 			else
-				stats_.interrupted_exits++;
+				t.stats.interrupted_exits++;
 		}, *exit);
 
-		if (t.mm().failure() && !failed_) {
+		if (t.mm().failure() && !failed_.exchange(true)) {
 			std::fprintf(stderr, "unpriv-run: the backend failed to map guest memory: %s\n",
 				     t.mm().failure().message().c_str());
-			failed_ = true;
 			p.kill(SIGKILL);
 		}
 	}
+	exit_process(t);
 }
 
 void Kernel::on_syscall(Task& t, const unpriv::SyscallExit& e)
 {
-	stats_.syscall_exits++;
+	t.stats.syscall_exits++;
 
 	const SyscallEntry *entry = nullptr;
 	SysResult ret;
+	t.syscall_nr = e.nr;
 	if (e.compat) {
 		// The 32-bit ABI (int $0x80, or 32-bit code): not implemented.
-		stats_.compat_syscalls++;
+		t.stats.compat_syscalls++;
 		ret = -ENOSYS;
 	} else {
 		entry = syscall_entry(e.nr);
 		if (entry && entry->handler) {
-			stats_.syscalls[e.nr]++;
+			t.stats.syscalls[e.nr]++;
 			ret = entry->handler(t, e.args);
 		} else {
-			stats_.unknown[e.nr]++;
+			t.stats.unknown[e.nr]++;
 			ret = -ENOSYS;
 		}
 	}
-	if (tracer_)
+	// A host call our interrupt broke: the guest's call restarts, or
+	// fails with EINTR, by the signal that came (handle_signals()).
+	if (ret == -EINTR)
+		ret = -erestartsys;
+	if (tracer_ && ret != -erestartsys && ret != -erestartnohand)
 		tracer_->syscall(t, e.nr, e.compat, e.args, entry, ret);
-	if (ret != sys_noreturn)
+	if (ret == -erestartsys || ret == -erestartnohand) {
+		t.restart = ret;
+		t.regs().rax = static_cast<std::uint64_t>(-EINTR);
+	} else if (ret != sys_noreturn) {
 		t.regs().rax = static_cast<std::uint64_t>(ret);
+	}
 }
 
 void Kernel::on_fault(Task& t, const unpriv::FaultExit& e)
 {
-	stats_.fault_exits++;
+	t.stats.fault_exits++;
 	auto sig = t.mm().handle_fault(e.address, e.error_code, {e.signo, e.si_code});
 	if (!sig) {
-		stats_.faults_resolved++;
+		t.stats.faults_resolved++;
 		return;
 	}
 	force_signal(t, sig->signo, sig->code, e.address);
@@ -285,7 +329,7 @@ void Kernel::on_fault(Task& t, const unpriv::FaultExit& e)
 
 void Kernel::on_trap(Task& t, const unpriv::TrapExit& e)
 {
-	stats_.trap_exits++;
+	t.stats.trap_exits++;
 	force_signal(t, e.signo, e.si_code, e.address);
 }
 
@@ -303,11 +347,10 @@ void Kernel::force_signal(Task& t, int signo, int code, std::uint64_t addr)
 	t.process().kill(signo);
 }
 
-void Kernel::send_signal(Process& p, int signo)
+void Kernel::send_signal(Process& p, int signo, int from)
 {
-	if (default_ignored(signo))
-		return;
-	p.kill(signo);
+	std::lock_guard lock(tasks_lock_);
+	signal_locked(p, signo, from);
 }
 
 } // namespace guest

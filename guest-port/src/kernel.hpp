@@ -4,14 +4,49 @@
 // physical memory and file system, starts the first process, and runs
 // it: every exit of the guest (a system call, a fault, a trap, a host
 // signal) comes here and is handled, until the guest is gone.
+//
+// Processes and host threads.  Each guest process runs on a host thread
+// of its own, which made the process's address space and vcpu: ptrace's
+// address space may be used by the thread that made it only, seccomp's
+// by one vcpu at a time, and a system call that blocks (a pipe read,
+// wait4) then blocks that process alone, in the host kernel or on the
+// process's condition variable.  The first process runs on the thread
+// that called run().  fork() makes the child's thread, which makes the
+// child's address space and copies the parent's memory into it while
+// the parent waits.
+//
+// Locks, in the order they are taken (no lock is held across a guest
+// run or a host call that can block, but for the waits on
+// Process::wake, which release it):
+//
+//   tasks_lock_             the process table and tree, process groups
+//                           and sessions, wait states, signal
+//                           dispositions, masks and pending sets
+//                           (Linux's tasklist_lock and siglock in one);
+//                           fields marked [tasks]
+//   PhysMemory::lock_,      leaves: the allocator of guest physical
+//   Tracer::lock_,          memory, --trace's output, the vDSO's data
+//   Vdso::lock_,            page, the merged --stats
+//   stats_lock_
+//
+// What a process's own thread alone touches ([own] in task.hpp: its
+// memory, descriptors, registers) takes no lock.
 #pragma once
 
 #include <array>
+#include <atomic>
+#include <condition_variable>
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <future>
+#include <thread>
 #include <vector>
+
+#include <signal.h>
 
 #include <unpriv/backend.hpp>
 
@@ -33,6 +68,9 @@ struct Config {
 	bool stats = false;				// --stats
 	std::uint64_t memory = 64ull << 30;		// guest physical memory
 	std::string hostname = "unpriv";		// the guest's uname nodename
+	// --max-procs: processes (zombies included) the guest may have at
+	// once; fork() beyond it is EAGAIN, as RLIMIT_NPROC.
+	std::uint64_t max_procs = 4096;
 	// unpriv-run's descriptors 0 to 2 that were closed when it started
 	// (/dev/null now): the guest gets them closed.
 	std::array<bool, 3> std_closed{};
@@ -43,6 +81,11 @@ struct Config {
 inline constexpr int status_failed = 125;
 inline constexpr int status_cannot_run = 126;
 inline constexpr int status_not_found = 127;
+
+// The host signal that interrupts a process's thread blocked in a host
+// call (a pipe read, a sleep): its handler does nothing, the call fails
+// with EINTR, and the run loop takes the guest's signal.
+inline const int interrupt_signal = SIGUSR2;
 
 class Kernel {
 public:
@@ -64,9 +107,57 @@ public:
 	[[nodiscard]] const Vdso& vdso() const noexcept { return *vdso_; }
 
 	// A signal for process p, from the guest port (SIGPIPE for a write
-	// to a broken pipe) or from a fault.  The guest cannot catch
-	// signals yet: each takes its default action.
-	void send_signal(Process& p, int signo);
+	// to a broken pipe) or from another process (from: its pid).
+	void send_signal(Process& p, int signo, int from = 0);
+
+	// The process calls (sys/proc.cpp, sys/signal.cpp hand them their
+	// checked arguments).
+	struct CloneArgs {
+		std::uint64_t flags = 0;	// CLONE_*, without the exit signal
+		int exit_signal = SIGCHLD;
+		std::uint64_t stack = 0;	// the child's rsp, 0: the parent's
+		std::uint64_t tls = 0;		// CLONE_SETTLS
+		std::uint64_t parent_tid = 0;	// CLONE_PARENT_SETTID
+		std::uint64_t child_tid = 0;	// CLONE_CHILD_SETTID, _CLEARTID
+	};
+	// The child's pid.  EAGAIN past --max-procs; EINVAL for flags
+	// that share what a process does not (threads: not yet).
+	KResult<int> clone(Task& t, const CloneArgs& args);
+	KResult<void> execve(Task& t, const std::string& path,
+			     std::vector<std::string> argv, std::vector<std::string> envp);
+
+	// wait4 and waitid: which children (P_ALL, P_PID, P_PGID and its
+	// id, 0 for the caller's group), options as waitid's (WEXITED,
+	// WSTOPPED, WCONTINUED, WNOHANG, WNOWAIT, __WALL, __WCLONE).
+	struct WaitResult {
+		int pid = 0;		// 0: WNOHANG and nothing to report
+		int status = 0;		// wait4's status word
+		int code = 0;		// waitid's si_code (CLD_*)
+		int value = 0;		// waitid's si_status
+	};
+	KResult<WaitResult> wait(Task& t, int idtype, int id, int options);
+
+	// kill(2): ESRCH when pid names no process.
+	KResult<void> kill(Task& t, int pid, int signo);
+	KResult<void> setpgid(Task& t, int pid, int pgid);
+	KResult<int> setsid(Task& t);
+	// getppid, getpgid, getsid of pid (0: the caller).  ESRCH.
+	int ppid(Task& t);
+	KResult<int> pgid_of(Task& t, int pid);
+	KResult<int> sid_of(Task& t, int pid);
+
+	// Signal state (sys/signal.cpp).
+	KResult<SigAction> sigaction(Task& t, int signo, const SigAction *act);
+	std::uint64_t sigprocmask(Task& t, int how, const std::uint64_t *set);
+	std::uint64_t sigpending(Task& t);
+	// rt_sigsuspend and pause: wait for a signal with mask in force
+	// (none: the current one).  Returns -ERESTARTNOHAND.
+	SysResult sigsuspend(Task& t, std::optional<std::uint64_t> mask);
+	// rt_sigreturn: the registers and mask the frame at rsp saved.
+	SysResult sigreturn(Task& t);
+
+	// The number of guest processes now, zombies included.
+	[[nodiscard]] std::size_t nr_processes();
 
 private:
 	int start(const std::string& program, const std::vector<std::string>& argv);
@@ -78,16 +169,54 @@ private:
 	void force_signal(Task& t, int signo, int code, std::uint64_t addr);
 	int exit_status() const;
 
+	// The child's host thread: make its address space, vcpu and memory
+	// (start says how that went, 0 or an errno), then run it.  start is
+	// the thread's own: the parent may return, and destroy what it
+	// has, while set_value() is still on its way out.
+	void child_main(std::shared_ptr<Process> child, Process& parent, unpriv::Regs regs,
+			std::vector<std::byte> fpu, CloneArgs args, std::promise<int> start);
+	// The run loop's end of a process: its memory and files go, it
+	// becomes a zombie, its children go to init, its parent is told.
+	void exit_process(Task& t);
+	// Before the guest runs again: the pending signals' actions.
+	void handle_signals(Task& t);
+	// A handler's frame on the guest's stack (signal.cpp).
+	void setup_frame(Task& t, int signo, const SigAction& act, std::uint64_t old_mask,
+			 int from);
+	// The system call's result once no signal is delivered, or one is.
+	void finish_restart(Task& t, const SigAction *handler);
+
+	// tasks_lock_ held:
+	[[nodiscard]] Process *find_locked(int pid);
+	void signal_locked(Process& p, int signo, int from);
+	void notify_parent_locked(Process& p, int why);
+	// The zombie's last trace; its host thread, to join unlocked.
+	std::thread release_locked(Process& p);
+	void interrupt_locked(Process& p);
+	void stop_locked(Process& p, int signo, std::unique_lock<std::mutex>& lock);
+
 	Config config_;
 	std::optional<unpriv::Backend> backend_;
 	std::optional<PhysMemory> phys_;
 	std::optional<Vdso> vdso_;
 	std::unique_ptr<Vfs> vfs_;
-	std::unique_ptr<Process> process_;
-	std::unique_ptr<Task> task_;
 	std::unique_ptr<Tracer> tracer_;
-	Stats stats_;
-	bool failed_ = false;	// the guest port gave up on the guest
+	Stats stats_;			// stats_lock_; each task's, merged at its end
+	Mm::Stats mm_stats_;		// stats_lock_
+	std::mutex stats_lock_;
+	std::atomic<bool> failed_ = false;	// the guest port gave up on the guest
+
+	// The first process's thread, until it is gone: run() runs it.
+	std::unique_ptr<Task> first_task_;
+
+	std::mutex tasks_lock_;
+	std::map<int, std::shared_ptr<Process>> procs_;	// [tasks] all, until reaped
+	Process *init_ = nullptr;	// [tasks] pid 1, while it runs
+	int init_status_ = 0;		// [tasks] its wait status, once gone
+	int last_pid_ = 1;		// [tasks]
+	int running_ = 0;		// [tasks] host threads in run_task
+	std::condition_variable all_done_;	// running_ fell to 0
+	std::vector<std::thread> unjoined_;	// [tasks] released, to join
 };
 
 } // namespace guest

@@ -46,6 +46,11 @@ void usage(std::FILE *out)
 "                          (default 64G: a sparse file; only what the guest\n"
 "                          touches takes host memory)\n"
 "      --hostname=NAME     the guest's host name (default unpriv)\n"
+"      --max-procs=N       at most N guest processes at once, zombies\n"
+"                          included (default 4096): fork() beyond them\n"
+"                          fails with EAGAIN, as RLIMIT_NPROC makes it.\n"
+"                          Each guest process is a host thread (and on\n"
+"                          ptrace and seccomp a stub process)\n"
 "      --trace             print each guest system call to stderr, as strace\n"
 "      --stats             print a summary to stderr at the end: exits by\n"
 "                          reason, system calls by name\n"
@@ -115,7 +120,7 @@ int main(int argc, char **argv)
 			return guest::status_failed;
 	}
 
-	enum { opt_hostname = 256, opt_trace, opt_stats, opt_make_root };
+	enum { opt_hostname = 256, opt_trace, opt_stats, opt_make_root, opt_max_procs };
 	static const struct option options[] = {
 		{"backend", required_argument, nullptr, 'b'},
 		{"root", required_argument, nullptr, 'r'},
@@ -123,6 +128,7 @@ int main(int argc, char **argv)
 		{"time-offset", required_argument, nullptr, 't'},
 		{"memory", required_argument, nullptr, 'm'},
 		{"hostname", required_argument, nullptr, opt_hostname},
+		{"max-procs", required_argument, nullptr, opt_max_procs},
 		{"trace", no_argument, nullptr, opt_trace},
 		{"stats", no_argument, nullptr, opt_stats},
 		{"make-root", required_argument, nullptr, opt_make_root},
@@ -167,6 +173,15 @@ int main(int argc, char **argv)
 				return bad("--hostname takes 1 to 64 characters", optarg);
 			config.hostname = optarg;
 			break;
+		case opt_max_procs: {
+			char *end;
+			errno = 0;
+			unsigned long long n = std::strtoull(optarg, &end, 10);
+			if (errno || end == optarg || *end || n == 0 || n > 4194303 || *optarg == '-')
+				return bad("--max-procs takes a number from 1 to 4194303", optarg);
+			config.max_procs = n;
+			break;
+		}
 		case opt_trace:
 			config.trace = true;
 			break;

@@ -45,6 +45,20 @@ void print_counts(std::FILE *out, const char *label,
 
 } // namespace
 
+void Stats::merge(const Stats& o)
+{
+	syscall_exits += o.syscall_exits;
+	fault_exits += o.fault_exits;
+	trap_exits += o.trap_exits;
+	interrupted_exits += o.interrupted_exits;
+	faults_resolved += o.faults_resolved;
+	for (std::size_t i = 0; i < syscalls.size(); i++)
+		syscalls[i] += o.syscalls[i];
+	for (const auto& [nr, n] : o.unknown)
+		unknown[nr] += n;
+	compat_syscalls += o.compat_syscalls;
+}
+
 void Stats::print(std::FILE *out, unpriv::BackendKind backend, const std::string& outcome,
 		  const Mm::Stats& mm) const
 {
@@ -66,6 +80,9 @@ void Stats::print(std::FILE *out, unpriv::BackendKind backend, const std::string
 	std::fprintf(out, "    trap        %llu\n", static_cast<unsigned long long>(trap_exits));
 	std::fprintf(out, "    interrupted %llu\n",
 		     static_cast<unsigned long long>(interrupted_exits));
+	std::fprintf(out, "  forks         %llu (%llu pages copied)\n",
+		     static_cast<unsigned long long>(mm.forks),
+		     static_cast<unsigned long long>(mm.fork_pages));
 
 	std::vector<std::pair<std::string, std::uint64_t>> handled, missing;
 	for (std::size_t nr = 0; nr < syscalls.size(); nr++)

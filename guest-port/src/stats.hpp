@@ -33,6 +33,9 @@ struct Stats {
 		return syscall_exits + fault_exits + trap_exits + interrupted_exits;
 	}
 
+	// Add another task's counts to these.
+	void merge(const Stats& o);
+
 	// The summary, to out.  outcome says how the guest ended.
 	void print(std::FILE *out, unpriv::BackendKind backend,
 		   const std::string& outcome, const Mm::Stats& mm) const;

@@ -22,7 +22,7 @@ Credentials Credentials::of_host()
 }
 
 Process::Process(int pid, std::unique_ptr<Mm> mm)
-	: pid(pid), pgid(pid), sid(pid), cred(Credentials::of_host()), mm_(std::move(mm))
+	: pid(pid), cred(Credentials::of_host()), pgid(pid), sid(pid), mm_(std::move(mm))
 {
 	for (int r = 0; r < RLIM_NLIMITS; r++)
 		getrlimit(static_cast<__rlimit_resource>(r), &rlimits[static_cast<std::size_t>(r)]);
@@ -30,6 +30,31 @@ Process::Process(int pid, std::unique_ptr<Mm> mm)
 	rlimits[RLIMIT_STACK].rlim_cur = Mm::stack_size;
 	rlimits[RLIMIT_NOFILE] = {FdTable::default_limit, FdTable::default_limit * 4};
 	fds.set_limit(FdTable::default_limit);
+}
+
+Process::Process(int pid, const Process& parent)
+	: pid(pid), cred(parent.cred), rlimits(parent.rlimits), umask(parent.umask),
+	  pgid(parent.pgid), sid(parent.sid), actions(parent.actions), blocked(parent.blocked),
+	  fds(parent.fds), cwd(parent.cwd), exe(parent.exe), exe_id(parent.exe_id),
+	  comm(parent.comm), arg_start(parent.arg_start), arg_end(parent.arg_end),
+	  env_start(parent.env_start), env_end(parent.env_end)
+{
+}
+
+SigDefault sig_default(int signo) noexcept
+{
+	switch (signo) {
+	case SIGCHLD: case SIGURG: case SIGWINCH: case SIGCONT:
+		return SigDefault::ignore;
+	case SIGSTOP: case SIGTSTP: case SIGTTIN: case SIGTTOU:
+		return SigDefault::stop;
+	case SIGQUIT: case SIGILL: case SIGTRAP: case SIGABRT: case SIGBUS:
+	case SIGFPE: case SIGSEGV: case SIGXCPU: case SIGXFSZ: case SIGSYS:
+		return SigDefault::core;
+	default:
+		// The real-time signals too: terminate.
+		return SigDefault::terminate;
+	}
 }
 
 void Process::exit(int code)

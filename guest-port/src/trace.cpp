@@ -192,6 +192,7 @@ std::string escape(const std::string& s)
 
 void Tracer::emit(std::string line)
 {
+	std::lock_guard lock(lock_);
 	line += '\n';
 	const char *p = line.data();
 	std::size_t left = line.size();
@@ -209,10 +210,13 @@ void Tracer::emit(std::string line)
 void Tracer::syscall(Task& t, std::uint64_t nr, bool compat, const SysArgs& a,
 		     const SyscallEntry *entry, SysResult ret)
 {
+	// As strace -f: a line of any process but the first says whose.
 	std::string line;
+	if (t.process().pid != 1)
+		line = "[pid " + std::to_string(t.process().pid) + "] ";
 	const char *name = compat ? nullptr : syscall_name(nr);
 	if (entry && entry->name) {
-		line = entry->name;
+		line += entry->name;
 		line += '(';
 		for (std::size_t i = 0; i < a.size() && entry->args[i] != Arg::none; i++) {
 			if (entry->args[i] == Arg::omode && i > 0 &&
@@ -225,7 +229,7 @@ void Tracer::syscall(Task& t, std::uint64_t nr, bool compat, const SysArgs& a,
 		line += ')';
 	} else {
 		// Not implemented: the raw arguments.
-		line = name ? name : (compat ? "syscall32_" : "syscall_") + std::to_string(nr);
+		line += name ? name : (compat ? "syscall32_" : "syscall_") + std::to_string(nr);
 		line += '(';
 		for (std::size_t i = 0; i < a.size(); i++)
 			line += (i ? ", " : "") + hex(a[i]);

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <mutex>
 #include <string>
 
 #include "sys/syscall.hpp"
@@ -38,6 +39,7 @@ private:
 	void emit(std::string line);
 
 	int fd_;
+	std::mutex lock_;	// a line at a time; a leaf
 };
 
 } // namespace guest

@@ -122,7 +122,7 @@ KResult<std::uint64_t> Vdso::map(Mm& mm) const
 
 std::optional<std::int64_t> Vdso::read_ns(clockid_t clock) const
 {
-	// Only the guest port writes the page, and not now: no seq to check.
+	std::lock_guard lock(*lock_);
 	const auto *v = reinterpret_cast<const volatile guest_vvar *>(phys_->host(vvar_));
 	if (!v->use_tsc || clock < 0 || clock >= GUEST_VVAR_CLOCKS || !(v->clocks >> clock & 1))
 		return std::nullopt;
@@ -131,7 +131,8 @@ std::optional<std::int64_t> Vdso::read_ns(clockid_t clock) const
 
 void Vdso::refresh()
 {
-	if (now_ns(CLOCK_MONOTONIC) - last_refresh_ >= refresh_every_ns)
+	std::unique_lock lock(*lock_, std::try_to_lock);
+	if (lock.owns_lock() && now_ns(CLOCK_MONOTONIC) - last_refresh_ >= refresh_every_ns)
 		update();
 }
 

@@ -17,6 +17,9 @@
 // into every process ([vvar] and [vdso] in /proc/self/maps).
 #pragma once
 
+#include <memory>
+#include <mutex>
+
 #include <time.h>
 
 #include <cstdint>
@@ -40,7 +43,7 @@ public:
 	KResult<std::uint64_t> map(Mm& mm) const;
 
 	// Bring the data page up to date, unless it was within a
-	// millisecond.  Call only while the guest is stopped.
+	// millisecond or another thread is doing it.  Any thread.
 	void refresh();
 
 	// Whether the vDSO reads the TSC (or makes system calls).
@@ -65,7 +68,10 @@ private:
 	// The calibration's first point, and the last refresh.
 	std::uint64_t tsc0_ = 0;
 	std::int64_t raw0_ = 0;
-	std::int64_t last_refresh_ = 0;
+	std::int64_t last_refresh_ = 0;	// lock_
+	// Serializes the writers of the page, and read_ns() with them (the
+	// guest's vDSO reads by the page's sequence count).  A leaf.
+	std::unique_ptr<std::mutex> lock_ = std::make_unique<std::mutex>();
 };
 
 } // namespace guest

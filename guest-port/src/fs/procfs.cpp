@@ -77,7 +77,8 @@ std::string stat_line(Task& t)
 	std::snprintf(b, sizeof(b),
 		      "%d (%s) R %d %d %d 0 -1 4194304 %ld 0 %ld 0 %ld %ld 0 0 20 0 1 0 0 "
 		      "0 0 %lu 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
-		      p.pid, p.comm.c_str(), p.ppid, p.pgid, p.sid, ru.ru_minflt, ru.ru_majflt,
+		      p.pid, p.comm.c_str(), t.kernel().ppid(t), *t.kernel().pgid_of(t, 0),
+		      *t.kernel().sid_of(t, 0), ru.ru_minflt, ru.ru_majflt,
 		      ticks(ru.ru_utime), ticks(ru.ru_stime),
 		      static_cast<unsigned long>(p.rlimits[RLIMIT_STACK].rlim_cur));
 	return b;
@@ -95,7 +96,7 @@ std::string status_text(Task& t)
 		      "Name:\t%s\nUmask:\t%04o\nState:\tR (running)\nTgid:\t%d\nNgid:\t0\n"
 		      "Pid:\t%d\nPPid:\t%d\nTracerPid:\t0\nUid:\t%u\t%u\t%u\t%u\n"
 		      "Gid:\t%u\t%u\t%u\t%u\nFDSize:\t%u\nGroups:\t%s\nThreads:\t1\n",
-		      p.comm.c_str(), p.umask, p.pid, t.tid, p.ppid, c.ruid, c.euid, c.suid,
+		      p.comm.c_str(), p.umask, p.pid, t.tid, t.kernel().ppid(t), c.ruid, c.euid, c.suid,
 		      c.fsuid, c.rgid, c.egid, c.sgid, c.fsgid, p.fds.limit(), groups.c_str());
 	return b;
 }

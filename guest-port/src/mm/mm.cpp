@@ -82,6 +82,42 @@ Mm::~Mm()
 			phys_.free(*v.phys, v.len());
 }
 
+KResult<std::unique_ptr<Mm>> Mm::fork(unpriv::AddressSpace as) const
+{
+	auto child = std::make_unique<Mm>(phys_, std::move(as));
+	child->reserved_ = reserved_;
+	child->top_ = top_;
+	child->brk_start_ = brk_start_;
+	child->brk_ = brk_;
+	child->stats_.forks = 1;
+	for (const auto& [start, v] : vmas_) {
+		Vma c = v;
+		if (v.phys && !v.kernel_pages) {
+			if (v.shared) {
+				phys_.share(*v.phys, v.len());
+			} else {
+				std::uint64_t bytes = 0;
+				auto copy = phys_.copy(*v.phys, v.len(), &bytes);
+				child->stats_.fork_pages += bytes / page_size;
+				if (!copy) {
+					c.phys.reset();
+					child->vmas_.emplace(start, std::move(c));
+					return kerr(copy.error());
+				}
+				c.phys = *copy;
+			}
+		}
+		child->vmas_.emplace(start, std::move(c));
+	}
+	// The new address space is empty: only the mappings to make.
+	std::vector<unpriv::AsOp> ops;
+	for (const auto& [start, v] : child->vmas_)
+		child->host_ops(v, v.start, v.end, ops);
+	if (auto r = child->commit(ops); !r)
+		return kerr(r.error());
+	return child;
+}
+
 // --- the list ---------------------------------------------------------------
 
 Mm::VmaMap::iterator Mm::first_ending_after(std::uint64_t addr)

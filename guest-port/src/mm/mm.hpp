@@ -103,6 +103,14 @@ public:
 
 	[[nodiscard]] unpriv::AddressSpace& address_space() noexcept { return as_; }
 
+	// fork(): a copy of this memory in as, a new, empty address space.
+	// Private memory (anonymous, and the copied pages of private file
+	// mappings) is copied now, the pages that hold data only; shared
+	// anonymous memory is shared; file pages are the files'.  Called
+	// while the owner of this Mm waits, from the thread that made as.
+	// Errors: ENOMEM, and the backend's (a failure of as).
+	KResult<std::unique_ptr<Mm>> fork(unpriv::AddressSpace as) const;
+
 	// The top of the guest's address space: where Linux would put the
 	// stack.  mmap() goes top down from 128 MiB below it.
 	[[nodiscard]] std::uint64_t stack_top() const noexcept { return top_; }
@@ -203,6 +211,18 @@ public:
 		std::uint64_t cow_faults = 0;	// copy-on-write faults resolved
 		std::uint64_t cow_pages = 0;	// pages they copied
 		std::uint64_t backend_calls = 0;
+		std::uint64_t forks = 0;	// copies made by fork()
+		std::uint64_t fork_pages = 0;	// pages they copied
+
+		Stats& operator+=(const Stats& o) noexcept
+		{
+			cow_faults += o.cow_faults;
+			cow_pages += o.cow_pages;
+			backend_calls += o.backend_calls;
+			forks += o.forks;
+			fork_pages += o.fork_pages;
+			return *this;
+		}
 	};
 	[[nodiscard]] const Stats& stats() const noexcept { return stats_; }
 

@@ -117,6 +117,26 @@ GUEST_SYSCALL(getrlimit);
 GUEST_SYSCALL(setrlimit);
 GUEST_SYSCALL(sched_yield);
 GUEST_SYSCALL(umask);
+GUEST_SYSCALL(fork);
+GUEST_SYSCALL(vfork);
+GUEST_SYSCALL(clone);
+GUEST_SYSCALL(clone3);
+GUEST_SYSCALL(execve);
+GUEST_SYSCALL(wait4);
+GUEST_SYSCALL(waitid);
+GUEST_SYSCALL(kill);
+GUEST_SYSCALL(tkill);
+GUEST_SYSCALL(tgkill);
+GUEST_SYSCALL(setpgid);
+GUEST_SYSCALL(setsid);
+
+// signal.cpp: signal dispositions, masks, and the handler's return
+GUEST_SYSCALL(rt_sigaction);
+GUEST_SYSCALL(rt_sigprocmask);
+GUEST_SYSCALL(rt_sigpending);
+GUEST_SYSCALL(rt_sigsuspend);
+GUEST_SYSCALL(pause);
+GUEST_SYSCALL(rt_sigreturn);
 
 // cred.cpp: identity
 GUEST_SYSCALL(getuid);

@@ -51,7 +51,7 @@ GUEST_SYSCALL(sysinfo)
 	si.mem_unit = 1;
 	si.totalram = phys.size();
 	si.freeram = si.totalram - std::min<std::uint64_t>(si.totalram, phys.allocated());
-	si.procs = 1;
+	si.procs = static_cast<unsigned short>(std::min<std::size_t>(t.kernel().nr_processes(), 0xffff));
 	return sys_ret(t.mm().write_obj(a[0], si));
 }
 

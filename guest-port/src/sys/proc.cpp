@@ -1,17 +1,24 @@
 // SPDX-License-Identifier: GPL-2.0
 //
-// The process and its thread: exit, the ids, the thread's registrations
-// with the kernel (set_tid_address, robust futexes, rseq), arch_prctl,
-// prctl, resource limits, sched_yield, umask.
+// The process and its thread: fork (clone, clone3, vfork), execve,
+// exit, wait4 and waitid, the ids, process groups and sessions, the
+// thread's registrations with the kernel (set_tid_address, robust
+// futexes, rseq), arch_prctl, prctl, resource limits, sched_yield,
+// umask.  The work is the kernel's (process.cpp): here the arguments
+// are checked and the results written.
 #include <asm/prctl.h>
 #include <linux/futex.h>
+#include <linux/sched.h>
 #include <sched.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <climits>
 #include <cstring>
 
+#include "kernel.hpp"
 #include "sys/handlers.hpp"
 #include "task.hpp"
 
@@ -48,7 +55,211 @@ KResult<void> set_rlimit(Task& t, std::uint64_t resource, struct rlimit *lim,
 	return {};
 }
 
+SysResult do_clone(Task& t, const Kernel::CloneArgs& args)
+{
+	return sys_ret(t.kernel().clone(t, args));
+}
+
+// execve's argv and envp: at most this many bytes of strings (Linux's
+// limit is a quarter of the stack rlimit: 2 MiB), each at most
+// MAX_ARG_STRLEN.
+constexpr std::size_t arg_bytes_max = 2 << 20;
+constexpr std::size_t arg_strlen_max = 32 * page_size;
+
+KResult<std::vector<std::string>> read_strings(Task& t, std::uint64_t addr, std::size_t& total)
+{
+	std::vector<std::string> v;
+	if (!addr)
+		return v;
+	for (std::uint64_t p = addr;; p += 8) {
+		auto s = t.mm().read_obj<std::uint64_t>(p);
+		if (!s)
+			return kerr(EFAULT);
+		if (!*s)
+			return v;
+		auto str = t.mm().read_string(*s, arg_strlen_max);
+		if (!str)
+			return kerr(str.error() == ENAMETOOLONG ? E2BIG : str.error());
+		total += str->size() + 1 + 8;
+		if (total > arg_bytes_max)
+			return kerr(E2BIG);
+		v.push_back(std::move(*str));
+	}
+}
+
+// wait4's and waitid's id and options, as waitid's.
+SysResult do_wait(Task& t, int idtype, int id, int options, std::uint64_t status_addr,
+		  std::uint64_t info_addr, std::uint64_t rusage_addr)
+{
+	auto r = t.kernel().wait(t, idtype, id, options);
+	if (!r)
+		return -r.error();
+	if (status_addr && r->pid && !t.mm().write_obj<int>(status_addr, r->status))
+		return -EFAULT;
+	if (info_addr) {
+		siginfo_t si{};
+		if (r->pid) {
+			si.si_signo = SIGCHLD;
+			si.si_code = r->code;
+			si.si_pid = r->pid;
+			si.si_uid = t.process().cred.ruid;
+			si.si_status = r->value;
+		}
+		if (!t.mm().write_obj(info_addr, si))
+			return -EFAULT;
+	}
+	if (rusage_addr) {
+		// The guest port does not account children's times yet.
+		struct rusage ru{};
+		if (!t.mm().write_obj(rusage_addr, ru))
+			return -EFAULT;
+	}
+	return idtype == P_ALL && info_addr ? 0 : r->pid;
+}
+
 } // namespace
+
+GUEST_SYSCALL(fork)
+{
+	(void)a;
+	return do_clone(t, {});
+}
+
+GUEST_SYSCALL(vfork)
+{
+	(void)a;
+	// The child gets a copy of the memory, not the parent's own: what
+	// a vfork child may do (exec or _exit) works the same.
+	return do_clone(t, {.flags = CLONE_VFORK});
+}
+
+GUEST_SYSCALL(clone)
+{
+	// x86-64: flags, stack, parent_tid, child_tid, tls.
+	return do_clone(t, {.flags = a[0] & ~std::uint64_t{0xff},
+			    .exit_signal = static_cast<int>(a[0] & 0xff),
+			    .stack = a[1],
+			    .tls = a[4],
+			    .parent_tid = a[2],
+			    .child_tid = a[3]});
+}
+
+GUEST_SYSCALL(clone3)
+{
+	struct clone_args ca{};
+	if (a[1] < CLONE_ARGS_SIZE_VER0 || a[1] > page_size)
+		return -EINVAL;
+	std::size_t n = std::min<std::size_t>(a[1], sizeof(ca));
+	if (!t.mm().read(a[0], std::as_writable_bytes(std::span(&ca, 1)).first(n)))
+		return -EFAULT;
+	// A larger struct than ours: what we do not know must be zero.
+	for (std::uint64_t off = sizeof(ca); off < a[1]; off++) {
+		auto b = t.mm().read_obj<std::uint8_t>(a[0] + off);
+		if (!b)
+			return -EFAULT;
+		if (*b)
+			return -E2BIG;
+	}
+	// Threads (CLONE_VM) are not there yet: ENOSYS sends the C library
+	// to clone(), which says EINVAL.
+	if (ca.flags & CLONE_VM)
+		return -ENOSYS;
+	if (ca.exit_signal > 64 || ca.pidfd || (ca.flags & CLONE_PIDFD) || ca.set_tid_size ||
+	    ca.cgroup || (ca.flags & 0xff) || (ca.stack_size && !ca.stack) || (!ca.stack_size && ca.stack))
+		return -EINVAL;
+	return do_clone(t, {.flags = ca.flags,
+			    .exit_signal = static_cast<int>(ca.exit_signal),
+			    .stack = ca.stack ? ca.stack + ca.stack_size : 0,
+			    .tls = ca.tls,
+			    .parent_tid = ca.parent_tid,
+			    .child_tid = ca.child_tid});
+}
+
+GUEST_SYSCALL(execve)
+{
+	auto path = t.mm().read_string(a[0], PATH_MAX - 1);
+	if (!path)
+		return -path.error();
+	std::size_t total = 0;
+	auto argv = read_strings(t, a[1], total);
+	if (!argv)
+		return -argv.error();
+	auto envp = read_strings(t, a[2], total);
+	if (!envp)
+		return -envp.error();
+	auto r = t.kernel().execve(t, *path, std::move(*argv), std::move(*envp));
+	if (!r)
+		return -r.error();
+	return sys_noreturn;
+}
+
+GUEST_SYSCALL(wait4)
+{
+	auto pid = static_cast<int>(a[0]);
+	auto options = static_cast<int>(a[2]);
+	if (options & ~(WNOHANG | WUNTRACED | WCONTINUED | __WNOTHREAD | __WCLONE | __WALL))
+		return -EINVAL;
+	if (pid == INT_MIN)
+		return -ESRCH;
+	int idtype = pid > 0 ? P_PID : pid == -1 ? P_ALL : P_PGID;
+	int id = pid > 0 ? pid : pid == -1 ? 0 : -pid;
+	return do_wait(t, idtype, id, options | WEXITED, a[1], 0, a[3]);
+}
+
+GUEST_SYSCALL(waitid)
+{
+	auto idtype = static_cast<int>(a[0]);
+	auto id = static_cast<int>(a[1]);
+	auto options = static_cast<int>(a[3]);
+	if (options & ~(WNOHANG | WNOWAIT | WEXITED | WSTOPPED | WCONTINUED | __WNOTHREAD |
+			__WCLONE | __WALL))
+		return -EINVAL;
+	if (!(options & (WEXITED | WSTOPPED | WCONTINUED)))
+		return -EINVAL;
+	if (idtype == P_PIDFD)
+		return -EINVAL;	// no pidfds in the guest
+	if (idtype != P_ALL && idtype != P_PID && idtype != P_PGID)
+		return -EINVAL;
+	if (idtype == P_PID && id <= 0)
+		return -EINVAL;
+	if (id < 0)
+		return -EINVAL;
+	auto r = do_wait(t, idtype, id, options, 0, a[2], a[4]);
+	return r < 0 ? r : 0;
+}
+
+GUEST_SYSCALL(kill)
+{
+	return sys_ret(t.kernel().kill(t, static_cast<int>(a[0]), static_cast<int>(a[1])));
+}
+
+GUEST_SYSCALL(tkill)
+{
+	// One thread per process: a tid is a pid.
+	if (static_cast<int>(a[0]) <= 0)
+		return -EINVAL;
+	return sys_ret(t.kernel().kill(t, static_cast<int>(a[0]), static_cast<int>(a[1])));
+}
+
+GUEST_SYSCALL(tgkill)
+{
+	if (static_cast<int>(a[0]) <= 0 || static_cast<int>(a[1]) <= 0)
+		return -EINVAL;
+	if (a[0] != a[1])
+		return -ESRCH;
+	return sys_ret(t.kernel().kill(t, static_cast<int>(a[1]), static_cast<int>(a[2])));
+}
+
+GUEST_SYSCALL(setpgid)
+{
+	return sys_ret(t.kernel().setpgid(t, static_cast<int>(a[0]), static_cast<int>(a[1])));
+}
+
+GUEST_SYSCALL(setsid)
+{
+	(void)a;
+	return sys_ret(t.kernel().setsid(t));
+}
 
 GUEST_SYSCALL(exit)
 {
@@ -72,7 +283,7 @@ GUEST_SYSCALL(getpid)
 GUEST_SYSCALL(getppid)
 {
 	(void)a;
-	return t.process().ppid;
+	return t.kernel().ppid(t);
 }
 
 GUEST_SYSCALL(gettid)
@@ -84,21 +295,21 @@ GUEST_SYSCALL(gettid)
 GUEST_SYSCALL(getpgrp)
 {
 	(void)a;
-	return t.process().pgid;
+	return sys_ret(t.kernel().pgid_of(t, 0));
 }
 
 GUEST_SYSCALL(getpgid)
 {
-	if (a[0] != 0 && static_cast<int>(a[0]) != t.process().pid)
+	if (static_cast<int>(a[0]) < 0)
 		return -ESRCH;
-	return t.process().pgid;
+	return sys_ret(t.kernel().pgid_of(t, static_cast<int>(a[0])));
 }
 
 GUEST_SYSCALL(getsid)
 {
-	if (a[0] != 0 && static_cast<int>(a[0]) != t.process().pid)
+	if (static_cast<int>(a[0]) < 0)
 		return -ESRCH;
-	return t.process().sid;
+	return sys_ret(t.kernel().sid_of(t, static_cast<int>(a[0])));
 }
 
 GUEST_SYSCALL(set_tid_address)

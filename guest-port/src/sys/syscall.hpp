@@ -26,6 +26,14 @@ using SysResult = std::int64_t;
 // returns this: rax is left alone.
 inline constexpr SysResult sys_noreturn = std::numeric_limits<SysResult>::min();
 
+// A blocking call a signal interrupted returns one of these, Linux's
+// own: the run loop restarts the call when no handler runs, or when the
+// handler has SA_RESTART (ERESTARTSYS); otherwise the guest gets EINTR.
+// A host call that failed with EINTR (the guest port's own interrupt,
+// see Kernel) is ERESTARTSYS.
+inline constexpr SysResult erestartsys = 512;
+inline constexpr SysResult erestartnohand = 514;
+
 // A KResult as a system call's return value.
 template <class T>
 SysResult sys_ret(const KResult<T>& r)

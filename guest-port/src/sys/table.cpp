@@ -136,6 +136,26 @@ constexpr auto make_table()
 	SYS(setrlimit, dec, ptr);
 	SYS(sched_yield);
 	SYS(umask, oct);
+	SYS(fork);
+	SYS(vfork);
+	SYS(clone, hex, ptr, ptr, ptr, ptr);
+	SYS(clone3, ptr, udec);
+	SYS(execve, path, ptr, ptr);
+	SYS(wait4, dec, ptr, hex, ptr);
+	SYS(waitid, dec, dec, ptr, hex, ptr);
+	SYS(kill, dec, dec);
+	SYS(tkill, dec, dec);
+	SYS(tgkill, dec, dec, dec);
+	SYS(setpgid, dec, dec);
+	SYS(setsid);
+
+	// signals
+	SYS(rt_sigaction, dec, ptr, ptr, udec);
+	SYS(rt_sigprocmask, dec, ptr, ptr, udec);
+	SYS(rt_sigpending, ptr, udec);
+	SYS(rt_sigsuspend, ptr, udec);
+	SYS(pause);
+	SYS_RET(rt_sigreturn, Ret::none);
 
 	// identity
 	SYS(getuid);

@@ -1,0 +1,208 @@
+// SPDX-License-Identifier: GPL-2.0
+//
+// Signal state and delivery to a handler: rt_sigaction, rt_sigprocmask,
+// rt_sigpending, rt_sigsuspend, and the x86-64 frame (struct
+// rt_sigframe: the restorer, a ucontext with the registers, mask and
+// FPU image, a siginfo) that a handler runs on and rt_sigreturn undoes.
+#include <signal.h>
+
+#include <cstddef>
+#include <cstring>
+#include <vector>
+
+#include "kernel.hpp"
+
+namespace guest {
+namespace {
+
+// The kernel's x86-64 layouts (arch/x86/include/uapi/asm/sigcontext.h,
+// ucontext.h, include/uapi/asm-generic/siginfo.h).
+struct GuestSigcontext {
+	std::uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
+	std::uint64_t rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp, rip, eflags;
+	std::uint16_t cs, gs, fs, ss;
+	std::uint64_t err, trapno, oldmask, cr2;
+	std::uint64_t fpstate;
+	std::uint64_t reserved[8];
+};
+static_assert(sizeof(GuestSigcontext) == 256);
+
+struct GuestUcontext {
+	std::uint64_t flags;
+	std::uint64_t link;
+	std::uint64_t ss_sp;
+	std::int32_t ss_flags, pad;
+	std::uint64_t ss_size;
+	GuestSigcontext mcontext;
+	std::uint64_t sigmask;
+};
+static_assert(sizeof(GuestUcontext) == 304);
+
+struct GuestSiginfo {
+	std::int32_t signo, err, code, pad;
+	std::int32_t pid;
+	std::uint32_t uid;
+	std::byte rest[104];
+};
+static_assert(sizeof(GuestSiginfo) == 128);
+
+struct GuestRtSigframe {
+	std::uint64_t pretcode;
+	GuestUcontext uc;
+	GuestSiginfo info;
+};
+
+constexpr std::uint64_t uc_fp_xstate = 0x1, uc_sigcontext_ss = 0x2, uc_strict_restore_ss = 0x4;
+constexpr std::uint32_t fp_xstate_magic1 = 0x46505853, fp_xstate_magic2 = 0x46505845;
+constexpr std::size_t fpx_sw_bytes_offset = 464;	// in the legacy FXSAVE area
+// The flags a frame may change (the kernel's FIX_EFLAGS): AC, OF, DF,
+// TF, SF, ZF, AF, PF, CF, RF.
+constexpr std::uint64_t fix_eflags = 0x50dd5;
+constexpr std::uint64_t unblockable = sigbit(SIGKILL) | sigbit(SIGSTOP);
+constexpr std::uint64_t sa_restorer = 0x04000000;	// the kernel's SA_RESTORER
+
+} // namespace
+
+void Kernel::setup_frame(Task& t, int signo, const SigAction& act, std::uint64_t old_mask,
+			 int from)
+{
+	unpriv::Regs& r = t.regs();
+	Mm& mm = t.mm();
+
+	std::vector<std::byte> fpu(t.vcpu().fpu_size() + sizeof(fp_xstate_magic2));
+	std::size_t fpu_size = t.vcpu().fpu_size();
+	bool have_fpu = fpu_size > fpx_sw_bytes_offset + 48 && t.vcpu().get_fpu(fpu);
+	std::uint64_t sp = r.rsp - 128;		// the red zone
+	std::uint64_t fpstate = 0;
+	if (have_fpu) {
+		struct {
+			std::uint32_t magic1, extended_size;
+			std::uint64_t xfeatures;
+			std::uint32_t xstate_size, padding[7];
+		} sw{fp_xstate_magic1, static_cast<std::uint32_t>(fpu.size()), 0,
+		     static_cast<std::uint32_t>(fpu_size), {}};
+		if (fpu_size >= 520)
+			std::memcpy(&sw.xfeatures, fpu.data() + 512, sizeof(sw.xfeatures));
+		std::memcpy(fpu.data() + fpx_sw_bytes_offset, &sw, sizeof(sw));
+		std::memcpy(fpu.data() + fpu_size, &fp_xstate_magic2, sizeof(fp_xstate_magic2));
+		sp = (sp - fpu.size()) & ~std::uint64_t{63};
+		fpstate = sp;
+	}
+	sp = ((sp - sizeof(GuestRtSigframe)) & ~std::uint64_t{15}) - 8;
+
+	GuestRtSigframe f{};
+	f.pretcode = act.restorer;
+	f.uc.flags = uc_sigcontext_ss | uc_strict_restore_ss | (have_fpu ? uc_fp_xstate : 0);
+	GuestSigcontext& c = f.uc.mcontext;
+	c = {r.r8, r.r9, r.r10, r.r11, r.r12, r.r13, r.r14, r.r15,
+	     r.rdi, r.rsi, r.rbp, r.rbx, r.rdx, r.rax, r.rcx, r.rsp, r.rip, r.rflags,
+	     r.cs, r.gs, r.fs, r.ss, 0, 0, old_mask, 0, fpstate, {}};
+	f.uc.sigmask = old_mask;
+	f.info.signo = signo;
+	f.info.code = SI_USER;
+	f.info.pid = from;
+	f.info.uid = t.process().cred.ruid;
+
+	bool ok = mm.write(sp, std::as_bytes(std::span(&f, 1))).has_value();
+	if (ok && have_fpu)
+		ok = mm.write(fpstate, fpu).has_value();
+	if (!ok || !(act.flags & sa_restorer)) {
+		// No room for the frame (or no way back from it): as Linux's
+		// force_sigsegv().
+		force_signal(t, SIGSEGV, SI_KERNEL, 0);
+		return;
+	}
+	r.rdi = static_cast<std::uint64_t>(signo);
+	r.rsi = sp + offsetof(GuestRtSigframe, info);
+	r.rdx = sp + offsetof(GuestRtSigframe, uc);
+	r.rax = 0;
+	r.rsp = sp;
+	r.rip = act.handler;
+	r.rflags &= ~std::uint64_t{0x10500};	// DF, RF, TF
+	r.cs = unpriv::cs_64;
+}
+
+SysResult Kernel::sigreturn(Task& t)
+{
+	unpriv::Regs& r = t.regs();
+	auto f = t.mm().read_obj<GuestRtSigframe>(r.rsp - 8);
+	if (!f) {
+		force_signal(t, SIGSEGV, SI_KERNEL, 0);
+		return sys_noreturn;
+	}
+	const GuestSigcontext& c = f->uc.mcontext;
+	if (c.fpstate) {
+		std::vector<std::byte> fpu(t.vcpu().fpu_size());
+		if (!t.mm().read(c.fpstate, fpu) || !t.vcpu().set_fpu(fpu)) {
+			force_signal(t, SIGSEGV, SI_KERNEL, 0);
+			return sys_noreturn;
+		}
+	}
+	r.r8 = c.r8; r.r9 = c.r9; r.r10 = c.r10; r.r11 = c.r11;
+	r.r12 = c.r12; r.r13 = c.r13; r.r14 = c.r14; r.r15 = c.r15;
+	r.rdi = c.rdi; r.rsi = c.rsi; r.rbp = c.rbp; r.rbx = c.rbx;
+	r.rdx = c.rdx; r.rax = c.rax; r.rcx = c.rcx; r.rsp = c.rsp; r.rip = c.rip;
+	r.rflags = (r.rflags & ~fix_eflags) | (c.eflags & fix_eflags);
+	r.cs = unpriv::cs_64;
+	std::lock_guard lock(tasks_lock_);
+	t.process().blocked = f->uc.sigmask & ~unblockable;
+	return sys_noreturn;
+}
+
+KResult<SigAction> Kernel::sigaction(Task& t, int signo, const SigAction *act)
+{
+	if (signo < 1 || signo > nsig)
+		return kerr(EINVAL);
+	if (act && (signo == SIGKILL || signo == SIGSTOP))
+		return kerr(EINVAL);
+	Process& p = t.process();
+	std::lock_guard lock(tasks_lock_);
+	SigAction old = p.actions[signo - 1];
+	if (act) {
+		SigAction a = *act;
+		a.mask &= ~unblockable;
+		p.actions[signo - 1] = a;
+		// Now ignored: a pending one goes (POSIX).
+		if (a.handler == reinterpret_cast<std::uint64_t>(SIG_IGN) ||
+		    (a.handler == 0 && sig_default(signo) == SigDefault::ignore))
+			p.pending &= ~sigbit(signo);
+	}
+	return old;
+}
+
+std::uint64_t Kernel::sigprocmask(Task& t, int how, const std::uint64_t *set)
+{
+	Process& p = t.process();
+	std::lock_guard lock(tasks_lock_);
+	std::uint64_t old = p.blocked;
+	if (set) {
+		switch (how) {
+		case SIG_BLOCK: p.blocked |= *set; break;
+		case SIG_UNBLOCK: p.blocked &= ~*set; break;
+		default: p.blocked = *set; break;
+		}
+		p.blocked &= ~unblockable;
+	}
+	return old;
+}
+
+std::uint64_t Kernel::sigpending(Task& t)
+{
+	Process& p = t.process();
+	std::lock_guard lock(tasks_lock_);
+	return p.pending & p.blocked;
+}
+
+SysResult Kernel::sigsuspend(Task& t, std::optional<std::uint64_t> mask)
+{
+	Process& p = t.process();
+	std::unique_lock lock(tasks_lock_);
+	if (mask) {
+		t.saved_mask = p.blocked;
+		p.blocked = *mask & ~unblockable;
+	}
+	p.wake.wait(lock, [&] { return p.deliverable() != 0; });
+	return -erestartnohand;
+}
+
+} // namespace guest
