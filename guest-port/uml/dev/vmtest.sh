@@ -1,5 +1,22 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
 # In the test VM: UML on ptrace and on unpriv, the same commands.
+#
+#   vmtest.sh [quick|check|compare|bench|kill]...
+#
+# Expects the UML binary (built with patches/series) at /opt/uml/linux
+# and tests/uml-bench.c built static at /opt/uml/uml-bench, with UML's
+# C library, e.g. from the top of the clone:
+#
+#   mkdir -p S/opt/uml && cp OBJ/linux S/opt/uml/ && \
+#     gcc -O2 -static -o S/opt/uml/uml-bench guest-port/uml/tests/uml-bench.c && \
+#     cp guest-port/uml/dev/vmtest.sh S/opt/uml/ && \
+#     for l in $(ldd OBJ/linux | grep -o '/[^ ]*'); do \
+#       mkdir -p S$(dirname $l); cp -L $l S$l; done
+#   tools/vmrun --kernel generic --add S/.:/ -- sh /opt/uml/vmtest.sh compare kill
+#
+# unpriv mode is UML's own binary run with unpriv=on (/tmp/linux-unpriv).
 unpriv-load || exit 1
 printf '#!/bin/sh\nexec /opt/uml/linux "$@" unpriv=on\n' > /tmp/linux-unpriv
 chmod +x /tmp/linux-unpriv
