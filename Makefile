@@ -377,8 +377,10 @@ check: all test-modules $(CHECKPATCH_DIR)/checkpatch.pl $(if $(filter debug,$(CH
 		[ $${PIPESTATUS[0]} -eq 0 ] || rc=1; \
 	fi; \
 	echo "== vm[generic]: User-Mode Linux"; \
-	if guest-port/uml/stage $(UML_STAGE) --stock; then \
-		tools/vmrun --kernel generic --cpus 2 --timeout 600 --add $(UML_STAGE)/.:/ -- uml-check 2>&1 | \
+	if rm -rf $(UML_STAGE) && guest-port/uml/stage $(UML_STAGE) linux --stock && \
+	   guest-port/uml/stage $(UML_STAGE) linux-unpriv; then \
+		tools/vmrun --kernel generic --cpus 2 --timeout 900 --add $(UML_STAGE)/.:/ -- \
+			uml-check --unpriv /usr/lib/unpriv/uml/linux-unpriv 2>&1 | \
 			tee $(BUILD)/check/vm-uml.log; \
 		s=$${PIPESTATUS[0]}; [ $$s -eq 0 ] || { rc=1; echo "vmrun-status: $$s" >>$(BUILD)/check/vm-uml.log; }; \
 	else \
@@ -460,9 +462,12 @@ run: all
 # 'make uml' builds UML from Debian's linux-source-6.12 with the project's
 # configuration, with and without the patch series (the stock build is the
 # baseline), cached outside the clone (guest-port/uml/build).  'make
-# run-uml' boots the test VM and runs UML_CMD in UML's userspace there.
+# run-uml' boots the test VM and runs UML_CMD in the userspace of UML with
+# the series, on the module (UML_ARGS: unpriv=on; unpriv=off for ptrace).
 
 UML_CMD ?= uname -a; echo "hello from UML's userspace"; ls /
+UML_ARGS ?= unpriv=on
+export UML_CMD UML_ARGS
 
 uml: deps
 	$(Q)guest-port/uml/build --stock
@@ -471,8 +476,9 @@ uml: deps
 UML_STAGE := $(BUILD)/uml-stage
 
 run-uml: vmroot
-	$(Q)guest-port/uml/stage $(UML_STAGE) --stock
-	$(Q)tools/vmrun --kernel generic --add $(UML_STAGE)/.:/ -- uml-run -- '$(UML_CMD)'
+	$(Q)rm -rf $(UML_STAGE) && guest-port/uml/stage $(UML_STAGE) linux
+	$(Q)tools/vmrun --kernel generic --add $(UML_STAGE)/.:/ -- sh -c \
+		'unpriv-load && uml-run --append "$$1" -- "$$2"' - "$$UML_ARGS" "$$UML_CMD"
 
 .PHONY: uml run-uml
 
