@@ -39,7 +39,7 @@
 #                   linux-source-6.1 with KASAN, lockdep, kmemleak...: see
 #                   tools/debug-kernel/)
 #   CHECK_SELFTEST_KERNELS  kernels on which it runs the module's selftests
-#                   (default: rt rt-6.12 cloud-6.12)
+#                   (default: rt-6.12 cloud-6.12; 6.1 rt is in check-all)
 #   CHECK_DKMS      1: 'make check' installs the module with DKMS too
 #   VSYSCALL_MODES  vsyscall= boot options under which 'make check' runs
 #                   vsyscall_test again on generic (default: xonly emulate)
@@ -68,7 +68,7 @@ VMROOT := $(BUILD)/vmroot
 GUEST_ROOT := /usr/lib/unpriv/guest-root
 GUEST_LIBS := ld-linux-x86-64.so.2 libc.so.6 libm.so.6
 CHECK_KERNELS ?= generic generic-6.12 debug
-CHECK_SELFTEST_KERNELS ?= rt rt-6.12 cloud-6.12
+CHECK_SELFTEST_KERNELS ?= rt-6.12 cloud-6.12
 # 1: make check also installs the module with DKMS (make check-all does).
 CHECK_DKMS ?= 0
 # The selftest programs: one per selftests/*_test.c.
