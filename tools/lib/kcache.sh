@@ -12,6 +12,10 @@
 #                                print the source folder
 #   kcache_lock BASE             hold BASE/.lock for the rest of the script,
 #                                waiting for another build that holds it
+#   kcache_check_config FRAGMENT CONFIG
+#                                every option FRAGMENT sets or unsets is so
+#                                in the .config CONFIG; says which is not
+#                                and returns 1 otherwise
 #
 # The caller defines say() (progress to stderr) and top (the clone).
 
@@ -48,4 +52,23 @@ kcache_lock() {
 		say "waiting for another build to finish"
 		flock 9
 	fi
+}
+
+kcache_check_config() {
+	local fragment=$1 config=$2 line name bad=0
+	while IFS= read -r line; do
+		if [[ "$line" =~ ^#\ (CONFIG_[A-Za-z0-9_]+)\ is\ not\ set$ ]]; then
+			name=${BASH_REMATCH[1]}
+			grep -q "^$name=" "$config" || continue
+		elif [[ "$line" =~ ^CONFIG_ ]]; then
+			grep -qxF "$line" "$config" && continue
+			name=${line%%=*}
+		else
+			continue
+		fi
+		say "$(basename "$fragment") asks for '$line'; the configuration has" \
+			"'$(grep -E "^(# )?${name}[= ]" "$config" || echo "nothing")'"
+		bad=1
+	done <"$fragment"
+	return $bad
 }
