@@ -82,6 +82,9 @@ inline constexpr int status_failed = 125;
 inline constexpr int status_cannot_run = 126;
 inline constexpr int status_not_found = 127;
 
+// "SIGSEGV", or "signal N" for a number without a name.
+std::string signal_name(int signo);
+
 // The host signal that interrupts a process's thread blocked in a host
 // call (a pipe read, a sleep): its handler does nothing, the call fails
 // with EINTR, and the run loop takes the guest's signal.
@@ -106,9 +109,10 @@ public:
 	[[nodiscard]] Stats& stats() noexcept { return stats_; }
 	[[nodiscard]] const Vdso& vdso() const noexcept { return *vdso_; }
 
-	// A signal for process p, from the guest port (SIGPIPE for a write
-	// to a broken pipe) or from another process (from: its pid).
-	void send_signal(Process& p, int signo, int from = 0);
+	// A signal for process p from the guest port on its own behalf
+	// (SIGPIPE for a write to a broken pipe): as Linux's send_sig(),
+	// SI_USER from p itself.
+	void send_signal(Process& p, int signo);
 
 	// The process calls (sys/proc.cpp, sys/signal.cpp hand them their
 	// checked arguments).
@@ -139,6 +143,10 @@ public:
 
 	// kill(2): ESRCH when pid names no process.
 	KResult<void> kill(Task& t, int pid, int signo);
+	// rt_sigqueueinfo: info (its signo the signal) to process pid.
+	// EPERM for an si_code the kernel's or kill()'s to another
+	// process, ESRCH, EAGAIN past RLIMIT_SIGPENDING.
+	KResult<void> sigqueue(Task& t, int pid, const SigInfo& info);
 	KResult<void> setpgid(Task& t, int pid, int pgid);
 	KResult<int> setsid(Task& t);
 	// getppid, getpgid, getsid of pid (0: the caller).  ESRCH.
@@ -155,6 +163,39 @@ public:
 	SysResult sigsuspend(Task& t, std::optional<std::uint64_t> mask);
 	// rt_sigreturn: the registers and mask the frame at rsp saved.
 	SysResult sigreturn(Task& t);
+	// rt_sigtimedwait: take a signal of set, waiting until the
+	// deadline (host CLOCK_MONOTONIC ns; none: for ever; 0: not at
+	// all).  EAGAIN at the deadline, EINTR for another signal.
+	KResult<SigInfo> sigtimedwait(Task& t, std::uint64_t set,
+				      std::optional<std::int64_t> deadline);
+	// sigaltstack(2), with the thread's stack pointer sp: the old
+	// stack as stack_t's fields, and the new one set.  EPERM while
+	// on it, EINVAL for bad flags, ENOMEM below MINSIGSTKSZ.
+	struct AltStack {
+		std::uint64_t sp;
+		int flags;
+		std::uint64_t size;
+	};
+	KResult<AltStack> sigaltstack(Task& t, const AltStack *ss);
+
+	// Timers (timer.cpp): setitimer/getitimer's ITIMER_REAL and the
+	// POSIX timers of the caller's process, in host CLOCK_MONOTONIC
+	// nanoseconds; each returns the old value and interval.
+	struct TimerValue {
+		std::int64_t value = 0;		// time to the next expiry, 0: disarmed
+		std::int64_t interval = 0;
+	};
+	TimerValue set_itimer(Task& t, const TimerValue *v);
+	// timer_create: a new timer's id; EAGAIN past the limit.
+	// value_is_id: its signal's si_value is the id (no sigevent).
+	KResult<int> timer_create(Task& t, const GuestTimer& how, bool value_is_id);
+	// timer_settime: v.value is absolute on the timer's clock when
+	// abs (the guest's CLOCK_REALTIME for a CLOCK_REALTIME timer).
+	// EINVAL for an id the process has not.
+	KResult<TimerValue> timer_settime(Task& t, int id, const TimerValue *v, bool abs);
+	KResult<int> timer_getoverrun(Task& t, int id);
+	KResult<void> timer_delete(Task& t, int id);
+
 
 	// The number of guest processes now, zombies included.
 	[[nodiscard]] std::size_t nr_processes();
@@ -166,7 +207,8 @@ private:
 	void on_fault(Task& t, const unpriv::FaultExit& e);
 	void on_trap(Task& t, const unpriv::TrapExit& e);
 	// A synchronous signal from the guest's own instruction.
-	void force_signal(Task& t, int signo, int code, std::uint64_t addr);
+	void force_signal(Task& t, const SigInfo& info, bool reset = false);
+	void force_fault(Task& t, int signo, int code, std::uint64_t addr);
 	int exit_status() const;
 
 	// The child's host thread: make its address space, vcpu and memory
@@ -181,14 +223,30 @@ private:
 	// Before the guest runs again: the pending signals' actions.
 	void handle_signals(Task& t);
 	// A handler's frame on the guest's stack (signal.cpp).
-	void setup_frame(Task& t, int signo, const SigAction& act, std::uint64_t old_mask,
-			 int from);
+	void setup_frame(Task& t, const SigInfo& info, const SigAction& act,
+			 std::uint64_t old_mask);
 	// The system call's result once no signal is delivered, or one is.
 	void finish_restart(Task& t, const SigAction *handler);
 
 	// tasks_lock_ held:
 	[[nodiscard]] Process *find_locked(int pid);
-	void signal_locked(Process& p, int signo, int from);
+	// info for p, sent by process from (0: by the guest port).  False
+	// when it was not queued (ignored; a standard signal pending).
+	bool signal_locked(Process& p, const SigInfo& info, int from);
+	void signal_locked(Process& p, int signo)
+	{
+		signal_locked(p, SigInfo::from_process(signo, SI_KERNEL, 0, 0), 0);
+	}
+	// The first pending signo of from (p's or its thread's), and what
+	// taking it does (a POSIX timer's overruns).
+	SigInfo dequeue_locked(Process& p, SigPending& from, int signo);
+	void discard_locked(Process& p, std::uint64_t mask);
+	// The timer thread: expires each timer at its time (timer.cpp).
+	void timer_main();
+	void fire_locked(Process& p, GuestTimer& tm, int id, std::int64_t now);
+	// Host CLOCK_MONOTONIC now, and a time on the guest's clock as one.
+	[[nodiscard]] static std::int64_t monotonic_now() noexcept;
+	[[nodiscard]] std::int64_t to_monotonic(int clock, std::int64_t guest_ns) const noexcept;
 	void notify_parent_locked(Process& p, int why);
 	// The zombie's last trace; its host thread, to join unlocked.
 	std::thread release_locked(Process& p);
@@ -217,6 +275,9 @@ private:
 	int running_ = 0;		// [tasks] host threads in run_task
 	std::condition_variable all_done_;	// running_ fell to 0
 	std::vector<std::thread> unjoined_;	// [tasks] released, to join
+	// The timer thread waits here for the next expiry, or a change.
+	std::condition_variable timers_changed_;
+	bool timers_done_ = false;	// [tasks] the end of the run
 };
 
 } // namespace guest

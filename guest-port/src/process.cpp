@@ -7,6 +7,7 @@
 #include <linux/sched.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include <algorithm>
@@ -45,7 +46,7 @@ KResult<int> Kernel::clone(Task& t, const CloneArgs& args)
 		std::lock_guard lock(tasks_lock_);
 		// A parent on its way out makes no child: one made now would
 		// miss the SIGKILL that ends everyone when init goes.
-		if (parent.pending & sigbit(SIGKILL))
+		if (parent.pending.set & sigbit(SIGKILL))
 			return kerr(static_cast<int>(erestartsys));
 		if (procs_.size() >= config_.max_procs)
 			return kerr(EAGAIN);
@@ -108,7 +109,7 @@ KResult<int> Kernel::clone(Task& t, const CloneArgs& args)
 		// as Linux's wait_for_vfork_done().
 		std::unique_lock lock(tasks_lock_);
 		parent.wake.wait(lock, [&] {
-			return child->vfork_done || (parent.pending & sigbit(SIGKILL));
+			return child->vfork_done || (parent.pending.set & sigbit(SIGKILL));
 		});
 	}
 	return child->pid;
@@ -208,6 +209,11 @@ KResult<void> Kernel::execve(Task& t, const std::string& path, std::vector<std::
 	for (auto& a : p.actions)
 		if (a.handler > 1)
 			a = {};
+	// The POSIX timers go (the interval timer stays), and the
+	// alternate signal stack.
+	p.timers.clear();
+	t.sas_sp = t.sas_size = 0;
+	t.sas_flags = SS_DISABLE;
 	p.did_exec = true;
 	if (!p.vfork_done) {
 		p.vfork_done = true;
@@ -239,7 +245,10 @@ void Kernel::exit_process(Task& t)
 	p.host_running = false;
 	p.task = nullptr;
 	p.state = Process::State::zombie;
-	p.pending = 0;
+	p.pending = {};
+	t.pending = {};
+	p.timers.clear();
+	p.real_timer = {};
 	if (!p.vfork_done) {
 		p.vfork_done = true;
 		if (p.parent)
@@ -264,14 +273,14 @@ void Kernel::exit_process(Task& t)
 	}
 	if (p.parent) {
 		const SigAction& a = p.parent->actions[SIGCHLD - 1];
-		if (a.handler == reinterpret_cast<std::uint64_t>(SIG_IGN) ||
-		    (a.flags & SA_NOCLDWAIT)) {
-			// Nobody will wait: no zombie (this thread cannot join
-			// itself: a later fork, or the end, does).
+		bool autoreap = a.handler == reinterpret_cast<std::uint64_t>(SIG_IGN) ||
+				(a.flags & SA_NOCLDWAIT);
+		// The parent's handler runs even so for SA_NOCLDWAIT.
+		notify_parent_locked(p, !WIFEXITED(p.wait_status) ? CLD_KILLED : CLD_EXITED);
+		// Nobody will wait: no zombie (this thread cannot join
+		// itself: a later fork, or the end, does).
+		if (autoreap && p.parent)
 			unjoined_.push_back(release_locked(p));
-		} else {
-			notify_parent_locked(p, WIFEXITED(p.wait_status) ? CLD_EXITED : CLD_KILLED);
-		}
 	}
 	running_--;
 	all_done_.notify_all();
@@ -279,7 +288,8 @@ void Kernel::exit_process(Task& t)
 
 // The parent learns of a change in p: its wait wakes, and it gets p's
 // exit signal (SIGCHLD) unless SA_NOCLDSTOP says not for a stop or a
-// continue.
+// continue; the information says what changed (Linux's
+// do_notify_parent() and do_notify_parent_cldstop()).
 void Kernel::notify_parent_locked(Process& p, int why)
 {
 	Process *parent = p.parent;
@@ -290,8 +300,20 @@ void Kernel::notify_parent_locked(Process& p, int why)
 	int signo = exit ? p.exit_signal : SIGCHLD;
 	if (!exit && (parent->actions[SIGCHLD - 1].flags & SA_NOCLDSTOP))
 		return;
-	if (signo)
-		signal_locked(*parent, signo, p.pid);
+	if (!signo)
+		return;
+	SigInfo info;
+	info.signo = signo;
+	info.code = why;
+	info.f.chld.pid = p.pid;
+	info.f.chld.uid = p.cred.ruid;
+	switch (why) {
+	case CLD_EXITED: info.f.chld.status = WEXITSTATUS(p.wait_status); break;
+	case CLD_KILLED: case CLD_DUMPED: info.f.chld.status = WTERMSIG(p.wait_status); break;
+	case CLD_STOPPED: info.f.chld.status = p.stop_signal; break;
+	default: info.f.chld.status = SIGCONT; break;
+	}
+	signal_locked(*parent, info, p.pid);
 }
 
 std::thread Kernel::release_locked(Process& p)
@@ -401,24 +423,50 @@ KResult<void> Kernel::kill(Task& t, int pid, int signo)
 		return kerr(ESRCH);
 	if (signo)
 		for (Process *p : to)
-			signal_locked(*p, signo, self.pid);
+			signal_locked(*p, SigInfo::from_process(signo, SI_USER, self.pid, self.cred.ruid),
+				      self.pid);
 	return {};
 }
 
-void Kernel::signal_locked(Process& p, int signo, int from)
+KResult<void> Kernel::sigqueue(Task& t, int pid, const SigInfo& info)
 {
+	if (info.signo < 0 || info.signo > nsig)
+		return kerr(EINVAL);
+	Process& self = t.process();
+	// Nobody may pretend to be the kernel or kill(), but to itself
+	// (Linux's do_rt_sigqueueinfo()).
+	if ((info.code >= 0 || info.code == SI_TKILL) && pid != self.pid)
+		return kerr(EPERM);
+	std::lock_guard lock(tasks_lock_);
+	Process *p = find_locked(pid);
+	if (!p)
+		return kerr(ESRCH);
+	if (!info.signo)
+		return {};
+	// A real-time signal past RLIMIT_SIGPENDING is not queued.
+	if (info.signo >= sigrtmin && info.code < 0 &&
+	    p->pending.queued_rt() >= self.rlimits[RLIMIT_SIGPENDING].rlim_cur)
+		return kerr(EAGAIN);
+	signal_locked(*p, info, self.pid);
+	return {};
+}
+
+bool Kernel::signal_locked(Process& p, const SigInfo& info, int from)
+{
+	const int signo = info.signo;
 	if (p.state == Process::State::zombie)
-		return;
+		return false;
 	// Init takes from the guest's processes only the signals it has
 	// handlers for, as a pid namespace's init does (SIGNAL_UNKILLABLE):
 	// no guest process can stop or end the guest.  The guest port's own
 	// (SIGPIPE, the end of the run) still reach it.
-	if (&p == init_ && from && p.actions[signo - 1].handler == 0)
-		return;
+	if (&p == init_ && from && p.actions[signo - 1].handler == 0 &&
+	    !((p.blocked | p.real_blocked) & sigbit(signo)))
+		return false;
 	const std::uint64_t stops = sigbit(SIGSTOP) | sigbit(SIGTSTP) | sigbit(SIGTTIN) |
 				    sigbit(SIGTTOU);
 	if (signo == SIGCONT || signo == SIGKILL) {
-		p.pending &= ~stops;
+		p.pending.discard(stops);
 		if (p.state == Process::State::stopped) {
 			p.state = Process::State::running;
 			p.stop_unreported = false;
@@ -429,21 +477,48 @@ void Kernel::signal_locked(Process& p, int signo, int from)
 			p.wake.notify_all();
 		}
 	} else if (sigbit(signo) & stops) {
-		p.pending &= ~sigbit(SIGCONT);
+		p.pending.discard(sigbit(SIGCONT));
 	}
 
 	// A signal that would be ignored is dropped when sent, unless it
 	// is blocked (the mask or the action may change before it is
-	// taken).
+	// taken), or waited for by rt_sigtimedwait.
 	const SigAction& a = p.actions[signo - 1];
 	bool ignored = a.handler == reinterpret_cast<std::uint64_t>(SIG_IGN) ||
 		       (a.handler == 0 && sig_default(signo) == SigDefault::ignore);
-	if (ignored && signo != SIGKILL && signo != SIGSTOP && !(p.blocked & sigbit(signo)))
-		return;
-	p.pending |= sigbit(signo);
-	p.pending_from[signo - 1] = from;
+	if (ignored && signo != SIGKILL && signo != SIGSTOP &&
+	    !((p.blocked | p.real_blocked) & sigbit(signo)))
+		return false;
+	if (!p.pending.add(info))
+		return false;
 	if (p.deliverable() & sigbit(signo))
 		interrupt_locked(p);
+	return true;
+}
+
+SigInfo Kernel::dequeue_locked(Process& p, SigPending& from, int signo)
+{
+	SigInfo info = from.take(signo);
+	// A POSIX timer's signal: the expiries since it was queued.
+	if (info.code == SI_TIMER) {
+		auto it = p.timers.find(info.f.timer.tid);
+		if (it != p.timers.end() && it->second.queued) {
+			GuestTimer& tm = it->second;
+			info.f.timer.overrun = tm.overrun;
+			tm.last_overrun = tm.overrun;
+			tm.overrun = 0;
+			tm.queued = false;
+		}
+	}
+	return info;
+}
+
+void Kernel::discard_locked(Process& p, std::uint64_t mask)
+{
+	p.pending.discard(mask);
+	for (auto& [id, tm] : p.timers)
+		if (tm.queued && (mask & sigbit(tm.signo)))
+			tm.queued = false;
 }
 
 // Make p's thread look at its signals: out of a guest run (a kick), of
@@ -463,18 +538,26 @@ void Kernel::handle_signals(Task& t)
 	Process& p = t.process();
 	std::unique_lock lock(tasks_lock_);
 	for (;;) {
-		std::uint64_t ready = p.deliverable();
-		if (!ready)
-			break;
-		// SIGKILL first, then the lowest number, as Linux takes them.
-		int signo = (ready & sigbit(SIGKILL)) ? SIGKILL : __builtin_ctzll(ready) + 1;
-		p.pending &= ~sigbit(signo);
+		// The thread's own synchronous signal first (force_signal()
+		// made it deliverable), then SIGKILL, then the lowest number,
+		// as Linux takes them.
+		SigInfo info;
+		bool sync = t.pending.set != 0;
+		if (sync) {
+			info = dequeue_locked(p, t.pending, __builtin_ctzll(t.pending.set) + 1);
+		} else {
+			std::uint64_t ready = p.deliverable();
+			if (!ready)
+				break;
+			int n = (ready & sigbit(SIGKILL)) ? SIGKILL : __builtin_ctzll(ready) + 1;
+			info = dequeue_locked(p, p.pending, n);
+		}
+		const int signo = info.signo;
 		SigAction a = p.actions[signo - 1];
 		if (a.handler == reinterpret_cast<std::uint64_t>(SIG_IGN) && signo != SIGKILL &&
 		    signo != SIGSTOP)
 			continue;
 		if (a.handler > 1 && signo != SIGKILL && signo != SIGSTOP) {
-			int from = p.pending_from[signo - 1];
 			std::uint64_t old = t.saved_mask.value_or(p.blocked);
 			t.saved_mask.reset();
 			p.blocked |= a.mask | ((a.flags & SA_NODEFER) ? 0 : sigbit(signo));
@@ -482,10 +565,18 @@ void Kernel::handle_signals(Task& t)
 			if (a.flags & SA_RESETHAND)
 				p.actions[signo - 1] = {};
 			lock.unlock();
+			if (tracer_)
+				tracer_->signal(signo, info.code, sync ? info.f.fault.addr : 0);
 			finish_restart(t, &a);
-			setup_frame(t, signo, a, old, from);
+			setup_frame(t, info, a, old);
 			return;
 		}
+		// One another process sent init while it was blocked:
+		// ignored now, as it would have been when sent.
+		if (&p == init_ && signo != SIGKILL && signo != SIGSTOP &&
+		    (info.code == SI_USER || info.code == SI_QUEUE || info.code == SI_TKILL) &&
+		    info.f.kill.pid != p.pid)
+			continue;
 		switch (signo == SIGKILL ? SigDefault::terminate : sig_default(signo)) {
 		case SigDefault::ignore:
 			continue;
@@ -496,13 +587,50 @@ void Kernel::handle_signals(Task& t)
 		case SigDefault::core:
 			lock.unlock();
 			if (tracer_)
-				tracer_->signal(signo, SI_USER, 0);
+				tracer_->signal(signo, info.code, sync ? info.f.fault.addr : 0);
+			// A fault or trap that nobody handles: the user is
+			// told where, as a shell says "Segmentation fault".
+			// The name is the guest's (PR_SET_NAME): escaped, as
+			// --trace does.
+			if (sync)
+				std::fprintf(stderr,
+					     "unpriv-run: %s killed by %s at rip %#llx (address %#llx)\n",
+					     escape(p.comm).c_str(), signal_name(signo).c_str(),
+					     static_cast<unsigned long long>(t.regs().rip),
+					     static_cast<unsigned long long>(info.f.fault.addr));
 			p.kill(signo);
 			return;
 		}
 	}
 	lock.unlock();
 	finish_restart(t, nullptr);
+}
+
+// A synchronous signal of the thread's own instruction (a fault, a
+// trap, a frame that cannot be written), Linux's force_sig_info(): a
+// blocked or ignored one is unblocked and set back to its default
+// action, which kills; reset says to do that anyway (force_sigsegv()
+// for a handler that could not be run).
+void Kernel::force_signal(Task& t, const SigInfo& info, bool reset)
+{
+	Process& p = t.process();
+	std::lock_guard lock(tasks_lock_);
+	SigAction& a = p.actions[info.signo - 1];
+	bool blocked = p.blocked & sigbit(info.signo);
+	if (blocked || reset || a.handler == reinterpret_cast<std::uint64_t>(SIG_IGN)) {
+		a.handler = 0;
+		p.blocked &= ~sigbit(info.signo);
+	}
+	t.pending.add(info);
+}
+
+void Kernel::force_fault(Task& t, int signo, int code, std::uint64_t addr)
+{
+	SigInfo info;
+	info.signo = signo;
+	info.code = code;
+	info.f.fault.addr = addr;
+	force_signal(t, info);
 }
 
 // A stop signal's default action: the parent is told, and the process
@@ -515,7 +643,7 @@ void Kernel::stop_locked(Process& p, int signo, std::unique_lock<std::mutex>& lo
 	p.cont_unreported = false;
 	notify_parent_locked(p, CLD_STOPPED);
 	p.wake.wait(lock, [&] {
-		return p.state != Process::State::stopped || (p.pending & sigbit(SIGKILL));
+		return p.state != Process::State::stopped || (p.pending.set & sigbit(SIGKILL));
 	});
 }
 
@@ -526,6 +654,7 @@ void Kernel::finish_restart(Task& t, const SigAction *handler)
 	if (!t.restart)
 		return;
 	bool again = !handler || (t.restart == -erestartsys && (handler->flags & SA_RESTART));
+	SysResult how = t.restart;
 	t.restart = 0;
 	if (!again) {
 		t.regs().rax = static_cast<std::uint64_t>(-EINTR);
@@ -537,7 +666,10 @@ void Kernel::finish_restart(Task& t, const SigAction *handler)
 		t.process().blocked = *t.saved_mask;
 		t.saved_mask.reset();
 	}
-	t.regs().rax = t.syscall_nr;
+	// -ERESTART_RESTARTBLOCK: restart_syscall() goes on with what
+	// the call left in t.restart_block (a sleep's time left).
+	t.regs().rax = how == -erestart_restartblock ? std::uint64_t{SYS_restart_syscall}
+						      : t.syscall_nr;
 	t.regs().rip -= 2;	// the syscall instruction, again
 }
 

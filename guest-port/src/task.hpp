@@ -18,6 +18,8 @@
 #include <array>
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
+#include <map>
 #include <memory>
 #include <optional>
 #include <utility>
@@ -62,6 +64,66 @@ constexpr std::uint64_t sigbit(int signo) noexcept
 	return 1ull << (signo - 1);
 }
 
+inline constexpr int sigrtmin = 32;	// the kernel's SIGRTMIN
+inline constexpr int ss_autodisarm = 1 << 31;	// the kernel's SS_AUTODISARM
+
+// A signal's information, the kernel's siginfo_t on x86-64 (its
+// _sifields union: which member holds depends on signo and code).
+struct SigInfo {
+	std::int32_t signo = 0, err = 0, code = 0, pad = 0;
+	union {
+		std::byte raw[112];
+		// kill, sigqueue (value: si_value), a SIGALRM from the kernel
+		struct { std::int32_t pid; std::uint32_t uid; std::uint64_t value; } kill;
+		struct { std::int32_t tid, overrun; std::uint64_t value; } timer;
+		struct {
+			std::int32_t pid;
+			std::uint32_t uid;
+			std::int32_t status, pad;
+			std::int64_t utime, stime;
+		} chld;
+		struct { std::uint64_t addr; } fault;
+	} f{};
+
+	// Sent by a process (kill: SI_USER; tkill: SI_TKILL), or by the
+	// kernel (SI_KERNEL, pid 0).
+	static SigInfo from_process(int signo, int code, int pid, std::uint32_t uid) noexcept;
+};
+static_assert(sizeof(SigInfo) == 128);
+
+// Signals pending for a process or a thread (Linux's struct
+// sigpending): the set, and each one's information in the order sent.
+// A standard signal is pending once however often it is sent; a
+// real-time one is queued each time.
+struct SigPending {
+	std::uint64_t set = 0;
+	std::deque<SigInfo> queue;
+
+	// False when info's signal is a standard one already pending.
+	bool add(const SigInfo& info);
+	// The first pending signo's information; its bit goes with the
+	// last.
+	SigInfo take(int signo);
+	// Forget the signals in mask.
+	void discard(std::uint64_t mask);
+	[[nodiscard]] std::size_t queued_rt() const noexcept;
+};
+
+// An interval timer (setitimer's ITIMER_REAL, alarm) or a POSIX timer
+// (timer_create), Linux's k_itimer.  Times are the host's
+// CLOCK_MONOTONIC in nanoseconds; expires 0: disarmed.
+struct GuestTimer {
+	int clock = 0;			// CLOCK_REALTIME or CLOCK_MONOTONIC
+	int notify = 0;			// SIGEV_SIGNAL, SIGEV_NONE, SIGEV_THREAD_ID
+	int signo = 0;
+	std::uint64_t value = 0;	// sigev_value, the signal's si_value
+	std::int64_t expires = 0;
+	std::int64_t interval = 0;
+	bool queued = false;		// its signal is pending, not yet taken
+	int overrun = 0;		// expiries since it was queued
+	int last_overrun = 0;		// timer_getoverrun(): the last taken's
+};
+
 // What the run loop does with a signal nobody handles (signal(7)).
 enum class SigDefault { ignore, terminate, core, stop };
 SigDefault sig_default(int signo) noexcept;
@@ -94,11 +156,18 @@ public:
 	bool cont_unreported = false;	// continued since then (WCONTINUED)
 	int stop_signal = 0;
 
-	// Signals: dispositions, the blocked and pending sets.  [tasks]
+	// Signals: dispositions, the blocked set (a thread's; its mask
+	// before rt_sigtimedwait unblocked what it waits for, Linux's
+	// real_blocked), the signals pending for the process.  [tasks]
 	std::array<SigAction, nsig> actions{};
 	std::uint64_t blocked = 0;
-	std::uint64_t pending = 0;
-	std::array<int, nsig> pending_from{};	// the sender's pid (si_pid)
+	std::uint64_t real_blocked = 0;
+	SigPending pending;
+	// The interval timer (ITIMER_REAL, alarm) and the POSIX timers by
+	// id (Linux's signal_struct real_timer and posix_timers).  [tasks]
+	GuestTimer real_timer;
+	std::map<int, GuestTimer> timers;
+	int next_timer_id = 0;
 	// A blocking call of the process's thread waits here, with
 	// tasks_lock_ held: woken by a signal for it, a change of state of
 	// one of its children, a vfork child's exec or exit.
@@ -116,7 +185,7 @@ public:
 	// be).  [tasks]
 	[[nodiscard]] std::uint64_t deliverable() const noexcept
 	{
-		return pending & ~(blocked & ~(sigbit(SIGKILL) | sigbit(SIGSTOP)));
+		return pending.set & ~(blocked & ~(sigbit(SIGKILL) | sigbit(SIGSTOP)));
 	}
 
 	[[nodiscard]] Mm& mm() noexcept { return *mm_; }
@@ -180,6 +249,39 @@ public:
 	SysResult restart = 0;	// -ERESTARTSYS, -ERESTARTNOHAND or 0
 	// rt_sigsuspend's caller's mask, for the handler's frame.  [own]
 	std::optional<std::uint64_t> saved_mask;
+	// What a call returning -ERESTART_RESTARTBLOCK leaves for
+	// restart_syscall (Linux's restart_block): a sleep's end on its
+	// clock (host nanoseconds, the guest's for CLOCK_REALTIME) and
+	// where the time left goes.  [own]
+	struct RestartBlock {
+		SysResult (*fn)(Task&) = nullptr;
+		int clock = 0;
+		std::int64_t expires = 0;
+		std::uint64_t rmtp = 0;
+	} restart_block;
+
+	// The synchronous signals of this thread's own instructions (a
+	// fault, a trap), taken before any other: Linux's task->pending
+	// for force_sig().  [tasks]
+	SigPending pending;
+	// The last trap's number, error code and address, for the next
+	// frame's sigcontext (Linux's thread.trap_nr, error_code, cr2).
+	// [own]
+	std::uint64_t trap_nr = 0, trap_err = 0, trap_cr2 = 0;
+	// sigaltstack(2): the alternate stack, Linux's sas_ss_sp,
+	// sas_ss_size and sas_ss_flags.  [own]
+	std::uint64_t sas_sp = 0, sas_size = 0;
+	int sas_flags = SS_DISABLE;
+	// Whether sp is on the alternate stack (on_sig_stack()), and the
+	// flags sigaltstack() reports for it (sas_ss_flags()).
+	[[nodiscard]] bool on_sig_stack(std::uint64_t sp) const noexcept
+	{
+		return !(sas_flags & ss_autodisarm) && sp > sas_sp && sp - sas_sp <= sas_size;
+	}
+	[[nodiscard]] int sas_ss_flags(std::uint64_t sp) const noexcept
+	{
+		return !sas_size ? SS_DISABLE : on_sig_stack(sp) ? SS_ONSTACK : 0;
+	}
 
 	Stats stats;	// [own]; merged into the kernel's at the end
 
