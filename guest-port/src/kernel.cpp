@@ -185,10 +185,17 @@ int Kernel::start(const std::string& program, const std::vector<std::string>& ar
 		if (dup < 0)
 			return fail("cannot duplicate descriptor " + std::to_string(fd),
 				    strerror(errno), status_failed);
-		(void)first->fds.install_at(
-			fd, std::make_shared<HostFile>(unpriv::Fd(dup), flags, vfs_.get(),
-						       HostFile::Origin::handed, std_names[fd]),
-			false);
+		auto file = std::make_shared<HostFile>(unpriv::Fd(dup), flags, vfs_.get(),
+						       HostFile::Origin::handed, std_names[fd]);
+		// A terminal is the guest's: the controlling terminal of the
+		// first process's session, its group in the foreground.
+		if (dev_t tty = file->terminal()) {
+			std::lock_guard lock(tasks_lock_);
+			ttys_.try_emplace(tty, Terminal{first->sid, first->pgid});
+			if (!first->ctty)
+				first->ctty = tty;
+		}
+		(void)first->fds.install_at(fd, std::move(file), false);
 	}
 
 	if (config_.trace) {

@@ -178,6 +178,21 @@ public:
 	};
 	KResult<AltStack> sigaltstack(Task& t, const AltStack *ss);
 
+	// The guest's terminals (tty.cpp): the host terminals it was
+	// handed, each with a session and a foreground process group of
+	// the guest's own (the host terminal's are never changed).  tty is
+	// the terminal's host device number.  As Linux's tiocgpgrp(),
+	// tiocgsid(), tiocspgrp(), tiocsctty(), tiocnotty(); and
+	// tty_check_change(): a process of a background group that reads
+	// (SIGTTIN) or changes (SIGTTOU) its terminal stops its group
+	// (ERESTARTSYS), or gets EIO.
+	KResult<int> tty_getpgrp(Task& t, dev_t tty);
+	KResult<int> tty_getsid(Task& t, dev_t tty);
+	KResult<void> tty_setpgrp(Task& t, dev_t tty, int pgrp);
+	KResult<void> tty_setctty(Task& t, dev_t tty, bool readable, int steal);
+	KResult<void> tty_noctty(Task& t, dev_t tty);
+	KResult<void> tty_check(Task& t, dev_t tty, int signo);
+
 	// Timers (timer.cpp): setitimer/getitimer's ITIMER_REAL and the
 	// POSIX timers of the caller's process, in host CLOCK_MONOTONIC
 	// nanoseconds; each returns the old value and interval.
@@ -275,6 +290,20 @@ private:
 	int running_ = 0;		// [tasks] host threads in run_task
 	std::condition_variable all_done_;	// running_ fell to 0
 	std::vector<std::thread> unjoined_;	// [tasks] released, to join
+	// A guest terminal: the session it is the controlling terminal of
+	// (0: none) and its foreground process group.
+	struct Terminal {
+		int sid = 0;
+		int pgrp = 0;
+	};
+	std::map<dev_t, Terminal> ttys_;	// [tasks]
+	// A session leader lets go of its terminal: its foreground group
+	// gets SIGHUP and SIGCONT, the session's processes lose it.
+	void disassociate_locked(Process& leader);
+	// Whether no process of group pgrp has a parent in another group
+	// of its session (stop signals then do not stop it).
+	[[nodiscard]] bool orphaned_pgrp_locked(int pgrp);
+
 	// The timer thread waits here for the next expiry, or a change.
 	std::condition_variable timers_changed_;
 	bool timers_done_ = false;	// [tasks] the end of the run

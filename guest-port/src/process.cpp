@@ -271,6 +271,8 @@ void Kernel::exit_process(Task& t)
 		init_status_ = p.wait_status;
 		init_ = nullptr;
 	}
+	if (p.sid == p.pid && p.ctty)
+		disassociate_locked(p);
 	if (p.parent) {
 		const SigAction& a = p.parent->actions[SIGCHLD - 1];
 		bool autoreap = a.handler == reinterpret_cast<std::uint64_t>(SIG_IGN) ||
@@ -581,6 +583,10 @@ void Kernel::handle_signals(Task& t)
 		case SigDefault::ignore:
 			continue;
 		case SigDefault::stop:
+			// The terminal's stop signals do not stop an orphaned
+			// group: nobody would continue it.
+			if (signo != SIGSTOP && orphaned_pgrp_locked(p.pgid))
+				continue;
 			stop_locked(p, signo, lock);
 			continue;
 		case SigDefault::terminate:
@@ -734,6 +740,7 @@ KResult<int> Kernel::setsid(Task& t)
 		if (q->pgid == self.pid)
 			return kerr(EPERM);
 	self.sid = self.pgid = self.pid;
+	self.ctty = 0;
 	return self.pid;
 }
 

@@ -147,6 +147,7 @@ public:
 	std::vector<Process *> children;
 	int pgid, sid;
 	int exit_signal = SIGCHLD;	// what the parent gets at our exit
+	dev_t ctty = 0;			// the controlling terminal, 0: none
 	bool did_exec = false;		// setpgid() on us then is EACCES
 
 	// What wait4() reports.  [tasks]

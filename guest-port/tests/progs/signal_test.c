@@ -9,6 +9,12 @@
  * its restart after a stop, SIGCHLD's siginfo on stop, continue and
  * exit, SA_NOCLDSTOP and SA_NOCLDWAIT, a signal to a stopped process
  * group, a frame rt_sigreturn cannot read.  Each check holds natively too.
+ *
+ *	signal_test		all but the terminal's
+ *	signal_test tty		job control on the terminal that is its
+ *				standard input and output (run in a new
+ *				session whose controlling terminal it is,
+ *				as script(1) runs a program)
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -16,10 +22,12 @@
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <time.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -704,9 +712,119 @@ static void bad_frame(void)
 	      "rt_sigreturn of a frame it cannot read: SIGSEGV (status %#x)", st);
 }
 
-int main(void)
+/* --- job control on the terminal ---------------------------------------------------- */
+
+/* A child in a background group of its own doing fn; its wait status,
+ * stopped or ended. */
+static int background(int (*fn)(void))
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		setpgid(0, 0);
+		_exit(fn());
+	}
+	setpgid(pid, pid);
+	int st = -1;
+	waitpid(pid, &st, WUNTRACED);
+	if (WIFSTOPPED(st)) {
+		kill(pid, SIGKILL);
+		reap(pid);
+	}
+	return st;
+}
+
+static int read_tty(void)
+{
+	char c;
+
+	return read(0, &c, 1) < 0 && errno == EIO ? 0 : 1;
+}
+
+static int read_tty_ignoring(void)
+{
+	signal(SIGTTIN, SIG_IGN);
+	return read_tty();
+}
+
+static int write_tty(void)
+{
+	return write(1, "# a background write\n", 21) == 21 ? 0 : 1;
+}
+
+static int new_session(void)
+{
+	if (setsid() < 0)
+		return 1;
+	if (tcgetpgrp(0) >= 0 || errno != ENOTTY)
+		return 2;
+	/* The terminal is another session's. */
+	if (ioctl(0, TIOCSCTTY, 0) == 0 || errno != EPERM)
+		return 3;
+	return 0;
+}
+
+static void terminal(void)
+{
+	if (!isatty(0) || !isatty(1)) {
+		SKIP("standard input and output are no terminal", "job control");
+		return;
+	}
+	CHECK(tcgetpgrp(0) == getpgrp(), "our group is the terminal's foreground (%d, %d)",
+	      tcgetpgrp(0), getpgrp());
+	CHECK(tcgetsid(0) == getsid(0), "the terminal's session is ours");
+
+	int st = background(read_tty);
+	CHECK(WIFSTOPPED(st) && WSTOPSIG(st) == SIGTTIN,
+	      "a background group reading the terminal: SIGTTIN stops it (status %#x)", st);
+	st = background(read_tty_ignoring);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+	      "with SIGTTIN ignored: EIO (status %#x)", st);
+	st = background(write_tty);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+	      "a background group writes to the terminal without TOSTOP (status %#x)", st);
+	struct termios tio, was;
+	tcgetattr(1, &was);
+	tio = was;
+	tio.c_lflag |= TOSTOP;
+	tcsetattr(1, TCSANOW, &tio);
+	st = background(write_tty);
+	tcsetattr(1, TCSANOW, &was);
+	CHECK(WIFSTOPPED(st) && WSTOPSIG(st) == SIGTTOU,
+	      "with TOSTOP: SIGTTOU stops it (status %#x)", st);
+
+	/* Another group to the foreground, and ours back. */
+	pid_t pid = fork();
+	if (pid == 0) {
+		setpgid(0, 0);
+		for (;;)
+			pause();
+	}
+	setpgid(pid, pid);
+	CHECK(tcsetpgrp(0, pid) == 0 && tcgetpgrp(0) == pid, "tcsetpgrp: another group");
+	signal(SIGTTOU, SIG_IGN);
+	CHECK(tcsetpgrp(0, getpgrp()) == 0 && tcgetpgrp(0) == getpgrp(),
+	      "from the background, SIGTTOU ignored: ours back");
+	dfl(SIGTTOU);
+	kill(pid, SIGKILL);
+	reap(pid);
+	CHECK_ERR(tcsetpgrp(0, -1), EINVAL, "tcsetpgrp: a negative group, EINVAL");
+	CHECK_ERR(tcsetpgrp(0, 999999), ESRCH, "tcsetpgrp: no such group, ESRCH");
+
+	pid = fork();
+	if (pid == 0)
+		_exit(new_session());
+	st = reap(pid);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+	      "a new session has no controlling terminal, and cannot take ours (status %#x)", st);
+}
+
+int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc > 1 && !strcmp(argv[1], "tty")) {
+		terminal();
+		return tap_done();
+	}
 	faults();
 	altstacks();
 	interrupted();
