@@ -153,6 +153,13 @@ void Kernel::child_main(std::shared_ptr<Process> child, Process& parent, unpriv:
 		t.clear_child_tid = args.child_tid;
 	{
 		std::lock_guard lock(tasks_lock_);
+		// The parent's alternate signal stack is the child's too
+		// (the parent waits in clone() meanwhile).
+		if (const Task *pt = parent.task) {
+			t.sas_sp = pt->sas_sp;
+			t.sas_size = pt->sas_size;
+			t.sas_flags = pt->sas_flags;
+		}
 		child->task = &t;
 		child->host_id = pthread_self();
 		child->host_running = true;

@@ -306,17 +306,23 @@ static void altstacks(void)
 	CHECK(sigaltstack(&ss, NULL) == 0 && sigaltstack(NULL, &old) == 0 &&
 	      old.ss_flags == SS_DISABLE && old.ss_size == 0, "SS_DISABLE");
 
-	/* A stack overflow, handled on the alternate stack. */
+	/* A stack overflow, handled on the alternate stack, which a child
+	 * inherits. */
+	ss = (stack_t){.ss_sp = alt, .ss_size = alt_size};
+	sigaltstack(&ss, NULL);
 	pid_t pid = fork();
 	if (pid == 0) {
-		ss = (stack_t){.ss_sp = alt, .ss_size = alt_size};
-		sigaltstack(&ss, NULL);
+		if (sigaltstack(NULL, &old) < 0 || old.ss_sp != alt || old.ss_size != alt_size)
+			_exit(4);
 		on(SIGSEGV, on_overflow, SA_ONSTACK);
 		_exit(depth(1) ? 2 : 3);
 	}
+	ss.ss_flags = SS_DISABLE;
+	sigaltstack(&ss, NULL);
 	int st = reap(pid);
 	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 7,
-	      "a stack overflow's SIGSEGV is handled on the alternate stack (status %#x)", st);
+	      "a stack overflow's SIGSEGV is handled on the inherited alternate stack (status %#x)",
+	      st);
 
 	/* Without one, the overflow kills. */
 	pid = fork();
