@@ -31,6 +31,7 @@
 
 #include "fs/fdtable.hpp"
 #include "mm/mm.hpp"
+#include "sigqueue.hpp"
 #include "stats.hpp"
 #include "sys/syscall.hpp"
 
@@ -57,57 +58,7 @@ struct SigAction {
 	std::uint64_t mask = 0;
 };
 
-inline constexpr int nsig = 64;
-
-constexpr std::uint64_t sigbit(int signo) noexcept
-{
-	return 1ull << (signo - 1);
-}
-
-inline constexpr int sigrtmin = 32;	// the kernel's SIGRTMIN
 inline constexpr int ss_autodisarm = 1 << 31;	// the kernel's SS_AUTODISARM
-
-// A signal's information, the kernel's siginfo_t on x86-64 (its
-// _sifields union: which member holds depends on signo and code).
-struct SigInfo {
-	std::int32_t signo = 0, err = 0, code = 0, pad = 0;
-	union {
-		std::byte raw[112];
-		// kill, sigqueue (value: si_value), a SIGALRM from the kernel
-		struct { std::int32_t pid; std::uint32_t uid; std::uint64_t value; } kill;
-		struct { std::int32_t tid, overrun; std::uint64_t value; } timer;
-		struct {
-			std::int32_t pid;
-			std::uint32_t uid;
-			std::int32_t status, pad;
-			std::int64_t utime, stime;
-		} chld;
-		struct { std::uint64_t addr; } fault;
-	} f{};
-
-	// Sent by a process (kill: SI_USER; tkill: SI_TKILL), or by the
-	// kernel (SI_KERNEL, pid 0).
-	static SigInfo from_process(int signo, int code, int pid, std::uint32_t uid) noexcept;
-};
-static_assert(sizeof(SigInfo) == 128);
-
-// Signals pending for a process or a thread (Linux's struct
-// sigpending): the set, and each one's information in the order sent.
-// A standard signal is pending once however often it is sent; a
-// real-time one is queued each time.
-struct SigPending {
-	std::uint64_t set = 0;
-	std::deque<SigInfo> queue;
-
-	// False when info's signal is a standard one already pending.
-	bool add(const SigInfo& info);
-	// The first pending signo's information; its bit goes with the
-	// last.
-	SigInfo take(int signo);
-	// Forget the signals in mask.
-	void discard(std::uint64_t mask);
-	[[nodiscard]] std::size_t queued_rt() const noexcept;
-};
 
 // An interval timer (setitimer's ITIMER_REAL, alarm) or a POSIX timer
 // (timer_create), Linux's k_itimer.  Times are the host's
