@@ -403,16 +403,17 @@ static void interrupted(void)
 	 * was left, not for its whole time again. */
 	pid_t pid = fork();
 	if (pid == 0) {
-		struct timespec d = {0, 400 * ms};
+		struct timespec d = {0, 200 * ms};
 		long long s = now_ns();
 		nanosleep(&d, NULL);
-		_exit((now_ns() - s) / ms < 600 ? 0 : 1);
+		/* All of it again after the stop would be 350 ms at least. */
+		_exit((now_ns() - s) / ms < 300 ? 0 : 1);
 	}
-	msleep(100);
+	msleep(50);
 	kill(pid, SIGSTOP);
 	int st;
 	waitpid(pid, &st, WUNTRACED);
-	msleep(150);
+	msleep(100);
 	kill(pid, SIGCONT);
 	st = reap(pid);
 	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0,
