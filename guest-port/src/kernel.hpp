@@ -13,7 +13,8 @@
 // process's condition variable.  The first process runs on the thread
 // that called run().  fork() makes the child's thread, which makes the
 // child's address space and copies the parent's memory into it while
-// the parent waits.
+// the parent waits.  One more host thread expires the guest's timers
+// (timer.cpp), under tasks_lock_.
 //
 // Locks, in the order they are taken (no lock is held across a guest
 // run or a host call that can block, but for the waits on

@@ -578,7 +578,12 @@ void Kernel::handle_signals(Task& t)
 				tracer_->signal(signo, info.code, sync ? info.f.fault.addr : 0);
 			finish_restart(t, &a);
 			setup_frame(t, info, a, old);
-			return;
+			// No frame could be written: the SIGSEGV that
+			// force_signal() made for it, now.
+			lock.lock();
+			if (!t.pending.set)
+				return;
+			continue;
 		}
 		// One another process sent init while it was blocked:
 		// ignored now, as it would have been when sent.
