@@ -475,7 +475,7 @@ bool Kernel::signal_locked(Process& p, const SigInfo& info, int from)
 	const std::uint64_t stops = sigbit(SIGSTOP) | sigbit(SIGTSTP) | sigbit(SIGTTIN) |
 				    sigbit(SIGTTOU);
 	if (signo == SIGCONT || signo == SIGKILL) {
-		p.pending.discard(stops);
+		discard_locked(p, stops);
 		if (p.state == Process::State::stopped) {
 			p.state = Process::State::running;
 			p.stop_unreported = false;
@@ -486,7 +486,7 @@ bool Kernel::signal_locked(Process& p, const SigInfo& info, int from)
 			p.wake.notify_all();
 		}
 	} else if (sigbit(signo) & stops) {
-		p.pending.discard(sigbit(SIGCONT));
+		discard_locked(p, sigbit(SIGCONT));
 	}
 
 	// A signal that would be ignored is dropped when sent, unless it

@@ -48,6 +48,12 @@ static_assert(sizeof(SigInfo) == 128);
 // A standard signal is pending once however often it is sent; a
 // real-time one is queued each time.
 struct SigPending {
+	// At most this many real-time signals keep their information; past
+	// it a real-time signal is pending without (Linux's "silent loss of
+	// information" when its sigqueue cannot be allocated), so that a
+	// guest cannot grow the guest port's memory without bound.
+	static constexpr std::size_t max_queued_rt = 1 << 16;
+
 	std::uint64_t set = 0;
 	std::deque<SigInfo> queue;
 
@@ -58,7 +64,13 @@ struct SigPending {
 	SigInfo take(int signo);
 	// Forget the signals in mask.
 	void discard(std::uint64_t mask);
-	[[nodiscard]] std::size_t queued_rt() const noexcept;
+	// Forget POSIX timer id's signal (timer_delete).
+	void remove_timer(int id);
+	// The real-time signals queued with their information.
+	[[nodiscard]] std::size_t queued_rt() const noexcept { return queued_rt_; }
+
+private:
+	std::size_t queued_rt_ = 0;
 };
 
 } // namespace guest

@@ -190,15 +190,8 @@ KResult<void> Kernel::timer_delete(Task& t, int id)
 	if (it == p.timers.end())
 		return kerr(EINVAL);
 	// Its pending signal goes with it (Linux's sigqueue_free()).
-	if (it->second.queued) {
-		int signo = it->second.signo;
-		std::erase_if(p.pending.queue, [&](const SigInfo& i) {
-			return i.code == SI_TIMER && i.f.timer.tid == id;
-		});
-		if (std::none_of(p.pending.queue.begin(), p.pending.queue.end(),
-				 [&](const SigInfo& i) { return i.signo == signo; }))
-			p.pending.set &= ~sigbit(signo);
-	}
+	if (it->second.queued)
+		p.pending.remove_timer(id);
 	p.timers.erase(it);
 	return {};
 }

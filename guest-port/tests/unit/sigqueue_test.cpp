@@ -73,6 +73,45 @@ TEST_CASE("discard forgets the signals of a mask, and only those")
 	CHECK(p.queue.front().signo == SIGTERM);
 }
 
+TEST_CASE("past the limit, a real-time signal is pending without its information")
+{
+	SigPending p;
+	const int rt = 40;
+	std::size_t added = 0;
+	for (std::size_t i = 0; i < SigPending::max_queued_rt; i++)
+		added += p.add(queued(rt, i));
+	CHECK(added == SigPending::max_queued_rt);
+	CHECK(p.add(queued(rt + 1, 99)));
+	CHECK(p.queued_rt() == SigPending::max_queued_rt);
+	CHECK(p.set == (sigbit(rt) | sigbit(rt + 1)));
+	SigInfo i = p.take(rt + 1);
+	CHECK(i.signo == rt + 1);
+	CHECK(i.code == 0);
+	CHECK(p.set == sigbit(rt));
+	p.discard(sigbit(rt));
+	CHECK(p.queued_rt() == 0);
+	CHECK(p.set == 0);
+}
+
+TEST_CASE("a deleted timer's signal goes, another's stays")
+{
+	SigPending p;
+	SigInfo a, b;
+	a.signo = b.signo = 36;
+	a.code = b.code = SI_TIMER;
+	a.f.timer.tid = 1;
+	b.f.timer.tid = 2;
+	p.add(a);
+	p.add(b);
+	p.remove_timer(1);
+	CHECK(p.set == sigbit(36));
+	CHECK(p.take(36).f.timer.tid == 2);
+	p.add(a);
+	p.remove_timer(1);
+	CHECK(p.set == 0);
+	CHECK(p.queued_rt() == 0);
+}
+
 TEST_CASE("a signal taken without information has its number")
 {
 	SigPending p;
