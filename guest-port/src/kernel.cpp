@@ -191,7 +191,7 @@ int Kernel::start(const std::string& program, const std::vector<std::string>& ar
 		// first process's session, its group in the foreground.
 		if (dev_t tty = file->terminal()) {
 			std::lock_guard lock(tasks_lock_);
-			ttys_.try_emplace(tty, Terminal{first->sid, first->pgid});
+			ttys_.try_emplace(tty, Terminal{first->sid, first->pgid, file});
 			if (!first->ctty)
 				first->ctty = tty;
 		}

@@ -193,6 +193,8 @@ public:
 	KResult<void> tty_setctty(Task& t, dev_t tty, bool readable, int steal);
 	KResult<void> tty_noctty(Task& t, dev_t tty);
 	KResult<void> tty_check(Task& t, dev_t tty, int signo);
+	// The caller's controlling terminal (/dev/tty), null for none.
+	std::shared_ptr<File> controlling_terminal(Task& t);
 
 	// Timers (timer.cpp): setitimer/getitimer's ITIMER_REAL and the
 	// POSIX timers of the caller's process, in host CLOCK_MONOTONIC
@@ -296,6 +298,7 @@ private:
 	struct Terminal {
 		int sid = 0;
 		int pgrp = 0;
+		std::shared_ptr<File> file;	// the handed file that is it
 	};
 	std::map<dev_t, Terminal> ttys_;	// [tasks]
 	// A session leader lets go of its terminal: its foreground group

@@ -41,8 +41,9 @@ KResult<void> Kernel::tty_setpgrp(Task& t, dev_t tty, int pgrp)
 	if (pgrp < 0)
 		return kerr(EINVAL);
 	bool found = false, same_session = false;
+	// A zombie still holds its group's id, as its pid.
 	for (auto& [n, q] : procs_) {
-		if (q->pgid != pgrp || q->state == Process::State::zombie)
+		if (q->pgid != pgrp)
 			continue;
 		found = true;
 		same_session |= q->sid == self.sid;
@@ -77,7 +78,8 @@ KResult<void> Kernel::tty_setctty(Task& t, dev_t tty, bool readable, int steal)
 	}
 	if (!readable && !admin)
 		return kerr(EPERM);
-	term = {self.sid, self.pgid};
+	term.sid = self.sid;
+	term.pgrp = self.pgid;
 	self.ctty = tty;
 	return {};
 }
@@ -100,7 +102,7 @@ void Kernel::disassociate_locked(Process& leader)
 	if (it == ttys_.end() || it->second.sid != leader.sid)
 		return;
 	int pgrp = it->second.pgrp;
-	it->second = {};
+	it->second.sid = it->second.pgrp = 0;
 	for (auto& [n, q] : procs_) {
 		if (pgrp && q->pgid == pgrp && q.get() != &leader) {
 			signal_locked(*q, SIGHUP);
@@ -109,6 +111,16 @@ void Kernel::disassociate_locked(Process& leader)
 		if (q->sid == leader.sid)
 			q->ctty = 0;
 	}
+}
+
+std::shared_ptr<File> Kernel::controlling_terminal(Task& t)
+{
+	std::lock_guard lock(tasks_lock_);
+	dev_t tty = t.process().ctty;
+	if (!tty)
+		return nullptr;
+	auto it = ttys_.find(tty);
+	return it != ttys_.end() ? it->second.file : nullptr;
 }
 
 bool Kernel::orphaned_pgrp_locked(int pgrp)

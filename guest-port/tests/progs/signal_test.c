@@ -765,6 +765,8 @@ static int new_session(void)
 	/* The terminal is another session's. */
 	if (ioctl(0, TIOCSCTTY, 0) == 0 || errno != EPERM)
 		return 3;
+	if (open("/dev/tty", O_RDWR) >= 0 || errno != ENXIO)
+		return 4;
 	return 0;
 }
 
@@ -777,6 +779,9 @@ static void terminal(void)
 	CHECK(tcgetpgrp(0) == getpgrp(), "our group is the terminal's foreground (%d, %d)",
 	      tcgetpgrp(0), getpgrp());
 	CHECK(tcgetsid(0) == getsid(0), "the terminal's session is ours");
+	int tty = open("/dev/tty", O_RDWR);
+	CHECK(tty >= 0 && tcgetpgrp(tty) == getpgrp(), "/dev/tty is our terminal");
+	close(tty);
 
 	int st = background(read_tty);
 	CHECK(WIFSTOPPED(st) && WSTOPSIG(st) == SIGTTIN,
@@ -820,7 +825,7 @@ static void terminal(void)
 		_exit(new_session());
 	st = reap(pid);
 	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0,
-	      "a new session has no controlling terminal, and cannot take ours (status %#x)", st);
+	      "a new session has no controlling terminal (no /dev/tty), and cannot take ours (status %#x)", st);
 }
 
 int main(int argc, char **argv)
