@@ -18,6 +18,7 @@ namespace guest {
 namespace {
 
 constexpr std::int64_t ns_per_s = 1000000000;
+constexpr std::int64_t tick_ns = ns_per_s / 250;	// Debian's HZ
 
 } // namespace
 
@@ -73,7 +74,11 @@ void Kernel::fire_locked(Process& p, GuestTimer& tm, int id, std::int64_t now)
 {
 	int missed = 0;
 	if (tm.interval) {
-		std::int64_t n = (now - tm.expires) / tm.interval;
+		// An interval shorter than a tick goes on a tick ahead, its
+		// expiries in between overruns, as Linux's posix_timer_fn():
+		// a guest cannot make this thread spin.
+		std::int64_t from = tm.interval < tick_ns ? now + tick_ns : now;
+		std::int64_t n = (from - tm.expires) / tm.interval;
 		missed = static_cast<int>(std::min<std::int64_t>(n, INT_MAX));
 		tm.expires += (n + 1) * tm.interval;
 	} else {
