@@ -452,9 +452,11 @@ KResult<void> Kernel::sigqueue(Task& t, int pid, const SigInfo& info)
 		return kerr(ESRCH);
 	if (!info.signo)
 		return {};
-	// A real-time signal past RLIMIT_SIGPENDING is not queued.
+	// A real-time signal past RLIMIT_SIGPENDING, or past what the
+	// guest port keeps, is not queued.
 	if (info.signo >= sigrtmin && info.code < 0 &&
-	    p->pending.queued_rt() >= self.rlimits[RLIMIT_SIGPENDING].rlim_cur)
+	    p->pending.queued_rt() >= std::min<std::uint64_t>(self.rlimits[RLIMIT_SIGPENDING].rlim_cur,
+							      SigPending::max_queued_rt))
 		return kerr(EAGAIN);
 	signal_locked(*p, info, self.pid);
 	return {};

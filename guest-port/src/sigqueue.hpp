@@ -51,8 +51,9 @@ struct SigPending {
 	// At most this many real-time signals keep their information; past
 	// it a real-time signal is pending without (Linux's "silent loss of
 	// information" when its sigqueue cannot be allocated), so that a
-	// guest cannot grow the guest port's memory without bound.
-	static constexpr std::size_t max_queued_rt = 1 << 16;
+	// guest cannot grow the guest port's memory without bound: 128 KiB
+	// a process at most.
+	static constexpr std::size_t max_queued_rt = 1024;
 
 	std::uint64_t set = 0;
 	std::deque<SigInfo> queue;
