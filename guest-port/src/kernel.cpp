@@ -259,7 +259,8 @@ void Kernel::run_task(Task& t)
 		// not a backend error.
 		const unpriv::Regs& r = t.regs();
 		if (!t.mm().runnable(r.rip) || !t.mm().runnable(r.rsp)) {
-			force_fault(t, SIGSEGV, SEGV_MAPERR, t.mm().runnable(r.rip) ? r.rsp : r.rip);
+			force_fault(t, SIGSEGV, SEGV_MAPERR,
+				    t.mm().runnable(r.rip) ? r.rsp : r.rip);
 			continue;
 		}
 		vdso_->refresh();

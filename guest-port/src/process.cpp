@@ -432,7 +432,8 @@ KResult<void> Kernel::kill(Task& t, int pid, int signo)
 		return kerr(ESRCH);
 	if (signo)
 		for (Process *p : to)
-			signal_locked(*p, SigInfo::from_process(signo, SI_USER, self.pid, self.cred.ruid),
+			signal_locked(*p,
+				      SigInfo::from_process(signo, SI_USER, self.pid, self.cred.ruid),
 				      self.pid);
 	return {};
 }
@@ -454,9 +455,9 @@ KResult<void> Kernel::sigqueue(Task& t, int pid, const SigInfo& info)
 		return {};
 	// A real-time signal past RLIMIT_SIGPENDING, or past what the
 	// guest port keeps, is not queued.
-	if (info.signo >= sigrtmin && info.code < 0 &&
-	    p->pending.queued_rt() >= std::min<std::uint64_t>(self.rlimits[RLIMIT_SIGPENDING].rlim_cur,
-							      SigPending::max_queued_rt))
+	std::uint64_t room = std::min<std::uint64_t>(self.rlimits[RLIMIT_SIGPENDING].rlim_cur,
+						      SigPending::max_queued_rt);
+	if (info.signo >= sigrtmin && info.code < 0 && p->pending.queued_rt() >= room)
 		return kerr(EAGAIN);
 	signal_locked(*p, info, self.pid);
 	return {};
@@ -613,8 +614,8 @@ void Kernel::handle_signals(Task& t)
 			// The name is the guest's (PR_SET_NAME): escaped, as
 			// --trace does.
 			if (sync)
-				std::fprintf(stderr,
-					     "unpriv-run: %s killed by %s at rip %#llx (address %#llx)\n",
+				std::fprintf(stderr, "unpriv-run: %s killed by %s at rip %#llx "
+					     "(address %#llx)\n",
 					     escape(p.comm).c_str(), signal_name(signo).c_str(),
 					     static_cast<unsigned long long>(t.regs().rip),
 					     static_cast<unsigned long long>(info.f.fault.addr));

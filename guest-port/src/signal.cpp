@@ -271,7 +271,8 @@ KResult<SigInfo> Kernel::sigtimedwait(Task& t, std::uint64_t set,
 		p.blocked &= ~set;
 		auto woken = [&] { return p.deliverable() != 0; };
 		if (deadline) {
-			std::chrono::steady_clock::time_point until{std::chrono::nanoseconds(*deadline)};
+			using std::chrono::steady_clock;
+			steady_clock::time_point until{std::chrono::nanoseconds(*deadline)};
 			p.wake.wait_until(lock, until, woken);
 		} else {
 			p.wake.wait(lock, woken);

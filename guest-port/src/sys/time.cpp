@@ -298,7 +298,8 @@ GUEST_SYSCALL(setitimer)
 
 GUEST_SYSCALL(alarm)
 {
-	Kernel::TimerValue set{static_cast<std::int64_t>(static_cast<unsigned>(a[0])) * ns_per_s, 0};
+	auto seconds = static_cast<std::int64_t>(static_cast<unsigned>(a[0]));
+	Kernel::TimerValue set{seconds * ns_per_s, 0};
 	auto old = t.kernel().set_itimer(t, &set);
 	// Never 0 for an alarm still to come, and rounded to the nearest
 	// second (Linux's alarm_setitimer()).

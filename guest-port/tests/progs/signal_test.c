@@ -396,7 +396,8 @@ static void interrupted(void)
 	arm(50000);
 	rem.tv_sec = rem.tv_nsec = 0;
 	r = clock_nanosleep(CLOCK_MONOTONIC, 0, &req, &rem);
-	CHECK(r == EINTR && rem.tv_nsec > 0, "clock_nanosleep broken by a handler: EINTR, time left");
+	CHECK(r == EINTR && rem.tv_nsec > 0,
+	      "clock_nanosleep broken by a handler: EINTR, time left");
 	dfl(SIGALRM);
 
 	/* Stopped and continued (no handler): the sleep goes on for what
@@ -825,7 +826,8 @@ static void terminal(void)
 		_exit(new_session());
 	st = reap(pid);
 	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0,
-	      "a new session has no controlling terminal (no /dev/tty), and cannot take ours (status %#x)", st);
+	      "a new session has no controlling terminal (no /dev/tty), and cannot take ours "
+	      "(status %#x)", st);
 }
 
 int main(int argc, char **argv)
