@@ -272,6 +272,8 @@ static void altstacks(void)
 	ss = (stack_t){.ss_sp = alt, .ss_size = alt_size, .ss_flags = 8};
 	CHECK_ERR(sigaltstack(&ss, NULL), EINVAL, "sigaltstack with bad flags: EINVAL");
 	CHECK_ERR(syscall(SYS_sigaltstack, (void *)8, NULL), EFAULT, "sigaltstack: EFAULT");
+	CHECK_ERR(syscall(SYS_sigaltstack, NULL, (void *)8), EFAULT,
+		  "sigaltstack: EFAULT for the old stack");
 	ss.ss_flags = 0;
 	CHECK(sigaltstack(&ss, NULL) == 0, "sigaltstack set");
 	CHECK(sigaltstack(NULL, &old) == 0 && old.ss_sp == alt && old.ss_size == alt_size &&
@@ -444,6 +446,10 @@ static void waiting(void)
 	CHECK(now_ns() - t0 >= 50 * ms, "after the timeout (%lld ms)", (now_ns() - t0) / ms);
 	struct timespec bad = {0, 1000000000};
 	CHECK_ERR(sigtimedwait(&set, &si, &bad), EINVAL, "rt_sigtimedwait: a bad timeout, EINVAL");
+	CHECK_ERR(syscall(SYS_rt_sigtimedwait, &set, &si, &zero, 4), EINVAL,
+		  "rt_sigtimedwait: a bad set size, EINVAL");
+	CHECK_ERR(syscall(SYS_rt_sigtimedwait, (void *)8, &si, &zero, 8), EFAULT,
+		  "rt_sigtimedwait: EFAULT");
 
 	/* Without a timeout: a signal that comes later. */
 	sigaddset(&set, SIGALRM);
@@ -608,6 +614,18 @@ static void timers(void)
 	      "SIGEV_NONE: timer_gettime counts down (%ld ms)", cur.it_value.tv_nsec / ms);
 	timer_delete(id);
 	sigprocmask(SIG_UNBLOCK, &set, NULL);
+
+	/* Bad input. */
+	CHECK_ERR(timer_create(99, NULL, &id), EINVAL, "timer_create on no clock: EINVAL");
+	CHECK_ERR(syscall(SYS_timer_create, CLOCK_MONOTONIC, NULL, (void *)8), EFAULT,
+		  "timer_create to a bad address: EFAULT");
+	timer_create(CLOCK_MONOTONIC, NULL, &id);
+	its = (struct itimerspec){{0, 0}, {0, 1000000000}};
+	CHECK_ERR(timer_settime(id, 0, &its, NULL), EINVAL, "timer_settime: a bad time, EINVAL");
+	CHECK_ERR(timer_settime(id, 0, (void *)8, NULL), EFAULT, "timer_settime: EFAULT");
+	CHECK_ERR(timer_settime(id, 2, &its, NULL), EINVAL, "timer_settime: bad flags, EINVAL");
+	timer_delete(id);
+	CHECK_ERR(setitimer(99, &it, NULL), EINVAL, "setitimer of no timer: EINVAL");
 }
 
 /* --- SIGCHLD ------------------------------------------------------------------------- */
