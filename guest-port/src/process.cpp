@@ -578,7 +578,7 @@ void Kernel::handle_signals(Task& t)
 				p.actions[signo - 1] = {};
 			lock.unlock();
 			if (tracer_)
-				tracer_->signal(signo, info.code, sync ? info.f.fault.addr : 0);
+				tracer_->signal(p.pid, info);
 			finish_restart(t, &a);
 			setup_frame(t, info, a, old);
 			// No frame could be written: the SIGSEGV that
@@ -608,7 +608,7 @@ void Kernel::handle_signals(Task& t)
 		case SigDefault::core:
 			lock.unlock();
 			if (tracer_)
-				tracer_->signal(signo, info.code, sync ? info.f.fault.addr : 0);
+				tracer_->signal(p.pid, info);
 			// A fault or trap that nobody handles: the user is
 			// told where, as a shell says "Segmentation fault".
 			// The name is the guest's (PR_SET_NAME): escaped, as
