@@ -197,6 +197,7 @@ public:
 		uid_t uid = 0;
 		gid_t gid = 0;
 		std::uint64_t cpu_mask = 0;
+		std::uint64_t vsize = 0;	// bytes mapped
 	};
 	std::optional<ProcInfo> proc_info(int pid);
 	std::vector<int> pids();

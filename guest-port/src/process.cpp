@@ -139,6 +139,7 @@ void Kernel::child_main(std::shared_ptr<Process> child, Process& parent, unpriv:
 		return;
 	}
 	child->replace_mm(std::move(*mm));
+	child->vsize = child->mm().size();
 	Task t(*this, *child, std::move(*vcpu), child->pid);
 	(void)t.vcpu().set_fpu(fpu);
 	regs.rax = 0;

@@ -51,6 +51,7 @@ void Kernel::note_exec(Task& t)
 	Process::Shown shown{p.comm, p.exe, guest_bytes(t, p.arg_start, p.arg_end),
 			     guest_bytes(t, p.env_start, p.env_end)};
 	pid_t stub = stub_pid(p.mm().address_space());
+	p.vsize = p.mm().size();
 	// The old stub's time, read while it is still there.
 	CpuTimes gone = stub != p.stub_pid ? host_cpu_times(p.stub_pid) : CpuTimes{};
 	std::lock_guard lock(tasks_lock_);
@@ -68,6 +69,7 @@ void Kernel::note_name(Task& t)
 void Kernel::note_exit_locked(Process& p)
 {
 	p.cpu_gone = cpu_now_locked(p);
+	p.vsize = 0;
 	p.host_tid = 0;
 	p.stub_pid = 0;
 }
@@ -206,6 +208,7 @@ std::optional<Kernel::ProcInfo> Kernel::proc_info(int pid)
 		i.uid = p->cred.ruid;
 		i.gid = p->cred.rgid;
 		i.cpu_mask = p->cpu_mask;
+		i.vsize = p->vsize;
 		if (p->state != Process::State::zombie) {
 			tid = p->host_tid;
 			stub = p->stub_pid;

@@ -16,6 +16,7 @@
 #include <sys/types.h>
 
 #include <array>
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
@@ -162,6 +163,8 @@ public:
 	CpuTimes cpu_children;		// of the children it reaped, theirs included
 	int nice = 0;			// setpriority()
 	std::uint64_t cpu_mask = ~0ull;	// sched_setaffinity(), of the guest's CPUs
+	// Its memory's size, kept by its thread at each change.  Atomic.
+	std::atomic<std::uint64_t> vsize = 0;
 
 	void exit(int code);		// exit_group()
 	void kill(int signo);		// ended by a signal

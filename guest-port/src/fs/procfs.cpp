@@ -70,23 +70,7 @@ long clock_ticks(std::int64_t ns)
 	return static_cast<long>(ns / (1000000000 / sysconf(_SC_CLK_TCK)));
 }
 
-// The address space's size (for /proc/PID/stat's vsize): the sum of
-// its mappings, from maps.
-std::uint64_t vsize_of(const std::string& maps)
-{
-	std::uint64_t total = 0;
-	std::istringstream in(maps);
-	std::string line;
-	while (std::getline(in, line)) {
-		unsigned long long a = 0, b = 0;
-		if (std::sscanf(line.c_str(), "%llx-%llx", &a, &b) == 2 && b > a)
-			total += b - a;
-	}
-	return total;
-}
-
-// /proc/PID/stat (fs/proc/array.c's do_task_stat()).  vsize is known of
-// the reader's own process only: another's mappings are its thread's.
+// /proc/PID/stat (fs/proc/array.c's do_task_stat()).
 std::string stat_line(const Kernel::ProcInfo& i, std::uint64_t vsize, std::uint64_t stack_limit)
 {
 	char b[640];
@@ -262,7 +246,7 @@ KResult<SynthLookup> pid_lookup(Task& t, int pid, const std::string& dir, const 
 			if (!i)
 				return kerr(i.error());
 			Process& p = tp->process();
-			return stat_line(*i, own ? vsize_of(tp->mm().maps()) : 0,
+			return stat_line(*i, own ? tp->mm().size() : i->vsize,
 					 p.rlimits[RLIMIT_STACK].rlim_cur);
 		});
 	if (name == "status")
