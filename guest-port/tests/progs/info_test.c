@@ -178,7 +178,17 @@ static void priority_and_cpus(void)
 	      "/proc/self/stat: priority and nice");
 	int e = ERRNO_OF(setpriority(PRIO_PROCESS, 0, 0));
 	CHECK(e == 0 || e == EACCES, "setpriority back to 0: %s", err_name(e));
-	CHECK(getpriority(PRIO_PGRP, 0) == (e ? 5 : 0), "getpriority(PRIO_PGRP)");
+	/* A process group of its own: PRIO_PGRP names it alone. */
+	pid_t c = fork();
+	if (c == 0) {
+		if (setpgid(0, 0) < 0 || setpriority(PRIO_PGRP, 0, 7) < 0)
+			_exit(1);
+		errno = 0;
+		_exit(getpriority(PRIO_PGRP, 0) == 7 && errno == 0 ? 0 : 2);
+	}
+	int status = -1;
+	waitpid(c, &status, 0);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "setpriority and getpriority(PRIO_PGRP)");
 	CHECK_ERR(getpriority(PRIO_PROCESS, 999999), ESRCH, "getpriority of no process: ESRCH");
 	CHECK_ERR(getpriority(7, 0), EINVAL, "getpriority of 7: EINVAL");
 
