@@ -194,8 +194,7 @@ public:
 		std::uint64_t start_ns = 0;
 		CpuTimes cpu, children;
 		Process::Shown shown;
-		uid_t uid = 0;
-		gid_t gid = 0;
+		Credentials cred;
 		std::uint64_t cpu_mask = 0;
 		std::uint64_t vsize = 0;	// bytes mapped
 	};

@@ -32,6 +32,12 @@ unsigned Kernel::cpus() noexcept
 	return std::clamp(std::thread::hardware_concurrency(), 1u, 64u);
 }
 
+// The mask of every guest CPU.
+static std::uint64_t all_cpus() noexcept
+{
+	return Kernel::cpus() == 64 ? ~0ull : (1ull << Kernel::cpus()) - 1;
+}
+
 std::uint64_t Kernel::now_since_boot_ns() noexcept
 {
 	struct timespec ts;
@@ -69,6 +75,9 @@ void Kernel::note_name(Task& t)
 void Kernel::note_exit_locked(Process& p)
 {
 	p.cpu_gone = cpu_now_locked(p);
+	// A zombie has no memory: no arguments, no environment, no size.
+	p.shown.cmdline.clear();
+	p.shown.environ.clear();
 	p.vsize = 0;
 	p.host_tid = 0;
 	p.stub_pid = 0;
@@ -156,13 +165,12 @@ KResult<std::uint64_t> Kernel::affinity(Task& t, int pid)
 	Process *p = pid ? find_locked(pid) : &t.process();
 	if (!p)
 		return kerr(ESRCH);
-	std::uint64_t all = cpus() == 64 ? ~0ull : (1ull << cpus()) - 1;
-	return p->cpu_mask & all;
+	return p->cpu_mask & all_cpus();
 }
 
 KResult<void> Kernel::set_affinity(Task& t, int pid, std::uint64_t mask)
 {
-	std::uint64_t all = cpus() == 64 ? ~0ull : (1ull << cpus()) - 1;
+	std::uint64_t all = all_cpus();
 	if (!(mask & all))
 		return kerr(EINVAL);
 	std::lock_guard lock(tasks_lock_);
@@ -205,9 +213,8 @@ std::optional<Kernel::ProcInfo> Kernel::proc_info(int pid)
 		i.cpu = p->cpu_gone;
 		i.children = p->cpu_children;
 		i.shown = p->shown;
-		i.uid = p->cred.ruid;
-		i.gid = p->cred.rgid;
-		i.cpu_mask = p->cpu_mask;
+		i.cred = p->cred;
+		i.cpu_mask = p->cpu_mask & all_cpus();
 		i.vsize = p->vsize;
 		if (p->state != Process::State::zombie) {
 			tid = p->host_tid;

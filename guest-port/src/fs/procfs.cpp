@@ -15,6 +15,7 @@
 #include <charconv>
 #include <cstdio>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "fs/path.hpp"
@@ -86,27 +87,36 @@ std::string stat_line(const Kernel::ProcInfo& i, std::uint64_t vsize, std::uint6
 	return b;
 }
 
-// umask: the process's own only (-1: another's, not shown).
-std::string status_text(const Kernel::ProcInfo& i, const Credentials& c, unsigned fd_limit,
-			int umask)
+// The process's own figures of what its thread alone keeps (its umask,
+// its descriptor table's size); another's are not shown.
+struct OwnFigures {
+	mode_t umask;
+	unsigned fd_size;
+};
+
+std::string status_text(const Kernel::ProcInfo& i, const std::optional<OwnFigures>& own)
 {
+	const Credentials& c = i.cred;
 	std::string groups;
 	for (gid_t g : c.groups)
 		groups += std::to_string(g) + " ";
-	char um[32] = "";
-	if (umask >= 0)
-		std::snprintf(um, sizeof(um), "Umask:\t%04o\n", umask);
-	std::string mask = um;
-	const char *state = i.state == 'Z' ? "Z (zombie)" : i.state == 'T' ? "T (stopped)"
-									   : "R (running)";
+	char um[32] = "", fds[32] = "";
+	if (own) {
+		std::snprintf(um, sizeof(um), "Umask:\t%04o\n", own->umask);
+		std::snprintf(fds, sizeof(fds), "FDSize:\t%u\n", own->fd_size);
+	}
+	const char *state = i.state == 'Z'   ? "Z (zombie)"
+			    : i.state == 'T' ? "T (stopped)"
+			    : i.state == 'R' ? "R (running)"
+					     : "S (sleeping)";
 	char b[1024];
 	std::snprintf(b, sizeof(b),
 		      "Name:\t%s\n%sState:\t%s\nTgid:\t%d\nNgid:\t0\n"
 		      "Pid:\t%d\nPPid:\t%d\nTracerPid:\t0\nUid:\t%u\t%u\t%u\t%u\n"
-		      "Gid:\t%u\t%u\t%u\t%u\nFDSize:\t%u\nGroups:\t%s\nThreads:\t1\n"
+		      "Gid:\t%u\t%u\t%u\t%u\n%sGroups:\t%s\nThreads:\t1\n"
 		      "Cpus_allowed:\t%llx\n",
-		      i.shown.comm.c_str(), mask.c_str(), state, i.pid, i.pid, i.ppid, c.ruid, c.euid, c.suid,
-		      c.fsuid, c.rgid, c.egid, c.sgid, c.fsgid, fd_limit, groups.c_str(),
+		      i.shown.comm.c_str(), um, state, i.pid, i.pid, i.ppid, c.ruid, c.euid, c.suid,
+		      c.fsuid, c.rgid, c.egid, c.sgid, c.fsgid, fds, groups.c_str(),
 		      static_cast<unsigned long long>(i.cpu_mask));
 	return b;
 }
@@ -255,7 +265,10 @@ KResult<SynthLookup> pid_lookup(Task& t, int pid, const std::string& dir, const 
 			if (!i)
 				return kerr(i.error());
 			Process& p = tp->process();
-			return status_text(*i, p.cred, p.fds.limit(), own ? static_cast<int>(p.umask) : -1);
+			std::optional<OwnFigures> figures;
+			if (own)
+				figures = OwnFigures{p.umask, p.fds.limit()};
+			return status_text(*i, figures);
 		});
 	if (name == "mounts") {
 		SynthNode n = file_node(path, []() -> KResult<std::string> { return std::string(mounts_text); });
