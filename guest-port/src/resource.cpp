@@ -90,8 +90,19 @@ CpuTimes Kernel::cpu_now_locked(const Process& p)
 
 CpuTimes Kernel::cpu_times(Task& t, bool children)
 {
-	std::lock_guard lock(tasks_lock_);
-	return children ? t.process().cpu_children : cpu_now_locked(t.process());
+	Process& p = t.process();
+	CpuTimes gone;
+	pid_t tid = 0, stub = 0;
+	{
+		std::lock_guard lock(tasks_lock_);
+		if (children)
+			return p.cpu_children;
+		gone = p.cpu_gone;
+		tid = p.host_tid;
+		stub = p.stub_pid;
+	}
+	// The host's figures, read unlocked.
+	return gone + host_cpu_times(tid) + host_cpu_times(stub);
 }
 
 // --- priority ---------------------------------------------------------------

@@ -193,6 +193,8 @@ KResult<std::size_t> EpollFile::wait(std::span<struct epoll_event> out, int time
 			if (item.host || item.disabled || n == out.size())
 				continue;
 			auto file = item.file.lock();
+			if (!file)	// closed since prune_locked()
+				continue;
 			constexpr std::uint32_t always = EPOLLERR | EPOLLHUP;
 			auto mask = static_cast<std::uint32_t>(
 				file->poll(static_cast<short>((item.events | always) & 0xffff)));

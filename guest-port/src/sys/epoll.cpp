@@ -8,6 +8,7 @@
 #include <sys/eventfd.h>
 #include <sys/timerfd.h>
 
+#include <algorithm>
 #include <climits>
 
 #include "fs/anon.hpp"
@@ -21,6 +22,8 @@ namespace {
 constexpr std::int64_t ns_per_ms = 1000000;
 // Linux's EP_MAX_EVENTS.
 constexpr std::uint64_t ep_max_events = INT_MAX / sizeof(struct epoll_event);
+// The events one call returns at most (the guest port's buffer).
+constexpr std::size_t events_max = 4096;
 
 SysResult install(Task& t, std::shared_ptr<File> file, bool cloexec)
 {
@@ -52,7 +55,10 @@ SysResult do_epoll_wait(Task& t, const SysArgs& a, int timeout_ms, bool with_mas
 	// A signal ends the wait with EINTR, handler or not, and it is not
 	// restarted (as Linux's epoll_wait): the guest port's own wake-up
 	// with no signal to take restarts it.
-	std::vector<struct epoll_event> events(static_cast<std::size_t>(maxevents));
+	// At most events_max at a time: fewer than asked for is a short
+	// answer, as Linux gives when fewer are ready.
+	std::vector<struct epoll_event> events(std::min<std::size_t>(
+		static_cast<std::size_t>(maxevents), events_max));
 	auto n = ep->wait(events, timeout_ms);
 	if (!n && n.error() == EINTR)
 		return -erestartnohand;
