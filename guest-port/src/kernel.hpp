@@ -26,8 +26,9 @@
 //                           fields marked [tasks]
 //   PhysMemory::lock_,      leaves: the allocator of guest physical
 //   Tracer::lock_,          memory, --trace's output, the vDSO's data
-//   Vdso::lock_,            page, the merged --stats
-//   stats_lock_
+//   Vdso::lock_,            page, the merged --stats, an epoll's items
+//   stats_lock_,            (fs/anon.hpp)
+//   EpollFile::lock_
 //
 // What a process's own thread alone touches ([own] in task.hpp: its
 // memory, descriptors, registers) takes no lock.
