@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <climits>
@@ -330,6 +331,11 @@ void Kernel::notify_parent_locked(Process& p, int why)
 	case CLD_STOPPED: info.f.chld.status = p.stop_signal; break;
 	default: info.f.chld.status = SIGCONT; break;
 	}
+	// Its CPU time so far, in clock ticks (a zombie's is all there is).
+	CpuTimes cpu = p.state == Process::State::zombie ? p.cpu_gone : cpu_now_locked(p);
+	const std::int64_t ns_per_tick = 1000000000 / sysconf(_SC_CLK_TCK);
+	info.f.chld.utime = cpu.user_ns / ns_per_tick;
+	info.f.chld.stime = cpu.sys_ns / ns_per_tick;
 	signal_locked(*parent, info, p.pid);
 }
 

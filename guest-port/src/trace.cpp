@@ -326,7 +326,8 @@ void Tracer::signal(int pid, const SigInfo& info)
 		line += ", si_pid=" + std::to_string(info.f.chld.pid) +
 			", si_uid=" + std::to_string(info.f.chld.uid) +
 			", si_status=" + std::to_string(info.f.chld.status) +
-			", si_utime=0, si_stime=0";
+			", si_utime=" + std::to_string(info.f.chld.utime) +
+			", si_stime=" + std::to_string(info.f.chld.stime);
 	} else if (info.code <= 0) {
 		line += ", si_pid=" + std::to_string(info.f.kill.pid) +
 			", si_uid=" + std::to_string(info.f.kill.uid);

@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -680,13 +681,26 @@ static void children(void)
 	reap(pid);
 
 	pid = fork();
-	if (pid == 0)
+	if (pid == 0) {
+		/* Some CPU time to show. */
+		long long end = now_ns() + 30 * ms;
+		while (now_ns() < end)
+			;
 		_exit(3);
+	}
 	CHECK(sigtimedwait(&set, &si, &second) == SIGCHLD && si.si_code == CLD_EXITED &&
 	      si.si_pid == pid && si.si_status == 3,
 	      "SIGCHLD for an exit: CLD_EXITED, the status (code %d status %d)", si.si_code,
 	      si.si_status);
-	reap(pid);
+	struct rusage ru;
+	wait4(pid, &st, 0, &ru);
+	long tick_us = 1000000 / sysconf(_SC_CLK_TCK);
+	long ticks = (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * (1000000 / tick_us) +
+		     (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / tick_us;
+	long si_ticks = si.si_utime + si.si_stime;
+	CHECK_SHOW(si_ticks >= ticks - 2 && si_ticks <= ticks + 2,
+		   "SIGCHLD's si_utime and si_stime: the child's CPU time, as wait4 says",
+		   "%ld ticks, wait4 says %ld", si_ticks, ticks);
 
 	/* SA_NOCLDSTOP: none for a stop. */
 	on(SIGCHLD, on_trap_record, SA_NOCLDSTOP);
