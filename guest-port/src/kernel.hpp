@@ -148,7 +148,8 @@ public:
 	KResult<void> kill(Task& t, int pid, int signo);
 	// rt_sigqueueinfo: info (its signo the signal) to process pid.
 	// EPERM for an si_code the kernel's or kill()'s to another
-	// process, ESRCH, EAGAIN past RLIMIT_SIGPENDING.
+	// process, ESRCH, EAGAIN past RLIMIT_SIGPENDING or
+	// SigPending::max_queued_rt real-time signals queued.
 	KResult<void> sigqueue(Task& t, int pid, const SigInfo& info);
 	KResult<void> setpgid(Task& t, int pid, int pgid);
 	KResult<int> setsid(Task& t);
