@@ -152,8 +152,7 @@ std::vector<std::byte> guest_sockaddr(const UnixName& name)
 
 // Write an address to the guest as the kernel's move_addr_to_user():
 // at most *lenp bytes of it, and its whole length into *lenp.
-SysResult write_addr(Task& t, std::uint64_t addr, std::uint64_t lenp, const UnixName& name,
-		     bool unnamed_empty)
+SysResult write_addr(Task& t, std::uint64_t addr, std::uint64_t lenp, const UnixName& name)
 {
 	if (!addr)
 		return 0;
@@ -163,7 +162,7 @@ SysResult write_addr(Task& t, std::uint64_t addr, std::uint64_t lenp, const Unix
 	if (*len < 0)
 		return -EINVAL;
 	auto sa = guest_sockaddr(name);
-	std::size_t salen = name.empty() && unnamed_empty ? 0 : sa.size();
+	std::size_t salen = sa.size();
 	std::size_t n = std::min<std::size_t>(static_cast<std::size_t>(*len), salen);
 	if (n && !t.mm().write(addr, std::span(sa).first(n)))
 		return -EFAULT;
@@ -805,7 +804,7 @@ SysResult do_accept(Task& t, std::uint64_t fd, std::uint64_t addr, std::uint64_t
 		auto gfd = t.process().fds.install(ns, flags & SOCK_CLOEXEC);
 		if (!gfd)
 			return -gfd.error();
-		if (SysResult r = write_addr(t, addr, lenp, id ? id->name : UnixName(), false); r < 0) {
+		if (SysResult r = write_addr(t, addr, lenp, id ? id->name : UnixName()); r < 0) {
 			(void)t.process().fds.close(*gfd);
 			return r;
 		}
@@ -824,7 +823,7 @@ SysResult do_getname(Task& t, const SysArgs& a, bool peer)
 		     : getsockname((*s)->host_fd(), reinterpret_cast<struct sockaddr *>(&sa), &len);
 	if (r < 0)
 		return -errno;
-	return write_addr(t, a[1], a[2], guest_name_of((*s)->space(), host_name_of(sa, len)), false);
+	return write_addr(t, a[1], a[2], guest_name_of((*s)->space(), host_name_of(sa, len)));
 }
 
 // SOL_SOCKET options the host answers for the guest's socket as they
