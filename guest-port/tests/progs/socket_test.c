@@ -620,6 +620,7 @@ static void interrupted(void)
 
 static void bad_input(int guest)
 {
+	int sv[2];
 	struct sockaddr_un sa;
 	int s = socket(AF_UNIX, SOCK_STREAM, 0);
 	int p[2];
@@ -635,7 +636,6 @@ static void bad_input(int guest)
 		CHECK_ERR(socket(AF_INET, SOCK_STREAM, 0), EAFNOSUPPORT, "socket(AF_INET): the guest has no network");
 		CHECK_ERR(socket(AF_INET6, SOCK_DGRAM, 0), EAFNOSUPPORT, "socket(AF_INET6): EAFNOSUPPORT");
 		CHECK_ERR(socket(AF_NETLINK, SOCK_RAW, 0), EAFNOSUPPORT, "socket(AF_NETLINK): EAFNOSUPPORT");
-		int sv[2];
 		CHECK_ERR(socketpair(AF_INET, SOCK_STREAM, 0, sv), EAFNOSUPPORT, "socketpair(AF_INET): EAFNOSUPPORT");
 	}
 	CHECK_ERR(bind(p[0], (struct sockaddr *)&sa, addr(&sa, "/tmp/x")), ENOTSOCK, "bind on a pipe: ENOTSOCK");
@@ -657,6 +657,21 @@ static void bad_input(int guest)
 		  "getsockopt with a negative length: EINVAL");
 	CHECK_ERR(setsockopt(s, SOL_SOCKET, 9999, &(int){1}, 4), ENOPROTOOPT, "setsockopt of no such option: ENOPROTOOPT");
 	int d = socket(AF_UNIX, SOCK_DGRAM, 0);
+	socketpair(AF_UNIX, SOCK_DGRAM, 0, sv);
+	static struct iovec many[2000];
+	for (int i = 0; i < 2000; i++)
+		many[i] = (struct iovec){"x", 1};
+	struct msghdr m = {.msg_iov = many, .msg_iovlen = 2000};
+	CHECK_ERR(sendmsg(sv[0], &m, 0), EMSGSIZE, "sendmsg of 2000 vectors: EMSGSIZE");
+	struct iovec huge = {"x", 64 << 20};
+	m = (struct msghdr){.msg_iov = &huge, .msg_iovlen = 1};
+	CHECK_ERR(sendmsg(sv[0], &m, 0), EMSGSIZE, "a datagram of 64 MiB: EMSGSIZE");
+	struct iovec one = {"x", 1};
+	m = (struct msghdr){.msg_iov = &one, .msg_iovlen = 1, .msg_control = many,
+			    .msg_controllen = 1 << 30};
+	CHECK_ERR(sendmsg(sv[0], &m, 0), ENOBUFS, "1 GiB of control data: ENOBUFS");
+	close(sv[0]);
+	close(sv[1]);
 	CHECK_ERR(listen(d, 1), EOPNOTSUPP, "listen on a datagram socket: EOPNOTSUPP");
 	snprintf(file, sizeof(file), "%s/plain", scratch);
 	close(open(file, O_CREAT | O_WRONLY, 0644));
