@@ -70,6 +70,9 @@ struct GuestCred {
 
 class SocketSpace {
 public:
+	// How many gone sockets' identities are kept.
+	static constexpr std::size_t retired_max = 1024;
+
 	SocketSpace();
 
 	// A new hidden host name ("\0unpriv-run.<random>.<n>").
