@@ -9,6 +9,8 @@
  *
  *	socket_test native
  *	socket_test guest OUTDIR
+ *	socket_test hold NAME
+ *	socket_test reach NAME
  *
  * The same checks pass natively (progs-check runs it so first) and in
  * the guest.  In the guest, also: other families are EAFNOSUPPORT, and
@@ -16,6 +18,13 @@
  * next to the root on the host) through "..", an absolute symlink or a
  * relative one is a missing directory in the root (ENOENT); progs-check
  * then checks that nothing was bound in OUTDIR on the host.
+ *
+ * hold listens on the abstract name NAME, prints "ready" and waits for
+ * the end of its standard input; reach checks that a connection to NAME
+ * is refused (ECONNREFUSED).  progs-check holds a name natively and in
+ * a guest, and reaches for each from another guest and natively: no
+ * guest sees another's abstract names, nor the host's, nor the host a
+ * guest's.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -737,12 +746,43 @@ static void confined(const char *outdir)
 	close(s);
 }
 
+static int hold(const char *name)
+{
+	char at[128], buf[16];
+
+	snprintf(at, sizeof(at), "@%s", name);
+	int s = bound(SOCK_STREAM, at);
+	if (s < 0 || listen(s, 1) < 0) {
+		perror("socket_test hold");
+		return 1;
+	}
+	printf("ready\n");
+	fflush(stdout);
+	while (read(0, buf, sizeof(buf)) > 0)
+		;
+	return 0;
+}
+
+static int reach(const char *name)
+{
+	char at[128];
+
+	snprintf(at, sizeof(at), "@%s", name);
+	CHECK_ERR(connected(SOCK_STREAM, at), ECONNREFUSED, "connect to %s, held elsewhere: ECONNREFUSED", name);
+	return tap_done();
+}
+
 int main(int argc, char **argv)
 {
 	int guest = argc == 3 && !strcmp(argv[1], "guest");
 
+	if (argc == 3 && !strcmp(argv[1], "hold"))
+		return hold(argv[2]);
+	if (argc == 3 && !strcmp(argv[1], "reach"))
+		return reach(argv[2]);
+
 	if (!guest && !(argc == 2 && !strcmp(argv[1], "native"))) {
-		fprintf(stderr, "usage: socket_test native | socket_test guest OUTDIR\n");
+		fprintf(stderr, "usage: socket_test native | guest OUTDIR | hold NAME | reach NAME\n");
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
