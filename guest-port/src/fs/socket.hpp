@@ -120,6 +120,8 @@ public:
 	// guest port's own files, which has no host descriptor, travels as
 	// a ticket (a memfd) that stands for it.
 	void sending(const std::shared_ptr<File>& f, int host_fd);
+	// The send failed: host_fd is not in flight after all.
+	void not_sent(int host_fd);
 	// The File for host descriptor fd received (consumed unless peek);
 	// null when the guest port has none: the caller wraps fd.
 	std::shared_ptr<File> received(int fd, bool peek);

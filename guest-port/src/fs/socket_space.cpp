@@ -185,6 +185,20 @@ void SocketSpace::sending(const std::shared_ptr<File>& f, int host_fd)
 		in_flight_.pop_front();
 }
 
+void SocketSpace::not_sent(int host_fd)
+{
+	struct stat st;
+	if (fstat(host_fd, &st) < 0)
+		return;
+	std::lock_guard lock(lock_);
+	for (auto it = in_flight_.rbegin(); it != in_flight_.rend(); ++it) {
+		if (it->dev == st.st_dev && it->ino == st.st_ino) {
+			in_flight_.erase(std::next(it).base());
+			return;
+		}
+	}
+}
+
 std::shared_ptr<File> SocketSpace::received(int fd, bool peek)
 {
 	struct stat st;

@@ -466,19 +466,29 @@ SysResult do_send(Task& t, Socket& s, const GuestMsg& m, int flags)
 
 	// The files go as host descriptors; the guest port's own, as tickets.
 	std::vector<unpriv::Fd> tickets;
-	std::vector<int> fds;
+	std::vector<int> fds, in_flight;
 	auto& space = s.space();
+	auto not_sent = [&] {
+		for (int fd : in_flight)
+			space.not_sent(fd);
+	};
 	for (const auto& f : out->files) {
 		int fd = f->host_fd();
 		if (fd < 0) {
 			int ticket = memfd_create("unpriv-run-scm-ticket", MFD_CLOEXEC);
-			if (ticket < 0)
-				return -errno;
+			if (ticket < 0) {
+				int e = errno;
+				not_sent();
+				return -e;
+			}
 			tickets.emplace_back(ticket);
 			fd = ticket;
 		}
-		if (!std::dynamic_pointer_cast<Socket>(f))
+		// Known before the send: the receiver may take it at once.
+		if (!std::dynamic_pointer_cast<Socket>(f)) {
 			space.sending(f, fd);
+			in_flight.push_back(fd);
+		}
 		fds.push_back(fd);
 	}
 	std::vector<std::byte> control;
@@ -504,6 +514,7 @@ SysResult do_send(Task& t, Socket& s, const GuestMsg& m, int flags)
 	ssize_t n = ::sendmsg(s.host_fd(), &hm, hflags);
 	if (n < 0) {
 		int e = errno;
+		not_sent();
 		if (e == EPIPE && !(flags & MSG_NOSIGNAL))
 			t.kernel().send_signal(t.process(), SIGPIPE);
 		return -e;
