@@ -32,14 +32,14 @@ std::shared_ptr<Socket> Socket::make(unpriv::Fd fd, int type, int flags, const V
 Socket::~Socket()
 {
 	if (ino_)
-		space_->remove(ino_, this);
+		space_->remove(ino_);
 	bool bound;
 	{
 		std::lock_guard lock(lock_);
 		bound = !name_.empty();
 	}
 	if (bound)
-		space_->unbind(this);
+		space_->forget_gone();
 	if (!host_name_.empty())
 		space_->retire(host_name_);
 }

@@ -106,12 +106,13 @@ public:
 	// The sockets bound there (null: none, the address is free).
 	std::shared_ptr<Socket> find_abstract(const UnixName& name);
 	std::shared_ptr<Socket> find_path(dev_t dev, ino_t ino);
-	void unbind(const Socket *s);
+	// A bound socket is gone: the names of sockets that are gone are free.
+	void forget_gone();
 
 	// Sockets by their host socket's inode: a socket the guest passes
 	// with SCM_RIGHTS is the same Socket where it arrives.
 	void add(ino_t ino, const std::shared_ptr<Socket>& s);
-	void remove(ino_t ino, const Socket *s);
+	void remove(ino_t ino);
 	std::shared_ptr<Socket> find(ino_t ino);
 
 	// Files in flight in SCM_RIGHTS.  A host file travels as its host

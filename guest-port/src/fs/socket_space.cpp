@@ -138,14 +138,13 @@ std::shared_ptr<Socket> SocketSpace::find_path(dev_t dev, ino_t ino)
 	return it == paths_.end() ? nullptr : it->second.socket.lock();
 }
 
-void SocketSpace::unbind(const Socket *s)
+void SocketSpace::forget_gone()
 {
-	// The socket is going: its weak pointers have expired (a new socket
-	// may have taken its abstract name since: that one stays).
+	// A socket going has its weak pointers expired (a new socket may
+	// have taken its abstract name since: that one stays).
 	std::lock_guard lock(lock_);
 	std::erase_if(abstract_, [](const auto& e) { return e.second.expired(); });
 	std::erase_if(paths_, [](const auto& e) { return e.second.socket.expired(); });
-	(void)s;
 }
 
 void SocketSpace::add(ino_t ino, const std::shared_ptr<Socket>& s)
@@ -154,7 +153,7 @@ void SocketSpace::add(ino_t ino, const std::shared_ptr<Socket>& s)
 	inodes_[ino] = s;
 }
 
-void SocketSpace::remove(ino_t ino, const Socket *)
+void SocketSpace::remove(ino_t ino)
 {
 	std::lock_guard lock(lock_);
 	auto it = inodes_.find(ino);

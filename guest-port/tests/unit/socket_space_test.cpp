@@ -126,8 +126,8 @@ TEST_CASE("sockets by host inode and by socket file")
 	life.reset();
 	CHECK_FALSE(s.find(42));
 	CHECK_FALSE(s.find_path(5, 77));
-	s.remove(42, nullptr);
-	s.unbind(nullptr);
+	s.remove(42);
+	s.forget_gone();
 	CHECK_FALSE(s.find(42));
 }
 
