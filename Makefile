@@ -4,8 +4,8 @@
 #
 #   make            build everything (module for each test kernel, selftests,
 #                   libunpriv and its tests, the test VM's root)
-#   make checkpatch the kernel's checkpatch.pl --strict over module/ and
-#                   selftests/ (part of 'make check')
+#   make checkpatch the kernel's checkpatch.pl --strict over module/,
+#                   selftests/ and UML's patches (part of 'make check')
 #   make check      all tests: host unit tests, the VM runner's own tests, the
 #                   module's selftests, libunpriv's and the guest port's tests
 #                   inside the VM on 6.1, 6.12 and the debug kernel, the
@@ -145,12 +145,14 @@ selftests: $(KSFT_DIR)/kselftest_harness.h
 #
 # The kernel's scripts/checkpatch.pl --strict, from the same linux-source-6.1
 # tarball, unpacked into build/ once with the two files it reads from beside
-# itself; run by tools/checkpatch over each file of module/ and selftests/.
+# itself; run by tools/checkpatch over each file of module/ and selftests/,
+# and over each patch of guest-port/uml/patches/ as a patch.
 # Nothing is ignored but the types below, each for the reason given; a type
 # that applies to one file is ignored for that file alone.
 
 CHECKPATCH_DIR := $(BUILD)/checkpatch
-CHECKPATCH_FILES := $(sort $(wildcard module/*.[ch])) $(sort $(wildcard selftests/*.[ch]))
+CHECKPATCH_FILES := $(sort $(wildcard module/*.[ch])) $(sort $(wildcard selftests/*.[ch])) \
+	$(sort $(wildcard guest-port/uml/patches/*.patch))
 
 # module/trace.h: the TRACE_EVENT() layout of every include/trace/events/*.h,
 # which checkpatch reports for each of them too.
@@ -186,7 +188,15 @@ CHECKPATCH_IGNORE_selftests/lifetime_test.c := STATIC_CONST_CHAR_ARRAY
 # A cast to a function pointer, (void *), read as an unnamed parameter.
 CHECKPATCH_IGNORE_selftests/vsyscall_test.c := FUNCTION_ARGUMENTS
 
-checkpatch_ignore = $(if $(filter selftests/%,$(1)),$(CHECKPATCH_IGNORE_SELFTESTS)$(if $(CHECKPATCH_IGNORE_$(1)),$(comma)))$(CHECKPATCH_IGNORE_$(1))
+# guest-port/uml/patches/: UML's unpriv mode, as patches for linux-um.
+#  MISSING_SIGN_OFF: the Signed-off-by (the Developer's Certificate of
+#	Origin) is added by whoever sends the series (git format-patch -s;
+#	guest-port/uml/README).
+#  FILE_PATH_CHANGES: the new files are under arch/um/, which MAINTAINERS
+#	already gives to USER-MODE LINUX (UML).
+CHECKPATCH_IGNORE_UML := MISSING_SIGN_OFF,FILE_PATH_CHANGES
+
+checkpatch_ignore = $(if $(filter selftests/%,$(1)),$(CHECKPATCH_IGNORE_SELFTESTS)$(if $(CHECKPATCH_IGNORE_$(1)),$(comma)))$(if $(filter guest-port/uml/patches/%,$(1)),$(CHECKPATCH_IGNORE_UML))$(CHECKPATCH_IGNORE_$(1))
 comma := ,
 
 $(CHECKPATCH_DIR)/checkpatch.pl: | deps
