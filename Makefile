@@ -63,6 +63,9 @@ SHELL := /bin/bash
 BUILD := $(CURDIR)/build
 CMAKE_BUILD := $(BUILD)/cmake
 VMROOT := $(BUILD)/vmroot
+# Static programs that run in UML's userspace and natively in the VM
+# (guest-port/uml/tests/): not PIE, for uml-escape's 32-bit code.
+UML_TEST_PROGS := $(BUILD)/uml-tests/uml-escape $(BUILD)/uml-tests/uml-bench
 # The guest port's root in the VM: Debian's busybox-static, the test
 # programs, and for the dynamically linked ones this machine's C library.
 GUEST_ROOT := /usr/lib/unpriv/guest-root
@@ -245,7 +248,7 @@ userspace: $(CMAKE_BUILD)/CMakeCache.txt
 
 # --- the VM's root: what tools/vmrun puts into the initramfs ----------------
 
-vmroot: selftests stress unpriv-stat userspace
+vmroot: selftests stress unpriv-stat userspace $(UML_TEST_PROGS)
 	$(Q)rm -rf $(VMROOT).new
 	$(Q)install -d $(VMROOT).new/usr/bin $(VMROOT).new/usr/lib/unpriv/selftests \
 		$(VMROOT).new/usr/lib/unpriv/tests $(VMROOT).new/usr/lib/unpriv/tool-tests
@@ -260,6 +263,7 @@ vmroot: selftests stress unpriv-stat userspace
 		tools/vm/uml-run tools/vm/uml-check $(VMROOT).new/usr/bin/
 	$(Q)install -d $(VMROOT).new/usr/lib/unpriv/uml/tests
 	$(Q)install -m 0644 guest-port/uml/tests/userspace.sh $(VMROOT).new/usr/lib/unpriv/uml/tests/
+	$(Q)install -m 0755 $(UML_TEST_PROGS) $(VMROOT).new/usr/lib/unpriv/uml/tests/
 	$(Q)install -m 0755 $(BUILD)/stress/unpriv-stress $(VMROOT).new/usr/bin/
 	$(Q)install -m 0755 $(BUILD)/unpriv-stat/unpriv-stat $(VMROOT).new/usr/bin/
 	$(Q)install -m 0755 $(BUILD)/unpriv-stat/known-exits $(VMROOT).new/usr/lib/unpriv/
@@ -484,6 +488,10 @@ uml: deps
 	$(Q)guest-port/uml/build
 
 UML_STAGE := $(BUILD)/uml-stage
+
+$(BUILD)/uml-tests/%: guest-port/uml/tests/%.c guest-port/tests/progs/tap.h
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) -O2 -Wall -Wextra -static -no-pie -I guest-port/tests/progs -o $@ $<
 
 run-uml: vmroot
 	$(Q)rm -rf $(UML_STAGE) && guest-port/uml/stage $(UML_STAGE) linux

@@ -26,8 +26,11 @@
  * In UML the checks are those of the guest's side: the syscall
  * instruction reached UML (the file is in UML's MARKS); the pages where
  * ptrace mode maps its stub (STUB_START; unpriv mode maps nothing
- * there) cannot be jumped to or read; UML's own text and data, at the
- * addresses its /proc/kallsyms gives, cannot be read or jumped to, nor
+ * there) cannot be jumped to or read; UML's own memory cannot be read
+ * or jumped to (its text at start_kernel, its read-only data in the page
+ * after _etext: the addresses its /proc/kallsyms gives, which without
+ * CONFIG_KALLSYMS_ALL names no data symbol; and one byte in every 64 KiB
+ * from _text to 8 MiB past _etext, which covers its data and bss), nor
  * written to a pipe by a system call; the host's vsyscall page cannot
  * be called; there is no LDT (modify_ldt() is ENOSYS, and a far jump to
  * an LDT selector faults).  A read that succeeds prints what it read
@@ -36,6 +39,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -122,8 +126,12 @@ asm(".pushsection .text.far32, \"ax\"\n"
     "	.word 0x7\n"
     ".popsection\n");
 
-/* What UML leaves of its own memory at addresses its kallsyms gives. */
-static unsigned long uml_banner, uml_init_task, uml_start_kernel;
+/* Addresses in UML's own memory, from its kallsyms. */
+static unsigned long uml_text, uml_start_kernel, uml_etext;
+
+/* How far past _etext the sweep of UML's image goes: data, bss, more. */
+#define IMAGE_TAIL	(8UL << 20)
+#define IMAGE_STEP	(64UL << 10)
 
 /* The addresses of a few of UML's symbols, or UML_START. */
 static void read_kallsyms(void)
@@ -132,18 +140,18 @@ static void read_kallsyms(void)
 	char line[256], name[128], type;
 	unsigned long addr;
 
-	uml_banner = uml_init_task = uml_start_kernel = UML_START;
+	uml_text = uml_start_kernel = uml_etext = UML_START;
 	if (!f)
 		return;
 	while (fgets(line, sizeof(line), f)) {
 		if (sscanf(line, "%lx %c %127s", &addr, &type, name) != 3 || !addr)
 			continue;
-		if (!strcmp(name, "linux_banner"))
-			uml_banner = addr;
-		else if (!strcmp(name, "init_task"))
-			uml_init_task = addr;
+		if (!strcmp(name, "_text"))
+			uml_text = addr;
 		else if (!strcmp(name, "start_kernel"))
 			uml_start_kernel = addr;
+		else if (!strcmp(name, "_etext"))
+			uml_etext = addr;
 	}
 	fclose(f);
 }
@@ -258,14 +266,47 @@ static void try_read_stub_data(void)
 	read_at(STUB_DATA);
 }
 
-static void try_read_banner(void)
+static void try_read_text(void)
 {
-	read_at(uml_banner);
+	read_at(uml_start_kernel);
 }
 
-static void try_read_init_task(void)
+static void try_read_rodata(void)
 {
-	read_at(uml_init_task);
+	read_at((uml_etext + 0xfff) & ~0xfffUL);
+}
+
+static sigjmp_buf probe_env;
+
+static void probe_fault(int sig __attribute__((unused)))
+{
+	siglongjmp(probe_env, 1);
+}
+
+/*
+ * One byte in every IMAGE_STEP of UML's image and beyond, with a SIGSEGV
+ * handler that goes on to the next: returns (the child exits 0) only if
+ * every read faulted.
+ */
+static void try_sweep_image(void)
+{
+	struct sigaction sa = { .sa_handler = probe_fault };
+	unsigned long end = uml_etext + IMAGE_TAIL;
+	volatile unsigned long addr, probes = 0, faults = 0;
+
+	sigaction(SIGSEGV, &sa, NULL);
+	for (addr = uml_text & ~(IMAGE_STEP - 1); addr < end; addr += IMAGE_STEP) {
+		probes++;
+		if (sigsetjmp(probe_env, 1)) {
+			faults++;
+			continue;
+		}
+		read_at(addr);
+	}
+	printf("# %lu reads from 0x%lx to 0x%lx, %lu faulted\n",
+	       probes, uml_text, end, faults);
+	if (faults != probes)
+		exit(1);
 }
 
 static void try_jump_start_kernel(void)
@@ -343,8 +384,8 @@ static const struct {
 	{ "a jump to the stub's code page of ptrace mode", try_jump_stub },
 	{ "a read of the stub's code page", try_read_stub_code },
 	{ "a read of the stub's data page", try_read_stub_data },
-	{ "a read of UML's linux_banner", try_read_banner },
-	{ "a read of UML's init_task", try_read_init_task },
+	{ "a read of UML's text (start_kernel)", try_read_text },
+	{ "a read of UML's read-only data (after _etext)", try_read_rodata },
 	{ "a jump to UML's start_kernel", try_jump_start_kernel },
 	{ "a call into the host's vsyscall page", try_vsyscall },
 	{ "a far jump to an LDT selector", try_far_ldt },
@@ -372,8 +413,8 @@ int main(int argc, char **argv)
 	}
 
 	read_kallsyms();
-	printf("# UML's linux_banner 0x%lx, init_task 0x%lx, start_kernel 0x%lx\n",
-	       uml_banner, uml_init_task, uml_start_kernel);
+	printf("# UML's _text 0x%lx, start_kernel 0x%lx, _etext 0x%lx\n",
+	       uml_text, uml_start_kernel, uml_etext);
 
 	for (i = 0; i < sizeof(calls) / sizeof(calls[0]); i++) {
 		int status = attempt(calls[i].name, calls[i].fn, how, sizeof(how));
@@ -392,9 +433,18 @@ int main(int argc, char **argv)
 		      faults[i].what, how);
 	}
 
+	{
+		int status = attempt("a sweep of UML's image", try_sweep_image,
+				     how, sizeof(how));
+
+		CHECK(status == 0,
+		      "reads of UML's image, one every 64 KiB from _text to 8 MiB past _etext, all fault (%s)",
+		      how);
+	}
+
 	if (pipe(pipefd) == 0) {
-		CHECK_ERR(write(pipefd[1], (void *)uml_banner, 16), EFAULT,
-			  "write() of UML's linux_banner to a pipe is EFAULT");
+		CHECK_ERR(write(pipefd[1], (void *)uml_etext, 16), EFAULT,
+			  "write() of UML's read-only data to a pipe is EFAULT");
 		close(pipefd[0]);
 		close(pipefd[1]);
 	} else {
