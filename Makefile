@@ -260,7 +260,7 @@ vmroot: selftests stress unpriv-stat userspace $(UML_TEST_PROGS)
 	$(Q)install -m 0755 tools/vm/unpriv-check tools/vm/unpriv-load tools/vm/unpriv-kmemleak \
 		tools/vm/unpriv-stress-rounds tools/vm/unpriv-fault-inject \
 		tools/vm/unpriv-kselftest tools/vm/toggle-sched-tracepoint \
-		tools/vm/uml-run tools/vm/uml-check $(VMROOT).new/usr/bin/
+		tools/vm/uml-run tools/vm/uml-check tools/vm/uml-bench-run $(VMROOT).new/usr/bin/
 	$(Q)install -d $(VMROOT).new/usr/lib/unpriv/uml/tests
 	$(Q)install -m 0644 guest-port/uml/tests/userspace.sh $(VMROOT).new/usr/lib/unpriv/uml/tests/
 	$(Q)install -m 0755 $(UML_TEST_PROGS) $(VMROOT).new/usr/lib/unpriv/uml/tests/
