@@ -68,9 +68,6 @@
 /* The legacy vsyscall page's time(). */
 #define VSYSCALL_TIME	0xffffffffff600400UL
 
-/* An LDT selector: index 0, table indicator 1, RPL 3. */
-#define LDT_SEL		0x7
-
 /* The markers' names, where 32-bit code and pointers reach them. */
 static char mark_syscall[] = MARKS "/syscall";
 static char mark_int80[] = MARKS "/int80";
@@ -94,7 +91,8 @@ static volatile int32_t far32_int80_ret __attribute__((used)) = 1;
  * number 8) with int $0x80, keeps the result and jumps back to 64-bit
  * code at far32_back.  far32_syscall calls it with syscall, whose second
  * argument is in EBP; it has no way back: a host returns from that into
- * the 32-bit vDSO, which a 64-bit process lacks.
+ * the 32-bit vDSO, which a 64-bit process lacks.  far32_to_ldt's
+ * selector, 0x7, is an LDT's: index 0, table indicator 1, RPL 3.
  */
 extern const char far32_to_int80[], far32_to_syscall[], far32_to_ldt[];
 asm(".pushsection .text.far32, \"ax\"\n"
