@@ -149,6 +149,7 @@ int Kernel::start(const std::string& program, const std::vector<std::string>& ar
 		first->task = first_task_.get();
 		first->host_id = pthread_self();
 		first->host_running = true;
+		note_host_locked(*first);
 		running_ = 1;
 	}
 
@@ -215,8 +216,10 @@ int Kernel::start(const std::string& program, const std::vector<std::string>& ar
 	int err = ENOENT;
 	for (const auto& c : candidates) {
 		auto r = exec(*first_task_, c, argv, config_.env);
-		if (r)
+		if (r) {
+			note_exec(*first_task_);
 			return -1;
+		}
 		if (r.error() != ENOENT && r.error() != ENOTDIR)
 			err = r.error();
 		if (err != ENOENT && err != EACCES)

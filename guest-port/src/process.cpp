@@ -54,6 +54,7 @@ KResult<int> Kernel::clone(Task& t, const CloneArgs& args)
 			pid = pid >= pid_max ? 2 : pid + 1;
 		while (procs_.count(pid));
 		last_pid_ = pid;
+		forks_++;
 		child = std::make_shared<Process>(pid, parent);
 		Process *tree_parent = (args.flags & CLONE_PARENT) && parent.parent
 					       ? parent.parent : &parent;
@@ -138,6 +139,7 @@ void Kernel::child_main(std::shared_ptr<Process> child, Process& parent, unpriv:
 		return;
 	}
 	child->replace_mm(std::move(*mm));
+	child->vsize = child->mm().size();
 	Task t(*this, *child, std::move(*vcpu), child->pid);
 	(void)t.vcpu().set_fpu(fpu);
 	regs.rax = 0;
@@ -155,6 +157,7 @@ void Kernel::child_main(std::shared_ptr<Process> child, Process& parent, unpriv:
 		child->task = &t;
 		child->host_id = pthread_self();
 		child->host_running = true;
+		note_host_locked(*child);
 		child->vfork_done = !(args.flags & CLONE_VFORK);
 	}
 	// From here the parent may run again, and is gone for us.
@@ -196,6 +199,7 @@ KResult<void> Kernel::execve(Task& t, const std::string& path, std::vector<std::
 		std::lock_guard lock(stats_lock_);
 		mm_stats_ += old->stats();
 	}
+	note_exec(t);
 	old.reset();
 	t.replace_vcpu(std::move(*vcpu));
 
@@ -223,6 +227,10 @@ void Kernel::exit_process(Task& t)
 {
 	Process& p = t.process();
 
+	{
+		std::lock_guard lock(tasks_lock_);
+		note_exit_locked(p);
+	}
 	// A zombie keeps its status only: the memory and the files go now
 	// (the last writer of a pipe gone, its reader sees the end).
 	p.fds = FdTable{};
@@ -302,6 +310,7 @@ std::thread Kernel::release_locked(Process& p)
 		p.parent->wake.notify_all();
 	}
 	p.parent = nullptr;
+	reaped_cpu_ += p.cpu_gone;
 	std::thread th = std::move(p.host_thread);
 	procs_.erase(p.pid);	// may be the last reference to p
 	return th;
@@ -325,7 +334,7 @@ KResult<Kernel::WaitResult> Kernel::wait(Task& t, int idtype, int id, int option
 			if (!(options & __WALL) && ((c->exit_signal != SIGCHLD) != !!(options & __WCLONE)))
 				continue;
 			any = true;
-			WaitResult r{.pid = c->pid};
+			WaitResult r{.pid = c->pid, .cpu = {}};
 			if (c->state == Process::State::zombie && (options & WEXITED)) {
 				r.status = c->wait_status;
 				if (WIFEXITED(r.status)) {
@@ -335,7 +344,9 @@ KResult<Kernel::WaitResult> Kernel::wait(Task& t, int idtype, int id, int option
 					r.code = (r.status & 0x80) ? CLD_DUMPED : CLD_KILLED;
 					r.value = WTERMSIG(r.status);
 				}
+				r.cpu = c->cpu_gone + c->cpu_children;
 				if (!(options & WNOWAIT)) {
+					p.cpu_children += r.cpu;
 					std::thread th = release_locked(*c);
 					lock.unlock();
 					if (th.joinable())

@@ -205,4 +205,22 @@ SysResult Kernel::sigsuspend(Task& t, std::optional<std::uint64_t> mask)
 	return -erestartnohand;
 }
 
+bool Kernel::set_wait_mask(Task& t, std::uint64_t mask)
+{
+	Process& p = t.process();
+	std::lock_guard lock(tasks_lock_);
+	t.saved_mask = p.blocked;
+	p.blocked = mask & ~unblockable;
+	return p.deliverable() == 0;
+}
+
+void Kernel::restore_wait_mask(Task& t)
+{
+	Process& p = t.process();
+	std::lock_guard lock(tasks_lock_);
+	if (t.saved_mask)
+		p.blocked = *t.saved_mask;
+	t.saved_mask.reset();
+}
+
 } // namespace guest

@@ -16,6 +16,7 @@
 #include <sys/types.h>
 
 #include <array>
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
@@ -27,6 +28,7 @@
 
 #include <unpriv/backend.hpp>
 
+#include "cputime.hpp"
 #include "fs/fdtable.hpp"
 #include "mm/mm.hpp"
 #include "stats.hpp"
@@ -147,6 +149,22 @@ public:
 	// zombie.
 	bool exited = false;
 	int wait_status = 0;
+
+	// What others see of the process (/proc/PID, getrusage, wait4,
+	// getpriority, sched_getaffinity: resource.cpp).  [tasks]
+	struct Shown {
+		std::string comm, exe;		// as comm and exe above
+		std::string cmdline, environ;	// at exec: argv, envp, NUL after each
+	} shown;
+	std::uint64_t start_ns = 0;	// CLOCK_BOOTTIME when it was made
+	pid_t host_tid = 0;		// its host thread, while host_running
+	pid_t stub_pid = 0;		// ptrace, seccomp: its address space's stub
+	CpuTimes cpu_gone;		// of stubs gone at exec; all of it once a zombie
+	CpuTimes cpu_children;		// of the children it reaped, theirs included
+	int nice = 0;			// setpriority()
+	std::uint64_t cpu_mask = ~0ull;	// sched_setaffinity(), of the guest's CPUs
+	// Its memory's size, kept by its thread at each change.  Atomic.
+	std::atomic<std::uint64_t> vsize = 0;
 
 	void exit(int code);		// exit_group()
 	void kill(int signo);		// ended by a signal

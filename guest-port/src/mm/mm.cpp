@@ -1041,6 +1041,14 @@ KResult<std::string> Mm::read_string(std::uint64_t addr, std::size_t max)
 	}
 }
 
+std::uint64_t Mm::size() const
+{
+	std::uint64_t total = 0;
+	for (const auto& [start, v] : vmas_)
+		total += v.len();
+	return total;
+}
+
 std::string Mm::maps() const
 {
 	std::string out;

@@ -191,6 +191,8 @@ public:
 
 	// /proc/self/maps.
 	[[nodiscard]] std::string maps() const;
+	// The bytes mapped (/proc/PID/stat's vsize).
+	[[nodiscard]] std::uint64_t size() const;
 
 	// The mapping at addr, if any.
 	[[nodiscard]] const Vma *find(std::uint64_t addr) const;
