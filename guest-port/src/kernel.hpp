@@ -29,6 +29,8 @@
 //   Vdso::lock_,            page, the merged --stats, an epoll's items
 //   stats_lock_,            (fs/anon.hpp)
 //   EpollFile::lock_
+//   Socket::lock_           a socket's own state (fs/socket.hpp), then
+//     SocketSpace::lock_    the guest's socket names (a leaf)
 //
 // What a process's own thread alone touches ([own] in task.hpp: its
 // memory, descriptors, registers) takes no lock.
@@ -51,6 +53,7 @@
 
 #include <unpriv/backend.hpp>
 
+#include "fs/socket.hpp"
 #include "fs/vfs.hpp"
 #include "mm/phys.hpp"
 #include "stats.hpp"
@@ -106,6 +109,8 @@ public:
 	[[nodiscard]] PhysMemory& phys() noexcept { return *phys_; }
 	[[nodiscard]] Stats& stats() noexcept { return stats_; }
 	[[nodiscard]] const Vdso& vdso() const noexcept { return *vdso_; }
+	// The guest's AF_UNIX names (fs/socket.hpp).
+	[[nodiscard]] std::shared_ptr<SocketSpace>& sockets() noexcept { return sockets_; }
 
 	// A signal for process p, from the guest port (SIGPIPE for a write
 	// to a broken pipe) or from another process (from: its pid).
@@ -255,6 +260,7 @@ private:
 	std::optional<PhysMemory> phys_;
 	std::optional<Vdso> vdso_;
 	std::unique_ptr<Vfs> vfs_;
+	std::shared_ptr<SocketSpace> sockets_ = std::make_shared<SocketSpace>();
 	std::unique_ptr<Tracer> tracer_;
 	Stats stats_;			// stats_lock_; each task's, merged at its end
 	Mm::Stats mm_stats_;		// stats_lock_
