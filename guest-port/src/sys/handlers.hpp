@@ -97,6 +97,11 @@ GUEST_SYSCALL(ppoll);
 GUEST_SYSCALL(select);
 GUEST_SYSCALL(pselect6);
 
+// futex.cpp: futexes, and the robust list
+GUEST_SYSCALL(futex);
+GUEST_SYSCALL(set_robust_list);
+GUEST_SYSCALL(get_robust_list);
+
 // proc.cpp: the process and its threads
 GUEST_SYSCALL(exit);
 GUEST_SYSCALL(exit_group);
@@ -107,8 +112,6 @@ GUEST_SYSCALL(getpgrp);
 GUEST_SYSCALL(getpgid);
 GUEST_SYSCALL(getsid);
 GUEST_SYSCALL(set_tid_address);
-GUEST_SYSCALL(set_robust_list);
-GUEST_SYSCALL(get_robust_list);
 GUEST_SYSCALL(rseq);
 GUEST_SYSCALL(arch_prctl);
 GUEST_SYSCALL(prctl);
