@@ -508,13 +508,15 @@ void Kernel::end_task(Task& t)
 		stats_.merge(t.stats);
 	}
 
+	// Its mirror goes, while it is one of p's threads: the memory
+	// stays for the others, and the last one's exit_process() or an
+	// execve() waits for it.
+	if (p.has_mm())
+		p.mm().detach();
+
+	// Whether it is the last is decided with its leaving, under the lock.
 	std::unique_lock lock(tasks_lock_);
-	bool last = p.tasks.size() == 1;
-	if (!last) {
-		lock.unlock();
-		if (p.has_mm())
-			p.mm().detach();	// while p's other threads keep it
-		lock.lock();
+	if (p.tasks.size() > 1) {
 		std::erase(p.tasks, &t);
 		if (tasks_.count(t.tid) && tasks_[t.tid] == &t)
 			tasks_.erase(t.tid);
