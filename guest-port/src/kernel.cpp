@@ -42,9 +42,9 @@ int Kernel::run(const std::string& program, const std::vector<std::string>& argv
 		return status;
 
 	// Once a second: the vDSO's clock data, for a guest that makes no
-	// exit for long; and an interrupt again for a process that has a
-	// signal to take (one sent just before its thread blocked in the
-	// host may have found it not yet blocked).
+	// exit for long; and an interrupt again for a thread that has a
+	// signal to take or must end (one sent just before it blocked in
+	// the host may have found it not yet blocked).
 	std::mutex m;
 	std::condition_variable cv;
 	bool done = false;
@@ -54,7 +54,7 @@ int Kernel::run(const std::string& program, const std::vector<std::string>& argv
 			vdso_->refresh();
 			std::lock_guard tl(tasks_lock_);
 			for (auto& [tid, t] : tasks_)
-				if (t && t->host_running && t->deliverable())
+				if (t && t->host_running && interrupted_locked(*t))
 					interrupt_locked(*t);
 		}
 	});

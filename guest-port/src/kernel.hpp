@@ -243,7 +243,7 @@ private:
 	// signal): every thread leaves its run loop.
 	void group_exit_locked(Process& p, int ws);
 	// Whether t must stop blocking: a signal to take, or its end.
-	[[nodiscard]] bool interrupted_locked(const Task& t) const;
+	[[nodiscard]] bool interrupted_locked(Task& t) const;
 	void stop_locked(Process& p, int signo);
 
 	Config config_;

@@ -825,9 +825,9 @@ void Kernel::signal_locked(Task& t, int signo, int from, int code)
 		interrupt_locked(t);
 }
 
-bool Kernel::interrupted_locked(const Task& t) const
+bool Kernel::interrupted_locked(Task& t) const
 {
-	return t.exiting || const_cast<Task&>(t).process().exited || t.deliverable();
+	return t.exiting || t.process().exited || t.deliverable();
 }
 
 // Make t's thread look at its signals: out of a guest run (a kick), of

@@ -438,9 +438,19 @@ void Mm::catch_up(Mirror& m)
 		// Behind what the log keeps: the whole list again.
 		ops_for(user_min, top_, ops);
 	} else {
+		// The ranges changed since, merged: a range changed many
+		// times (malloc's arenas, a thread's stack) is synced once.
+		std::vector<std::pair<std::uint64_t, std::uint64_t>> ranges;
 		for (const auto& c : log_)
 			if (c.gen > m.gen)
-				ops_for(c.start, c.end, ops);
+				ranges.emplace_back(c.start, c.end);
+		std::sort(ranges.begin(), ranges.end());
+		for (std::size_t i = 0; i < ranges.size();) {
+			auto [start, end] = ranges[i];
+			for (i++; i < ranges.size() && ranges[i].first <= end; i++)
+				end = std::max(end, ranges[i].second);
+			ops_for(start, end, ops);
+		}
 	}
 	(void)apply(m, ops);
 	m.gen = gen_;
