@@ -72,7 +72,7 @@ static void *adder(void *arg)
 
 	tls_value = i + 100;
 	tids[i] = gettid_();
-	for (int n = 0; n < 20000; n++) {
+	for (int n = 0; n < 5000; n++) {
 		pthread_mutex_lock(&lock);
 		counter++;
 		pthread_mutex_unlock(&lock);
@@ -94,7 +94,7 @@ static void mutexes(void)
 		pthread_join(th[i], &r);
 		ok &= (intptr_t)r == i;
 	}
-	CHECK(counter == NTHREADS * 20000L, "a mutex: %d threads count to %ld", NTHREADS, counter);
+	CHECK(counter == NTHREADS * 5000L, "a mutex: %d threads count to %ld", NTHREADS, counter);
 	CHECK(ok && tls_value == 7, "each thread has its own TLS, and a tid that is not the pid");
 	int distinct = 1;
 	for (int i = 0; i < NTHREADS; i++)
@@ -106,16 +106,16 @@ static void mutexes(void)
 /* --- condition variables, barriers ------------------------------------ */
 
 static pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
-static int queue[64], head, tail;
+static int queue[16], head, tail;
 
 static void *producer(void *arg)
 {
 	(void)arg;
-	for (int i = 1; i <= 1000; i++) {
+	for (int i = 1; i <= 300; i++) {
 		pthread_mutex_lock(&lock);
-		while (tail - head == 64)
+		while (tail - head == 16)
 			pthread_cond_wait(&cond, &lock);
-		queue[tail++ % 64] = i;
+		queue[tail++ % 16] = i;
 		pthread_cond_broadcast(&cond);
 		pthread_mutex_unlock(&lock);
 	}
@@ -128,16 +128,16 @@ static void condvars(void)
 	long sum = 0;
 
 	pthread_create(&th, NULL, producer, NULL);
-	for (int n = 0; n < 1000; n++) {
+	for (int n = 0; n < 300; n++) {
 		pthread_mutex_lock(&lock);
 		while (head == tail)
 			pthread_cond_wait(&cond, &lock);
-		sum += queue[head++ % 64];
+		sum += queue[head++ % 16];
 		pthread_cond_broadcast(&cond);
 		pthread_mutex_unlock(&lock);
 	}
 	pthread_join(th, NULL);
-	CHECK(sum == 500500, "a condition variable: 1000 items through a queue of 64 (sum %ld)", sum);
+	CHECK(sum == 45150, "a condition variable: 300 items through a queue of 16 (sum %ld)", sum);
 }
 
 static pthread_barrier_t barrier;
