@@ -4,7 +4,7 @@
  * storage, pthread_join, pthread_cancel), thread ids, memory one thread
  * maps used by another, signals to a thread (tgkill) and to the process
  * (taken by a thread that does not block them), futex timeouts, EAGAIN,
- * requeue and wake-op, a robust mutex whose owner died (EOWNERDEAD),
+ * requeue and wake-op, a futex wait a signal restarts or breaks, a robust mutex whose owner died (EOWNERDEAD),
  * exit_group from a thread, the last thread's exit, a thread that
  * execs, and the clone flags Linux refuses.  Each result holds on
  * Linux: progs-check runs the program natively too and compares.
@@ -394,6 +394,70 @@ static void futexes(void)
 	pthread_join(th[0], NULL);
 }
 
+/* A futex wait and a signal: restarted under SA_RESTART when it has no
+ * timeout; EINTR for a handler when it has one. */
+static atomic_uint word3;
+static atomic_int wait_done, wait_errno, wait_handled, waiter;
+static long wait_result;
+
+static void on_wait_signal(int sig)
+{
+	(void)sig;
+	atomic_fetch_add(&wait_handled, 1);
+}
+
+static void *restart_waiter(void *arg)
+{
+	struct timespec ts = {5, 0};
+
+	atomic_store(&waiter, gettid_());
+	errno = 0;
+	wait_result = futex(&word3, FUTEX_WAIT_PRIVATE, 0, arg ? &ts : NULL, NULL, 0);
+	atomic_store(&wait_errno, errno);
+	atomic_store(&wait_done, 1);
+	return NULL;
+}
+
+static void futex_signals(void)
+{
+	struct sigaction sa = {.sa_handler = on_wait_signal, .sa_flags = SA_RESTART};
+	pthread_t th;
+	pid_t tid;
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR1, &sa, NULL);
+	pthread_create(&th, NULL, restart_waiter, NULL);
+	while (!(tid = atomic_load(&waiter)))
+		sched_yield();
+	msleep(30);
+	syscall(SYS_tgkill, getpid(), tid, SIGUSR1);
+	msleep(30);
+	int still = !atomic_load(&wait_done);
+	atomic_store(&word3, 1);
+	futex(&word3, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+	pthread_join(th, NULL);
+	CHECK(still && wait_result == 0 && atomic_load(&wait_handled) == 1,
+	      "a futex wait, a signal with SA_RESTART: handled, the wait goes on");
+
+	sa.sa_flags = 0;
+	sigaction(SIGUSR1, &sa, NULL);
+	atomic_store(&word3, 0);
+	atomic_store(&wait_done, 0);
+	atomic_store(&waiter, 0);
+	pthread_create(&th, NULL, restart_waiter, (void *)1);
+	while (!(tid = atomic_load(&waiter)))
+		sched_yield();
+	/* Again until it ends: one that came before the wait started is
+	 * taken before it. */
+	for (int i = 0; i < 250 && !atomic_load(&wait_done); i++) {
+		syscall(SYS_tgkill, getpid(), tid, SIGUSR1);
+		msleep(20);
+	}
+	pthread_join(th, NULL);
+	CHECK(wait_result == -1 && atomic_load(&wait_errno) == EINTR,
+	      "a futex wait with a timeout, a signal: EINTR");
+}
+
 /* --- robust mutexes --------------------------------------------------------- */
 
 static pthread_mutex_t robust;
@@ -543,6 +607,7 @@ int main(int argc, char **argv)
 	signals();
 	cancel();
 	futexes();
+	futex_signals();
 	robust_mutex();
 	exits();
 	clone_flags();
