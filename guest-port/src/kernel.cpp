@@ -62,11 +62,13 @@ int Kernel::run(const std::string& program, const std::vector<std::string>& argv
 	run_task(*first_task_);
 	first_task_.reset();
 
-	// The guest's init is gone: so is everyone else (a pid namespace's
-	// end).  Their threads end, and are joined.
+	// The guest's init is gone (its other threads too, when its first
+	// ends alone): so is everyone else (a pid namespace's end).  Their
+	// threads end, and are joined.
 	std::vector<std::thread> threads;
 	{
 		std::unique_lock lock(tasks_lock_);
+		all_done_.wait(lock, [&] { return init_ == nullptr; });
 		for (auto& [pid, p] : procs_)
 			signal_locked(*p, SIGKILL, 0);
 		all_done_.wait(lock, [&] { return running_ == 0; });

@@ -11,6 +11,8 @@
  *
  *	thread_test
  *	thread_test exec-check PID	(what the exec test runs)
+ *	thread_test first-exits		(its first thread ends alone; the
+ *					other ends the process with 3)
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -593,11 +595,24 @@ static void clone_flags(void)
 		  "clone3: CLONE_THREAD with an exit signal: EINVAL");
 }
 
+static void *second_exits(void *arg)
+{
+	(void)arg;
+	msleep(100);
+	syscall(SYS_exit, 3);
+	return NULL;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 3 && !strcmp(argv[1], "exec-check")) {
 		/* After an exec from a thread: the process's pid, one thread. */
 		return getpid() == atoi(argv[2]) && gettid_() == getpid() ? 0 : 1;
+	}
+	if (argc == 2 && !strcmp(argv[1], "first-exits")) {
+		pthread_t th;
+		pthread_create(&th, NULL, second_exits, NULL);
+		syscall(SYS_exit, 0);
 	}
 	self = argv[0];
 	mutexes();
