@@ -24,21 +24,20 @@
 namespace guest {
 namespace {
 
-// The word at addr for an atomic change: the guest port's view of its
-// physical memory.  Null where it is a host file's page (a shared file
-// mapping): the caller reads and writes it, not atomically.
-
+// The word at addr for an atomic change: the guest port's view of it
+// where it is anonymous memory; null elsewhere (a file's page).
 std::uint32_t *word_at(Mm& mm, std::uint64_t addr)
 {
 	auto d = mm.direct(addr, sizeof(std::uint32_t), true);
 	return d.empty() ? nullptr : reinterpret_cast<std::uint32_t *>(d.data());
 }
 
-// Compare and exchange the word at addr: the value found.
+// Compare and exchange the word at addr: the value found.  Atomic in
+// anonymous memory; in a file mapping a read and a write (Mm::write
+// copies a private page first), which a guest thread racing on the same
+// word could interleave with.
 KResult<std::uint32_t> cmpxchg(Mm& mm, std::uint64_t addr, std::uint32_t old, std::uint32_t val)
 {
-	// A write first: a private file page is copied, a page never
-	// written gets its memory, so that word_at() sees it.
 	if (auto r = mm.check(addr, sizeof(std::uint32_t), true); !r)
 		return kerr(r.error());
 	if (std::uint32_t *w = word_at(mm, addr)) {
@@ -151,9 +150,10 @@ GUEST_SYSCALL(futex)
 	bool priv = op & FUTEX_PRIVATE_FLAG;
 	bool realtime = op & FUTEX_CLOCK_REALTIME;
 	int cmd = op & FUTEX_CMD_MASK;
-	// FUTEX_CLOCK_REALTIME is for the waits with an absolute timeout.
-	if (realtime && cmd != FUTEX_WAIT_BITSET && cmd != FUTEX_WAIT_REQUEUE_PI &&
-	    cmd != FUTEX_LOCK_PI2)
+	// FUTEX_CLOCK_REALTIME is for the waits (FUTEX_WAIT's timeout is
+	// relative all the same).
+	if (realtime && cmd != FUTEX_WAIT && cmd != FUTEX_WAIT_BITSET &&
+	    cmd != FUTEX_WAIT_REQUEUE_PI && cmd != FUTEX_LOCK_PI2)
 		return -ENOSYS;
 	FutexTable& table = t.kernel().futexes();
 	// FUTEX_REQUEUE's and CMP_REQUEUE's counts, and WAKE_OP's second, in
@@ -220,11 +220,9 @@ GUEST_SYSCALL(futex)
 			oparg |= 0xfffff000;
 		if (cmparg & 0x800)
 			cmparg |= 0xfffff000;
-		if (encoded & (FUTEX_OP_OPARG_SHIFT << 28)) {
-			if (oparg > 31)
-				return -EINVAL;	// Linux warns, and masks; a clear error
-			oparg = 1u << oparg;
-		}
+		// A shift out of range is masked, as Linux does (it also logs).
+		if (encoded & (FUTEX_OP_OPARG_SHIFT << 28))
+			oparg = 1u << (oparg & 31);
 		if (cmp > FUTEX_OP_CMP_GE || opcode > FUTEX_OP_XOR)
 			return -ENOSYS;
 		return sys_ret(table.wake_op(*key1, *key2, static_cast<int>(val), val2,
