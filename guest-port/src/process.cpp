@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 //
-// Processes: fork (clone, clone3, vfork), execve, exit, wait, the
-// process tree (reparenting to init, zombies and reaping), process
-// groups and sessions, and signals between processes with their
-// default actions.  The locks are described in kernel.hpp.
+// Processes and threads: fork (clone, clone3, vfork), threads (clone
+// with CLONE_THREAD), execve (de_thread), exit and exit_group, wait,
+// the process tree (reparenting to init, zombies and reaping), process
+// groups and sessions, and signals between processes and threads with
+// their default actions.  The locks are described in kernel.hpp.
 #include <linux/futex.h>
 #include <linux/sched.h>
 #include <pthread.h>
