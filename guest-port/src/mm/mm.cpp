@@ -413,6 +413,7 @@ KResult<void> Mm::commit(const std::vector<unpriv::AsOp>& ops)
 		for (auto& o : mirrors_)
 			if (o.get() != m && o->running)
 				(void)o->running->kick();
+		trim_log();
 	}
 	reclaim();
 	return r;
@@ -454,8 +455,13 @@ void Mm::catch_up(Mirror& m)
 	}
 	(void)apply(m, ops);
 	m.gen = gen_;
-	// The log keeps what the most behind mirror lacks, and a bounded
-	// number of changes: one further behind syncs the whole list.
+	trim_log();
+}
+
+// The log keeps what the most behind mirror lacks, and a bounded number
+// of changes: one further behind syncs the whole list.
+void Mm::trim_log()
+{
 	std::uint64_t oldest = gen_;
 	for (const auto& o : mirrors_)
 		oldest = std::min(oldest, o->gen);
@@ -487,6 +493,7 @@ void Mm::detach()
 		return;
 	auto self = std::this_thread::get_id();
 	std::erase_if(mirrors_, [&](const auto& m) { return m->owner == self; });
+	trim_log();
 	reclaim();
 }
 

@@ -322,6 +322,7 @@ private:
 		     std::vector<unpriv::AsOp>& ops) const;
 	KResult<void> apply(Mirror& m, const std::vector<unpriv::AsOp>& ops);
 	void catch_up(Mirror& m);
+	void trim_log();
 	// Physical memory a change frees: freed once no running mirror can
 	// reach it.
 	void release_phys(std::uint64_t off, std::uint64_t len);
