@@ -403,7 +403,11 @@ KResult<void> Kernel::execve(Task& t, const std::string& path, std::vector<std::
 		mm_stats_ += old->stats();
 	}
 	old.reset();
-	t.replace_vcpu(std::move(*vcpu));
+	{
+		// A sender may kick the vcpu meanwhile (interrupt_locked()).
+		std::lock_guard lock(tasks_lock_);
+		t.replace_vcpu(std::move(*vcpu));
+	}
 	// The old memory's futex registrations are gone with it.
 	t.clear_child_tid = 0;
 	t.robust_list = 0;
