@@ -152,6 +152,7 @@ int Kernel::start(const std::string& program, const std::vector<std::string>& ar
 		tasks_[first->pid] = first_task_.get();
 		first_task_->host_id = pthread_self();
 		first_task_->host_running = true;
+		note_host_locked(*first);
 		running_ = 1;
 	}
 
@@ -218,8 +219,10 @@ int Kernel::start(const std::string& program, const std::vector<std::string>& ar
 	int err = ENOENT;
 	for (const auto& c : candidates) {
 		auto r = exec(*first_task_, c, argv, config_.env);
-		if (r)
+		if (r) {
+			note_exec(*first_task_);
 			return -1;
+		}
 		if (r.error() != ENOENT && r.error() != ENOTDIR)
 			err = r.error();
 		if (err != ENOENT && err != EACCES)

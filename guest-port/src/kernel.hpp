@@ -33,9 +33,10 @@
 //   PhysMemory::lock_,      leaves: the allocator of guest physical
 //   FdTable::lock_,         memory, a descriptor table, a thread's
 //   Waiter::lock_,          Waiter, --trace's output, the vDSO's data
-//   Tracer::lock_,          page, the merged --stats
-//   Vdso::lock_,
-//   stats_lock_
+//   Tracer::lock_,          page, the merged --stats, an epoll's items
+//   Vdso::lock_,            (fs/anon.hpp)
+//   stats_lock_,
+//   EpollFile::lock_
 //
 // What a thread alone touches ([own] in task.hpp: its registers, its
 // futex registrations) takes no lock; what the threads of a process
@@ -154,6 +155,7 @@ public:
 		int status = 0;		// wait4's status word
 		int code = 0;		// waitid's si_code (CLD_*)
 		int value = 0;		// waitid's si_status
+		CpuTimes cpu;		// wait4's rusage: the child's and its children's
 	};
 	KResult<WaitResult> wait(Task& t, int idtype, int id, int options);
 
@@ -176,11 +178,59 @@ public:
 	// rt_sigsuspend and pause: wait for a signal with mask in force
 	// (none: the current one).  Returns -ERESTARTNOHAND.
 	SysResult sigsuspend(Task& t, std::optional<std::uint64_t> mask);
+	// ppoll, pselect6, epoll_pwait: mask in force while the call
+	// waits, as rt_sigsuspend's (a handler's frame then saves the
+	// caller's).  False when a signal it lets through is pending: the
+	// call returns -ERESTARTNOHAND at once.
+	bool set_wait_mask(Task& t, std::uint64_t mask);
+	// The call ended for another reason: the caller's mask again.
+	void restore_wait_mask(Task& t);
 	// rt_sigreturn: the registers and mask the frame at rsp saved.
 	SysResult sigreturn(Task& t);
 
 	// The number of guest processes now, zombies included.
 	[[nodiscard]] std::size_t nr_processes();
+
+	// Resources (resource.cpp).  The guest's CPUs: the host's, at most
+	// 64 (sched_getaffinity, /proc/stat).
+	[[nodiscard]] static unsigned cpus() noexcept;
+	// CLOCK_BOOTTIME: the guest's uptime.
+	[[nodiscard]] static std::uint64_t now_since_boot_ns() noexcept;
+	// getrusage(2): the caller's CPU time, or its reaped children's.
+	CpuTimes cpu_times(Task& t, bool children);
+	// getpriority(2) (20 - nice), setpriority(2): EINVAL, ESRCH, and
+	// the host's EACCES for a priority raised without CAP_SYS_NICE.
+	KResult<int> getpriority(Task& t, int which, int who);
+	KResult<void> setpriority(Task& t, int which, int who, int nice);
+	// sched_getaffinity(2), sched_setaffinity(2) of pid (0: the caller):
+	// a mask of the guest's CPUs.  ESRCH; EINVAL for none of them.
+	KResult<std::uint64_t> affinity(Task& t, int pid);
+	KResult<void> set_affinity(Task& t, int pid, std::uint64_t mask);
+	// The caller's execve succeeded, or it named itself (PR_SET_NAME):
+	// what others see of it (Process::shown).
+	void note_exec(Task& t);
+	void note_name(Task& t);
+
+	// What /proc shows of a process (null: there is none).
+	struct ProcInfo {
+		int pid = 0, ppid = 0, pgid = 0, sid = 0, nice = 0;
+		char state = 'R';
+		std::uint64_t start_ns = 0;
+		CpuTimes cpu, children;
+		Process::Shown shown;
+		Credentials cred;
+		std::uint64_t cpu_mask = 0;
+		std::uint64_t vsize = 0;	// bytes mapped
+	};
+	std::optional<ProcInfo> proc_info(int pid);
+	std::vector<int> pids();
+	// /proc/loadavg's and /proc/stat's figures.
+	struct Load {
+		int total = 0, running = 0, last_pid = 0;
+		std::uint64_t forks = 0;
+		CpuTimes cpu;	// of every process, gone ones included
+	};
+	Load load();
 
 private:
 	int start(const std::string& program, const std::vector<std::string>& argv);
@@ -244,6 +294,11 @@ private:
 	void group_exit_locked(Process& p, int ws);
 	// Whether t must stop blocking: a signal to take, or its end.
 	[[nodiscard]] bool interrupted_locked(Task& t) const;
+	// resource.cpp: p's first thread starts on this host thread; p's
+	// CPU time now; p's last thread ends.
+	void note_host_locked(Process& p);
+	CpuTimes cpu_now_locked(const Process& p);
+	void note_exit_locked(Process& p);
 	void stop_locked(Process& p, int signo);
 
 	Config config_;
@@ -268,6 +323,8 @@ private:
 	Process *init_ = nullptr;	// [tasks] pid 1, while it runs
 	int init_status_ = 0;		// [tasks] its wait status, once gone
 	int last_pid_ = 1;		// [tasks]
+	std::uint64_t forks_ = 0;	// [tasks] processes made, as /proc/stat's
+	CpuTimes reaped_cpu_;		// [tasks] CPU time of processes gone
 	int running_ = 0;		// [tasks] host threads in run_task (or about to)
 	std::condition_variable all_done_;	// running_ fell to 0
 	std::vector<std::thread> unjoined_;	// [tasks] released, to join

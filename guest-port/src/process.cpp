@@ -83,6 +83,7 @@ KResult<int> Kernel::clone(Task& t, const CloneArgs& args)
 		if (procs_.size() + nr_threads_ >= config_.max_procs)
 			return kerr(EAGAIN);
 		int pid = alloc_pid_locked();
+		forks_++;
 		child = std::make_shared<Process>(pid, parent);
 		Process *tree_parent = (args.flags & CLONE_PARENT) && parent.parent
 					       ? parent.parent : &parent;
@@ -195,6 +196,7 @@ void Kernel::child_main(std::shared_ptr<Process> child, Process& parent, unpriv:
 			return fail(mm.error());
 		child->replace_mm(std::move(*mm));
 	}
+	child->vsize = child->mm().size();
 	Task t(*this, *child, std::move(*vcpu), child->pid);
 	(void)t.vcpu().set_fpu(fpu);
 	regs.rax = 0;
@@ -216,6 +218,7 @@ void Kernel::child_main(std::shared_ptr<Process> child, Process& parent, unpriv:
 		t.host_running = true;
 		child->tasks.push_back(&t);
 		tasks_[t.tid] = &t;
+		note_host_locked(*child);
 		child->vfork_done = !(args.flags & CLONE_VFORK);
 	}
 	// From here the parent may run again, and is gone for us.
@@ -396,7 +399,10 @@ KResult<void> Kernel::execve(Task& t, const std::string& path, std::vector<std::
 	{
 		std::lock_guard lock(tasks_lock_);
 		old = p.replace_mm(std::move(mm));
+		// The first thread's CPU time is counted: this one's now.
+		p.host_tid = gettid();
 	}
+	note_exec(t);	// while the old stub is there
 	old->detach();
 	{
 		std::lock_guard lock(stats_lock_);
@@ -513,15 +519,13 @@ void Kernel::end_task(Task& t)
 		stats_.merge(t.stats);
 	}
 
-	// Its mirror goes, while it is one of p's threads: the memory
-	// stays for the others, and the last one's exit_process() or an
-	// execve() waits for it.
-	if (p.has_mm())
-		p.mm().detach();
-
 	// Whether it is the last is decided with its leaving, under the lock.
 	std::unique_lock lock(tasks_lock_);
 	if (p.tasks.size() > 1) {
+		// Its mirror goes; the memory, held here meanwhile, stays for
+		// the others (the last one's exit_process() or an execve() may
+		// drop the process's hold as soon as this one has left).
+		std::shared_ptr<Mm> mm = p.shared_mm();
 		std::erase(p.tasks, &t);
 		if (tasks_.count(t.tid) && tasks_[t.tid] == &t)
 			tasks_.erase(t.tid);
@@ -529,8 +533,13 @@ void Kernel::end_task(Task& t)
 		if (auto h = p.host_threads.extract(t.tid))
 			unjoined_.push_back(std::move(h.mapped()));
 		nr_threads_--;
-		running_--;
 		p.wake.notify_all();
+		lock.unlock();
+		if (mm)
+			mm->detach();
+		mm.reset();
+		lock.lock();
+		running_--;
 		all_done_.notify_all();
 		return;
 	}
@@ -548,6 +557,10 @@ void Kernel::exit_process(Task& t)
 {
 	Process& p = t.process();
 
+	{
+		std::lock_guard lock(tasks_lock_);
+		note_exit_locked(p);
+	}
 	// A zombie keeps its status only: the memory and the files go now
 	// (the last writer of a pipe gone, its reader sees the end).
 	p.fds = FdTable{};
@@ -635,6 +648,7 @@ std::vector<std::thread> Kernel::release_locked(Process& p)
 		p.parent->wake.notify_all();
 	}
 	p.parent = nullptr;
+	reaped_cpu_ += p.cpu_gone;
 	std::vector<std::thread> ths;
 	for (auto& [tid, th] : p.host_threads)
 		ths.push_back(std::move(th));
@@ -661,7 +675,7 @@ KResult<Kernel::WaitResult> Kernel::wait(Task& t, int idtype, int id, int option
 			if (!(options & __WALL) && ((c->exit_signal != SIGCHLD) != !!(options & __WCLONE)))
 				continue;
 			any = true;
-			WaitResult r{.pid = c->pid};
+			WaitResult r{.pid = c->pid, .cpu = {}};
 			if (c->state == Process::State::zombie && (options & WEXITED)) {
 				r.status = c->wait_status;
 				if (WIFEXITED(r.status)) {
@@ -671,7 +685,9 @@ KResult<Kernel::WaitResult> Kernel::wait(Task& t, int idtype, int id, int option
 					r.code = (r.status & 0x80) ? CLD_DUMPED : CLD_KILLED;
 					r.value = WTERMSIG(r.status);
 				}
+				r.cpu = c->cpu_gone + c->cpu_children;
 				if (!(options & WNOWAIT)) {
+					p.cpu_children += r.cpu;
 					auto ths = release_locked(*c);
 					lock.unlock();
 					for (auto& th : ths)

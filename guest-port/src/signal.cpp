@@ -208,4 +208,20 @@ SysResult Kernel::sigsuspend(Task& t, std::optional<std::uint64_t> mask)
 	return -erestartnohand;
 }
 
+bool Kernel::set_wait_mask(Task& t, std::uint64_t mask)
+{
+	std::lock_guard lock(tasks_lock_);
+	t.saved_mask = t.blocked;
+	t.blocked = mask & ~unblockable;
+	return !interrupted_locked(t);
+}
+
+void Kernel::restore_wait_mask(Task& t)
+{
+	std::lock_guard lock(tasks_lock_);
+	if (t.saved_mask)
+		t.blocked = *t.saved_mask;
+	t.saved_mask.reset();
+}
+
 } // namespace guest

@@ -1,9 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "task.hpp"
 
+#include <time.h>
 #include <unistd.h>
 
 namespace guest {
+namespace {
+
+std::uint64_t boottime_ns()
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return static_cast<std::uint64_t>(ts.tv_sec) * 1000000000 + static_cast<std::uint64_t>(ts.tv_nsec);
+}
+
+} // namespace
 
 Credentials Credentials::of_host()
 {
@@ -30,6 +41,7 @@ Process::Process(int pid, std::unique_ptr<Mm> mm)
 	rlimits[RLIMIT_STACK].rlim_cur = Mm::stack_size;
 	rlimits[RLIMIT_NOFILE] = {FdTable::default_limit, FdTable::default_limit * 4};
 	fds.set_limit(FdTable::default_limit);
+	start_ns = boottime_ns();
 }
 
 Process::Process(int pid, const Process& parent)
@@ -37,8 +49,10 @@ Process::Process(int pid, const Process& parent)
 	  pgid(parent.pgid), sid(parent.sid), actions(parent.actions),
 	  fds(parent.fds), cwd(parent.cwd), exe(parent.exe), exe_id(parent.exe_id),
 	  comm(parent.comm), arg_start(parent.arg_start), arg_end(parent.arg_end),
-	  env_start(parent.env_start), env_end(parent.env_end)
+	  env_start(parent.env_start), env_end(parent.env_end), shown(parent.shown),
+	  nice(parent.nice), cpu_mask(parent.cpu_mask)
 {
+	start_ns = boottime_ns();
 }
 
 SigDefault sig_default(int signo) noexcept

@@ -36,6 +36,7 @@
 
 #include <unpriv/backend.hpp>
 
+#include "cputime.hpp"
 #include "fs/fdtable.hpp"
 #include "mm/mm.hpp"
 #include "stats.hpp"
@@ -162,6 +163,24 @@ public:
 	// the signal that ended it: the first exit_group() or fatal signal
 	// sets it, with exited.  [tasks]
 	int wait_status = 0;
+
+	// What others see of the process (/proc/PID, getrusage, wait4,
+	// getpriority, sched_getaffinity: resource.cpp).  [tasks]
+	struct Shown {
+		std::string comm, exe;		// as comm and exe above
+		std::string cmdline, environ;	// at exec: argv, envp, NUL after each
+	} shown;
+	std::uint64_t start_ns = 0;	// CLOCK_BOOTTIME when it was made
+	// Its first thread's host thread and stub (ptrace, seccomp), while
+	// it runs: the CPU time counted (the other threads' is not yet).
+	pid_t host_tid = 0;
+	pid_t stub_pid = 0;
+	CpuTimes cpu_gone;		// of stubs gone at exec; all of it once a zombie
+	CpuTimes cpu_children;		// of the children it reaped, theirs included
+	int nice = 0;			// setpriority()
+	std::uint64_t cpu_mask = ~0ull;	// sched_setaffinity(), of the guest's CPUs
+	// Its memory's size, kept by its thread at each change.  Atomic.
+	std::atomic<std::uint64_t> vsize = 0;
 
 private:
 	std::shared_ptr<Mm> mm_;	// [tasks] to change; its threads' while they run

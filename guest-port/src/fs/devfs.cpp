@@ -27,6 +27,9 @@ public:
 	std::string path() const override { return node_.path; }
 	KResult<struct stat> stat() override { return node_.stat(); }
 	bool maps_anonymous() const noexcept override { return kind_ == Mem::zero; }
+	// Linux's random has a poll operation; null, zero, full and
+	// urandom have none.
+	bool pollable() const noexcept override { return node_.path == "/dev/random"; }
 
 	KResult<std::size_t> read(std::span<std::byte> buf) override
 	{

@@ -210,6 +210,10 @@ std::shared_ptr<HostFile> HostFile::reopen(int flags) const
 		errno = EACCES;
 		return nullptr;
 	}
+	if (!vfs_) {	// an anon_inode file: nothing to open by name
+		errno = ENXIO;
+		return nullptr;
+	}
 	// Through the host's magic link to our own descriptor: a new open
 	// file description, with the host's permission checks.
 	char link[64];

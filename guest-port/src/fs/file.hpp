@@ -62,6 +62,10 @@ public:
 	// poll(2) readiness: the subset of events (POLLIN, POLLOUT...) that
 	// would not block now, plus POLLERR/POLLHUP/POLLNVAL.
 	virtual short poll(short events);
+	// Whether Linux's counterpart has a poll operation, which epoll
+	// wants (EPERM without): a host file's host says; of the guest
+	// port's own, /proc's system files and /dev/random.
+	[[nodiscard]] virtual bool pollable() const noexcept { return false; }
 	// fchmod, fchown (empty_path: fchownat with AT_EMPTY_PATH, which
 	// also takes an O_PATH file), ftruncate, fsync and fdatasync,
 	// utimensat on the file itself, fadvise64, flock; fcntl's record

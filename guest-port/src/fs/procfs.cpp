@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 //
-// The guest's /proc: the process's own directory (as /proc/self and
-// /proc/PID) with exe, cwd, root, fd/, cmdline, environ, comm, maps,
-// stat, status and mounts; and meminfo, cpuinfo, uptime, loadavg,
-// version and mounts for the system: the guest's figures, not the
-// host's (only cpuinfo is the host's: the guest runs on its CPUs).
+// The guest's /proc: a directory for every guest process (/proc/PID,
+// and /proc/self for the reader's) with exe, cwd, root, fd/, cmdline,
+// environ, comm, maps, stat, status and mounts; and meminfo, cpuinfo,
+// uptime, loadavg, stat, version and mounts for the system: the guest's
+// figures, not the host's (only cpuinfo is the host's: the guest runs
+// on its CPUs).
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/resource.h>
@@ -14,6 +15,7 @@
 #include <charconv>
 #include <cstdio>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "fs/path.hpp"
@@ -64,40 +66,58 @@ KResult<std::string> guest_bytes(Task& t, std::uint64_t start, std::uint64_t end
 	return s;
 }
 
-std::string stat_line(Task& t)
+long clock_ticks(std::int64_t ns)
 {
-	Process& p = t.process();
-	struct rusage ru{};
-	getrusage(RUSAGE_THREAD, &ru);
-	long hz = sysconf(_SC_CLK_TCK);
-	auto ticks = [hz](const struct timeval& tv) {
-		return tv.tv_sec * hz + tv.tv_usec * hz / 1000000;
-	};
-	char b[512];
+	return static_cast<long>(ns / (1000000000 / sysconf(_SC_CLK_TCK)));
+}
+
+// /proc/PID/stat (fs/proc/array.c's do_task_stat()).
+std::string stat_line(const Kernel::ProcInfo& i, std::uint64_t vsize, std::uint64_t stack_limit)
+{
+	char b[640];
 	std::snprintf(b, sizeof(b),
-		      "%d (%s) R %d %d %d 0 -1 4194304 %ld 0 %ld 0 %ld %ld 0 0 20 0 1 0 0 "
-		      "0 0 %lu 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
-		      p.pid, p.comm.c_str(), t.kernel().ppid(t), *t.kernel().pgid_of(t, 0),
-		      *t.kernel().sid_of(t, 0), ru.ru_minflt, ru.ru_majflt,
-		      ticks(ru.ru_utime), ticks(ru.ru_stime),
-		      static_cast<unsigned long>(p.rlimits[RLIMIT_STACK].rlim_cur));
+		      "%d (%s) %c %d %d %d 0 -1 4194304 0 0 0 0 %ld %ld %ld %ld %d %d 1 0 %ld "
+		      "%llu 0 %llu 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
+		      i.pid, i.shown.comm.c_str(), i.state, i.ppid, i.pgid, i.sid,
+		      clock_ticks(i.cpu.user_ns), clock_ticks(i.cpu.sys_ns),
+		      clock_ticks(i.children.user_ns), clock_ticks(i.children.sys_ns),
+		      20 + i.nice, i.nice, clock_ticks(static_cast<std::int64_t>(i.start_ns)),
+		      static_cast<unsigned long long>(vsize),
+		      static_cast<unsigned long long>(stack_limit));
 	return b;
 }
 
-std::string status_text(Task& t)
+// The process's own figures of what its thread alone keeps (its umask,
+// its descriptor table's size); another's are not shown.
+struct OwnFigures {
+	mode_t umask;
+	unsigned fd_size;
+};
+
+std::string status_text(const Kernel::ProcInfo& i, const std::optional<OwnFigures>& own)
 {
-	Process& p = t.process();
-	const Credentials& c = p.cred;
+	const Credentials& c = i.cred;
 	std::string groups;
 	for (gid_t g : c.groups)
 		groups += std::to_string(g) + " ";
+	char um[32] = "", fds[32] = "";
+	if (own) {
+		std::snprintf(um, sizeof(um), "Umask:\t%04o\n", own->umask);
+		std::snprintf(fds, sizeof(fds), "FDSize:\t%u\n", own->fd_size);
+	}
+	const char *state = i.state == 'Z'   ? "Z (zombie)"
+			    : i.state == 'T' ? "T (stopped)"
+			    : i.state == 'R' ? "R (running)"
+					     : "S (sleeping)";
 	char b[1024];
 	std::snprintf(b, sizeof(b),
-		      "Name:\t%s\nUmask:\t%04o\nState:\tR (running)\nTgid:\t%d\nNgid:\t0\n"
+		      "Name:\t%s\n%sState:\t%s\nTgid:\t%d\nNgid:\t0\n"
 		      "Pid:\t%d\nPPid:\t%d\nTracerPid:\t0\nUid:\t%u\t%u\t%u\t%u\n"
-		      "Gid:\t%u\t%u\t%u\t%u\nFDSize:\t%u\nGroups:\t%s\nThreads:\t1\n",
-		      p.comm.c_str(), p.umask, p.pid, t.tid, t.kernel().ppid(t), c.ruid, c.euid, c.suid,
-		      c.fsuid, c.rgid, c.egid, c.sgid, c.fsgid, p.fds.limit(), groups.c_str());
+		      "Gid:\t%u\t%u\t%u\t%u\n%sGroups:\t%s\nThreads:\t1\n"
+		      "Cpus_allowed:\t%llx\n",
+		      i.shown.comm.c_str(), um, state, i.pid, i.pid, i.ppid, c.ruid, c.euid, c.suid,
+		      c.fsuid, c.rgid, c.egid, c.sgid, c.fsgid, fds, groups.c_str(),
+		      static_cast<unsigned long long>(i.cpu_mask));
 	return b;
 }
 
@@ -128,10 +148,14 @@ std::string uptime()
 	return b;
 }
 
-// /proc/PID/...: rest is what follows "/proc/PID".
-KResult<SynthLookup> pid_lookup(Task& t, const std::string& dir, const std::string& rest)
+// /proc/PID/...: rest is what follows "/proc/PID".  The reader's own
+// process shows everything; another, what its thread does not alone
+// keep: its descriptors, current directory and mappings are EACCES, as
+// Linux's are to a reader that may not ptrace it.
+KResult<SynthLookup> pid_lookup(Task& t, int pid, const std::string& dir, const std::string& rest)
 {
-	Process& p = t.process();
+	Process& self = t.process();
+	bool own = pid == self.pid;
 	if (rest.empty()) {
 		SynthNode d{SynthNode::Kind::dir, dir, 0555};
 		d.entries = [] {
@@ -146,11 +170,21 @@ KResult<SynthLookup> pid_lookup(Task& t, const std::string& dir, const std::stri
 	std::string name = rest.substr(1, rest.find('/', 1) - 1);
 	std::string tail = rest.substr(1 + name.size());
 	std::string path = dir + "/" + name;
+	Kernel& k = t.kernel();
 
+	if (!own && (name == "cwd" || name == "fd" || name == "maps"))
+		return kerr(EACCES);
 	// The links: through them when the path goes on.
 	if (name == "exe" || name == "cwd" || name == "root") {
-		std::shared_ptr<File> magic = name == "cwd" ? p.cwd : nullptr;
-		std::string target = name == "exe"   ? p.exe
+		std::shared_ptr<File> magic = name == "cwd" ? self.cwd : nullptr;
+		std::string exe = own ? self.exe : std::string();
+		if (!own) {
+			auto info = k.proc_info(pid);
+			if (!info)
+				return kerr(ENOENT);
+			exe = info->shown.exe;
+		}
+		std::string target = name == "exe"   ? exe
 				     : name == "root" ? std::string("/")
 						      : (magic ? magic->path() : "/");
 		if (!tail.empty())
@@ -160,9 +194,9 @@ KResult<SynthLookup> pid_lookup(Task& t, const std::string& dir, const std::stri
 	if (name == "fd") {
 		if (tail.empty()) {
 			SynthNode d{SynthNode::Kind::dir, path, 0500};
-			d.entries = [&p] {
+			d.entries = [&self] {
 				std::vector<SynthEntry> e;
-				for (int fd : p.fds.fds())
+				for (int fd : self.fds.fds())
 					e.push_back({std::to_string(fd), DT_LNK});
 				return e;
 			};
@@ -172,7 +206,7 @@ KResult<SynthLookup> pid_lookup(Task& t, const std::string& dir, const std::stri
 		std::string after = tail.substr(1 + num.size());
 		int fd = -1;
 		auto [end, ec] = std::from_chars(num.data(), num.data() + num.size(), fd);
-		auto f = ec == std::errc() && end == num.data() + num.size() ? p.fds.get(fd) : nullptr;
+		auto f = ec == std::errc() && end == num.data() + num.size() ? self.fds.get(fd) : nullptr;
 		if (!f)
 			return kerr(ENOENT);
 		if (!after.empty())
@@ -183,24 +217,97 @@ KResult<SynthLookup> pid_lookup(Task& t, const std::string& dir, const std::stri
 		return kerr(ENOTDIR);
 
 	Task *tp = &t;
-	if (name == "cmdline")
-		return file_node(path, [tp, &p] { return guest_bytes(*tp, p.arg_start, p.arg_end); });
-	if (name == "environ") {
-		SynthNode n = file_node(path, [tp, &p] { return guest_bytes(*tp, p.env_start, p.env_end); });
-		n.perm = 0400;
+	Kernel *kp = &k;
+	// The figures, when the file is opened: the process may be gone.
+	auto info = [kp, pid]() -> KResult<Kernel::ProcInfo> {
+		auto i = kp->proc_info(pid);
+		if (!i)
+			return kerr(ESRCH);
+		return std::move(*i);
+	};
+	if (name == "cmdline" || name == "environ") {
+		bool env = name == "environ";
+		SynthNode n = file_node(path, [tp, own, env, info]() -> KResult<std::string> {
+			// The own process's memory, as it is now; another's
+			// arguments as its execve gave them.
+			if (own) {
+				Process& p = tp->process();
+				return env ? guest_bytes(*tp, p.env_start, p.env_end)
+					   : guest_bytes(*tp, p.arg_start, p.arg_end);
+			}
+			auto i = info();
+			if (!i)
+				return std::string();
+			return env ? i->shown.environ : i->shown.cmdline;
+		});
+		if (env)
+			n.perm = 0400;
 		return n;
 	}
 	if (name == "comm")
-		return file_node(path, [&p]() -> KResult<std::string> { return p.comm + "\n"; });
+		return file_node(path, [info]() -> KResult<std::string> {
+			return info().map([](const Kernel::ProcInfo& i) { return i.shown.comm + "\n"; });
+		});
 	if (name == "maps")
 		return file_node(path, [tp]() -> KResult<std::string> { return tp->mm().maps(); });
 	if (name == "stat")
-		return file_node(path, [tp]() -> KResult<std::string> { return stat_line(*tp); });
+		return file_node(path, [tp, own, info]() -> KResult<std::string> {
+			auto i = info();
+			if (!i)
+				return kerr(i.error());
+			Process& p = tp->process();
+			return stat_line(*i, own ? tp->mm().size() : i->vsize,
+					 p.rlimits[RLIMIT_STACK].rlim_cur);
+		});
 	if (name == "status")
-		return file_node(path, [tp]() -> KResult<std::string> { return status_text(*tp); });
-	if (name == "mounts")
-		return file_node(path, []() -> KResult<std::string> { return std::string(mounts_text); });
+		return file_node(path, [tp, own, info]() -> KResult<std::string> {
+			auto i = info();
+			if (!i)
+				return kerr(i.error());
+			Process& p = tp->process();
+			std::optional<OwnFigures> figures;
+			if (own)
+				figures = OwnFigures{p.umask, p.fds.limit()};
+			return status_text(*i, figures);
+		});
+	if (name == "mounts") {
+		SynthNode n = file_node(path, []() -> KResult<std::string> { return std::string(mounts_text); });
+		n.pollable = true;
+		return n;
+	}
 	return kerr(ENOENT);
+}
+
+// /proc/stat: the guest's CPUs, with its processes' time shared evenly
+// among them and the rest idle since its boot; its processes.
+std::string proc_stat(Kernel& k)
+{
+	Kernel::Load l = k.load();
+	unsigned n = Kernel::cpus();
+	auto up = static_cast<std::int64_t>(Kernel::now_since_boot_ns());
+	long user = clock_ticks(l.cpu.user_ns), sys = clock_ticks(l.cpu.sys_ns);
+	long idle = std::max(0L, clock_ticks(up) * static_cast<long>(n) - user - sys);
+	auto line = [](const std::string& name, long u, long s, long i) {
+		return name + " " + std::to_string(u) + " 0 " + std::to_string(s) + " " +
+		       std::to_string(i) + " 0 0 0 0 0 0\n";
+	};
+	std::string out = line("cpu ", user, sys, idle);
+	for (unsigned c = 0; c < n; c++)
+		out += line("cpu" + std::to_string(c), user / n, sys / n, idle / n);
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	long long btime = now.tv_sec + k.config().time_offset_ns / 1000000000 - up / 1000000000;
+	out += "intr 0\nctxt 0\nbtime " + std::to_string(btime) + "\nprocesses " +
+	       std::to_string(l.forks + 1) + "\nprocs_running " + std::to_string(l.running) +
+	       "\nprocs_blocked 0\n";
+	return out;
+}
+
+int pid_of(const std::string& name)
+{
+	int pid = 0;
+	auto [end, ec] = std::from_chars(name.data(), name.data() + name.size(), pid);
+	return ec == std::errc() && end == name.data() + name.size() && pid > 0 ? pid : 0;
 }
 
 } // namespace
@@ -208,15 +315,20 @@ KResult<SynthLookup> pid_lookup(Task& t, const std::string& dir, const std::stri
 KResult<SynthLookup> procfs_lookup(Task& t, const std::string& norm)
 {
 	Process& p = t.process();
-	const std::string pid = std::to_string(p.pid);
+	Kernel& k = t.kernel();
+	const std::string self = std::to_string(p.pid);
 
 	if (norm == "/proc") {
 		SynthNode d{SynthNode::Kind::dir, norm, 0555};
-		d.entries = [pid] {
-			return std::vector<SynthEntry>{
-				{"self", DT_LNK}, {pid, DT_DIR}, {"meminfo", DT_REG},
-				{"cpuinfo", DT_REG}, {"uptime", DT_REG}, {"loadavg", DT_REG},
-				{"version", DT_REG}, {"mounts", DT_LNK}};
+		Kernel *kp = &k;
+		d.entries = [kp] {
+			std::vector<SynthEntry> e{{"self", DT_LNK}, {"meminfo", DT_REG},
+						  {"cpuinfo", DT_REG}, {"uptime", DT_REG},
+						  {"loadavg", DT_REG}, {"stat", DT_REG},
+						  {"version", DT_REG}, {"mounts", DT_LNK}};
+			for (int pid : kp->pids())
+				e.push_back({std::to_string(pid), DT_DIR});
+			return e;
 		};
 		return d;
 	}
@@ -227,11 +339,14 @@ KResult<SynthLookup> procfs_lookup(Task& t, const std::string& norm)
 
 	if (name == "self") {
 		if (tail.empty())
-			return link_node(norm, pid);
-		return pid_lookup(t, "/proc/" + pid, tail);
+			return link_node(norm, self);
+		return pid_lookup(t, p.pid, "/proc/" + self, tail);
 	}
-	if (name == pid)
-		return pid_lookup(t, "/proc/" + pid, tail);
+	if (int pid = pid_of(name)) {
+		if (pid != p.pid && !k.proc_info(pid))
+			return kerr(ENOENT);
+		return pid_lookup(t, pid, "/proc/" + name, tail);
+	}
 	if (name == "mounts") {
 		if (!tail.empty())
 			return kerr(ENOTDIR);
@@ -240,19 +355,31 @@ KResult<SynthLookup> procfs_lookup(Task& t, const std::string& norm)
 	if (!tail.empty())
 		return kerr(ENOENT);
 
+	// The system's files: Linux's have a poll operation (epoll takes them).
+	auto sys = [&norm](std::function<KResult<std::string>()> content) {
+		SynthNode n = file_node(norm, std::move(content));
+		n.pollable = true;
+		return n;
+	};
 	Task *tp = &t;
+	Kernel *kp = &k;
 	if (name == "meminfo")
-		return file_node(norm, [tp]() -> KResult<std::string> { return meminfo(*tp); });
+		return sys([tp]() -> KResult<std::string> { return meminfo(*tp); });
 	if (name == "cpuinfo")
-		return file_node(norm, [] { return host_file("/proc/cpuinfo"); });
+		return sys([] { return host_file("/proc/cpuinfo"); });
 	if (name == "uptime")
-		return file_node(norm, []() -> KResult<std::string> { return uptime(); });
+		return sys([]() -> KResult<std::string> { return uptime(); });
+	if (name == "stat")
+		return sys([kp]() -> KResult<std::string> { return proc_stat(*kp); });
 	if (name == "loadavg")
-		return file_node(norm, [pid]() -> KResult<std::string> {
-			return "0.00 0.00 0.00 1/1 " + pid + "\n";
+		return sys([kp]() -> KResult<std::string> {
+			// No load: the guest's run queue is not counted over time.
+			Kernel::Load l = kp->load();
+			return "0.00 0.00 0.00 " + std::to_string(l.running) + "/" +
+			       std::to_string(l.total) + " " + std::to_string(l.last_pid) + "\n";
 		});
 	if (name == "version")
-		return file_node(norm, []() -> KResult<std::string> {
+		return sys([]() -> KResult<std::string> {
 			return std::string("Linux version 6.1.0-unpriv (unpriv-run) #1 SMP unpriv-run\n");
 		});
 	return kerr(ENOENT);

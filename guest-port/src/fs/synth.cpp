@@ -63,6 +63,7 @@ public:
 	}
 
 	KResult<struct stat> stat() override { return node_.stat(); }
+	bool pollable() const noexcept override { return node_.pollable; }
 
 private:
 	SynthNode node_;

@@ -50,8 +50,9 @@ struct SynthNode {
 	// to a file that no path may name any more (a pipe, a deleted file)
 	std::string target;
 	std::shared_ptr<File> magic;
-	// file: its contents, made when it is opened
+	// file: its contents, made when it is opened; whether epoll takes it
 	std::function<KResult<std::string>()> content;
+	bool pollable = false;
 	// dir: its entries (without "." and "..")
 	std::function<std::vector<SynthEntry>()> entries;
 

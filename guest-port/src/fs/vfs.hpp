@@ -46,6 +46,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 
 #include <unpriv/fd.hpp>
@@ -69,6 +70,22 @@ constexpr mode_t allowed_mode(mode_t mode, bool dir) noexcept
 {
 	return mode & 07777 & ~(S_ISUID | (dir ? 0 : S_ISGID));
 }
+
+// An extended attribute call (xattr.cpp): getxattr, listxattr,
+// setxattr or removexattr, and its arguments.
+struct XattrOp {
+	enum class Kind { get, list, set, remove };
+	Kind kind;
+	std::string name;		// get, set, remove
+	std::span<std::byte> out;	// get, list: empty asks for the size
+	std::span<const std::byte> in;	// set: the value
+	int flags = 0;			// set: XATTR_CREATE, XATTR_REPLACE
+};
+
+// The f*xattr calls on an open file: the host file's attributes, as the
+// host answers; the guest port's own files answer as Linux's procfs
+// (ENOTSUP) and devtmpfs would.  Returns get's and list's size.
+KResult<std::size_t> file_xattr(File& f, const XattrOp& op);
 
 class Vfs {
 public:
@@ -106,6 +123,9 @@ public:
 	KResult<struct statfs> statfs(Task& t, const std::string& path) const;
 	KResult<void> chdir(Task& t, const std::string& path) const;
 	KResult<std::string> getcwd(Task& t) const;
+	// The xattr calls by name (follow: not the l* ones), as file_xattr().
+	KResult<std::size_t> xattr(Task& t, const std::string& path, bool follow,
+				   const XattrOp& op) const;
 
 	// The guest path of host descriptor fd, when it lies under the root
 	// (ENOENT when not, or when it was deleted).

@@ -486,6 +486,14 @@ KResult<void> Mm::attach(unpriv::AddressSpace as)
 	return {};
 }
 
+unpriv::AddressSpace& Mm::address_space()
+{
+	std::lock_guard lock(lock_);
+	Mirror *m = own();
+	assert(m);
+	return m->as;
+}
+
 void Mm::detach()
 {
 	std::lock_guard lock(lock_);
@@ -1250,6 +1258,15 @@ KResult<std::string> Mm::read_string(std::uint64_t addr, std::size_t max)
 			return s;
 		addr += n;
 	}
+}
+
+std::uint64_t Mm::size() const
+{
+	std::lock_guard lock(lock_);
+	std::uint64_t total = 0;
+	for (const auto& [start, v] : vmas_)
+		total += v.len();
+	return total;
 }
 
 std::string Mm::maps() const

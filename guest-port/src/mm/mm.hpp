@@ -148,6 +148,9 @@ public:
 	void detach();
 	// Whether each thread needs a mirror of its own (not module).
 	[[nodiscard]] bool per_thread() const noexcept { return !shared_; }
+	// The calling thread's mirror (the shared one on module): a thread
+	// that attached one, or made the Mm.
+	[[nodiscard]] unpriv::AddressSpace& address_space();
 	// Around a run of vcpu on the calling thread: enter() brings its
 	// mirror in step and returns it (null: the thread has none);
 	// leave() after the run.  A change meanwhile kicks vcpu.
@@ -247,6 +250,8 @@ public:
 
 	// /proc/self/maps.
 	[[nodiscard]] std::string maps() const;
+	// The bytes mapped (/proc/PID/stat's vsize).
+	[[nodiscard]] std::uint64_t size() const;
 
 	// The mapping at addr, if any.
 	[[nodiscard]] const Vma *find(std::uint64_t addr) const;

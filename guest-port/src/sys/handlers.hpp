@@ -4,9 +4,15 @@
 // table (table.cpp) names them; each family's file defines them.
 #pragma once
 
+#include <sys/resource.h>
+
+#include "cputime.hpp"
 #include "sys/syscall.hpp"
 
 namespace guest {
+
+// A struct rusage with CPU times (resource.cpp).
+struct rusage to_rusage(const CpuTimes& cpu);
 
 #define GUEST_SYSCALL(name) SysResult sys_##name(Task& t, const SysArgs& a)
 
@@ -102,6 +108,19 @@ GUEST_SYSCALL(futex);
 GUEST_SYSCALL(set_robust_list);
 GUEST_SYSCALL(get_robust_list);
 
+// epoll.cpp: event files
+GUEST_SYSCALL(epoll_create);
+GUEST_SYSCALL(epoll_create1);
+GUEST_SYSCALL(epoll_ctl);
+GUEST_SYSCALL(epoll_wait);
+GUEST_SYSCALL(epoll_pwait);
+GUEST_SYSCALL(epoll_pwait2);
+GUEST_SYSCALL(eventfd);
+GUEST_SYSCALL(eventfd2);
+GUEST_SYSCALL(timerfd_create);
+GUEST_SYSCALL(timerfd_settime);
+GUEST_SYSCALL(timerfd_gettime);
+
 // proc.cpp: the process and its threads
 GUEST_SYSCALL(exit);
 GUEST_SYSCALL(exit_group);
@@ -154,6 +173,28 @@ GUEST_SYSCALL(getgroups);
 GUEST_SYSCALL(uname);
 GUEST_SYSCALL(sysinfo);
 GUEST_SYSCALL(getrandom);
+
+// resource.cpp: CPU time, priority, CPUs
+GUEST_SYSCALL(getrusage);
+GUEST_SYSCALL(times);
+GUEST_SYSCALL(getpriority);
+GUEST_SYSCALL(setpriority);
+GUEST_SYSCALL(sched_getaffinity);
+GUEST_SYSCALL(sched_setaffinity);
+
+// xattr.cpp: extended attributes
+GUEST_SYSCALL(getxattr);
+GUEST_SYSCALL(lgetxattr);
+GUEST_SYSCALL(fgetxattr);
+GUEST_SYSCALL(listxattr);
+GUEST_SYSCALL(llistxattr);
+GUEST_SYSCALL(flistxattr);
+GUEST_SYSCALL(setxattr);
+GUEST_SYSCALL(lsetxattr);
+GUEST_SYSCALL(fsetxattr);
+GUEST_SYSCALL(removexattr);
+GUEST_SYSCALL(lremovexattr);
+GUEST_SYSCALL(fremovexattr);
 
 // time.cpp: the guest's clock
 GUEST_SYSCALL(clock_gettime);

@@ -8,10 +8,21 @@
 #include "task.hpp"
 
 namespace guest {
+namespace {
+
+// After a call that may change the mappings: their size, for others to
+// see (/proc/PID/stat).
+SysResult sized(Task& t, SysResult r)
+{
+	t.process().vsize = t.mm().size();
+	return r;
+}
+
+} // namespace
 
 GUEST_SYSCALL(brk)
 {
-	return static_cast<SysResult>(t.mm().brk(a[0]));
+	return sized(t, static_cast<SysResult>(t.mm().brk(a[0])));
 }
 
 GUEST_SYSCALL(mmap)
@@ -37,12 +48,12 @@ GUEST_SYSCALL(mmap)
 			file = std::move(*m);
 		}
 	}
-	return sys_ret(t.mm().mmap(a[0], a[1], prot, flags, std::move(file), a[5]));
+	return sized(t, sys_ret(t.mm().mmap(a[0], a[1], prot, flags, std::move(file), a[5])));
 }
 
 GUEST_SYSCALL(munmap)
 {
-	return sys_ret(t.mm().munmap(a[0], a[1]));
+	return sized(t, sys_ret(t.mm().munmap(a[0], a[1])));
 }
 
 GUEST_SYSCALL(mprotect)
@@ -52,7 +63,7 @@ GUEST_SYSCALL(mprotect)
 
 GUEST_SYSCALL(mremap)
 {
-	return sys_ret(t.mm().mremap(a[0], a[1], a[2], static_cast<int>(a[3]), a[4]));
+	return sized(t, sys_ret(t.mm().mremap(a[0], a[1], a[2], static_cast<int>(a[3]), a[4])));
 }
 
 GUEST_SYSCALL(msync)

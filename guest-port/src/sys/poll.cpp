@@ -8,6 +8,7 @@
 
 #include <vector>
 
+#include "kernel.hpp"
 #include "sys/handlers.hpp"
 #include "task.hpp"
 
@@ -36,6 +37,11 @@ SysResult poll_fds(Task& t, std::vector<GuestPollfd>& fds, int timeout_ms)
 		index.push_back(i);
 	}
 	auto n = poll_files(entries, timeout_ms);
+	// A signal ends the wait; a handler's never restarts it (Linux's
+	// -ERESTARTNOHAND, -ERESTART_RESTARTBLOCK for poll: the guest port
+	// restarts it with its whole timeout).
+	if (!n && n.error() == EINTR)
+		return -erestartnohand;
 	if (!n)
 		return -n.error();
 	for (std::size_t k = 0; k < entries.size(); k++)
@@ -130,14 +136,33 @@ GUEST_SYSCALL(poll)
 	return do_poll(t, a[0], a[1], static_cast<int>(a[2]));
 }
 
+// ppoll's and pselect6's mask, in force while the call waits: call()
+// with it, then the caller's again unless a signal ended the call (its
+// handler's frame restores it).
+template <class Call>
+SysResult with_mask(Task& t, std::uint64_t addr, std::uint64_t size, Call call)
+{
+	if (!addr)
+		return call();
+	if (size != sizeof(std::uint64_t))
+		return -EINVAL;
+	auto mask = t.mm().read_obj<std::uint64_t>(addr);
+	if (!mask)
+		return -EFAULT;
+	if (!t.kernel().set_wait_mask(t, *mask))
+		return -erestartnohand;
+	SysResult r = call();
+	if (r != -erestartnohand)
+		t.kernel().restore_wait_mask(t);
+	return r;
+}
+
 GUEST_SYSCALL(ppoll)
 {
-	// The signal mask would matter while the guest waits for a signal;
-	// the guest gets none meanwhile.
 	auto timeout = timeout_of(t, a[2]);
 	if (!timeout)
 		return -timeout.error();
-	return do_poll(t, a[0], a[1], *timeout);
+	return with_mask(t, a[3], a[4], [&] { return do_poll(t, a[0], a[1], *timeout); });
 }
 
 GUEST_SYSCALL(select)
@@ -160,7 +185,11 @@ GUEST_SYSCALL(pselect6)
 	auto timeout = timeout_of(t, a[4]);
 	if (!timeout)
 		return -timeout.error();
-	return do_select(t, a, *timeout);
+	// The sixth argument: the mask's address and size.
+	std::uint64_t sig[2] = {0, 0};
+	if (a[5] && !t.mm().read(a[5], std::as_writable_bytes(std::span(sig))))
+		return -EFAULT;
+	return with_mask(t, sig[0], sig[1], [&] { return do_select(t, a, *timeout); });
 }
 
 } // namespace guest

@@ -109,8 +109,8 @@ SysResult do_wait(Task& t, int idtype, int id, int options, std::uint64_t status
 			return -EFAULT;
 	}
 	if (rusage_addr) {
-		// The guest port does not account children's times yet.
-		struct rusage ru{};
+		// The child's CPU time and its reaped children's.
+		struct rusage ru = to_rusage(r->cpu);
 		if (!t.mm().write_obj(rusage_addr, ru))
 			return -EFAULT;
 	}
@@ -364,6 +364,7 @@ GUEST_SYSCALL(prctl)
 			name[i] = *c;
 		}
 		p.comm = name;
+		t.kernel().note_name(t);
 		return 0;
 	}
 	case PR_GET_NAME: {

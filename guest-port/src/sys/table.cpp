@@ -115,6 +115,17 @@ constexpr auto make_table()
 	SYS(ppoll, ptr, udec, ptr, ptr, udec);
 	SYS(select, dec, ptr, ptr, ptr, ptr);
 	SYS(pselect6, dec, ptr, ptr, ptr, ptr, ptr);
+	SYS(epoll_create, dec);
+	SYS(epoll_create1, hex);
+	SYS(epoll_ctl, fd, dec, fd, ptr);
+	SYS(epoll_wait, fd, ptr, dec, dec);
+	SYS(epoll_pwait, fd, ptr, dec, dec, ptr, udec);
+	SYS(epoll_pwait2, fd, ptr, dec, ptr, ptr, udec);
+	SYS(eventfd, udec);
+	SYS(eventfd2, udec, hex);
+	SYS(timerfd_create, dec, hex);
+	SYS(timerfd_settime, fd, hex, ptr, ptr);
+	SYS(timerfd_gettime, fd, ptr);
 
 	// processes
 	SYS_RET(exit, Ret::none, dec);
@@ -171,6 +182,28 @@ constexpr auto make_table()
 	SYS(uname, ptr);
 	SYS(sysinfo, ptr);
 	SYS(getrandom, outbuf, udec, hex);
+
+	// resources
+	SYS(getrusage, dec, ptr);
+	SYS(times, ptr);
+	SYS(getpriority, dec, dec);
+	SYS(setpriority, dec, dec, dec);
+	SYS(sched_getaffinity, dec, udec, ptr);
+	SYS(sched_setaffinity, dec, udec, ptr);
+
+	// extended attributes
+	SYS(getxattr, path, path, ptr, udec);
+	SYS(lgetxattr, path, path, ptr, udec);
+	SYS(fgetxattr, fd, path, ptr, udec);
+	SYS(listxattr, path, ptr, udec);
+	SYS(llistxattr, path, ptr, udec);
+	SYS(flistxattr, fd, ptr, udec);
+	SYS(setxattr, path, path, ptr, udec, hex);
+	SYS(lsetxattr, path, path, ptr, udec, hex);
+	SYS(fsetxattr, fd, path, ptr, udec, hex);
+	SYS(removexattr, path, path);
+	SYS(lremovexattr, path, path);
+	SYS(fremovexattr, fd, path);
 
 	// time
 	SYS(clock_gettime, dec, ptr);

@@ -1,0 +1,223 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "fs/anon.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+namespace guest {
+namespace {
+
+constexpr std::int64_t ns_per_s = 1000000000;
+
+// The host's absolute time on the wall clock for the guest's, which is
+// offset_ns ahead.  A time before the host's epoch is one long past: the
+// earliest the host takes (0 would disarm the timer).
+struct timespec to_host(struct timespec ts, std::int64_t offset_ns)
+{
+	std::int64_t sec = ts.tv_sec - offset_ns / ns_per_s;
+	std::int64_t nsec = ts.tv_nsec - offset_ns % ns_per_s;
+	if (nsec < 0) {
+		nsec += ns_per_s;
+		sec--;
+	} else if (nsec >= ns_per_s) {
+		nsec -= ns_per_s;
+		sec++;
+	}
+	if (sec < 0 || (sec == 0 && nsec == 0))
+		return {0, 1};
+	return {sec, nsec};
+}
+
+} // namespace
+
+KResult<std::shared_ptr<File>> make_eventfd(unsigned initval, int flags)
+{
+	if (flags & ~(EFD_SEMAPHORE | EFD_NONBLOCK | EFD_CLOEXEC))
+		return kerr(EINVAL);
+	int fd = ::eventfd(initval, (flags & (EFD_SEMAPHORE | EFD_NONBLOCK)) | EFD_CLOEXEC);
+	if (fd < 0)
+		return kerr(errno);
+	return std::make_shared<AnonFile>(unpriv::Fd(fd), O_RDWR | (flags & EFD_NONBLOCK),
+					  "[eventfd]");
+}
+
+// --- timerfd ------------------------------------------------------------------
+
+KResult<std::shared_ptr<TimerFile>> make_timerfd(int clock, int flags, std::int64_t offset_ns)
+{
+	if (flags & ~(TFD_NONBLOCK | TFD_CLOEXEC))
+		return kerr(EINVAL);
+	switch (clock) {
+	case CLOCK_REALTIME:
+	case CLOCK_MONOTONIC:
+	case CLOCK_BOOTTIME:
+	case CLOCK_REALTIME_ALARM:
+	case CLOCK_BOOTTIME_ALARM:
+		break;
+	default:
+		return kerr(EINVAL);
+	}
+	int fd = ::timerfd_create(clock, (flags & TFD_NONBLOCK) | TFD_CLOEXEC);
+	if (fd < 0)
+		return kerr(errno);
+	return std::make_shared<TimerFile>(unpriv::Fd(fd), O_RDWR | (flags & TFD_NONBLOCK), clock,
+					   offset_ns);
+}
+
+KResult<struct itimerspec> TimerFile::settime(int flags, const struct itimerspec& value)
+{
+	struct itimerspec v = value, old;
+	bool wall = clock_ == CLOCK_REALTIME || clock_ == CLOCK_REALTIME_ALARM;
+	// The value is checked by the host; a disarming zero stays zero.
+	bool armed = v.it_value.tv_sec || v.it_value.tv_nsec;
+	if ((flags & TFD_TIMER_ABSTIME) && wall && armed && v.it_value.tv_nsec >= 0 &&
+	    v.it_value.tv_nsec < ns_per_s && v.it_value.tv_sec >= 0)
+		v.it_value = to_host(v.it_value, offset_ns_);
+	if (::timerfd_settime(host_fd(), flags, &v, &old) < 0)
+		return kerr(errno);
+	return old;
+}
+
+KResult<struct itimerspec> TimerFile::gettime()
+{
+	// Relative: the time left, on any clock.
+	struct itimerspec cur;
+	if (::timerfd_gettime(host_fd(), &cur) < 0)
+		return kerr(errno);
+	return cur;
+}
+
+// --- epoll --------------------------------------------------------------------
+
+KResult<std::shared_ptr<EpollFile>> make_epoll()
+{
+	int fd = ::epoll_create1(EPOLL_CLOEXEC);
+	if (fd < 0)
+		return kerr(errno);
+	return std::make_shared<EpollFile>(unpriv::Fd(fd));
+}
+
+void EpollFile::prune_locked()
+{
+	for (auto it = items_.begin(); it != items_.end();) {
+		if (!it->second.file.expired()) {
+			++it;
+			continue;
+		}
+		if (it->second.host)
+			(void)::epoll_ctl(host_fd(), EPOLL_CTL_DEL, it->second.host.get(), nullptr);
+		it = items_.erase(it);
+	}
+}
+
+KResult<void> EpollFile::ctl(int op, int fd, const std::shared_ptr<File>& file,
+			     const struct epoll_event& ev)
+{
+	if (file.get() == this)
+		return kerr(EINVAL);
+	std::lock_guard lock(lock_);
+	prune_locked();
+	Key key{fd, file.get()};
+	auto it = items_.find(key);
+
+	switch (op) {
+	case EPOLL_CTL_ADD: {
+		if (it != items_.end())
+			return kerr(EEXIST);
+		Item item;
+		item.file = file;
+		item.events = ev.events;
+		item.data = ev.data.u64;
+		if (file->host_fd() >= 0) {
+			// A descriptor of our own for each registration: the host
+			// keys its items by descriptor too, and one open file may
+			// be registered under several guest descriptors.
+			int dup = ::fcntl(file->host_fd(), F_DUPFD_CLOEXEC, 0);
+			if (dup < 0)
+				return kerr(errno);
+			item.host = unpriv::Fd(dup);
+			struct epoll_event hev = ev;
+			if (::epoll_ctl(host_fd(), EPOLL_CTL_ADD, dup, &hev) < 0)
+				return kerr(errno);
+		} else {
+			// The guest port's own files: those Linux can poll.
+			if (!file->pollable())
+				return kerr(EPERM);
+			if ((ev.events & EPOLLEXCLUSIVE) &&
+			    (ev.events & ~(EPOLLEXCLUSIVE | EPOLLIN | EPOLLOUT | EPOLLERR | EPOLLHUP |
+					   EPOLLWAKEUP | EPOLLET)))
+				return kerr(EINVAL);
+		}
+		items_.emplace(key, std::move(item));
+		return {};
+	}
+	case EPOLL_CTL_MOD:
+	case EPOLL_CTL_DEL:
+		if (it == items_.end())
+			return kerr(ENOENT);
+		if (op == EPOLL_CTL_DEL) {
+			if (it->second.host)
+				(void)::epoll_ctl(host_fd(), EPOLL_CTL_DEL, it->second.host.get(), nullptr);
+			items_.erase(it);
+			return {};
+		}
+		if (it->second.host) {
+			struct epoll_event hev = ev;
+			if (::epoll_ctl(host_fd(), EPOLL_CTL_MOD, it->second.host.get(), &hev) < 0)
+				return kerr(errno);
+		} else if ((ev.events | it->second.events) & EPOLLEXCLUSIVE) {
+			return kerr(EINVAL);
+		}
+		it->second.events = ev.events;
+		it->second.data = ev.data.u64;
+		it->second.disabled = false;
+		return {};
+	default:
+		return kerr(EINVAL);
+	}
+}
+
+KResult<std::size_t> EpollFile::wait(std::span<struct epoll_event> out, int timeout_ms)
+{
+	// The guest port's own files first: ready now, or never.
+	std::size_t n = 0;
+	{
+		std::lock_guard lock(lock_);
+		prune_locked();
+		for (auto& [key, item] : items_) {
+			if (item.host || item.disabled || n == out.size())
+				continue;
+			auto file = item.file.lock();
+			if (!file)	// closed since prune_locked()
+				continue;
+			constexpr std::uint32_t always = EPOLLERR | EPOLLHUP;
+			auto mask = static_cast<std::uint32_t>(
+				file->poll(static_cast<short>((item.events | always) & 0xffff)));
+			std::uint32_t ready = mask & (item.events | always);
+			if (!ready)
+				continue;
+			out[n].events = ready;
+			out[n].data.u64 = item.data;
+			n++;
+			if (item.events & (EPOLLONESHOT | EPOLLET))
+				item.disabled = true;
+		}
+	}
+	if (n == out.size())
+		return n;
+	int got = ::epoll_wait(host_fd(), out.data() + n, static_cast<int>(out.size() - n),
+			       n ? 0 : timeout_ms);
+	if (got < 0) {
+		if (n)
+			return n;
+		return kerr(errno);
+	}
+	return n + static_cast<std::size_t>(got);
+}
+
+} // namespace guest
