@@ -37,6 +37,8 @@
 //   Vdso::lock_,            (fs/anon.hpp)
 //   stats_lock_,
 //   EpollFile::lock_
+//   Socket::lock_           a socket's own state (fs/socket.hpp), then
+//     SocketSpace::lock_    the guest's socket names (a leaf)
 //
 // What a thread alone touches ([own] in task.hpp: its registers, its
 // futex registrations) takes no lock; what the threads of a process
@@ -60,6 +62,7 @@
 
 #include <unpriv/backend.hpp>
 
+#include "fs/socket.hpp"
 #include "fs/vfs.hpp"
 #include "futex.hpp"
 #include "mm/phys.hpp"
@@ -116,6 +119,8 @@ public:
 	[[nodiscard]] PhysMemory& phys() noexcept { return *phys_; }
 	[[nodiscard]] Stats& stats() noexcept { return stats_; }
 	[[nodiscard]] const Vdso& vdso() const noexcept { return *vdso_; }
+	// The guest's AF_UNIX names (fs/socket.hpp).
+	[[nodiscard]] std::shared_ptr<SocketSpace>& sockets() noexcept { return sockets_; }
 
 	[[nodiscard]] FutexTable& futexes() noexcept { return futexes_; }
 
@@ -306,6 +311,7 @@ private:
 	std::optional<PhysMemory> phys_;
 	std::optional<Vdso> vdso_;
 	std::unique_ptr<Vfs> vfs_;
+	std::shared_ptr<SocketSpace> sockets_ = std::make_shared<SocketSpace>();
 	std::unique_ptr<Tracer> tracer_;
 	Stats stats_;			// stats_lock_; each task's, merged at its end
 	Mm::Stats mm_stats_;		// stats_lock_

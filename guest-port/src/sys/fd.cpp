@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <sys/ioctl.h>
 
+#include "fs/socket.hpp"
 #include "kernel.hpp"
 #include "sys/handlers.hpp"
 #include "sys/io.hpp"
@@ -95,7 +96,10 @@ GUEST_SYSCALL(fcntl)
 		fds.set_cloexec(fd, a[2] & FD_CLOEXEC);
 		return 0;
 	case F_GETFL:
-		// 64-bit Linux opens everything O_LARGEFILE.
+		// 64-bit Linux opens everything O_LARGEFILE; a socket is not
+		// opened.
+		if (std::dynamic_pointer_cast<Socket>(f))
+			return f->flags();
 		return f->flags() | kernel_o_largefile;
 	case F_SETFL:
 		return sys_ret(f->set_status_flags(static_cast<int>(a[2])));

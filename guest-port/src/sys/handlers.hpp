@@ -121,6 +121,26 @@ GUEST_SYSCALL(timerfd_create);
 GUEST_SYSCALL(timerfd_settime);
 GUEST_SYSCALL(timerfd_gettime);
 
+// net.cpp: sockets (AF_UNIX)
+GUEST_SYSCALL(socket);
+GUEST_SYSCALL(socketpair);
+GUEST_SYSCALL(bind);
+GUEST_SYSCALL(listen);
+GUEST_SYSCALL(accept);
+GUEST_SYSCALL(accept4);
+GUEST_SYSCALL(connect);
+GUEST_SYSCALL(getsockname);
+GUEST_SYSCALL(getpeername);
+GUEST_SYSCALL(sendto);
+GUEST_SYSCALL(recvfrom);
+GUEST_SYSCALL(sendmsg);
+GUEST_SYSCALL(recvmsg);
+GUEST_SYSCALL(sendmmsg);
+GUEST_SYSCALL(recvmmsg);
+GUEST_SYSCALL(shutdown);
+GUEST_SYSCALL(getsockopt);
+GUEST_SYSCALL(setsockopt);
+
 // proc.cpp: the process and its threads
 GUEST_SYSCALL(exit);
 GUEST_SYSCALL(exit_group);

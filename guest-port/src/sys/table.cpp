@@ -127,6 +127,26 @@ constexpr auto make_table()
 	SYS(timerfd_settime, fd, hex, ptr, ptr);
 	SYS(timerfd_gettime, fd, ptr);
 
+	// sockets
+	SYS(socket, dec, hex, dec);
+	SYS(socketpair, dec, hex, dec, ptr);
+	SYS(bind, fd, ptr, udec);
+	SYS(listen, fd, dec);
+	SYS(accept, fd, ptr, ptr);
+	SYS(accept4, fd, ptr, ptr, hex);
+	SYS(connect, fd, ptr, udec);
+	SYS(getsockname, fd, ptr, ptr);
+	SYS(getpeername, fd, ptr, ptr);
+	SYS(sendto, fd, inbuf, udec, hex, ptr, udec);
+	SYS(recvfrom, fd, outbuf, udec, hex, ptr, ptr);
+	SYS(sendmsg, fd, ptr, hex);
+	SYS(recvmsg, fd, ptr, hex);
+	SYS(sendmmsg, fd, ptr, udec, hex);
+	SYS(recvmmsg, fd, ptr, udec, hex, ptr);
+	SYS(shutdown, fd, dec);
+	SYS(getsockopt, fd, dec, dec, ptr, ptr);
+	SYS(setsockopt, fd, dec, dec, ptr, udec);
+
 	// processes
 	SYS_RET(exit, Ret::none, dec);
 	SYS_RET(exit_group, Ret::none, dec);
