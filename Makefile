@@ -67,9 +67,10 @@ VMROOT := $(BUILD)/vmroot
 # (guest-port/uml/tests/): not PIE, for uml-escape's 32-bit code.
 UML_TEST_PROGS := $(BUILD)/uml-tests/uml-escape $(BUILD)/uml-tests/uml-bench
 # The guest port's root in the VM: Debian's busybox-static, the test
-# programs, and for the dynamically linked ones this machine's C library.
+# programs, and for the dynamically linked ones this machine's C library
+# (libgcc_s: the unwinder pthread_cancel loads).
 GUEST_ROOT := /usr/lib/unpriv/guest-root
-GUEST_LIBS := ld-linux-x86-64.so.2 libc.so.6 libm.so.6
+GUEST_LIBS := ld-linux-x86-64.so.2 libc.so.6 libm.so.6 libgcc_s.so.1
 CHECK_KERNELS ?= generic generic-6.12 debug
 CHECK_SELFTEST_KERNELS ?= rt-6.12 cloud-6.12
 # 1: make check also installs the module with DKMS (make check-all does).

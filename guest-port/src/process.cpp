@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 //
-// Processes: fork (clone, clone3, vfork), execve, exit, wait, the
-// process tree (reparenting to init, zombies and reaping), process
-// groups and sessions, and signals between processes with their
-// default actions.  The locks are described in kernel.hpp.
+// Processes and threads: fork (clone, clone3, vfork), threads (clone
+// with CLONE_THREAD), execve (de_thread), exit and exit_group, wait,
+// the process tree (reparenting to init, zombies and reaping), process
+// groups and sessions, and signals between processes and threads with
+// their default actions.  The locks are described in kernel.hpp.
+#include <linux/futex.h>
 #include <linux/sched.h>
 #include <pthread.h>
 #include <signal.h>
@@ -21,39 +23,66 @@ namespace {
 
 constexpr int pid_max = 4194304;	// kernel.pid_max on 64-bit
 
-// What clone() may be asked for a new process; CLONE_VM, CLONE_THREAD,
-// CLONE_SIGHAND, CLONE_FILES, CLONE_FS and the namespaces share what a
-// guest process does not share yet (EINVAL).
-constexpr std::uint64_t clone_process_flags =
-	CLONE_VFORK | CLONE_PARENT_SETTID | CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID |
-	CLONE_SETTLS | CLONE_PARENT | CLONE_DETACHED;
+// What clone() may be asked for.  The namespaces, CLONE_PIDFD and
+// CLONE_CLEAR_SIGHAND are not here (EINVAL); CLONE_PTRACE (the guest
+// has no tracer), CLONE_UNTRACED, CLONE_IO and CLONE_SYSVSEM (no
+// System V semaphores) change nothing.
+constexpr std::uint64_t clone_known =
+	CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_PTRACE | CLONE_VFORK |
+	CLONE_PARENT | CLONE_THREAD | CLONE_SYSVSEM | CLONE_SETTLS | CLONE_PARENT_SETTID |
+	CLONE_CHILD_CLEARTID | CLONE_DETACHED | CLONE_UNTRACED | CLONE_CHILD_SETTID | CLONE_IO;
+
+// What a process shares with its threads only: a new process gets its
+// own (EINVAL when asked to share them).
+constexpr std::uint64_t clone_group_only = CLONE_FS | CLONE_FILES | CLONE_SIGHAND;
 
 } // namespace
 
-// --- fork -------------------------------------------------------------------
+// --- fork and threads -------------------------------------------------------
+
+int Kernel::alloc_pid_locked()
+{
+	int pid = last_pid_;
+	do
+		pid = pid >= pid_max ? 2 : pid + 1;
+	while (procs_.count(pid) || tasks_.count(pid));
+	last_pid_ = pid;
+	return pid;
+}
 
 KResult<int> Kernel::clone(Task& t, const CloneArgs& args)
 {
-	if (args.flags & ~clone_process_flags)
+	// As Linux's copy_process() checks them.
+	if ((args.flags & CLONE_THREAD) && !(args.flags & CLONE_SIGHAND))
+		return kerr(EINVAL);
+	if ((args.flags & CLONE_SIGHAND) && !(args.flags & CLONE_VM))
+		return kerr(EINVAL);
+	if (args.flags & ~clone_known)
 		return kerr(EINVAL);
 	if (args.exit_signal < 0 || args.exit_signal > nsig)
 		return kerr(EINVAL);
 	Process& parent = t.process();
+	{
+		// Init's siblings would be outside the guest (SIGNAL_UNKILLABLE).
+		std::lock_guard lock(tasks_lock_);
+		if ((args.flags & CLONE_PARENT) && &parent == init_)
+			return kerr(EINVAL);
+	}
+	if (args.flags & CLONE_THREAD)
+		return clone_thread(t, args);
+	if (args.flags & clone_group_only)
+		return kerr(EINVAL);
 
 	std::shared_ptr<Process> child;
 	{
 		std::lock_guard lock(tasks_lock_);
 		// A parent on its way out makes no child: one made now would
 		// miss the SIGKILL that ends everyone when init goes.
-		if (parent.pending & sigbit(SIGKILL))
+		if (parent.exited || t.exiting || ((t.pending | parent.pending) & sigbit(SIGKILL)))
 			return kerr(static_cast<int>(erestartsys));
-		if (procs_.size() >= config_.max_procs)
+		if (procs_.size() + nr_threads_ >= config_.max_procs)
 			return kerr(EAGAIN);
-		int pid = last_pid_;
-		do
-			pid = pid >= pid_max ? 2 : pid + 1;
-		while (procs_.count(pid));
-		last_pid_ = pid;
+		int pid = alloc_pid_locked();
 		forks_++;
 		child = std::make_shared<Process>(pid, parent);
 		Process *tree_parent = (args.flags & CLONE_PARENT) && parent.parent
@@ -79,66 +108,94 @@ KResult<int> Kernel::clone(Task& t, const CloneArgs& args)
 		err = ENOMEM;
 	std::promise<int> started;
 	auto ready = started.get_future();
+	std::shared_ptr<Mm> vm = (args.flags & CLONE_VM) ? parent.shared_mm() : nullptr;
+	std::uint64_t blocked;
+	{
+		std::lock_guard lock(tasks_lock_);
+		blocked = t.blocked;
+	}
 	if (!err) {
 		try {
-			child->host_thread = std::thread(&Kernel::child_main, this, child,
-							 std::ref(parent), t.regs(), std::move(fpu),
-							 args, std::move(started));
+			std::thread th(&Kernel::child_main, this, child, std::ref(parent), t.regs(),
+				       std::move(fpu), args, blocked, std::move(vm),
+				       std::move(started));
+			{
+				std::lock_guard lock(tasks_lock_);
+				child->host_threads.emplace(child->pid, std::move(th));
+			}
 			err = ready.get();
 		} catch (const std::system_error&) {
 			err = EAGAIN;
 		}
 	}
 	if (err) {
-		std::thread th;
+		std::vector<std::thread> ths;
 		{
 			std::lock_guard lock(tasks_lock_);
-			if (!child->host_thread.joinable())
+			if (child->host_threads.empty())
 				running_--;
-			th = release_locked(*child);
+			ths = release_locked(*child);
 		}
-		if (th.joinable())
+		for (auto& th : ths)
 			th.join();
 		return kerr(err);
 	}
 
-	if (args.flags & CLONE_PARENT_SETTID)
+	if ((args.flags & CLONE_PARENT_SETTID) && !(args.flags & CLONE_VM))
 		(void)t.mm().write_obj<int>(args.parent_tid, child->pid);
 	if (args.flags & CLONE_VFORK) {
 		// The parent sleeps until the child execs or exits: killable,
 		// as Linux's wait_for_vfork_done().
 		std::unique_lock lock(tasks_lock_);
 		parent.wake.wait(lock, [&] {
-			return child->vfork_done || (parent.pending & sigbit(SIGKILL));
+			return child->vfork_done || parent.exited || t.exiting ||
+			       ((t.pending | parent.pending) & sigbit(SIGKILL));
 		});
 	}
 	return child->pid;
 }
 
 void Kernel::child_main(std::shared_ptr<Process> child, Process& parent, unpriv::Regs regs,
-			std::vector<std::byte> fpu, CloneArgs args, std::promise<int> start)
+			std::vector<std::byte> fpu, CloneArgs args, std::uint64_t blocked,
+			std::shared_ptr<Mm> vm, std::promise<int> start)
 {
-	// Made here: ptrace's address space is its maker thread's.
-	auto as = backend_->create_address_space();
-	auto vcpu = as ? backend_->create_vcpu() : tl::unexpected(as.error());
-	if (!as || !vcpu) {
+	auto fail = [&](int err) {
+		std::lock_guard lock(tasks_lock_);
+		running_--;
+		all_done_.notify_all();
+		start.set_value(err);
+	};
+	// Made here: ptrace's address space is its maker thread's.  A
+	// CLONE_VM child shares the parent's memory, with a mirror of its
+	// own where threads need one.
+	std::optional<unpriv::AddressSpace> as;
+	if (!vm || vm->per_thread()) {
+		auto a = backend_->create_address_space();
+		if (!a) {
+			std::fprintf(stderr, "unpriv-run: cannot make a process: %s\n",
+				     a.error().message().c_str());
+			return fail(EAGAIN);
+		}
+		as.emplace(std::move(*a));
+	}
+	auto vcpu = backend_->create_vcpu();
+	if (!vcpu) {
 		std::fprintf(stderr, "unpriv-run: cannot make a process: %s\n",
-			     (as ? vcpu.error() : as.error()).message().c_str());
-		std::lock_guard lock(tasks_lock_);
-		running_--;
-		all_done_.notify_all();
-		start.set_value(EAGAIN);
-		return;
+			     vcpu.error().message().c_str());
+		return fail(EAGAIN);
 	}
-	auto mm = parent.mm().fork(std::move(*as));
-	if (!mm) {
-		std::lock_guard lock(tasks_lock_);
-		running_--;
-		all_done_.notify_all();
-		start.set_value(mm.error());
-		return;
+	if (vm) {
+		if (as) {
+			if (auto r = vm->attach(std::move(*as)); !r)
+				return fail(r.error());
+		}
+		child->replace_mm(std::move(vm));
+	} else {
+		auto mm = parent.mm().fork(std::move(*as));
+		if (!mm)
+			return fail(mm.error());
+		child->replace_mm(std::move(*mm));
 	}
-	child->replace_mm(std::move(*mm));
 	child->vsize = child->mm().size();
 	Task t(*this, *child, std::move(*vcpu), child->pid);
 	(void)t.vcpu().set_fpu(fpu);
@@ -148,19 +205,157 @@ void Kernel::child_main(std::shared_ptr<Process> child, Process& parent, unpriv:
 	if (args.flags & CLONE_SETTLS)
 		regs.fs_base = args.tls;
 	t.regs() = regs;
+	if ((args.flags & CLONE_PARENT_SETTID) && (args.flags & CLONE_VM))
+		(void)t.mm().write_obj<int>(args.parent_tid, child->pid);
 	if (args.flags & CLONE_CHILD_SETTID)
 		(void)t.mm().write_obj<int>(args.child_tid, child->pid);
 	if (args.flags & CLONE_CHILD_CLEARTID)
 		t.clear_child_tid = args.child_tid;
 	{
 		std::lock_guard lock(tasks_lock_);
-		child->task = &t;
-		child->host_id = pthread_self();
-		child->host_running = true;
+		t.blocked = blocked;
+		t.host_id = pthread_self();
+		t.host_running = true;
+		child->tasks.push_back(&t);
+		tasks_[t.tid] = &t;
 		note_host_locked(*child);
 		child->vfork_done = !(args.flags & CLONE_VFORK);
 	}
 	// From here the parent may run again, and is gone for us.
+	start.set_value(0);
+	run_task(t);
+}
+
+KResult<int> Kernel::clone_thread(Task& t, const CloneArgs& args)
+{
+	Process& p = t.process();
+	int tid;
+	std::uint64_t blocked;
+	{
+		std::lock_guard lock(tasks_lock_);
+		// A group on its way out, or an exec, makes no thread.
+		if (p.exited || t.exiting || p.execing ||
+		    ((t.pending | p.pending) & sigbit(SIGKILL)))
+			return kerr(static_cast<int>(erestartsys));
+		if (procs_.size() + nr_threads_ >= config_.max_procs)
+			return kerr(EAGAIN);
+		tid = alloc_pid_locked();
+		tasks_.emplace(tid, nullptr);	// the id is taken
+		nr_threads_++;
+		p.starting++;
+		running_++;
+		blocked = t.blocked;
+	}
+	std::vector<std::thread> finished;
+	{
+		std::lock_guard lock(tasks_lock_);
+		finished.swap(unjoined_);
+	}
+	for (auto& th : finished)
+		th.join();
+
+	std::vector<std::byte> fpu(t.vcpu().fpu_size());
+	int err = t.vcpu().get_fpu(fpu) ? 0 : ENOMEM;
+	std::promise<int> started;
+	auto ready = started.get_future();
+	bool made = false;
+	if (!err) {
+		try {
+			std::thread th(&Kernel::thread_main, this, std::ref(p), tid, t.regs(),
+				       std::move(fpu), blocked, args, std::move(started));
+			made = true;
+			{
+				std::lock_guard lock(tasks_lock_);
+				p.host_threads.emplace(tid, std::move(th));
+			}
+			err = ready.get();
+		} catch (const std::system_error&) {
+			err = EAGAIN;
+		}
+	}
+	if (err) {
+		std::thread th;
+		{
+			std::lock_guard lock(tasks_lock_);
+			if (!made) {
+				// thread_main never ran: its undoing is ours.
+				tasks_.erase(tid);
+				nr_threads_--;
+				p.starting--;
+				running_--;
+				all_done_.notify_all();
+			}
+			if (auto h = p.host_threads.extract(tid))
+				th = std::move(h.mapped());
+		}
+		if (th.joinable())
+			th.join();
+		return kerr(err);
+	}
+	return tid;
+}
+
+void Kernel::thread_main(Process& p, int tid, unpriv::Regs regs, std::vector<std::byte> fpu,
+			 std::uint64_t blocked, CloneArgs args, std::promise<int> start)
+{
+	// The creator waits in clone() until start is set: p and its
+	// memory stay.
+	auto fail = [&](int err) {
+		std::lock_guard lock(tasks_lock_);
+		tasks_.erase(tid);
+		nr_threads_--;
+		p.starting--;
+		running_--;
+		p.wake.notify_all();
+		all_done_.notify_all();
+		start.set_value(err);
+	};
+	Mm& mm = p.mm();
+	if (mm.per_thread()) {
+		auto as = backend_->create_address_space();
+		if (!as) {
+			std::fprintf(stderr, "unpriv-run: cannot make a thread: %s\n",
+				     as.error().message().c_str());
+			return fail(EAGAIN);
+		}
+		if (auto r = mm.attach(std::move(*as)); !r)
+			return fail(r.error());
+	}
+	auto vcpu = backend_->create_vcpu();
+	if (!vcpu) {
+		std::fprintf(stderr, "unpriv-run: cannot make a thread: %s\n",
+			     vcpu.error().message().c_str());
+		mm.detach();
+		return fail(EAGAIN);
+	}
+	Task t(*this, p, std::move(*vcpu), tid);
+	(void)t.vcpu().set_fpu(fpu);
+	regs.rax = 0;
+	if (args.stack)
+		regs.rsp = args.stack;
+	if (args.flags & CLONE_SETTLS)
+		regs.fs_base = args.tls;
+	t.regs() = regs;
+	// Before the thread runs, as Linux writes them.
+	if (args.flags & CLONE_PARENT_SETTID)
+		(void)mm.write_obj<int>(args.parent_tid, tid);
+	if (args.flags & CLONE_CHILD_SETTID)
+		(void)mm.write_obj<int>(args.child_tid, tid);
+	if (args.flags & CLONE_CHILD_CLEARTID)
+		t.clear_child_tid = args.child_tid;
+	{
+		std::lock_guard lock(tasks_lock_);
+		p.starting--;
+		t.blocked = blocked;
+		t.host_id = pthread_self();
+		t.host_running = true;
+		tasks_[tid] = &t;
+		p.tasks.push_back(&t);
+		// An exit_group or execve that came meanwhile: this one ends too.
+		if (p.exited || p.execing)
+			t.exiting = true;
+		p.wake.notify_all();
+	}
 	start.set_value(0);
 	run_task(t);
 }
@@ -182,26 +377,47 @@ KResult<void> Kernel::execve(Task& t, const std::string& path, std::vector<std::
 		reserved.push_back({r.start, r.end});
 
 	// The new program goes into new memory; the old stays until it
-	// has loaded, for a failed exec returns to it.
-	auto old = p.replace_mm(std::make_unique<Mm>(*phys_, std::move(*as), std::move(reserved)));
+	// has loaded, for a failed exec returns to it, and the other
+	// threads run in it meanwhile.
+	auto mm = std::make_shared<Mm>(*phys_, std::move(*as), std::move(reserved));
 	unpriv::Regs regs = t.regs();
+	t.set_exec_mm(mm.get());
 	auto r = exec(t, path, std::move(argv), std::move(envp));
+	t.set_exec_mm(nullptr);
+	if (r && !de_thread(t))
+		r = kerr(static_cast<int>(erestartsys));	// killed meanwhile
 	if (!r) {
 		{
 			std::lock_guard lock(stats_lock_);
-			mm_stats_ += p.mm().stats();
+			mm_stats_ += mm->stats();
 		}
-		p.replace_mm(std::move(old));
 		t.regs() = regs;
 		return r;
 	}
+	// The point of no return: t is the process's only thread.
+	std::shared_ptr<Mm> old;
+	{
+		std::lock_guard lock(tasks_lock_);
+		old = p.replace_mm(std::move(mm));
+		// The first thread's CPU time is counted: this one's now.
+		p.host_tid = gettid();
+	}
+	note_exec(t);	// while the old stub is there
+	old->detach();
 	{
 		std::lock_guard lock(stats_lock_);
 		mm_stats_ += old->stats();
 	}
-	note_exec(t);
 	old.reset();
-	t.replace_vcpu(std::move(*vcpu));
+	{
+		// A sender may kick the vcpu meanwhile (interrupt_locked()).
+		std::lock_guard lock(tasks_lock_);
+		t.replace_vcpu(std::move(*vcpu));
+	}
+	// The old memory's futex registrations are gone with it.
+	t.clear_child_tid = 0;
+	t.robust_list = 0;
+	t.robust_list_len = 0;
 
 	// Close-on-exec descriptors close; caught signals go back to their
 	// default action (ignored ones stay ignored).
@@ -221,7 +437,121 @@ KResult<void> Kernel::execve(Task& t, const std::string& path, std::vector<std::
 	return {};
 }
 
+// Linux's de_thread(): every other thread ends, and t, if it is not the
+// first, takes the process's pid.
+bool Kernel::de_thread(Task& t)
+{
+	Process& p = t.process();
+	std::unique_lock lock(tasks_lock_);
+	if (p.execing || p.exited || t.exiting)
+		return false;	// another thread execs, or the group ends
+	p.execing = &t;
+	for (Task *o : p.tasks)
+		if (o != &t) {
+			o->exiting = true;
+			interrupt_locked(*o);
+		}
+	auto killed = [&] {
+		return p.exited || t.exiting || ((t.pending | p.pending) & sigbit(SIGKILL));
+	};
+	p.wake.wait(lock, [&] { return (p.tasks.size() == 1 && p.starting == 0) || killed(); });
+	p.execing = nullptr;
+	if (p.tasks.size() != 1 || p.starting)
+		return false;
+	if (t.tid != p.pid) {
+		tasks_.erase(t.tid);
+		if (auto h = p.host_threads.extract(t.tid)) {
+			// The first thread's host thread has ended; join it later.
+			if (auto old = p.host_threads.extract(p.pid))
+				unjoined_.push_back(std::move(old.mapped()));
+			h.key() = p.pid;
+			p.host_threads.insert(std::move(h));
+		}
+		t.tid = p.pid;
+		tasks_[p.pid] = &t;
+	}
+	return true;
+}
+
 // --- exit -------------------------------------------------------------------
+
+void Kernel::exit_thread(Task& t, int code)
+{
+	std::lock_guard lock(tasks_lock_);
+	t.exit_code = code;
+	t.exiting = true;
+}
+
+void Kernel::exit_group(Task& t, int code)
+{
+	std::lock_guard lock(tasks_lock_);
+	group_exit_locked(t.process(), (code & 0xff) << 8);
+}
+
+void Kernel::group_exit_locked(Process& p, int ws)
+{
+	if (!p.exited) {
+		p.wait_status = ws;
+		p.exited = true;
+	}
+	for (Task *o : p.tasks)
+		if (!pthread_equal(o->host_id, pthread_self()))
+			interrupt_locked(*o);
+	p.wake.notify_all();
+}
+
+void Kernel::end_task(Task& t)
+{
+	Process& p = t.process();
+
+	// What the thread registered with the kernel for its end: the
+	// robust futexes it holds are marked and their waiters woken; its
+	// clear_child_tid word is cleared and woken (pthread_join).
+	if (p.has_mm()) {
+		exit_robust_list(t);
+		if (t.clear_child_tid && t.mm().write_obj<int>(t.clear_child_tid, 0)) {
+			if (auto key = t.mm().futex_key(t.clear_child_tid, false))
+				futexes_.wake(*key, 1, FUTEX_BITSET_MATCH_ANY);
+		}
+	}
+	{
+		std::lock_guard lock(stats_lock_);
+		stats_.merge(t.stats);
+	}
+
+	// Whether it is the last is decided with its leaving, under the lock.
+	std::unique_lock lock(tasks_lock_);
+	if (p.tasks.size() > 1) {
+		// Its mirror goes; the memory, held here meanwhile, stays for
+		// the others (the last one's exit_process() or an execve() may
+		// drop the process's hold as soon as this one has left).
+		std::shared_ptr<Mm> mm = p.shared_mm();
+		std::erase(p.tasks, &t);
+		if (tasks_.count(t.tid) && tasks_[t.tid] == &t)
+			tasks_.erase(t.tid);
+		t.host_running = false;
+		if (auto h = p.host_threads.extract(t.tid))
+			unjoined_.push_back(std::move(h.mapped()));
+		nr_threads_--;
+		p.wake.notify_all();
+		lock.unlock();
+		if (mm)
+			mm->detach();
+		mm.reset();
+		lock.lock();
+		running_--;
+		all_done_.notify_all();
+		return;
+	}
+	// The last thread: its exit is the process's, unless exit_group or
+	// a signal said otherwise first.
+	if (!p.exited) {
+		p.wait_status = (t.exit_code & 0xff) << 8;
+		p.exited = true;
+	}
+	lock.unlock();
+	exit_process(t);
+}
 
 void Kernel::exit_process(Task& t)
 {
@@ -236,16 +566,23 @@ void Kernel::exit_process(Task& t)
 	p.fds = FdTable{};
 	p.cwd.reset();
 	{
-		auto mm = p.replace_mm(nullptr);
+		std::shared_ptr<Mm> mm;
+		if (p.has_mm())
+			p.mm().detach();	// a CLONE_VM parent may keep it
+		{
+			std::lock_guard lock(tasks_lock_);
+			mm = p.replace_mm(nullptr);
+		}
 		std::lock_guard lock(stats_lock_);
-		stats_.merge(t.stats);
-		if (mm)
+		if (mm && mm.use_count() == 1)
 			mm_stats_ += mm->stats();
 	}
 
 	std::lock_guard lock(tasks_lock_);
-	p.host_running = false;
-	p.task = nullptr;
+	std::erase(p.tasks, &t);
+	if (tasks_.count(t.tid) && tasks_[t.tid] == &t)
+		tasks_.erase(t.tid);
+	t.host_running = false;
 	p.state = Process::State::zombie;
 	p.pending = 0;
 	if (!p.vfork_done) {
@@ -276,7 +613,8 @@ void Kernel::exit_process(Task& t)
 		    (a.flags & SA_NOCLDWAIT)) {
 			// Nobody will wait: no zombie (this thread cannot join
 			// itself: a later fork, or the end, does).
-			unjoined_.push_back(release_locked(p));
+			for (auto& th : release_locked(p))
+				unjoined_.push_back(std::move(th));
 		} else {
 			notify_parent_locked(p, WIFEXITED(p.wait_status) ? CLD_EXITED : CLD_KILLED);
 		}
@@ -302,7 +640,7 @@ void Kernel::notify_parent_locked(Process& p, int why)
 		signal_locked(*parent, signo, p.pid);
 }
 
-std::thread Kernel::release_locked(Process& p)
+std::vector<std::thread> Kernel::release_locked(Process& p)
 {
 	if (p.parent) {
 		auto& c = p.parent->children;
@@ -311,9 +649,12 @@ std::thread Kernel::release_locked(Process& p)
 	}
 	p.parent = nullptr;
 	reaped_cpu_ += p.cpu_gone;
-	std::thread th = std::move(p.host_thread);
+	std::vector<std::thread> ths;
+	for (auto& [tid, th] : p.host_threads)
+		ths.push_back(std::move(th));
+	p.host_threads.clear();
 	procs_.erase(p.pid);	// may be the last reference to p
-	return th;
+	return ths;
 }
 
 // --- wait -------------------------------------------------------------------
@@ -347,9 +688,9 @@ KResult<Kernel::WaitResult> Kernel::wait(Task& t, int idtype, int id, int option
 				r.cpu = c->cpu_gone + c->cpu_children;
 				if (!(options & WNOWAIT)) {
 					p.cpu_children += r.cpu;
-					std::thread th = release_locked(*c);
+					auto ths = release_locked(*c);
 					lock.unlock();
-					if (th.joinable())
+					for (auto& th : ths)
 						th.join();
 				}
 				return r;
@@ -376,7 +717,7 @@ KResult<Kernel::WaitResult> Kernel::wait(Task& t, int idtype, int id, int option
 			return kerr(ECHILD);
 		if (options & WNOHANG)
 			return WaitResult{};
-		if (p.deliverable())
+		if (interrupted_locked(t))
 			return kerr(static_cast<int>(erestartsys));
 		p.wake.wait(lock);
 	}
@@ -384,10 +725,15 @@ KResult<Kernel::WaitResult> Kernel::wait(Task& t, int idtype, int id, int option
 
 // --- signals between processes ---------------------------------------------
 
+// The process pid names: its own, or one of its threads' (kill(2)
+// takes a tid for its process, as Linux does).
 Process *Kernel::find_locked(int pid)
 {
-	auto it = procs_.find(pid);
-	return it != procs_.end() ? it->second.get() : nullptr;
+	if (auto it = procs_.find(pid); it != procs_.end())
+		return it->second.get();
+	if (auto it = tasks_.find(pid); it != tasks_.end() && it->second)
+		return &it->second->process();
+	return nullptr;
 }
 
 KResult<void> Kernel::kill(Task& t, int pid, int signo)
@@ -416,56 +762,106 @@ KResult<void> Kernel::kill(Task& t, int pid, int signo)
 	return {};
 }
 
-void Kernel::signal_locked(Process& p, int signo, int from)
+KResult<void> Kernel::tkill(Task& t, int tgid, int tid, int signo)
 {
-	if (p.state == Process::State::zombie)
-		return;
+	if (signo < 0 || signo > nsig)
+		return kerr(EINVAL);
+	std::lock_guard lock(tasks_lock_);
+	auto it = tasks_.find(tid);
+	if (it == tasks_.end() || !it->second ||
+	    (tgid && it->second->process().pid != tgid))
+		return kerr(ESRCH);
+	if (signo)
+		signal_locked(*it->second, signo, t.process().pid, SI_TKILL);
+	return {};
+}
+
+bool Kernel::prepare_signal_locked(Process& p, Task *to, int signo, int from)
+{
+	if (p.state == Process::State::zombie || p.exited)
+		return false;
 	// Init takes from the guest's processes only the signals it has
 	// handlers for, as a pid namespace's init does (SIGNAL_UNKILLABLE):
 	// no guest process can stop or end the guest.  The guest port's own
 	// (SIGPIPE, the end of the run) still reach it.
 	if (&p == init_ && from && p.actions[signo - 1].handler == 0)
-		return;
+		return false;
+	// SIGCONT and SIGKILL undo a stop, pending or in force; a stop
+	// signal undoes a pending SIGCONT: in the process and each thread.
 	const std::uint64_t stops = sigbit(SIGSTOP) | sigbit(SIGTSTP) | sigbit(SIGTTIN) |
 				    sigbit(SIGTTOU);
-	if (signo == SIGCONT || signo == SIGKILL) {
-		p.pending &= ~stops;
-		if (p.state == Process::State::stopped) {
-			p.state = Process::State::running;
-			p.stop_unreported = false;
-			if (signo == SIGCONT) {
-				p.cont_unreported = true;
-				notify_parent_locked(p, CLD_CONTINUED);
-			}
-			p.wake.notify_all();
+	std::uint64_t drop = 0;
+	if (signo == SIGCONT || signo == SIGKILL)
+		drop = stops;
+	else if (sigbit(signo) & stops)
+		drop = sigbit(SIGCONT);
+	p.pending &= ~drop;
+	for (Task *o : p.tasks)
+		o->pending &= ~drop;
+	if ((signo == SIGCONT || signo == SIGKILL) && p.state == Process::State::stopped) {
+		p.state = Process::State::running;
+		p.stop_unreported = false;
+		if (signo == SIGCONT) {
+			p.cont_unreported = true;
+			notify_parent_locked(p, CLD_CONTINUED);
 		}
-	} else if (sigbit(signo) & stops) {
-		p.pending &= ~sigbit(SIGCONT);
+		p.wake.notify_all();
 	}
 
 	// A signal that would be ignored is dropped when sent, unless it
 	// is blocked (the mask or the action may change before it is
-	// taken).
+	// taken): by the thread it is for, or the process's first thread.
 	const SigAction& a = p.actions[signo - 1];
 	bool ignored = a.handler == reinterpret_cast<std::uint64_t>(SIG_IGN) ||
 		       (a.handler == 0 && sig_default(signo) == SigDefault::ignore);
-	if (ignored && signo != SIGKILL && signo != SIGSTOP && !(p.blocked & sigbit(signo)))
+	if (!to && !p.tasks.empty())
+		to = p.tasks.front();
+	bool blocked = to && (to->blocked & sigbit(signo));
+	return !ignored || signo == SIGKILL || signo == SIGSTOP || blocked;
+}
+
+void Kernel::signal_locked(Process& p, int signo, int from)
+{
+	if (!prepare_signal_locked(p, nullptr, signo, from))
 		return;
 	p.pending |= sigbit(signo);
 	p.pending_from[signo - 1] = from;
-	if (p.deliverable() & sigbit(signo))
-		interrupt_locked(p);
+	// Linux's complete_signal(): a thread that does not block it takes
+	// it; if all do, it waits for one to unblock it.
+	for (Task *t : p.tasks)
+		if (t->deliverable() & sigbit(signo)) {
+			interrupt_locked(*t);
+			break;
+		}
 }
 
-// Make p's thread look at its signals: out of a guest run (a kick), of
-// a host call (interrupt_signal), of a wait on p.wake.
-void Kernel::interrupt_locked(Process& p)
+void Kernel::signal_locked(Task& t, int signo, int from, int code)
 {
-	p.wake.notify_all();
-	if (!p.host_running)
+	if (!prepare_signal_locked(t.process(), &t, signo, from))
 		return;
-	(void)p.task->vcpu().kick();
-	pthread_kill(p.host_id, interrupt_signal);
+	t.pending |= sigbit(signo);
+	t.pending_from[signo - 1] = from;
+	t.pending_code[signo - 1] = code;
+	if (t.deliverable() & sigbit(signo))
+		interrupt_locked(t);
+}
+
+bool Kernel::interrupted_locked(Task& t) const
+{
+	return t.exiting || t.process().exited || t.deliverable();
+}
+
+// Make t's thread look at its signals: out of a guest run (a kick), of
+// a host call (interrupt_signal), of a wait on its process's wake or
+// its Waiter.
+void Kernel::interrupt_locked(Task& t)
+{
+	t.process().wake.notify_all();
+	t.waiter().interrupt();
+	if (!t.host_running)
+		return;
+	(void)t.vcpu().kick();
+	pthread_kill(t.host_id, interrupt_signal);
 }
 
 // The run loop, before the guest runs: each deliverable signal's action.
@@ -473,42 +869,55 @@ void Kernel::handle_signals(Task& t)
 {
 	Process& p = t.process();
 	std::unique_lock lock(tasks_lock_);
+	// From here a signal interrupts the thread again.
+	t.waiter().clear_interrupt();
+	auto killed = [&] {
+		return p.exited || t.exiting || ((t.pending | p.pending) & sigbit(SIGKILL));
+	};
 	for (;;) {
-		std::uint64_t ready = p.deliverable();
+		// A group stop holds every thread until SIGCONT or SIGKILL.
+		p.wake.wait(lock, [&] {
+			return p.state != Process::State::stopped || killed();
+		});
+		if (p.exited || t.exiting)
+			return;
+		std::uint64_t ready = t.deliverable();
 		if (!ready)
 			break;
-		// SIGKILL first, then the lowest number, as Linux takes them.
+		// SIGKILL first, then the lowest number, as Linux takes them;
+		// the thread's own before the process's.
 		int signo = (ready & sigbit(SIGKILL)) ? SIGKILL : __builtin_ctzll(ready) + 1;
-		p.pending &= ~sigbit(signo);
+		bool own = t.pending & sigbit(signo);
+		int from = own ? t.pending_from[signo - 1] : p.pending_from[signo - 1];
+		int code = own ? t.pending_code[signo - 1] : SI_USER;
+		(own ? t.pending : p.pending) &= ~sigbit(signo);
 		SigAction a = p.actions[signo - 1];
 		if (a.handler == reinterpret_cast<std::uint64_t>(SIG_IGN) && signo != SIGKILL &&
 		    signo != SIGSTOP)
 			continue;
 		if (a.handler > 1 && signo != SIGKILL && signo != SIGSTOP) {
-			int from = p.pending_from[signo - 1];
-			std::uint64_t old = t.saved_mask.value_or(p.blocked);
+			std::uint64_t old = t.saved_mask.value_or(t.blocked);
 			t.saved_mask.reset();
-			p.blocked |= a.mask | ((a.flags & SA_NODEFER) ? 0 : sigbit(signo));
-			p.blocked &= ~(sigbit(SIGKILL) | sigbit(SIGSTOP));
+			t.blocked |= a.mask | ((a.flags & SA_NODEFER) ? 0 : sigbit(signo));
+			t.blocked &= ~(sigbit(SIGKILL) | sigbit(SIGSTOP));
 			if (a.flags & SA_RESETHAND)
 				p.actions[signo - 1] = {};
 			lock.unlock();
 			finish_restart(t, &a);
-			setup_frame(t, signo, a, old, from);
+			setup_frame(t, signo, a, old, code, from);
 			return;
 		}
 		switch (signo == SIGKILL ? SigDefault::terminate : sig_default(signo)) {
 		case SigDefault::ignore:
 			continue;
 		case SigDefault::stop:
-			stop_locked(p, signo, lock);
+			stop_locked(p, signo);
 			continue;
 		case SigDefault::terminate:
 		case SigDefault::core:
-			lock.unlock();
 			if (tracer_)
 				tracer_->signal(signo, SI_USER, 0);
-			p.kill(signo);
+			group_exit_locked(p, signo & 0x7f);
 			return;
 		}
 	}
@@ -516,18 +925,19 @@ void Kernel::handle_signals(Task& t)
 	finish_restart(t, nullptr);
 }
 
-// A stop signal's default action: the parent is told, and the process
-// sleeps until SIGCONT or SIGKILL.
-void Kernel::stop_locked(Process& p, int signo, std::unique_lock<std::mutex>& lock)
+// A stop signal's default action: the parent is told, and every thread
+// of the process sleeps (in handle_signals()) until SIGCONT or SIGKILL.
+void Kernel::stop_locked(Process& p, int signo)
 {
+	if (p.state == Process::State::stopped)
+		return;
 	p.state = Process::State::stopped;
 	p.stop_signal = signo;
 	p.stop_unreported = true;
 	p.cont_unreported = false;
 	notify_parent_locked(p, CLD_STOPPED);
-	p.wake.wait(lock, [&] {
-		return p.state != Process::State::stopped || (p.pending & sigbit(SIGKILL));
-	});
+	for (Task *o : p.tasks)
+		interrupt_locked(*o);
 }
 
 // A system call a signal interrupted: restarted when no handler runs,
@@ -545,7 +955,7 @@ void Kernel::finish_restart(Task& t, const SigAction *handler)
 	// rt_sigsuspend's mask was for the wait only.
 	if (t.saved_mask) {
 		std::lock_guard lock(tasks_lock_);
-		t.process().blocked = *t.saved_mask;
+		t.blocked = *t.saved_mask;
 		t.saved_mask.reset();
 	}
 	t.regs().rax = t.syscall_nr;

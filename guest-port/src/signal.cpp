@@ -63,7 +63,7 @@ constexpr std::uint64_t sa_restorer = 0x04000000;	// the kernel's SA_RESTORER
 
 } // namespace
 
-void Kernel::setup_frame(Task& t, int signo, const SigAction& act, std::uint64_t old_mask,
+void Kernel::setup_frame(Task& t, int signo, const SigAction& act, std::uint64_t old_mask, int code,
 			 int from)
 {
 	unpriv::Regs& r = t.regs();
@@ -99,7 +99,7 @@ void Kernel::setup_frame(Task& t, int signo, const SigAction& act, std::uint64_t
 	     r.cs, r.gs, r.fs, r.ss, 0, 0, old_mask, 0, fpstate, {}};
 	f.uc.sigmask = old_mask;
 	f.info.signo = signo;
-	f.info.code = SI_USER;
+	f.info.code = code;
 	f.info.pid = from;
 	f.info.uid = t.process().cred.ruid;
 
@@ -145,7 +145,7 @@ SysResult Kernel::sigreturn(Task& t)
 	r.rflags = (r.rflags & ~fix_eflags) | (c.eflags & fix_eflags);
 	r.cs = unpriv::cs_64;
 	std::lock_guard lock(tasks_lock_);
-	t.process().blocked = f->uc.sigmask & ~unblockable;
+	t.blocked = f->uc.sigmask & ~unblockable;
 	return sys_noreturn;
 }
 
@@ -164,33 +164,36 @@ KResult<SigAction> Kernel::sigaction(Task& t, int signo, const SigAction *act)
 		p.actions[signo - 1] = a;
 		// Now ignored: a pending one goes (POSIX).
 		if (a.handler == reinterpret_cast<std::uint64_t>(SIG_IGN) ||
-		    (a.handler == 0 && sig_default(signo) == SigDefault::ignore))
+		    (a.handler == 0 && sig_default(signo) == SigDefault::ignore)) {
 			p.pending &= ~sigbit(signo);
+			for (Task *o : p.tasks)
+				o->pending &= ~sigbit(signo);
+		}
 	}
 	return old;
 }
 
+// The calling thread's mask.  A signal it unblocks is taken before
+// the guest runs again (the run loop looks).
 std::uint64_t Kernel::sigprocmask(Task& t, int how, const std::uint64_t *set)
 {
-	Process& p = t.process();
 	std::lock_guard lock(tasks_lock_);
-	std::uint64_t old = p.blocked;
+	std::uint64_t old = t.blocked;
 	if (set) {
 		switch (how) {
-		case SIG_BLOCK: p.blocked |= *set; break;
-		case SIG_UNBLOCK: p.blocked &= ~*set; break;
-		default: p.blocked = *set; break;
+		case SIG_BLOCK: t.blocked |= *set; break;
+		case SIG_UNBLOCK: t.blocked &= ~*set; break;
+		default: t.blocked = *set; break;
 		}
-		p.blocked &= ~unblockable;
+		t.blocked &= ~unblockable;
 	}
 	return old;
 }
 
 std::uint64_t Kernel::sigpending(Task& t)
 {
-	Process& p = t.process();
 	std::lock_guard lock(tasks_lock_);
-	return p.pending & p.blocked;
+	return (t.pending | t.process().pending) & t.blocked;
 }
 
 SysResult Kernel::sigsuspend(Task& t, std::optional<std::uint64_t> mask)
@@ -198,28 +201,26 @@ SysResult Kernel::sigsuspend(Task& t, std::optional<std::uint64_t> mask)
 	Process& p = t.process();
 	std::unique_lock lock(tasks_lock_);
 	if (mask) {
-		t.saved_mask = p.blocked;
-		p.blocked = *mask & ~unblockable;
+		t.saved_mask = t.blocked;
+		t.blocked = *mask & ~unblockable;
 	}
-	p.wake.wait(lock, [&] { return p.deliverable() != 0; });
+	p.wake.wait(lock, [&] { return interrupted_locked(t); });
 	return -erestartnohand;
 }
 
 bool Kernel::set_wait_mask(Task& t, std::uint64_t mask)
 {
-	Process& p = t.process();
 	std::lock_guard lock(tasks_lock_);
-	t.saved_mask = p.blocked;
-	p.blocked = mask & ~unblockable;
-	return p.deliverable() == 0;
+	t.saved_mask = t.blocked;
+	t.blocked = mask & ~unblockable;
+	return !interrupted_locked(t);
 }
 
 void Kernel::restore_wait_mask(Task& t)
 {
-	Process& p = t.process();
 	std::lock_guard lock(tasks_lock_);
 	if (t.saved_mask)
-		p.blocked = *t.saved_mask;
+		t.blocked = *t.saved_mask;
 	t.saved_mask.reset();
 }
 

@@ -44,7 +44,7 @@ std::shared_ptr<File> writable_file(Task& t, std::uint64_t fd)
 SysResult after_write(Task& t, const KResult<std::size_t>& r)
 {
 	if (!r && r.error() == EPIPE)
-		t.kernel().send_signal(t.process(), SIGPIPE);
+		t.kernel().send_signal(t, SIGPIPE);
 	return sys_ret(r);
 }
 
