@@ -4,8 +4,8 @@
 #
 #   make            build everything (module for each test kernel, selftests,
 #                   libunpriv and its tests, the test VM's root)
-#   make checkpatch the kernel's checkpatch.pl --strict over module/ and
-#                   selftests/ (part of 'make check')
+#   make checkpatch the kernel's checkpatch.pl --strict over module/,
+#                   selftests/ and UML's patches (part of 'make check')
 #   make check      all tests: host unit tests, the VM runner's own tests, the
 #                   module's selftests, libunpriv's and the guest port's tests
 #                   inside the VM on 6.1, 6.12 and the debug kernel, the
@@ -63,10 +63,14 @@ SHELL := /bin/bash
 BUILD := $(CURDIR)/build
 CMAKE_BUILD := $(BUILD)/cmake
 VMROOT := $(BUILD)/vmroot
+# Static programs that run in UML's userspace and natively in the VM
+# (guest-port/uml/tests/): not PIE, for uml-escape's 32-bit code.
+UML_TEST_PROGS := $(BUILD)/uml-tests/uml-escape $(BUILD)/uml-tests/uml-bench
 # The guest port's root in the VM: Debian's busybox-static, the test
-# programs, and for the dynamically linked ones this machine's C library.
+# programs, and for the dynamically linked ones this machine's C library
+# (libgcc_s: the unwinder pthread_cancel loads).
 GUEST_ROOT := /usr/lib/unpriv/guest-root
-GUEST_LIBS := ld-linux-x86-64.so.2 libc.so.6 libm.so.6
+GUEST_LIBS := ld-linux-x86-64.so.2 libc.so.6 libm.so.6 libgcc_s.so.1
 CHECK_KERNELS ?= generic generic-6.12 debug
 CHECK_SELFTEST_KERNELS ?= rt-6.12 cloud-6.12
 # 1: make check also installs the module with DKMS (make check-all does).
@@ -145,12 +149,14 @@ selftests: $(KSFT_DIR)/kselftest_harness.h
 #
 # The kernel's scripts/checkpatch.pl --strict, from the same linux-source-6.1
 # tarball, unpacked into build/ once with the two files it reads from beside
-# itself; run by tools/checkpatch over each file of module/ and selftests/.
+# itself; run by tools/checkpatch over each file of module/ and selftests/,
+# and over each patch of guest-port/uml/patches/ as a patch.
 # Nothing is ignored but the types below, each for the reason given; a type
 # that applies to one file is ignored for that file alone.
 
 CHECKPATCH_DIR := $(BUILD)/checkpatch
-CHECKPATCH_FILES := $(sort $(wildcard module/*.[ch])) $(sort $(wildcard selftests/*.[ch]))
+CHECKPATCH_FILES := $(sort $(wildcard module/*.[ch])) $(sort $(wildcard selftests/*.[ch])) \
+	$(sort $(wildcard guest-port/uml/patches/*.patch))
 
 # module/trace.h: the TRACE_EVENT() layout of every include/trace/events/*.h,
 # which checkpatch reports for each of them too.
@@ -186,7 +192,15 @@ CHECKPATCH_IGNORE_selftests/lifetime_test.c := STATIC_CONST_CHAR_ARRAY
 # A cast to a function pointer, (void *), read as an unnamed parameter.
 CHECKPATCH_IGNORE_selftests/vsyscall_test.c := FUNCTION_ARGUMENTS
 
-checkpatch_ignore = $(if $(filter selftests/%,$(1)),$(CHECKPATCH_IGNORE_SELFTESTS)$(if $(CHECKPATCH_IGNORE_$(1)),$(comma)))$(CHECKPATCH_IGNORE_$(1))
+# guest-port/uml/patches/: UML's unpriv mode, as patches for linux-um.
+#  MISSING_SIGN_OFF: the Signed-off-by (the Developer's Certificate of
+#	Origin) is added by whoever sends the series (git format-patch -s;
+#	guest-port/uml/README).
+#  FILE_PATH_CHANGES: the new files are under arch/um/, which MAINTAINERS
+#	already gives to USER-MODE LINUX (UML).
+CHECKPATCH_IGNORE_UML := MISSING_SIGN_OFF,FILE_PATH_CHANGES
+
+checkpatch_ignore = $(if $(filter selftests/%,$(1)),$(CHECKPATCH_IGNORE_SELFTESTS)$(if $(CHECKPATCH_IGNORE_$(1)),$(comma)))$(if $(filter guest-port/uml/patches/%,$(1)),$(CHECKPATCH_IGNORE_UML))$(CHECKPATCH_IGNORE_$(1))
 comma := ,
 
 $(CHECKPATCH_DIR)/checkpatch.pl: | deps
@@ -235,7 +249,7 @@ userspace: $(CMAKE_BUILD)/CMakeCache.txt
 
 # --- the VM's root: what tools/vmrun puts into the initramfs ----------------
 
-vmroot: selftests stress unpriv-stat userspace
+vmroot: selftests stress unpriv-stat userspace $(UML_TEST_PROGS)
 	$(Q)rm -rf $(VMROOT).new
 	$(Q)install -d $(VMROOT).new/usr/bin $(VMROOT).new/usr/lib/unpriv/selftests \
 		$(VMROOT).new/usr/lib/unpriv/tests $(VMROOT).new/usr/lib/unpriv/tool-tests
@@ -247,9 +261,10 @@ vmroot: selftests stress unpriv-stat userspace
 	$(Q)install -m 0755 tools/vm/unpriv-check tools/vm/unpriv-load tools/vm/unpriv-kmemleak \
 		tools/vm/unpriv-stress-rounds tools/vm/unpriv-fault-inject \
 		tools/vm/unpriv-kselftest tools/vm/toggle-sched-tracepoint \
-		tools/vm/uml-run tools/vm/uml-check $(VMROOT).new/usr/bin/
+		tools/vm/uml-run tools/vm/uml-check tools/vm/uml-bench-run $(VMROOT).new/usr/bin/
 	$(Q)install -d $(VMROOT).new/usr/lib/unpriv/uml/tests
 	$(Q)install -m 0644 guest-port/uml/tests/userspace.sh $(VMROOT).new/usr/lib/unpriv/uml/tests/
+	$(Q)install -m 0755 $(UML_TEST_PROGS) $(VMROOT).new/usr/lib/unpriv/uml/tests/
 	$(Q)install -m 0755 $(BUILD)/stress/unpriv-stress $(VMROOT).new/usr/bin/
 	$(Q)install -m 0755 $(BUILD)/unpriv-stat/unpriv-stat $(VMROOT).new/usr/bin/
 	$(Q)install -m 0755 $(BUILD)/unpriv-stat/known-exits $(VMROOT).new/usr/lib/unpriv/
@@ -474,6 +489,10 @@ uml: deps
 	$(Q)guest-port/uml/build
 
 UML_STAGE := $(BUILD)/uml-stage
+
+$(BUILD)/uml-tests/%: guest-port/uml/tests/%.c guest-port/tests/progs/tap.h
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) -O2 -Wall -Wextra -static -no-pie -I guest-port/tests/progs -o $@ $<
 
 run-uml: vmroot
 	$(Q)rm -rf $(UML_STAGE) && guest-port/uml/stage $(UML_STAGE) linux

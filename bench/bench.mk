@@ -75,3 +75,27 @@ bench-compartment: modules userspace vmroot $(BENCH_GZ)
 	@echo "  JSON    bench/results/compartment-host.json"
 
 .PHONY: bench-compartment
+
+# make bench-uml: User-Mode Linux on unpriv beside UML on ptrace and the
+# same workloads natively (issue 13; guest-port/uml/tests/uml-bench.c).
+# One VM boot, one CPU, -icount shift=0 (one instruction, one
+# nanosecond of the VM's clock): tools/vm/uml-bench-run runs the
+# workloads natively, then boots UML with the series (unpriv=on) and
+# stock UML (ptrace) once each, timing them and counting their host
+# calls per guest event with tracefs.  A table, bench/results/uml.json
+# and bench/results/uml.svg.
+BENCH_UML_STAGE := $(BENCH_BUILD)/uml-stage
+
+bench-uml: vmroot
+	$(Q)mkdir -p bench/results $(BENCH_BUILD)
+	$(Q)rm -rf $(BENCH_UML_STAGE) && guest-port/uml/stage $(BENCH_UML_STAGE) linux --stock && \
+		guest-port/uml/stage $(BENCH_UML_STAGE) linux-unpriv
+	$(Q)echo "== bench-uml on generic ($$(tools/kernel-info kver generic)): UML on unpriv, on ptrace, native"
+	$(Q)tools/vmrun --kernel generic --cpus 1 --qemu -icount --qemu shift=0 \
+		--timeout 3600 --log $(BENCH_BUILD)/console-uml.log --add $(BENCH_UML_STAGE)/.:/ \
+		-- uml-bench-run >$(BENCH_BUILD)/uml.out || { cat $(BENCH_BUILD)/uml.out; exit 1; }
+	$(Q)bench/uml-report $(BENCH_BUILD)/uml.out bench/results/uml.json bench/results/uml.svg
+	@echo "  JSON    bench/results/uml.json"
+	@echo "  SVG     bench/results/uml.svg"
+
+.PHONY: bench-uml

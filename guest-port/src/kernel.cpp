@@ -39,9 +39,9 @@ int Kernel::run(const std::string& program, const std::vector<std::string>& argv
 		return status;
 
 	// Once a second: the vDSO's clock data, for a guest that makes no
-	// exit for long; and an interrupt again for a process that has a
-	// signal to take (one sent just before its thread blocked in the
-	// host may have found it not yet blocked).
+	// exit for long; and an interrupt again for a thread that has a
+	// signal to take or must end (one sent just before it blocked in
+	// the host may have found it not yet blocked).
 	std::mutex m;
 	std::condition_variable cv;
 	bool done = false;
@@ -50,9 +50,9 @@ int Kernel::run(const std::string& program, const std::vector<std::string>& argv
 		while (!cv.wait_for(lock, std::chrono::seconds(1), [&] { return done; })) {
 			vdso_->refresh();
 			std::lock_guard tl(tasks_lock_);
-			for (auto& [pid, p] : procs_)
-				if (p->host_running && p->deliverable())
-					interrupt_locked(*p);
+			for (auto& [tid, t] : tasks_)
+				if (t && t->host_running && interrupted_locked(*t))
+					interrupt_locked(*t);
 		}
 	});
 
@@ -61,17 +61,19 @@ int Kernel::run(const std::string& program, const std::vector<std::string>& argv
 	run_task(*first_task_);
 	first_task_.reset();
 
-	// The guest's init is gone: so is everyone else (a pid namespace's
-	// end).  Their threads end, and are joined.
+	// The guest's init is gone (its other threads too, when its first
+	// ends alone): so is everyone else (a pid namespace's end).  Their
+	// threads end, and are joined.
 	std::vector<std::thread> threads;
 	{
 		std::unique_lock lock(tasks_lock_);
+		all_done_.wait(lock, [&] { return init_ == nullptr; });
 		for (auto& [pid, p] : procs_)
 			signal_locked(*p, SIGKILL);
 		all_done_.wait(lock, [&] { return running_ == 0; });
 		for (auto& [pid, p] : procs_)
-			if (p->host_thread.joinable())
-				threads.push_back(std::move(p->host_thread));
+			for (auto& [tid, th] : p->host_threads)
+				threads.push_back(std::move(th));
 		for (auto& th : unjoined_)
 			threads.push_back(std::move(th));
 		unjoined_.clear();
@@ -151,9 +153,10 @@ int Kernel::start(const std::string& program, const std::vector<std::string>& ar
 		std::lock_guard lock(tasks_lock_);
 		procs_.emplace(first->pid, first);
 		init_ = first.get();
-		first->task = first_task_.get();
-		first->host_id = pthread_self();
-		first->host_running = true;
+		first->tasks.push_back(first_task_.get());
+		tasks_[first->pid] = first_task_.get();
+		first_task_->host_id = pthread_self();
+		first_task_->host_running = true;
 		note_host_locked(*first);
 		running_ = 1;
 	}
@@ -254,7 +257,7 @@ void Kernel::run_task(Task& t)
 
 	for (;;) {
 		handle_signals(t);
-		if (p.exited)
+		if (p.exited || t.exiting)
 			break;
 		// An entry point or a stack where no guest may run (a
 		// non-canonical address, the backend's own range): Linux
@@ -267,12 +270,20 @@ void Kernel::run_task(Task& t)
 			continue;
 		}
 		vdso_->refresh();
-		auto exit = t.vcpu().run(t.mm().address_space());
+		unpriv::AddressSpace *as = t.mm().enter(t.vcpu());
+		if (!as) {
+			std::fprintf(stderr, "unpriv-run: a thread has no address space\n");
+			failed_ = true;
+			kill_group(p, SIGKILL);
+			break;
+		}
+		auto exit = t.vcpu().run(*as);
+		t.mm().leave();
 		if (!exit) {
 			std::fprintf(stderr, "unpriv-run: the backend failed to run the guest: %s\n",
 				     exit.error().message().c_str());
 			failed_ = true;
-			p.kill(SIGKILL);
+			kill_group(p, SIGKILL);
 			break;
 		}
 		std::visit([&](const auto& e) {
@@ -290,10 +301,10 @@ void Kernel::run_task(Task& t)
 		if (t.mm().failure() && !failed_.exchange(true)) {
 			std::fprintf(stderr, "unpriv-run: the backend failed to map guest memory: %s\n",
 				     t.mm().failure().message().c_str());
-			p.kill(SIGKILL);
+			kill_group(p, SIGKILL);
 		}
 	}
-	exit_process(t);
+	end_task(t);
 }
 
 void Kernel::on_syscall(Task& t, const unpriv::SyscallExit& e)
@@ -359,10 +370,23 @@ void Kernel::on_trap(Task& t, const unpriv::TrapExit& e)
 	force_fault(t, e.signo, e.si_code, e.address);
 }
 
+void Kernel::kill_group(Process& p, int signo)
+{
+	std::lock_guard lock(tasks_lock_);
+	group_exit_locked(p, signo & 0x7f);
+}
+
 void Kernel::send_signal(Process& p, int signo)
 {
 	std::lock_guard lock(tasks_lock_);
 	signal_locked(p, SigInfo::from_process(signo, SI_USER, p.pid, p.cred.ruid), 0);
+}
+
+void Kernel::send_signal(Task& t, int signo)
+{
+	Process& p = t.process();
+	std::lock_guard lock(tasks_lock_);
+	signal_locked(t, SigInfo::from_process(signo, SI_USER, p.pid, p.cred.ruid), 0);
 }
 
 } // namespace guest

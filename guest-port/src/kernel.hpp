@@ -5,36 +5,45 @@
 // it: every exit of the guest (a system call, a fault, a trap, a host
 // signal) comes here and is handled, until the guest is gone.
 //
-// Processes and host threads.  Each guest process runs on a host thread
-// of its own, which made the process's address space and vcpu: ptrace's
-// address space may be used by the thread that made it only, seccomp's
-// by one vcpu at a time, and a system call that blocks (a pipe read,
-// wait4) then blocks that process alone, in the host kernel or on the
-// process's condition variable.  The first process runs on the thread
-// that called run().  fork() makes the child's thread, which makes the
-// child's address space and copies the parent's memory into it while
-// the parent waits.  One more host thread expires the guest's timers
-// (timer.cpp), under tasks_lock_.
+// Threads and host threads.  Each guest thread runs on a host thread
+// of its own, which made its vcpu and, on ptrace and seccomp, its
+// mirror of the process's address space (mm/mm.hpp): ptrace's address
+// space may be used by the thread that made it only, seccomp's by one
+// vcpu at a time; on module the threads of a process share one.  A
+// system call that blocks (a pipe read, wait4, a futex) then blocks
+// that thread alone, in the host kernel, on the process's condition
+// variable, or on its Waiter (wait.hpp).  The first process runs on the
+// thread that called run().  fork() makes the child's thread, which
+// makes the child's address space and copies the parent's memory into
+// it while the parent waits; clone() of a thread makes a thread that
+// makes its vcpu and mirror.  One more host thread expires the guest's
+// timers (timer.cpp), under tasks_lock_.
 //
 // Locks, in the order they are taken (no lock is held across a guest
 // run or a host call that can block, but for the waits on
-// Process::wake, which release it):
+// Process::wake and timers_changed_, which release it):
 //
-//   tasks_lock_             the process table and tree, process groups
-//                           and sessions, wait states, signal
-//                           dispositions, masks and pending sets
-//                           (Linux's tasklist_lock and siglock in one);
-//                           fields marked [tasks]
+//   tasks_lock_             the process table and tree, the threads and
+//                           their ids, process groups and sessions, wait
+//                           states, signal dispositions, masks and
+//                           pending sets (Linux's tasklist_lock and
+//                           siglock in one); fields marked [tasks]
+//   FutexTable::lock_       the futex queues (futex.hpp); taken without
+//                           tasks_lock_, before an Mm's lock
+//   Mm::lock_               a process's mappings and mirrors (recursive)
 //   PhysMemory::lock_,      leaves: the allocator of guest physical
-//   Tracer::lock_,          memory, --trace's output, the vDSO's data
-//   Vdso::lock_,            page, the merged --stats, an epoll's items
-//   stats_lock_,            (fs/anon.hpp)
+//   FdTable::lock_,         memory, a descriptor table, a thread's
+//   Waiter::lock_,          Waiter, --trace's output, the vDSO's data
+//   Tracer::lock_,          page, the merged --stats, an epoll's items
+//   Vdso::lock_,            (fs/anon.hpp)
+//   stats_lock_,
 //   EpollFile::lock_
 //   Socket::lock_           a socket's own state (fs/socket.hpp), then
 //     SocketSpace::lock_    the guest's socket names (a leaf)
 //
-// What a process's own thread alone touches ([own] in task.hpp: its
-// memory, descriptors, registers) takes no lock.
+// What a thread alone touches ([own] in task.hpp: its registers, its
+// futex registrations) takes no lock; what the threads of a process
+// share unlocked is [group] there.
 #pragma once
 
 #include <array>
@@ -56,6 +65,7 @@
 
 #include "fs/socket.hpp"
 #include "fs/vfs.hpp"
+#include "futex.hpp"
 #include "mm/phys.hpp"
 #include "stats.hpp"
 #include "task.hpp"
@@ -116,10 +126,14 @@ public:
 	// The guest's AF_UNIX names (fs/socket.hpp).
 	[[nodiscard]] std::shared_ptr<SocketSpace>& sockets() noexcept { return sockets_; }
 
-	// A signal for process p from the guest port on its own behalf
-	// (SIGPIPE for a write to a broken pipe): as Linux's send_sig(),
-	// SI_USER from p itself.
+	[[nodiscard]] FutexTable& futexes() noexcept { return futexes_; }
+
+	// A signal from the guest port on the guest's behalf (SIGPIPE for
+	// a write to a broken pipe): as Linux's send_sig(), SI_USER from
+	// the process itself; for process p, or for thread t alone
+	// (SIGPIPE is the writer's).
 	void send_signal(Process& p, int signo);
+	void send_signal(Task& t, int signo);
 
 	// The process calls (sys/proc.cpp, sys/signal.cpp hand them their
 	// checked arguments).
@@ -131,9 +145,15 @@ public:
 		std::uint64_t parent_tid = 0;	// CLONE_PARENT_SETTID
 		std::uint64_t child_tid = 0;	// CLONE_CHILD_SETTID, _CLEARTID
 	};
-	// The child's pid.  EAGAIN past --max-procs; EINVAL for flags
-	// that share what a process does not (threads: not yet).
+	// The child's pid, or the new thread's tid (CLONE_THREAD).  EAGAIN
+	// past --max-procs (threads count); EINVAL for flags Linux refuses
+	// together, and for CLONE_FS, CLONE_FILES and CLONE_SIGHAND
+	// without CLONE_THREAD (a process shares those with its threads
+	// only), and the namespaces.
 	KResult<int> clone(Task& t, const CloneArgs& args);
+	// exit(2): this thread ends; exit_group(2): all of them.
+	void exit_thread(Task& t, int code);
+	void exit_group(Task& t, int code);
 	KResult<void> execve(Task& t, const std::string& path,
 			     std::vector<std::string> argv, std::vector<std::string> envp);
 
@@ -151,11 +171,15 @@ public:
 
 	// kill(2): ESRCH when pid names no process.
 	KResult<void> kill(Task& t, int pid, int signo);
-	// rt_sigqueueinfo: info (its signo the signal) to process pid.
-	// EPERM for an si_code the kernel's or kill()'s to another
-	// process, ESRCH, EAGAIN past RLIMIT_SIGPENDING or
-	// SigPending::max_queued_rt real-time signals queued.
-	KResult<void> sigqueue(Task& t, int pid, const SigInfo& info);
+	// rt_sigqueueinfo: info (its signo the signal) to process pid;
+	// rt_tgsigqueueinfo (tid not 0): to its thread tid.  EPERM for an
+	// si_code the kernel's or kill()'s to another process or thread,
+	// ESRCH, EAGAIN past RLIMIT_SIGPENDING or SigPending::max_queued_rt
+	// real-time signals queued.
+	KResult<void> sigqueue(Task& t, int pid, const SigInfo& info, int tid = 0);
+	// tkill(2) (tgid 0) and tgkill(2): ESRCH when tid names no thread
+	// (of tgid).
+	KResult<void> tkill(Task& t, int tgid, int tid, int signo);
 	KResult<void> setpgid(Task& t, int pid, int pgid);
 	KResult<int> setsid(Task& t);
 	// getppid, getpgid, getsid of pid (0: the caller).  ESRCH.
@@ -281,8 +305,12 @@ private:
 	void on_fault(Task& t, const unpriv::FaultExit& e);
 	void on_trap(Task& t, const unpriv::TrapExit& e);
 	// A synchronous signal from the guest's own instruction.
+	// A synchronous signal from the guest's own instruction, for the
+	// thread that ran it.
 	void force_signal(Task& t, const SigInfo& info, bool reset = false);
 	void force_fault(Task& t, int signo, int code, std::uint64_t addr);
+	// The process ends as by signo's default action.
+	void kill_group(Process& p, int signo);
 	int exit_status() const;
 
 	// The child's host thread: make its address space, vcpu and memory
@@ -290,31 +318,62 @@ private:
 	// the thread's own: the parent may return, and destroy what it
 	// has, while set_value() is still on its way out.
 	void child_main(std::shared_ptr<Process> child, Process& parent, unpriv::Regs regs,
-			std::vector<std::byte> fpu, CloneArgs args, std::promise<int> start);
-	// The run loop's end of a process: its memory and files go, it
-	// becomes a zombie, its children go to init, its parent is told.
+			std::vector<std::byte> fpu, CloneArgs args, std::uint64_t blocked,
+			AltStack sas, std::shared_ptr<Mm> vm, std::promise<int> start);
+	// A new thread's host thread: its vcpu and mirror, then run it.
+	void thread_main(Process& p, int tid, unpriv::Regs regs, std::vector<std::byte> fpu,
+			 std::uint64_t blocked, CloneArgs args, std::promise<int> start);
+	KResult<int> clone_thread(Task& t, const CloneArgs& args);
+	// The run loop's end of a thread: its futex registrations (the
+	// robust list, clear_child_tid), its place in the process; the
+	// last one ends the process.
+	void end_task(Task& t);
+	// Linux's exit_robust_list(): each robust futex t holds is marked
+	// FUTEX_OWNER_DIED and a waiter woken (sys/futex.cpp).
+	void exit_robust_list(Task& t);
+	// The end of a process: its memory and files go, it becomes a
+	// zombie, its children go to init, its parent is told.
 	void exit_process(Task& t);
+	// execve(): the other threads end; t takes the pid.  false when t
+	// is killed meanwhile.
+	bool de_thread(Task& t);
 	// Before the guest runs again: the pending signals' actions.
 	void handle_signals(Task& t);
 	// A handler's frame on the guest's stack (signal.cpp).
-	void setup_frame(Task& t, const SigInfo& info, const SigAction& act,
+	// A handler's frame on the guest's stack (signal.cpp); false when
+	// it could not be written (force_signal() then made SIGSEGV
+	// pending).
+	bool setup_frame(Task& t, const SigInfo& info, const SigAction& act,
 			 std::uint64_t old_mask);
 	// The system call's result once no signal is delivered, or one is.
 	void finish_restart(Task& t, const SigAction *handler);
 
 	// tasks_lock_ held:
 	[[nodiscard]] Process *find_locked(int pid);
-	// info for p, sent by process from (0: by the guest port).  False
-	// when it was not queued (ignored; a standard signal pending).
+	[[nodiscard]] int alloc_pid_locked();
+	// Thread tid (of process tgid, unless 0), or null.
+	[[nodiscard]] Task *find_task_locked(int tgid, int tid);
+	// info for p, or for its thread t alone, sent by process from (0:
+	// by the guest port).  False when it was not queued (ignored; a
+	// standard signal pending).
 	bool signal_locked(Process& p, const SigInfo& info, int from);
+	bool signal_locked(Task& t, const SigInfo& info, int from);
 	void signal_locked(Process& p, int signo)
 	{
 		signal_locked(p, SigInfo::from_process(signo, SI_KERNEL, 0, 0), 0);
 	}
+	// What sending signo does before it is queued (SIGCONT and the stop
+	// signals undo each other); false: it is dropped.  to: the thread
+	// it is for (null: the process's).
+	bool prepare_signal_locked(Process& p, Task *to, int signo, int from);
 	// The first pending signo of from (p's or its thread's), and what
 	// taking it does (a POSIX timer's overruns).
 	SigInfo dequeue_locked(Process& p, SigPending& from, int signo);
+	// Forget p's pending signals in mask, the process's and each
+	// thread's.
 	void discard_locked(Process& p, std::uint64_t mask);
+	// A thread's end: its pending signals go.
+	void flush_thread_pending_locked(Task& t);
 	// The timer thread: expires each timer at its time (timer.cpp).
 	void timer_main();
 	void fire_locked(Process& p, GuestTimer& tm, int id, std::int64_t now);
@@ -322,15 +381,20 @@ private:
 	[[nodiscard]] static std::int64_t monotonic_now() noexcept;
 	[[nodiscard]] std::int64_t to_monotonic(int clock, std::int64_t guest_ns) const noexcept;
 	void notify_parent_locked(Process& p, int why);
-	// The zombie's last trace; its host thread, to join unlocked.
-	std::thread release_locked(Process& p);
-	void interrupt_locked(Process& p);
-	// resource.cpp: p's thread starts on this host thread; p's CPU
-	// time now; p's thread ends.
+	// The zombie's last trace; its host threads, to join unlocked.
+	std::vector<std::thread> release_locked(Process& p);
+	void interrupt_locked(Task& t);
+	// The process ends with wait status ws (exit_group, a fatal
+	// signal): every thread leaves its run loop.
+	void group_exit_locked(Process& p, int ws);
+	// Whether t must stop blocking: a signal to take, or its end.
+	[[nodiscard]] bool interrupted_locked(Task& t) const;
+	// resource.cpp: p's first thread starts on this host thread; p's
+	// CPU time now; p's last thread ends.
 	void note_host_locked(Process& p);
 	CpuTimes cpu_now_locked(const Process& p);
 	void note_exit_locked(Process& p);
-	void stop_locked(Process& p, int signo, std::unique_lock<std::mutex>& lock);
+	void stop_locked(Process& p, int signo);
 
 	Config config_;
 	std::optional<unpriv::Backend> backend_;
@@ -346,15 +410,18 @@ private:
 
 	// The first process's thread, until it is gone: run() runs it.
 	std::unique_ptr<Task> first_task_;
+	FutexTable futexes_;
 
 	std::mutex tasks_lock_;
 	std::map<int, std::shared_ptr<Process>> procs_;	// [tasks] all, until reaped
+	std::map<int, Task *> tasks_;	// [tasks] every thread, by tid, while it runs
+	std::size_t nr_threads_ = 0;	// [tasks] threads beyond each process's first
 	Process *init_ = nullptr;	// [tasks] pid 1, while it runs
 	int init_status_ = 0;		// [tasks] its wait status, once gone
 	int last_pid_ = 1;		// [tasks]
 	std::uint64_t forks_ = 0;	// [tasks] processes made, as /proc/stat's
 	CpuTimes reaped_cpu_;		// [tasks] CPU time of processes gone
-	int running_ = 0;		// [tasks] host threads in run_task
+	int running_ = 0;		// [tasks] host threads in run_task (or about to)
 	std::condition_variable all_done_;	// running_ fell to 0
 	std::vector<std::thread> unjoined_;	// [tasks] released, to join
 	// A guest terminal: the session it is the controlling terminal of

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 //
-// Processes: fork (clone, clone3, vfork), execve, exit, wait, the
-// process tree (reparenting to init, zombies and reaping), process
-// groups and sessions, and signals between processes with their
-// default actions.  The locks are described in kernel.hpp.
+// Processes and threads: fork (clone, clone3, vfork), threads (clone
+// with CLONE_THREAD), execve (de_thread), exit and exit_group, wait,
+// the process tree (reparenting to init, zombies and reaping), process
+// groups and sessions, and signals between processes and threads with
+// their default actions.  The locks are described in kernel.hpp.
+#include <linux/futex.h>
 #include <linux/sched.h>
 #include <pthread.h>
 #include <signal.h>
@@ -23,39 +25,66 @@ namespace {
 
 constexpr int pid_max = 4194304;	// kernel.pid_max on 64-bit
 
-// What clone() may be asked for a new process; CLONE_VM, CLONE_THREAD,
-// CLONE_SIGHAND, CLONE_FILES, CLONE_FS and the namespaces share what a
-// guest process does not share yet (EINVAL).
-constexpr std::uint64_t clone_process_flags =
-	CLONE_VFORK | CLONE_PARENT_SETTID | CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID |
-	CLONE_SETTLS | CLONE_PARENT | CLONE_DETACHED;
+// What clone() may be asked for.  The namespaces, CLONE_PIDFD and
+// CLONE_CLEAR_SIGHAND are not here (EINVAL); CLONE_PTRACE (the guest
+// has no tracer), CLONE_UNTRACED, CLONE_IO and CLONE_SYSVSEM (no
+// System V semaphores) change nothing.
+constexpr std::uint64_t clone_known =
+	CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_PTRACE | CLONE_VFORK |
+	CLONE_PARENT | CLONE_THREAD | CLONE_SYSVSEM | CLONE_SETTLS | CLONE_PARENT_SETTID |
+	CLONE_CHILD_CLEARTID | CLONE_DETACHED | CLONE_UNTRACED | CLONE_CHILD_SETTID | CLONE_IO;
+
+// What a process shares with its threads only: a new process gets its
+// own (EINVAL when asked to share them).
+constexpr std::uint64_t clone_group_only = CLONE_FS | CLONE_FILES | CLONE_SIGHAND;
 
 } // namespace
 
-// --- fork -------------------------------------------------------------------
+// --- fork and threads -------------------------------------------------------
+
+int Kernel::alloc_pid_locked()
+{
+	int pid = last_pid_;
+	do
+		pid = pid >= pid_max ? 2 : pid + 1;
+	while (procs_.count(pid) || tasks_.count(pid));
+	last_pid_ = pid;
+	return pid;
+}
 
 KResult<int> Kernel::clone(Task& t, const CloneArgs& args)
 {
-	if (args.flags & ~clone_process_flags)
+	// As Linux's copy_process() checks them.
+	if ((args.flags & CLONE_THREAD) && !(args.flags & CLONE_SIGHAND))
+		return kerr(EINVAL);
+	if ((args.flags & CLONE_SIGHAND) && !(args.flags & CLONE_VM))
+		return kerr(EINVAL);
+	if (args.flags & ~clone_known)
 		return kerr(EINVAL);
 	if (args.exit_signal < 0 || args.exit_signal > nsig)
 		return kerr(EINVAL);
 	Process& parent = t.process();
+	{
+		// Init's siblings would be outside the guest (SIGNAL_UNKILLABLE).
+		std::lock_guard lock(tasks_lock_);
+		if ((args.flags & CLONE_PARENT) && &parent == init_)
+			return kerr(EINVAL);
+	}
+	if (args.flags & CLONE_THREAD)
+		return clone_thread(t, args);
+	if (args.flags & clone_group_only)
+		return kerr(EINVAL);
 
 	std::shared_ptr<Process> child;
 	{
 		std::lock_guard lock(tasks_lock_);
 		// A parent on its way out makes no child: one made now would
 		// miss the SIGKILL that ends everyone when init goes.
-		if (parent.pending.set & sigbit(SIGKILL))
+		if (parent.exited || t.exiting || ((t.pending.set | parent.pending.set) & sigbit(SIGKILL)))
 			return kerr(static_cast<int>(erestartsys));
-		if (procs_.size() >= config_.max_procs)
+		if (procs_.size() + nr_threads_ >= config_.max_procs)
 			return kerr(EAGAIN);
-		int pid = last_pid_;
-		do
-			pid = pid >= pid_max ? 2 : pid + 1;
-		while (procs_.count(pid));
-		last_pid_ = pid;
+		int pid = alloc_pid_locked();
 		forks_++;
 		child = std::make_shared<Process>(pid, parent);
 		Process *tree_parent = (args.flags & CLONE_PARENT) && parent.parent
@@ -81,66 +110,97 @@ KResult<int> Kernel::clone(Task& t, const CloneArgs& args)
 		err = ENOMEM;
 	std::promise<int> started;
 	auto ready = started.get_future();
+	std::shared_ptr<Mm> vm = (args.flags & CLONE_VM) ? parent.shared_mm() : nullptr;
+	std::uint64_t blocked;
+	{
+		std::lock_guard lock(tasks_lock_);
+		blocked = t.blocked;
+	}
+	AltStack sas{0, SS_DISABLE, 0};
+	if ((args.flags & (CLONE_VM | CLONE_VFORK)) != CLONE_VM)
+		sas = {t.sas_sp, t.sas_flags, t.sas_size};
 	if (!err) {
 		try {
-			child->host_thread = std::thread(&Kernel::child_main, this, child,
-							 std::ref(parent), t.regs(), std::move(fpu),
-							 args, std::move(started));
+			std::thread th(&Kernel::child_main, this, child, std::ref(parent), t.regs(),
+				       std::move(fpu), args, blocked, sas, std::move(vm),
+				       std::move(started));
+			{
+				std::lock_guard lock(tasks_lock_);
+				child->host_threads.emplace(child->pid, std::move(th));
+			}
 			err = ready.get();
 		} catch (const std::system_error&) {
 			err = EAGAIN;
 		}
 	}
 	if (err) {
-		std::thread th;
+		std::vector<std::thread> ths;
 		{
 			std::lock_guard lock(tasks_lock_);
-			if (!child->host_thread.joinable())
+			if (child->host_threads.empty())
 				running_--;
-			th = release_locked(*child);
+			ths = release_locked(*child);
 		}
-		if (th.joinable())
+		for (auto& th : ths)
 			th.join();
 		return kerr(err);
 	}
 
-	if (args.flags & CLONE_PARENT_SETTID)
+	if ((args.flags & CLONE_PARENT_SETTID) && !(args.flags & CLONE_VM))
 		(void)t.mm().write_obj<int>(args.parent_tid, child->pid);
 	if (args.flags & CLONE_VFORK) {
 		// The parent sleeps until the child execs or exits: killable,
 		// as Linux's wait_for_vfork_done().
 		std::unique_lock lock(tasks_lock_);
 		parent.wake.wait(lock, [&] {
-			return child->vfork_done || (parent.pending.set & sigbit(SIGKILL));
+			return child->vfork_done || parent.exited || t.exiting ||
+			       ((t.pending.set | parent.pending.set) & sigbit(SIGKILL));
 		});
 	}
 	return child->pid;
 }
 
 void Kernel::child_main(std::shared_ptr<Process> child, Process& parent, unpriv::Regs regs,
-			std::vector<std::byte> fpu, CloneArgs args, std::promise<int> start)
+			std::vector<std::byte> fpu, CloneArgs args, std::uint64_t blocked,
+			AltStack sas, std::shared_ptr<Mm> vm, std::promise<int> start)
 {
-	// Made here: ptrace's address space is its maker thread's.
-	auto as = backend_->create_address_space();
-	auto vcpu = as ? backend_->create_vcpu() : tl::unexpected(as.error());
-	if (!as || !vcpu) {
+	auto fail = [&](int err) {
+		std::lock_guard lock(tasks_lock_);
+		running_--;
+		all_done_.notify_all();
+		start.set_value(err);
+	};
+	// Made here: ptrace's address space is its maker thread's.  A
+	// CLONE_VM child shares the parent's memory, with a mirror of its
+	// own where threads need one.
+	std::optional<unpriv::AddressSpace> as;
+	if (!vm || vm->per_thread()) {
+		auto a = backend_->create_address_space();
+		if (!a) {
+			std::fprintf(stderr, "unpriv-run: cannot make a process: %s\n",
+				     a.error().message().c_str());
+			return fail(EAGAIN);
+		}
+		as.emplace(std::move(*a));
+	}
+	auto vcpu = backend_->create_vcpu();
+	if (!vcpu) {
 		std::fprintf(stderr, "unpriv-run: cannot make a process: %s\n",
-			     (as ? vcpu.error() : as.error()).message().c_str());
-		std::lock_guard lock(tasks_lock_);
-		running_--;
-		all_done_.notify_all();
-		start.set_value(EAGAIN);
-		return;
+			     vcpu.error().message().c_str());
+		return fail(EAGAIN);
 	}
-	auto mm = parent.mm().fork(std::move(*as));
-	if (!mm) {
-		std::lock_guard lock(tasks_lock_);
-		running_--;
-		all_done_.notify_all();
-		start.set_value(mm.error());
-		return;
+	if (vm) {
+		if (as) {
+			if (auto r = vm->attach(std::move(*as)); !r)
+				return fail(r.error());
+		}
+		child->replace_mm(std::move(vm));
+	} else {
+		auto mm = parent.mm().fork(std::move(*as));
+		if (!mm)
+			return fail(mm.error());
+		child->replace_mm(std::move(*mm));
 	}
-	child->replace_mm(std::move(*mm));
 	child->vsize = child->mm().size();
 	Task t(*this, *child, std::move(*vcpu), child->pid);
 	(void)t.vcpu().set_fpu(fpu);
@@ -150,26 +210,163 @@ void Kernel::child_main(std::shared_ptr<Process> child, Process& parent, unpriv:
 	if (args.flags & CLONE_SETTLS)
 		regs.fs_base = args.tls;
 	t.regs() = regs;
+	if ((args.flags & CLONE_PARENT_SETTID) && (args.flags & CLONE_VM))
+		(void)t.mm().write_obj<int>(args.parent_tid, child->pid);
 	if (args.flags & CLONE_CHILD_SETTID)
 		(void)t.mm().write_obj<int>(args.child_tid, child->pid);
 	if (args.flags & CLONE_CHILD_CLEARTID)
 		t.clear_child_tid = args.child_tid;
 	{
 		std::lock_guard lock(tasks_lock_);
-		// The parent's alternate signal stack is the child's too
-		// (the parent waits in clone() meanwhile).
-		if (const Task *pt = parent.task) {
-			t.sas_sp = pt->sas_sp;
-			t.sas_size = pt->sas_size;
-			t.sas_flags = pt->sas_flags;
-		}
-		child->task = &t;
-		child->host_id = pthread_self();
-		child->host_running = true;
+		// The parent's alternate signal stack, as copy_process()
+		// leaves it (the clone() caller's; none for CLONE_VM without
+		// CLONE_VFORK).
+		t.sas_sp = sas.sp;
+		t.sas_flags = sas.flags;
+		t.sas_size = sas.size;
+		t.blocked = blocked;
+		t.host_id = pthread_self();
+		t.host_running = true;
+		child->tasks.push_back(&t);
+		tasks_[t.tid] = &t;
 		note_host_locked(*child);
 		child->vfork_done = !(args.flags & CLONE_VFORK);
 	}
 	// From here the parent may run again, and is gone for us.
+	start.set_value(0);
+	run_task(t);
+}
+
+KResult<int> Kernel::clone_thread(Task& t, const CloneArgs& args)
+{
+	Process& p = t.process();
+	int tid;
+	std::uint64_t blocked;
+	{
+		std::lock_guard lock(tasks_lock_);
+		// A group on its way out, or an exec, makes no thread.
+		if (p.exited || t.exiting || p.execing ||
+		    ((t.pending.set | p.pending.set) & sigbit(SIGKILL)))
+			return kerr(static_cast<int>(erestartsys));
+		if (procs_.size() + nr_threads_ >= config_.max_procs)
+			return kerr(EAGAIN);
+		tid = alloc_pid_locked();
+		tasks_.emplace(tid, nullptr);	// the id is taken
+		nr_threads_++;
+		p.starting++;
+		running_++;
+		blocked = t.blocked;
+	}
+	std::vector<std::thread> finished;
+	{
+		std::lock_guard lock(tasks_lock_);
+		finished.swap(unjoined_);
+	}
+	for (auto& th : finished)
+		th.join();
+
+	std::vector<std::byte> fpu(t.vcpu().fpu_size());
+	int err = t.vcpu().get_fpu(fpu) ? 0 : ENOMEM;
+	std::promise<int> started;
+	auto ready = started.get_future();
+	bool made = false;
+	if (!err) {
+		try {
+			std::thread th(&Kernel::thread_main, this, std::ref(p), tid, t.regs(),
+				       std::move(fpu), blocked, args, std::move(started));
+			made = true;
+			{
+				std::lock_guard lock(tasks_lock_);
+				p.host_threads.emplace(tid, std::move(th));
+			}
+			err = ready.get();
+		} catch (const std::system_error&) {
+			err = EAGAIN;
+		}
+	}
+	if (err) {
+		std::thread th;
+		{
+			std::lock_guard lock(tasks_lock_);
+			if (!made) {
+				// thread_main never ran: its undoing is ours.
+				tasks_.erase(tid);
+				nr_threads_--;
+				p.starting--;
+				running_--;
+				all_done_.notify_all();
+			}
+			if (auto h = p.host_threads.extract(tid))
+				th = std::move(h.mapped());
+		}
+		if (th.joinable())
+			th.join();
+		return kerr(err);
+	}
+	return tid;
+}
+
+void Kernel::thread_main(Process& p, int tid, unpriv::Regs regs, std::vector<std::byte> fpu,
+			 std::uint64_t blocked, CloneArgs args, std::promise<int> start)
+{
+	// The creator waits in clone() until start is set: p and its
+	// memory stay.
+	auto fail = [&](int err) {
+		std::lock_guard lock(tasks_lock_);
+		tasks_.erase(tid);
+		nr_threads_--;
+		p.starting--;
+		running_--;
+		p.wake.notify_all();
+		all_done_.notify_all();
+		start.set_value(err);
+	};
+	Mm& mm = p.mm();
+	if (mm.per_thread()) {
+		auto as = backend_->create_address_space();
+		if (!as) {
+			std::fprintf(stderr, "unpriv-run: cannot make a thread: %s\n",
+				     as.error().message().c_str());
+			return fail(EAGAIN);
+		}
+		if (auto r = mm.attach(std::move(*as)); !r)
+			return fail(r.error());
+	}
+	auto vcpu = backend_->create_vcpu();
+	if (!vcpu) {
+		std::fprintf(stderr, "unpriv-run: cannot make a thread: %s\n",
+			     vcpu.error().message().c_str());
+		mm.detach();
+		return fail(EAGAIN);
+	}
+	Task t(*this, p, std::move(*vcpu), tid);
+	(void)t.vcpu().set_fpu(fpu);
+	regs.rax = 0;
+	if (args.stack)
+		regs.rsp = args.stack;
+	if (args.flags & CLONE_SETTLS)
+		regs.fs_base = args.tls;
+	t.regs() = regs;
+	// Before the thread runs, as Linux writes them.
+	if (args.flags & CLONE_PARENT_SETTID)
+		(void)mm.write_obj<int>(args.parent_tid, tid);
+	if (args.flags & CLONE_CHILD_SETTID)
+		(void)mm.write_obj<int>(args.child_tid, tid);
+	if (args.flags & CLONE_CHILD_CLEARTID)
+		t.clear_child_tid = args.child_tid;
+	{
+		std::lock_guard lock(tasks_lock_);
+		p.starting--;
+		t.blocked = blocked;
+		t.host_id = pthread_self();
+		t.host_running = true;
+		tasks_[tid] = &t;
+		p.tasks.push_back(&t);
+		// An exit_group or execve that came meanwhile: this one ends too.
+		if (p.exited || p.execing)
+			t.exiting = true;
+		p.wake.notify_all();
+	}
 	start.set_value(0);
 	run_task(t);
 }
@@ -191,26 +388,47 @@ KResult<void> Kernel::execve(Task& t, const std::string& path, std::vector<std::
 		reserved.push_back({r.start, r.end});
 
 	// The new program goes into new memory; the old stays until it
-	// has loaded, for a failed exec returns to it.
-	auto old = p.replace_mm(std::make_unique<Mm>(*phys_, std::move(*as), std::move(reserved)));
+	// has loaded, for a failed exec returns to it, and the other
+	// threads run in it meanwhile.
+	auto mm = std::make_shared<Mm>(*phys_, std::move(*as), std::move(reserved));
 	unpriv::Regs regs = t.regs();
+	t.set_exec_mm(mm.get());
 	auto r = exec(t, path, std::move(argv), std::move(envp));
+	t.set_exec_mm(nullptr);
+	if (r && !de_thread(t))
+		r = kerr(static_cast<int>(erestartsys));	// killed meanwhile
 	if (!r) {
 		{
 			std::lock_guard lock(stats_lock_);
-			mm_stats_ += p.mm().stats();
+			mm_stats_ += mm->stats();
 		}
-		p.replace_mm(std::move(old));
 		t.regs() = regs;
 		return r;
 	}
+	// The point of no return: t is the process's only thread.
+	std::shared_ptr<Mm> old;
+	{
+		std::lock_guard lock(tasks_lock_);
+		old = p.replace_mm(std::move(mm));
+		// The first thread's CPU time is counted: this one's now.
+		p.host_tid = gettid();
+	}
+	note_exec(t);	// while the old stub is there
+	old->detach();
 	{
 		std::lock_guard lock(stats_lock_);
 		mm_stats_ += old->stats();
 	}
-	note_exec(t);
 	old.reset();
-	t.replace_vcpu(std::move(*vcpu));
+	{
+		// A sender may kick the vcpu meanwhile (interrupt_locked()).
+		std::lock_guard lock(tasks_lock_);
+		t.replace_vcpu(std::move(*vcpu));
+	}
+	// The old memory's futex registrations are gone with it.
+	t.clear_child_tid = 0;
+	t.robust_list = 0;
+	t.robust_list_len = 0;
 
 	// Close-on-exec descriptors close; caught signals go back to their
 	// default action (ignored ones stay ignored).
@@ -235,7 +453,122 @@ KResult<void> Kernel::execve(Task& t, const std::string& path, std::vector<std::
 	return {};
 }
 
+// Linux's de_thread(): every other thread ends, and t, if it is not the
+// first, takes the process's pid.
+bool Kernel::de_thread(Task& t)
+{
+	Process& p = t.process();
+	std::unique_lock lock(tasks_lock_);
+	if (p.execing || p.exited || t.exiting)
+		return false;	// another thread execs, or the group ends
+	p.execing = &t;
+	for (Task *o : p.tasks)
+		if (o != &t) {
+			o->exiting = true;
+			interrupt_locked(*o);
+		}
+	auto killed = [&] {
+		return p.exited || t.exiting || ((t.pending.set | p.pending.set) & sigbit(SIGKILL));
+	};
+	p.wake.wait(lock, [&] { return (p.tasks.size() == 1 && p.starting == 0) || killed(); });
+	p.execing = nullptr;
+	if (p.tasks.size() != 1 || p.starting)
+		return false;
+	if (t.tid != p.pid) {
+		tasks_.erase(t.tid);
+		if (auto h = p.host_threads.extract(t.tid)) {
+			// The first thread's host thread has ended; join it later.
+			if (auto old = p.host_threads.extract(p.pid))
+				unjoined_.push_back(std::move(old.mapped()));
+			h.key() = p.pid;
+			p.host_threads.insert(std::move(h));
+		}
+		t.tid = p.pid;
+		tasks_[p.pid] = &t;
+	}
+	return true;
+}
+
 // --- exit -------------------------------------------------------------------
+
+void Kernel::exit_thread(Task& t, int code)
+{
+	std::lock_guard lock(tasks_lock_);
+	t.exit_code = code;
+	t.exiting = true;
+}
+
+void Kernel::exit_group(Task& t, int code)
+{
+	std::lock_guard lock(tasks_lock_);
+	group_exit_locked(t.process(), (code & 0xff) << 8);
+}
+
+void Kernel::group_exit_locked(Process& p, int ws)
+{
+	if (!p.exited) {
+		p.wait_status = ws;
+		p.exited = true;
+	}
+	for (Task *o : p.tasks)
+		if (!pthread_equal(o->host_id, pthread_self()))
+			interrupt_locked(*o);
+	p.wake.notify_all();
+}
+
+void Kernel::end_task(Task& t)
+{
+	Process& p = t.process();
+
+	// What the thread registered with the kernel for its end: the
+	// robust futexes it holds are marked and their waiters woken; its
+	// clear_child_tid word is cleared and woken (pthread_join).
+	if (p.has_mm()) {
+		exit_robust_list(t);
+		if (t.clear_child_tid && t.mm().write_obj<int>(t.clear_child_tid, 0)) {
+			if (auto key = t.mm().futex_key(t.clear_child_tid, false))
+				futexes_.wake(*key, 1, FUTEX_BITSET_MATCH_ANY);
+		}
+	}
+	{
+		std::lock_guard lock(stats_lock_);
+		stats_.merge(t.stats);
+	}
+
+	// Whether it is the last is decided with its leaving, under the lock.
+	std::unique_lock lock(tasks_lock_);
+	if (p.tasks.size() > 1) {
+		// Its mirror goes; the memory, held here meanwhile, stays for
+		// the others (the last one's exit_process() or an execve() may
+		// drop the process's hold as soon as this one has left).
+		std::shared_ptr<Mm> mm = p.shared_mm();
+		flush_thread_pending_locked(t);
+		std::erase(p.tasks, &t);
+		if (tasks_.count(t.tid) && tasks_[t.tid] == &t)
+			tasks_.erase(t.tid);
+		t.host_running = false;
+		if (auto h = p.host_threads.extract(t.tid))
+			unjoined_.push_back(std::move(h.mapped()));
+		nr_threads_--;
+		p.wake.notify_all();
+		lock.unlock();
+		if (mm)
+			mm->detach();
+		mm.reset();
+		lock.lock();
+		running_--;
+		all_done_.notify_all();
+		return;
+	}
+	// The last thread: its exit is the process's, unless exit_group or
+	// a signal said otherwise first.
+	if (!p.exited) {
+		p.wait_status = (t.exit_code & 0xff) << 8;
+		p.exited = true;
+	}
+	lock.unlock();
+	exit_process(t);
+}
 
 void Kernel::exit_process(Task& t)
 {
@@ -250,16 +583,23 @@ void Kernel::exit_process(Task& t)
 	p.fds = FdTable{};
 	p.cwd.reset();
 	{
-		auto mm = p.replace_mm(nullptr);
+		std::shared_ptr<Mm> mm;
+		if (p.has_mm())
+			p.mm().detach();	// a CLONE_VM parent may keep it
+		{
+			std::lock_guard lock(tasks_lock_);
+			mm = p.replace_mm(nullptr);
+		}
 		std::lock_guard lock(stats_lock_);
-		stats_.merge(t.stats);
-		if (mm)
+		if (mm && mm.use_count() == 1)
 			mm_stats_ += mm->stats();
 	}
 
 	std::lock_guard lock(tasks_lock_);
-	p.host_running = false;
-	p.task = nullptr;
+	std::erase(p.tasks, &t);
+	if (tasks_.count(t.tid) && tasks_[t.tid] == &t)
+		tasks_.erase(t.tid);
+	t.host_running = false;
 	p.state = Process::State::zombie;
 	p.pending = {};
 	t.pending = {};
@@ -298,7 +638,8 @@ void Kernel::exit_process(Task& t)
 		// Nobody will wait: no zombie (this thread cannot join
 		// itself: a later fork, or the end, does).
 		if (autoreap && p.parent)
-			unjoined_.push_back(release_locked(p));
+			for (auto& th : release_locked(p))
+				unjoined_.push_back(std::move(th));
 	}
 	running_--;
 	all_done_.notify_all();
@@ -339,7 +680,7 @@ void Kernel::notify_parent_locked(Process& p, int why)
 	signal_locked(*parent, info, p.pid);
 }
 
-std::thread Kernel::release_locked(Process& p)
+std::vector<std::thread> Kernel::release_locked(Process& p)
 {
 	if (p.parent) {
 		auto& c = p.parent->children;
@@ -348,9 +689,12 @@ std::thread Kernel::release_locked(Process& p)
 	}
 	p.parent = nullptr;
 	reaped_cpu_ += p.cpu_gone;
-	std::thread th = std::move(p.host_thread);
+	std::vector<std::thread> ths;
+	for (auto& [tid, th] : p.host_threads)
+		ths.push_back(std::move(th));
+	p.host_threads.clear();
 	procs_.erase(p.pid);	// may be the last reference to p
-	return th;
+	return ths;
 }
 
 // --- wait -------------------------------------------------------------------
@@ -384,9 +728,9 @@ KResult<Kernel::WaitResult> Kernel::wait(Task& t, int idtype, int id, int option
 				r.cpu = c->cpu_gone + c->cpu_children;
 				if (!(options & WNOWAIT)) {
 					p.cpu_children += r.cpu;
-					std::thread th = release_locked(*c);
+					auto ths = release_locked(*c);
 					lock.unlock();
-					if (th.joinable())
+					for (auto& th : ths)
 						th.join();
 				}
 				return r;
@@ -413,7 +757,7 @@ KResult<Kernel::WaitResult> Kernel::wait(Task& t, int idtype, int id, int option
 			return kerr(ECHILD);
 		if (options & WNOHANG)
 			return WaitResult{};
-		if (p.deliverable())
+		if (interrupted_locked(t))
 			return kerr(static_cast<int>(erestartsys));
 		p.wake.wait(lock);
 	}
@@ -421,10 +765,15 @@ KResult<Kernel::WaitResult> Kernel::wait(Task& t, int idtype, int id, int option
 
 // --- signals between processes ---------------------------------------------
 
+// The process pid names: its own, or one of its threads' (kill(2)
+// takes a tid for its process, as Linux does).
 Process *Kernel::find_locked(int pid)
 {
-	auto it = procs_.find(pid);
-	return it != procs_.end() ? it->second.get() : nullptr;
+	if (auto it = procs_.find(pid); it != procs_.end())
+		return it->second.get();
+	if (auto it = tasks_.find(pid); it != tasks_.end() && it->second)
+		return &it->second->process();
+	return nullptr;
 }
 
 KResult<void> Kernel::kill(Task& t, int pid, int signo)
@@ -455,17 +804,41 @@ KResult<void> Kernel::kill(Task& t, int pid, int signo)
 	return {};
 }
 
-KResult<void> Kernel::sigqueue(Task& t, int pid, const SigInfo& info)
+KResult<void> Kernel::tkill(Task& t, int tgid, int tid, int signo)
+{
+	if (signo < 0 || signo > nsig)
+		return kerr(EINVAL);
+	std::lock_guard lock(tasks_lock_);
+	Task *to = find_task_locked(tgid, tid);
+	if (!to)
+		return kerr(ESRCH);
+	if (signo)
+		signal_locked(*to, SigInfo::from_process(signo, SI_TKILL, t.process().pid,
+							 t.process().cred.ruid),
+			      t.process().pid);
+	return {};
+}
+
+KResult<void> Kernel::sigqueue(Task& t, int pid, const SigInfo& info, int tid)
 {
 	if (info.signo < 0 || info.signo > nsig)
 		return kerr(EINVAL);
 	Process& self = t.process();
 	// Nobody may pretend to be the kernel or kill(), but to itself
-	// (Linux's do_rt_sigqueueinfo()).
-	if ((info.code >= 0 || info.code == SI_TKILL) && pid != self.pid)
+	// (Linux's do_rt_sigqueueinfo() and do_rt_tgsigqueueinfo(): the
+	// caller's tid is what is compared).
+	if ((info.code >= 0 || info.code == SI_TKILL) && (tid ? tid : pid) != t.tid)
 		return kerr(EPERM);
 	std::lock_guard lock(tasks_lock_);
-	Process *p = find_locked(pid);
+	Process *p = nullptr;
+	Task *to = nullptr;
+	if (tid) {
+		to = find_task_locked(pid, tid);
+		if (to)
+			p = &to->process();
+	} else {
+		p = find_locked(pid);
+	}
 	if (!p)
 		return kerr(ESRCH);
 	if (!info.signo)
@@ -474,54 +847,94 @@ KResult<void> Kernel::sigqueue(Task& t, int pid, const SigInfo& info)
 	// guest port keeps, is not queued.
 	std::uint64_t room = std::min<std::uint64_t>(self.rlimits[RLIMIT_SIGPENDING].rlim_cur,
 						      SigPending::max_queued_rt);
-	if (info.signo >= sigrtmin && info.code < 0 && p->pending.queued_rt() >= room)
+	const SigPending& into = to ? to->pending : p->pending;
+	if (info.signo >= sigrtmin && info.code < 0 && into.queued_rt() >= room)
 		return kerr(EAGAIN);
-	signal_locked(*p, info, self.pid);
+	if (to)
+		signal_locked(*to, info, self.pid);
+	else
+		signal_locked(*p, info, self.pid);
 	return {};
+}
+
+Task *Kernel::find_task_locked(int tgid, int tid)
+{
+	auto it = tasks_.find(tid);
+	if (it == tasks_.end() || !it->second || (tgid && it->second->process().pid != tgid))
+		return nullptr;
+	return it->second;
+}
+
+bool Kernel::prepare_signal_locked(Process& p, Task *to, int signo, int from)
+{
+	if (p.state == Process::State::zombie || p.exited)
+		return false;
+	// The thread it is for, or the process's first thread: whose mask
+	// says whether it is blocked.
+	if (!to && !p.tasks.empty())
+		to = p.tasks.front();
+	const std::uint64_t masked = to ? to->blocked | to->real_blocked : 0;
+	// Init takes from the guest's processes only the signals it has
+	// handlers for, as a pid namespace's init does (SIGNAL_UNKILLABLE):
+	// no guest process can stop or end the guest.  The guest port's own
+	// (SIGPIPE, the end of the run) still reach it.  A blocked one is
+	// queued, and dropped when taken if it has no handler then.
+	if (&p == init_ && from && p.actions[signo - 1].handler == 0 &&
+	    !(masked & sigbit(signo)))
+		return false;
+	// SIGCONT and SIGKILL undo a stop, pending or in force; a stop
+	// signal undoes a pending SIGCONT: in the process and each thread.
+	const std::uint64_t stops = sigbit(SIGSTOP) | sigbit(SIGTSTP) | sigbit(SIGTTIN) |
+				    sigbit(SIGTTOU);
+	if (signo == SIGCONT || signo == SIGKILL)
+		discard_locked(p, stops);
+	else if (sigbit(signo) & stops)
+		discard_locked(p, sigbit(SIGCONT));
+	if ((signo == SIGCONT || signo == SIGKILL) && p.state == Process::State::stopped) {
+		p.state = Process::State::running;
+		p.stop_unreported = false;
+		if (signo == SIGCONT) {
+			p.cont_unreported = true;
+			notify_parent_locked(p, CLD_CONTINUED);
+		}
+		p.wake.notify_all();
+	}
+
+	// A signal that would be ignored is dropped when sent, unless it
+	// is blocked by the thread it is for (the mask or the action may
+	// change before it is taken), or waited for by rt_sigtimedwait.
+	const SigAction& a = p.actions[signo - 1];
+	bool ignored = a.handler == reinterpret_cast<std::uint64_t>(SIG_IGN) ||
+		       (a.handler == 0 && sig_default(signo) == SigDefault::ignore);
+	return !ignored || signo == SIGKILL || signo == SIGSTOP || (masked & sigbit(signo));
 }
 
 bool Kernel::signal_locked(Process& p, const SigInfo& info, int from)
 {
 	const int signo = info.signo;
-	if (p.state == Process::State::zombie)
-		return false;
-	// Init takes from the guest's processes only the signals it has
-	// handlers for, as a pid namespace's init does (SIGNAL_UNKILLABLE):
-	// no guest process can stop or end the guest.  The guest port's own
-	// (SIGPIPE, the end of the run) still reach it.
-	if (&p == init_ && from && p.actions[signo - 1].handler == 0 &&
-	    !((p.blocked | p.real_blocked) & sigbit(signo)))
-		return false;
-	const std::uint64_t stops = sigbit(SIGSTOP) | sigbit(SIGTSTP) | sigbit(SIGTTIN) |
-				    sigbit(SIGTTOU);
-	if (signo == SIGCONT || signo == SIGKILL) {
-		discard_locked(p, stops);
-		if (p.state == Process::State::stopped) {
-			p.state = Process::State::running;
-			p.stop_unreported = false;
-			if (signo == SIGCONT) {
-				p.cont_unreported = true;
-				notify_parent_locked(p, CLD_CONTINUED);
-			}
-			p.wake.notify_all();
-		}
-	} else if (sigbit(signo) & stops) {
-		discard_locked(p, sigbit(SIGCONT));
-	}
-
-	// A signal that would be ignored is dropped when sent, unless it
-	// is blocked (the mask or the action may change before it is
-	// taken), or waited for by rt_sigtimedwait.
-	const SigAction& a = p.actions[signo - 1];
-	bool ignored = a.handler == reinterpret_cast<std::uint64_t>(SIG_IGN) ||
-		       (a.handler == 0 && sig_default(signo) == SigDefault::ignore);
-	if (ignored && signo != SIGKILL && signo != SIGSTOP &&
-	    !((p.blocked | p.real_blocked) & sigbit(signo)))
+	if (!prepare_signal_locked(p, nullptr, signo, from))
 		return false;
 	if (!p.pending.add(info))
 		return false;
-	if (p.deliverable() & sigbit(signo))
-		interrupt_locked(p);
+	// Linux's complete_signal(): a thread that does not block it takes
+	// it; if all do, it waits for one to unblock it.
+	for (Task *t : p.tasks)
+		if (t->deliverable() & sigbit(signo)) {
+			interrupt_locked(*t);
+			break;
+		}
+	return true;
+}
+
+bool Kernel::signal_locked(Task& t, const SigInfo& info, int from)
+{
+	const int signo = info.signo;
+	if (!prepare_signal_locked(t.process(), &t, signo, from))
+		return false;
+	if (!t.pending.add(info))
+		return false;
+	if (t.deliverable() & sigbit(signo))
+		interrupt_locked(t);
 	return true;
 }
 
@@ -545,64 +958,112 @@ SigInfo Kernel::dequeue_locked(Process& p, SigPending& from, int signo)
 void Kernel::discard_locked(Process& p, std::uint64_t mask)
 {
 	p.pending.discard(mask);
+	for (Task *o : p.tasks)
+		o->pending.discard(mask);
 	for (auto& [id, tm] : p.timers)
 		if (tm.queued && (mask & sigbit(tm.signo)))
 			tm.queued = false;
 }
 
-// Make p's thread look at its signals: out of a guest run (a kick), of
-// a host call (interrupt_signal), of a wait on p.wake.
-void Kernel::interrupt_locked(Process& p)
+void Kernel::flush_thread_pending_locked(Task& t)
 {
-	p.wake.notify_all();
-	if (!p.host_running)
-		return;
-	(void)p.task->vcpu().kick();
-	pthread_kill(p.host_id, interrupt_signal);
+	Process& p = t.process();
+	// A SIGEV_THREAD_ID timer's signal goes with its thread: the timer
+	// may queue another (for a thread that is gone, none).
+	for (const SigInfo& info : t.pending.queue)
+		if (info.code == SI_TIMER) {
+			auto it = p.timers.find(info.f.timer.tid);
+			if (it != p.timers.end())
+				it->second.queued = false;
+		}
+	t.pending = {};
 }
+
+bool Kernel::interrupted_locked(Task& t) const
+{
+	return t.exiting || t.process().exited || t.deliverable();
+}
+
+// Make t's thread look at its signals: out of a guest run (a kick), of
+// a host call (interrupt_signal), of a wait on its process's wake or
+// its Waiter.
+void Kernel::interrupt_locked(Task& t)
+{
+	t.process().wake.notify_all();
+	t.waiter().interrupt();
+	if (!t.host_running)
+		return;
+	(void)t.vcpu().kick();
+	pthread_kill(t.host_id, interrupt_signal);
+}
+
+namespace {
+
+// The signals a thread's own instruction raises (Linux's
+// SYNCHRONOUS_MASK).
+constexpr std::uint64_t synchronous_mask = sigbit(SIGSEGV) | sigbit(SIGBUS) | sigbit(SIGILL) |
+					   sigbit(SIGTRAP) | sigbit(SIGFPE) | sigbit(SIGSYS);
+
+} // namespace
 
 // The run loop, before the guest runs: each deliverable signal's action.
 void Kernel::handle_signals(Task& t)
 {
 	Process& p = t.process();
 	std::unique_lock lock(tasks_lock_);
+	// From here a signal interrupts the thread again.
+	t.waiter().clear_interrupt();
+	auto killed = [&] {
+		return p.exited || t.exiting || ((t.pending.set | p.pending.set) & sigbit(SIGKILL));
+	};
 	for (;;) {
+		// A group stop holds every thread until SIGCONT or SIGKILL.
+		p.wake.wait(lock, [&] {
+			return p.state != Process::State::stopped || killed();
+		});
+		if (p.exited || t.exiting)
+			return;
+		std::uint64_t ready = t.deliverable();
+		if (!ready)
+			break;
 		// The thread's own synchronous signal first (force_signal()
 		// made it deliverable), then SIGKILL, then the lowest number,
-		// as Linux takes them.
-		SigInfo info;
-		bool sync = t.pending.set != 0;
-		if (sync) {
-			info = dequeue_locked(p, t.pending, __builtin_ctzll(t.pending.set) + 1);
-		} else {
-			std::uint64_t ready = p.deliverable();
-			if (!ready)
-				break;
-			int n = (ready & sigbit(SIGKILL)) ? SIGKILL : __builtin_ctzll(ready) + 1;
-			info = dequeue_locked(p, p.pending, n);
-		}
+		// the thread's own (tkill) before the process's, as Linux's
+		// dequeue_signal() takes them.
+		const std::uint64_t own = ready & t.pending.set;
+		int n;
+		if (own & synchronous_mask)
+			n = __builtin_ctzll(own & synchronous_mask) + 1;
+		else if (ready & sigbit(SIGKILL))
+			n = SIGKILL;
+		else
+			n = __builtin_ctzll(own ? own : ready) + 1;
+		const bool mine = t.pending.set & sigbit(n);
+		SigInfo info = dequeue_locked(p, mine ? t.pending : p.pending, n);
 		const int signo = info.signo;
+		// A fault or trap of its own (SI_FROMKERNEL), as force_sig()
+		// sends it.
+		const bool fault = mine && (synchronous_mask & sigbit(signo)) && info.code > 0;
 		SigAction a = p.actions[signo - 1];
 		if (a.handler == reinterpret_cast<std::uint64_t>(SIG_IGN) && signo != SIGKILL &&
 		    signo != SIGSTOP)
 			continue;
 		if (a.handler > 1 && signo != SIGKILL && signo != SIGSTOP) {
-			std::uint64_t old = t.saved_mask.value_or(p.blocked);
+			std::uint64_t old = t.saved_mask.value_or(t.blocked);
 			t.saved_mask.reset();
-			p.blocked |= a.mask | ((a.flags & SA_NODEFER) ? 0 : sigbit(signo));
-			p.blocked &= ~(sigbit(SIGKILL) | sigbit(SIGSTOP));
+			t.blocked |= a.mask | ((a.flags & SA_NODEFER) ? 0 : sigbit(signo));
+			t.blocked &= ~(sigbit(SIGKILL) | sigbit(SIGSTOP));
 			if (a.flags & SA_RESETHAND)
 				p.actions[signo - 1] = {};
 			lock.unlock();
 			if (tracer_)
 				tracer_->signal(p.pid, info);
 			finish_restart(t, &a);
-			setup_frame(t, info, a, old);
+			if (setup_frame(t, info, a, old))
+				return;
 			// No frame could be written: the SIGSEGV that
 			// force_signal() made for it, now.
 			lock.lock();
-			if (!t.pending.set)
-				return;
 			continue;
 		}
 		// One another process sent init while it was blocked:
@@ -619,24 +1080,23 @@ void Kernel::handle_signals(Task& t)
 			// group: nobody would continue it.
 			if (signo != SIGSTOP && orphaned_pgrp_locked(p.pgid))
 				continue;
-			stop_locked(p, signo, lock);
+			stop_locked(p, signo);
 			continue;
 		case SigDefault::terminate:
 		case SigDefault::core:
-			lock.unlock();
 			if (tracer_)
 				tracer_->signal(p.pid, info);
 			// A fault or trap that nobody handles: the user is
 			// told where, as a shell says "Segmentation fault".
 			// The name is the guest's (PR_SET_NAME): escaped, as
-			// --trace does.
-			if (sync)
+			// --trace does.  It ends the whole thread group.
+			if (fault)
 				std::fprintf(stderr, "unpriv-run: %s killed by %s at rip %#llx "
 					     "(address %#llx)\n",
 					     escape(p.comm).c_str(), signal_name(signo).c_str(),
 					     static_cast<unsigned long long>(t.regs().rip),
 					     static_cast<unsigned long long>(info.f.fault.addr));
-			p.kill(signo);
+			group_exit_locked(p, signo & 0x7f);
 			return;
 		}
 	}
@@ -645,19 +1105,19 @@ void Kernel::handle_signals(Task& t)
 }
 
 // A synchronous signal of the thread's own instruction (a fault, a
-// trap, a frame that cannot be written), Linux's force_sig_info(): a
-// blocked or ignored one is unblocked and set back to its default
-// action, which kills; reset says to do that anyway (force_sigsegv()
-// for a handler that could not be run).
+// trap, a frame that cannot be written), Linux's force_sig_info(): for
+// the faulting thread; blocked or ignored, it is unblocked and set back
+// to its default action, which kills the thread group; reset says to do
+// that anyway (force_sigsegv() for a handler that could not be run).
 void Kernel::force_signal(Task& t, const SigInfo& info, bool reset)
 {
 	Process& p = t.process();
 	std::lock_guard lock(tasks_lock_);
 	SigAction& a = p.actions[info.signo - 1];
-	bool blocked = p.blocked & sigbit(info.signo);
+	bool blocked = t.blocked & sigbit(info.signo);
 	if (blocked || reset || a.handler == reinterpret_cast<std::uint64_t>(SIG_IGN)) {
 		a.handler = 0;
-		p.blocked &= ~sigbit(info.signo);
+		t.blocked &= ~sigbit(info.signo);
 	}
 	t.pending.add(info);
 }
@@ -671,18 +1131,19 @@ void Kernel::force_fault(Task& t, int signo, int code, std::uint64_t addr)
 	force_signal(t, info);
 }
 
-// A stop signal's default action: the parent is told, and the process
-// sleeps until SIGCONT or SIGKILL.
-void Kernel::stop_locked(Process& p, int signo, std::unique_lock<std::mutex>& lock)
+// A stop signal's default action: the parent is told, and every thread
+// of the process sleeps (in handle_signals()) until SIGCONT or SIGKILL.
+void Kernel::stop_locked(Process& p, int signo)
 {
+	if (p.state == Process::State::stopped)
+		return;
 	p.state = Process::State::stopped;
 	p.stop_signal = signo;
 	p.stop_unreported = true;
 	p.cont_unreported = false;
 	notify_parent_locked(p, CLD_STOPPED);
-	p.wake.wait(lock, [&] {
-		return p.state != Process::State::stopped || (p.pending.set & sigbit(SIGKILL));
-	});
+	for (Task *o : p.tasks)
+		interrupt_locked(*o);
 }
 
 // A system call a signal interrupted: restarted when no handler runs,
@@ -701,7 +1162,7 @@ void Kernel::finish_restart(Task& t, const SigAction *handler)
 	// rt_sigsuspend's mask was for the wait only.
 	if (t.saved_mask) {
 		std::lock_guard lock(tasks_lock_);
-		t.process().blocked = *t.saved_mask;
+		t.blocked = *t.saved_mask;
 		t.saved_mask.reset();
 	}
 	// -ERESTART_RESTARTBLOCK: restart_syscall() goes on with what

@@ -64,7 +64,7 @@ constexpr std::uint64_t min_sigstksz = 2048;
 
 // --- the frame -----------------------------------------------------------------
 
-void Kernel::setup_frame(Task& t, const SigInfo& info, const SigAction& act,
+bool Kernel::setup_frame(Task& t, const SigInfo& info, const SigAction& act,
 			 std::uint64_t old_mask)
 {
 	unpriv::Regs& r = t.regs();
@@ -125,7 +125,7 @@ void Kernel::setup_frame(Task& t, const SigInfo& info, const SigAction& act,
 		// No room for the frame (or no way back from it): as Linux's
 		// force_sigsegv(), fatal when it was SIGSEGV's own.
 		force_signal(t, SigInfo::from_process(SIGSEGV, SI_KERNEL, 0, 0), signo == SIGSEGV);
-		return;
+		return false;
 	}
 	if (t.sas_flags & ss_autodisarm) {
 		t.sas_sp = t.sas_size = 0;
@@ -139,6 +139,7 @@ void Kernel::setup_frame(Task& t, const SigInfo& info, const SigAction& act,
 	r.rip = act.handler;
 	r.rflags &= ~std::uint64_t{0x10500};	// DF, RF, TF
 	r.cs = unpriv::cs_64;
+	return true;
 }
 
 SysResult Kernel::sigreturn(Task& t)
@@ -167,7 +168,7 @@ SysResult Kernel::sigreturn(Task& t)
 	t.restart_block.fn = nullptr;
 	{
 		std::lock_guard lock(tasks_lock_);
-		t.process().blocked = f->uc.sigmask & ~unblockable;
+		t.blocked = f->uc.sigmask & ~unblockable;
 	}
 	// The alternate stack the frame saved, as sigaltstack() would set
 	// it from the restored stack pointer (Linux's restore_altstack():
@@ -221,27 +222,27 @@ KResult<SigAction> Kernel::sigaction(Task& t, int signo, const SigAction *act)
 	return old;
 }
 
+// The calling thread's mask.  A signal it unblocks is taken before
+// the guest runs again (the run loop looks).
 std::uint64_t Kernel::sigprocmask(Task& t, int how, const std::uint64_t *set)
 {
-	Process& p = t.process();
 	std::lock_guard lock(tasks_lock_);
-	std::uint64_t old = p.blocked;
+	std::uint64_t old = t.blocked;
 	if (set) {
 		switch (how) {
-		case SIG_BLOCK: p.blocked |= *set; break;
-		case SIG_UNBLOCK: p.blocked &= ~*set; break;
-		default: p.blocked = *set; break;
+		case SIG_BLOCK: t.blocked |= *set; break;
+		case SIG_UNBLOCK: t.blocked &= ~*set; break;
+		default: t.blocked = *set; break;
 		}
-		p.blocked &= ~unblockable;
+		t.blocked &= ~unblockable;
 	}
 	return old;
 }
 
 std::uint64_t Kernel::sigpending(Task& t)
 {
-	Process& p = t.process();
 	std::lock_guard lock(tasks_lock_);
-	return (p.pending.set | t.pending.set) & p.blocked;
+	return (t.pending.set | t.process().pending.set) & t.blocked;
 }
 
 SysResult Kernel::sigsuspend(Task& t, std::optional<std::uint64_t> mask)
@@ -249,10 +250,10 @@ SysResult Kernel::sigsuspend(Task& t, std::optional<std::uint64_t> mask)
 	Process& p = t.process();
 	std::unique_lock lock(tasks_lock_);
 	if (mask) {
-		t.saved_mask = p.blocked;
-		p.blocked = *mask & ~unblockable;
+		t.saved_mask = t.blocked;
+		t.blocked = *mask & ~unblockable;
 	}
-	p.wake.wait(lock, [&] { return p.deliverable() != 0; });
+	p.wake.wait(lock, [&] { return interrupted_locked(t); });
 	return -erestartnohand;
 }
 
@@ -262,14 +263,14 @@ KResult<SigInfo> Kernel::sigtimedwait(Task& t, std::uint64_t set,
 	Process& p = t.process();
 	set &= ~unblockable;
 	std::unique_lock lock(tasks_lock_);
-	auto ready = [&] { return p.pending.set & set; };
+	auto ready = [&] { return (t.pending.set | p.pending.set) & set; };
 	if (!ready() && deadline != 0) {
 		// Linux's do_sigtimedwait(): what is waited for is unblocked
 		// for the wait, so that it wakes the thread; what else
 		// comes ends the wait (EINTR) and is taken after it.
-		p.real_blocked = p.blocked;
-		p.blocked &= ~set;
-		auto woken = [&] { return p.deliverable() != 0; };
+		t.real_blocked = t.blocked;
+		t.blocked &= ~set;
+		auto woken = [&] { return interrupted_locked(t); };
 		if (deadline) {
 			using std::chrono::steady_clock;
 			steady_clock::time_point until{std::chrono::nanoseconds(*deadline)};
@@ -277,29 +278,30 @@ KResult<SigInfo> Kernel::sigtimedwait(Task& t, std::uint64_t set,
 		} else {
 			p.wake.wait(lock, woken);
 		}
-		p.blocked = p.real_blocked;
-		p.real_blocked = 0;
+		t.blocked = t.real_blocked;
+		t.real_blocked = 0;
 	}
-	if (std::uint64_t r = ready())
+	// The thread's own first, then the process's (dequeue_signal()).
+	if (std::uint64_t r = t.pending.set & set)
+		return dequeue_locked(p, t.pending, __builtin_ctzll(r) + 1);
+	if (std::uint64_t r = p.pending.set & set)
 		return dequeue_locked(p, p.pending, __builtin_ctzll(r) + 1);
-	return kerr(p.deliverable() ? static_cast<int>(eintr_final) : EAGAIN);
+	return kerr(interrupted_locked(t) ? static_cast<int>(eintr_final) : EAGAIN);
 }
 
 bool Kernel::set_wait_mask(Task& t, std::uint64_t mask)
 {
-	Process& p = t.process();
 	std::lock_guard lock(tasks_lock_);
-	t.saved_mask = p.blocked;
-	p.blocked = mask & ~unblockable;
-	return p.deliverable() == 0;
+	t.saved_mask = t.blocked;
+	t.blocked = mask & ~unblockable;
+	return !interrupted_locked(t);
 }
 
 void Kernel::restore_wait_mask(Task& t)
 {
-	Process& p = t.process();
 	std::lock_guard lock(tasks_lock_);
 	if (t.saved_mask)
-		p.blocked = *t.saved_mask;
+		t.blocked = *t.saved_mask;
 	t.saved_mask.reset();
 }
 

@@ -47,7 +47,6 @@ Process::Process(int pid, std::unique_ptr<Mm> mm)
 Process::Process(int pid, const Process& parent)
 	: pid(pid), cred(parent.cred), rlimits(parent.rlimits), umask(parent.umask),
 	  pgid(parent.pgid), sid(parent.sid), ctty(parent.ctty), actions(parent.actions),
-	  blocked(parent.blocked),
 	  fds(parent.fds), cwd(parent.cwd), exe(parent.exe), exe_id(parent.exe_id),
 	  comm(parent.comm), arg_start(parent.arg_start), arg_end(parent.arg_end),
 	  env_start(parent.env_start), env_end(parent.env_end), shown(parent.shown),
@@ -70,22 +69,6 @@ SigDefault sig_default(int signo) noexcept
 		// The real-time signals too: terminate.
 		return SigDefault::terminate;
 	}
-}
-
-void Process::exit(int code)
-{
-	if (exited)
-		return;
-	exited = true;
-	wait_status = (code & 0xff) << 8;
-}
-
-void Process::kill(int signo)
-{
-	if (exited)
-		return;
-	exited = true;
-	wait_status = signo & 0x7f;
 }
 
 } // namespace guest

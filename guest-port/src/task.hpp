@@ -1,13 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0
 //
-// Process and Task: a guest process (a thread group, Linux's
-// signal_struct, mm, files and fs together) and a guest thread (its
-// registers: a vcpu).  A process has one thread, and that thread one
-// host thread of its own (see kernel.hpp for why, and for the locks).
+// Process and Task: a guest process (a thread group: Linux's
+// signal_struct, with the files, fs context and signal handlers its
+// threads share) and a guest thread (its registers: a vcpu, its signal
+// mask and pending set).  Each thread runs on a host thread of its own
+// (see kernel.hpp for why, and for the locks).  The memory (Mm) is
+// shared by the threads, and by a CLONE_VM child, and has its own lock.
 //
-// Locks: [own] fields are touched by the process's own host thread only
-// (and by the thread that forks it, before it runs); [tasks] fields are
-// guarded by Kernel::tasks_lock_.
+// Locks: [own] fields of a Task are touched by its own host thread
+// only (and by the thread that makes it, before it runs); [group]
+// fields of a Process by its threads, unlocked: they are set by calls
+// (chdir, umask, setrlimit, prctl) that Linux guards with locks a
+// racing thread can see either side of, and the guest port too, but
+// for the torn read such a race could make, which is the guest's own
+// doing; [tasks] fields are guarded by Kernel::tasks_lock_.  The
+// FdTable and the Mm lock themselves.
 #pragma once
 
 #include <pthread.h>
@@ -36,10 +43,12 @@
 #include "sigqueue.hpp"
 #include "stats.hpp"
 #include "sys/syscall.hpp"
+#include "wait.hpp"
 
 namespace guest {
 
 class Kernel;
+class Task;
 
 struct Credentials {
 	uid_t ruid, euid, suid, fsuid;
@@ -69,6 +78,7 @@ struct GuestTimer {
 	int clock = 0;			// CLOCK_REALTIME or CLOCK_MONOTONIC
 	int notify = 0;			// SIGEV_SIGNAL, SIGEV_NONE, SIGEV_THREAD_ID
 	int signo = 0;
+	int tid = 0;			// SIGEV_THREAD_ID: the thread's; 0: the process
 	std::uint64_t value = 0;	// sigev_value, the signal's si_value
 	std::int64_t expires = 0;
 	std::int64_t interval = 0;
@@ -89,10 +99,20 @@ public:
 	// signals, the process tree).
 	Process(int pid, const Process& parent);
 
-	const int pid;
-	Credentials cred;	// [own]
-	std::array<struct rlimit, RLIM_NLIMITS> rlimits;	// [own]
-	mode_t umask = 022;	// [own]
+	const int pid;		// the thread group's id: its leader's tid
+	Credentials cred;	// [group]
+	std::array<struct rlimit, RLIM_NLIMITS> rlimits;	// [group]
+	mode_t umask = 022;	// [group]
+
+	// The threads, Linux's thread_group list.  [tasks]
+	std::vector<Task *> tasks;
+	// The host threads of its threads, by tid, to join once they end
+	// (the first process's first thread is unpriv-run's own).  [tasks]
+	std::map<int, std::thread> host_threads;
+	// The thread in execve() that the others wait to die for.  [tasks]
+	Task *execing = nullptr;
+	// Threads clone() is making, not in tasks yet.  [tasks]
+	int starting = 0;
 
 	// The process tree and its ids, Linux's task_struct and
 	// signal_struct fields of those names.  [tasks]
@@ -110,51 +130,45 @@ public:
 	bool cont_unreported = false;	// continued since then (WCONTINUED)
 	int stop_signal = 0;
 
-	// Signals: dispositions, the blocked set (a thread's; its mask
-	// before rt_sigtimedwait unblocked what it waits for, Linux's
-	// real_blocked), the signals pending for the process.  [tasks]
+	// Signals: dispositions (shared by the threads: CLONE_SIGHAND),
+	// the process's pending set (Linux's shared_pending: kill(2),
+	// sigqueue and the guest port's own; each thread has its own too).
+	// [tasks]
 	std::array<SigAction, nsig> actions{};
-	std::uint64_t blocked = 0;
-	std::uint64_t real_blocked = 0;
 	SigPending pending;
 	// The interval timer (ITIMER_REAL, alarm) and the POSIX timers by
 	// id (Linux's signal_struct real_timer and posix_timers).  [tasks]
 	GuestTimer real_timer;
 	std::map<int, GuestTimer> timers;
 	int next_timer_id = 0;
-	// A blocking call of the process's thread waits here, with
+	// A blocking call of the process's threads waits here, with
 	// tasks_lock_ held: woken by a signal for it, a change of state of
-	// one of its children, a vfork child's exec or exit.
+	// one of its children, a vfork child's exec or exit, a thread's
+	// exit, a stop's end.
 	std::condition_variable wake;
 	bool vfork_done = false;	// our vfork child let go of us
 
-	// The process's host thread (not the first process's: that runs on
-	// unpriv-run's main thread).  [tasks]
-	std::thread host_thread;
-	pthread_t host_id{};
-	bool host_running = false;	// host_id may be signalled
-	class Task *task = nullptr;	// its thread, while host_running
-
-	// Any signal pending and not blocked (SIGKILL and SIGSTOP cannot
-	// be).  [tasks]
-	[[nodiscard]] std::uint64_t deliverable() const noexcept
-	{
-		return pending.set & ~(blocked & ~(sigbit(SIGKILL) | sigbit(SIGSTOP)));
-	}
+	// The thread group is ending (exit_group, a fatal signal, the end
+	// of the guest): each thread leaves the run loop.  Set under
+	// tasks_lock_, read by the threads' run loops without it.
+	std::atomic<bool> exited = false;
 
 	[[nodiscard]] Mm& mm() noexcept { return *mm_; }
 	[[nodiscard]] bool has_mm() const noexcept { return mm_ != nullptr; }
-	// execve(): the new memory in, the old out.
-	std::unique_ptr<Mm> replace_mm(std::unique_ptr<Mm> mm) noexcept
+	[[nodiscard]] const std::shared_ptr<Mm>& shared_mm() const noexcept { return mm_; }
+	// execve() and the end: the new memory in, the old out.  Only
+	// when the process has one thread, the caller.
+	std::shared_ptr<Mm> replace_mm(std::shared_ptr<Mm> mm) noexcept
 	{
 		std::swap(mm, mm_);
 		return mm;
 	}
-	FdTable fds;
+	FdTable fds;	// locks itself
 	// The current directory: a directory file, a host one or one of
-	// the guest port's own.
+	// the guest port's own.  [group]
 	std::shared_ptr<File> cwd;
 
+	// [group], set by execve (the process has one thread then):
 	std::string exe;	// the executable's guest path
 	// The running executable's host identity (st_dev, st_ino): it may
 	// not be written (ETXTBSY), as Linux's deny_write_access().
@@ -165,10 +179,8 @@ public:
 	std::uint64_t arg_start = 0, arg_end = 0, env_start = 0, env_end = 0;
 
 	// The wait status once the process is gone: exit code << 8, or
-	// the signal that ended it.  exited is [own]: the run loop ends
-	// when it is set; wait_status is [tasks] once the process is a
-	// zombie.
-	bool exited = false;
+	// the signal that ended it: the first exit_group() or fatal signal
+	// sets it, with exited.  [tasks]
 	int wait_status = 0;
 
 	// What others see of the process (/proc/PID, getrusage, wait4,
@@ -178,8 +190,10 @@ public:
 		std::string cmdline, environ;	// at exec: argv, envp, NUL after each
 	} shown;
 	std::uint64_t start_ns = 0;	// CLOCK_BOOTTIME when it was made
-	pid_t host_tid = 0;		// its host thread, while host_running
-	pid_t stub_pid = 0;		// ptrace, seccomp: its address space's stub
+	// Its first thread's host thread and stub (ptrace, seccomp), while
+	// it runs: the CPU time counted (the other threads' is not yet).
+	pid_t host_tid = 0;
+	pid_t stub_pid = 0;
 	CpuTimes cpu_gone;		// of stubs gone at exec; all of it once a zombie
 	CpuTimes cpu_children;		// of the children it reaped, theirs included
 	int nice = 0;			// setpriority()
@@ -187,11 +201,8 @@ public:
 	// Its memory's size, kept by its thread at each change.  Atomic.
 	std::atomic<std::uint64_t> vsize = 0;
 
-	void exit(int code);		// exit_group()
-	void kill(int signo);		// ended by a signal
-
 private:
-	std::unique_ptr<Mm> mm_;
+	std::shared_ptr<Mm> mm_;	// [tasks] to change; its threads' while they run
 };
 
 class Task {
@@ -203,7 +214,10 @@ public:
 
 	[[nodiscard]] Kernel& kernel() noexcept { return kernel_; }
 	[[nodiscard]] Process& process() noexcept { return process_; }
-	[[nodiscard]] Mm& mm() noexcept { return process_.mm(); }
+	// The memory: the process's, or while execve() loads a program the
+	// new memory it loads into.
+	[[nodiscard]] Mm& mm() noexcept { return exec_mm_ ? *exec_mm_ : process_.mm(); }
+	void set_exec_mm(Mm *mm) noexcept { exec_mm_ = mm; }
 	[[nodiscard]] unpriv::Vcpu& vcpu() noexcept { return vcpu_; }
 	[[nodiscard]] unpriv::Regs& regs() noexcept { return vcpu_.regs(); }
 	// execve(): a vcpu in its initial state, the registers kept.
@@ -230,10 +244,6 @@ public:
 		std::uint64_t rmtp = 0;
 	} restart_block;
 
-	// The synchronous signals of this thread's own instructions (a
-	// fault, a trap), taken before any other: Linux's task->pending
-	// for force_sig().  [tasks]
-	SigPending pending;
 	// The last trap's number, error code and address, for the next
 	// frame's sigcontext (Linux's thread.trap_nr, error_code, cr2).
 	// [own]
@@ -255,15 +265,50 @@ public:
 
 	Stats stats;	// [own]; merged into the kernel's at the end
 
-	const int tid;
-	std::uint64_t clear_child_tid = 0;	// set_tid_address
-	std::uint64_t robust_list = 0;		// set_robust_list
-	std::uint64_t robust_list_len = 0;
+	// The thread id: a new one, or the process's pid for its first
+	// thread, and for the thread that execs.  [tasks] (its own thread
+	// may read it unlocked: only its execve() changes it)
+	int tid;
+	std::uint64_t clear_child_tid = 0;	// [own] set_tid_address
+	std::uint64_t robust_list = 0;		// [own] set_robust_list
+	std::uint64_t robust_list_len = 0;	// [own]
+
+	// Signals: the thread's mask, its mask before rt_sigtimedwait
+	// unblocked what it waits for (Linux's real_blocked), and what was
+	// sent to it alone: tkill, tgkill, and the synchronous signals of
+	// its own instructions (a fault, a trap: force_signal()), which are
+	// taken before any other (Linux's task->pending).  [tasks]
+	std::uint64_t blocked = 0;
+	std::uint64_t real_blocked = 0;
+	SigPending pending;
+	// This thread alone ends (exit(2), or another thread's execve).
+	// [tasks], read unlocked by its own run loop.
+	std::atomic<bool> exiting = false;
+	int exit_code = 0;	// [tasks] exit(2)'s, the process's if last
+
+	// Its host thread, while it runs the guest or the guest port for
+	// it: signalled (interrupt_signal) to break a blocking host call.
+	// [tasks]
+	pthread_t host_id{};
+	bool host_running = false;
+
+	// Any signal pending for the thread and not blocked by it (SIGKILL
+	// and SIGSTOP cannot be).  [tasks]
+	[[nodiscard]] std::uint64_t deliverable() const noexcept
+	{
+		return (pending.set | process_.pending.set) &
+		       ~(blocked & ~(sigbit(SIGKILL) | sigbit(SIGSTOP)));
+	}
+
+	// The one way to block (wait.hpp).
+	[[nodiscard]] Waiter& waiter() noexcept { return waiter_; }
 
 private:
 	Kernel& kernel_;
 	Process& process_;
 	unpriv::Vcpu vcpu_;
+	Mm *exec_mm_ = nullptr;		// [own]
+	Waiter waiter_;
 };
 
 } // namespace guest

@@ -102,7 +102,14 @@ void Kernel::fire_locked(Process& p, GuestTimer& tm, int id, std::int64_t now)
 	info.f.timer.tid = id;
 	info.f.timer.value = tm.value;
 	tm.overrun = missed;
-	tm.queued = signal_locked(p, info, 0);
+	if (tm.tid) {
+		// SIGEV_THREAD_ID: for that thread alone; none once it is
+		// gone (its tid may be another's by then: not of p).
+		Task *to = find_task_locked(p.pid, tm.tid);
+		tm.queued = to && signal_locked(*to, info, 0);
+	} else {
+		tm.queued = signal_locked(p, info, 0);
+	}
 }
 
 namespace {
@@ -140,6 +147,10 @@ KResult<int> Kernel::timer_create(Task& t, const GuestTimer& how, bool value_is_
 	// its sigqueue): RLIMIT_SIGPENDING bounds them.
 	if (p.timers.size() >= p.rlimits[RLIMIT_SIGPENDING].rlim_cur)
 		return kerr(EAGAIN);
+	// SIGEV_THREAD_ID: a thread of the caller's process (Linux's
+	// good_sigevent()).
+	if (how.tid && !find_task_locked(p.pid, how.tid))
+		return kerr(EINVAL);
 	int id = p.next_timer_id;
 	while (p.timers.count(id))
 		id = (id + 1) & INT_MAX;
@@ -195,8 +206,11 @@ KResult<void> Kernel::timer_delete(Task& t, int id)
 	if (it == p.timers.end())
 		return kerr(EINVAL);
 	// Its pending signal goes with it (Linux's sigqueue_free()).
-	if (it->second.queued)
+	if (it->second.queued) {
 		p.pending.remove_timer(id);
+		for (Task *o : p.tasks)
+			o->pending.remove_timer(id);
+	}
 	p.timers.erase(it);
 	return {};
 }

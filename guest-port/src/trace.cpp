@@ -211,10 +211,11 @@ void Tracer::emit(std::string line)
 void Tracer::syscall(Task& t, std::uint64_t nr, bool compat, const SysArgs& a,
 		     const SyscallEntry *entry, SysResult ret)
 {
-	// As strace -f: a line of any process but the first says whose.
+	// As strace -f: a line of any thread but the first process's first
+	// says whose (its tid).
 	std::string line;
-	if (t.process().pid != 1)
-		line = "[pid " + std::to_string(t.process().pid) + "] ";
+	if (t.tid != 1)
+		line = "[pid " + std::to_string(t.tid) + "] ";
 	const char *name = compat ? nullptr : syscall_name(nr);
 	if (entry && entry->name) {
 		line += entry->name;

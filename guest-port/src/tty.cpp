@@ -145,7 +145,7 @@ KResult<void> Kernel::tty_check(Task& t, dev_t tty, int signo)
 	if (!fg || fg == self.pgid)
 		return {};
 	const SigAction& a = self.actions[signo - 1];
-	if ((self.blocked & sigbit(signo)) || a.handler == reinterpret_cast<std::uint64_t>(SIG_IGN))
+	if ((t.blocked & sigbit(signo)) || a.handler == reinterpret_cast<std::uint64_t>(SIG_IGN))
 		return signo == SIGTTIN ? KResult<void>(kerr(EIO)) : KResult<void>{};
 	if (orphaned_pgrp_locked(self.pgid))
 		return kerr(EIO);

@@ -3,10 +3,29 @@
 
 namespace guest {
 
+FdTable::FdTable(const FdTable& o) : limit_(o.limit_.load())
+{
+	std::lock_guard lock(o.lock_);
+	slots_ = o.slots_;
+}
+
+FdTable& FdTable::operator=(FdTable&& o) noexcept
+{
+	std::vector<Slot> old;
+	{
+		std::scoped_lock lock(lock_, o.lock_);
+		old.swap(slots_);
+		slots_ = std::move(o.slots_);
+		limit_ = o.limit_.load();
+	}
+	return *this;
+}
+
 KResult<int> FdTable::install(std::shared_ptr<File> file, bool cloexec, int min)
 {
 	if (min < 0)
 		return kerr(EINVAL);
+	std::lock_guard lock(lock_);
 	for (auto fd = static_cast<unsigned>(min); fd < limit_; fd++) {
 		if (fd >= slots_.size())
 			slots_.resize(fd + 1);
@@ -22,15 +41,22 @@ KResult<int> FdTable::install_at(int fd, std::shared_ptr<File> file, bool cloexe
 {
 	if (fd < 0 || static_cast<unsigned>(fd) >= limit_)
 		return kerr(EBADF);
+	// The old file is released after the slot is reused, as dup2 does.
+	Slot old;
+	std::lock_guard lock(lock_);
 	if (static_cast<unsigned>(fd) >= slots_.size())
 		slots_.resize(static_cast<unsigned>(fd) + 1);
-	// The old file is released after the slot is reused, as dup2 does.
-	auto old = std::exchange(slots_[static_cast<unsigned>(fd)],
-				 Slot{std::move(file), cloexec});
+	old = std::exchange(slots_[static_cast<unsigned>(fd)], Slot{std::move(file), cloexec});
 	return fd;
 }
 
 std::shared_ptr<File> FdTable::get(int fd) const
+{
+	std::lock_guard lock(lock_);
+	return get_locked(fd);
+}
+
+std::shared_ptr<File> FdTable::get_locked(int fd) const
 {
 	if (fd < 0 || static_cast<unsigned>(fd) >= slots_.size())
 		return nullptr;
@@ -39,9 +65,11 @@ std::shared_ptr<File> FdTable::get(int fd) const
 
 KResult<void> FdTable::close(int fd)
 {
-	if (!get(fd))
+	Slot old;
+	std::lock_guard lock(lock_);
+	if (!get_locked(fd))
 		return kerr(EBADF);
-	slots_[static_cast<unsigned>(fd)] = {};
+	old = std::exchange(slots_[static_cast<unsigned>(fd)], Slot{});
 	while (!slots_.empty() && !slots_.back().file)
 		slots_.pop_back();
 	return {};
@@ -49,17 +77,20 @@ KResult<void> FdTable::close(int fd)
 
 bool FdTable::cloexec(int fd) const
 {
-	return get(fd) && slots_[static_cast<unsigned>(fd)].cloexec;
+	std::lock_guard lock(lock_);
+	return get_locked(fd) && slots_[static_cast<unsigned>(fd)].cloexec;
 }
 
 void FdTable::set_cloexec(int fd, bool on)
 {
-	if (get(fd))
+	std::lock_guard lock(lock_);
+	if (get_locked(fd))
 		slots_[static_cast<unsigned>(fd)].cloexec = on;
 }
 
 std::vector<int> FdTable::fds() const
 {
+	std::lock_guard lock(lock_);
 	std::vector<int> out;
 	for (unsigned fd = 0; fd < slots_.size(); fd++)
 		if (slots_[fd].file)

@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 //
 // FdTable: a process's file descriptors, each an open file description
-// and its close-on-exec flag.
+// and its close-on-exec flag.  Shared by the process's threads: lock_,
+// a leaf, guards it (a file a call drops is released after it).
 #pragma once
 
 #include <memory>
+#include <atomic>
+#include <mutex>
 #include <vector>
 
 #include "common.hpp"
@@ -16,6 +19,10 @@ class FdTable {
 public:
 	// RLIMIT_NOFILE's soft limit, as the guest sees it.
 	static constexpr unsigned default_limit = 1024;
+
+	FdTable() = default;
+	FdTable(const FdTable& o);
+	FdTable& operator=(FdTable&& o) noexcept;
 
 	// The lowest free descriptor >= min: EMFILE past the limit.
 	KResult<int> install(std::shared_ptr<File> file, bool cloexec, int min = 0);
@@ -40,8 +47,11 @@ private:
 		std::shared_ptr<File> file;
 		bool cloexec = false;
 	};
-	std::vector<Slot> slots_;
-	unsigned limit_ = default_limit;
+	[[nodiscard]] std::shared_ptr<File> get_locked(int fd) const;
+
+	mutable std::mutex lock_;
+	std::vector<Slot> slots_;		// lock_
+	std::atomic<unsigned> limit_ = default_limit;
 };
 
 } // namespace guest

@@ -83,7 +83,7 @@ KResult<std::uint64_t> build_stack(Task& t, const std::string& execfn,
 				   const std::vector<std::pair<std::uint64_t, std::uint64_t>>& aux_in)
 {
 	Process& p = t.process();
-	std::uint64_t top = p.mm().stack_top() - sizeof(std::uint64_t);
+	std::uint64_t top = t.mm().stack_top() - sizeof(std::uint64_t);
 	std::vector<std::byte> area;	// [top - area.size(), top)
 	auto push = [&](const void *data, std::size_t len) {
 		area.insert(area.begin(), static_cast<const std::byte *>(data),

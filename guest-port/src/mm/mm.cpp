@@ -66,8 +66,11 @@ bool mergeable(const Vma& a, const Vma& b)
 } // namespace
 
 Mm::Mm(PhysMemory& phys, unpriv::AddressSpace as, std::vector<AddrRange> reserved)
-	: phys_(phys), as_(std::move(as)), reserved_(std::move(reserved))
+	: phys_(phys), reserved_(std::move(reserved)),
+	  shared_(as.kind() == unpriv::BackendKind::module)
 {
+	auto m = std::make_unique<Mirror>(Mirror{std::move(as), std::this_thread::get_id()});
+	mirrors_.push_back(std::move(m));
 	std::sort(reserved_.begin(), reserved_.end(),
 		  [](const AddrRange& a, const AddrRange& b) { return a.start > b.start; });
 	for (const auto& r : reserved_)
@@ -80,10 +83,13 @@ Mm::~Mm()
 	for (auto& [start, v] : vmas_)
 		if (v.phys && !v.kernel_pages)
 			phys_.free(*v.phys, v.len());
+	for (const auto& d : deferred_)
+		phys_.free(d.off, d.len);
 }
 
 KResult<std::unique_ptr<Mm>> Mm::fork(unpriv::AddressSpace as) const
 {
+	std::lock_guard lock(lock_);
 	auto child = std::make_unique<Mm>(phys_, std::move(as));
 	child->reserved_ = reserved_;
 	child->top_ = top_;
@@ -154,6 +160,7 @@ bool Mm::runnable(std::uint64_t addr) const noexcept
 
 const Vma *Mm::find(std::uint64_t addr) const
 {
+	std::lock_guard lock(lock_);
 	auto it = first_ending_after(addr);
 	if (it == vmas_.end() || it->first > addr)
 		return nullptr;
@@ -190,7 +197,7 @@ void Mm::remove(std::uint64_t start, std::uint64_t end)
 	for (auto it = vmas_.lower_bound(start);
 	     it != vmas_.end() && it->first < end;) {
 		if (it->second.phys && !it->second.kernel_pages)
-			phys_.free(*it->second.phys, it->second.len());
+			release_phys(*it->second.phys, it->second.len());
 		it = vmas_.erase(it);
 	}
 }
@@ -367,14 +374,14 @@ void Mm::host_ops(const Vma& v, std::uint64_t start, std::uint64_t end,
 	}
 }
 
-KResult<void> Mm::commit(const std::vector<unpriv::AsOp>& ops)
+KResult<void> Mm::apply(Mirror& m, const std::vector<unpriv::AsOp>& ops)
 {
 	if (ops.empty())
 		return {};
 	stats_.backend_calls++;
 	auto r = ops.size() == 1 && ops[0].kind == unpriv::AsOp::Kind::map
-			 ? as_.map(ops[0].m)
-			 : as_.batch(ops);
+			 ? m.as.map(ops[0].m)
+			 : m.as.batch(ops);
 	if (r)
 		return {};
 	if (!failure_)
@@ -382,9 +389,178 @@ KResult<void> Mm::commit(const std::vector<unpriv::AsOp>& ops)
 	return kerr(ENOMEM);
 }
 
+// The change ops make: in the caller's mirror now; in the others, by
+// the log, before they run again.
+KResult<void> Mm::commit(const std::vector<unpriv::AsOp>& ops)
+{
+	if (ops.empty()) {
+		reclaim();
+		return {};
+	}
+	Mirror *m = own();
+	if (m)
+		catch_up(*m);
+	auto r = m ? apply(*m, ops) : KResult<void>{};
+	if (!shared_) {
+		std::uint64_t start = UINT64_MAX, end = 0;
+		for (const auto& op : ops) {
+			start = std::min(start, op.m.addr);
+			end = std::max(end, op.m.addr + op.m.len);
+		}
+		log_.push_back({++gen_, start, end});
+		if (m)
+			m->gen = gen_;
+		for (auto& o : mirrors_)
+			if (o.get() != m && o->running)
+				(void)o->running->kick();
+		trim_log();
+	}
+	reclaim();
+	return r;
+}
+
+Mm::Mirror *Mm::own()
+{
+	if (shared_)
+		return mirrors_.empty() ? nullptr : mirrors_.front().get();
+	auto self = std::this_thread::get_id();
+	for (auto& m : mirrors_)
+		if (m->owner == self)
+			return m.get();
+	return nullptr;
+}
+
+void Mm::catch_up(Mirror& m)
+{
+	if (m.gen == gen_)
+		return;
+	std::vector<unpriv::AsOp> ops;
+	if (log_.empty() || log_.front().gen > m.gen + 1) {
+		// Behind what the log keeps: the whole list again.
+		ops_for(user_min, top_, ops);
+	} else {
+		// The ranges changed since, merged: a range changed many
+		// times (malloc's arenas, a thread's stack) is synced once.
+		std::vector<std::pair<std::uint64_t, std::uint64_t>> ranges;
+		for (const auto& c : log_)
+			if (c.gen > m.gen)
+				ranges.emplace_back(c.start, c.end);
+		std::sort(ranges.begin(), ranges.end());
+		for (std::size_t i = 0; i < ranges.size();) {
+			auto [start, end] = ranges[i];
+			for (i++; i < ranges.size() && ranges[i].first <= end; i++)
+				end = std::max(end, ranges[i].second);
+			ops_for(start, end, ops);
+		}
+	}
+	(void)apply(m, ops);
+	m.gen = gen_;
+	trim_log();
+}
+
+// The log keeps what the most behind mirror lacks, and a bounded number
+// of changes: one further behind syncs the whole list.
+void Mm::trim_log()
+{
+	std::uint64_t oldest = gen_;
+	for (const auto& o : mirrors_)
+		oldest = std::min(oldest, o->gen);
+	while (!log_.empty() && (log_.front().gen <= oldest || log_.size() > 1024))
+		log_.pop_front();
+}
+
+KResult<void> Mm::attach(unpriv::AddressSpace as)
+{
+	std::lock_guard lock(lock_);
+	if (shared_)
+		return {};
+	auto m = std::make_unique<Mirror>(Mirror{std::move(as), std::this_thread::get_id()});
+	// A new mirror is empty: only the mappings to make.
+	std::vector<unpriv::AsOp> ops;
+	for (const auto& [start, v] : vmas_)
+		host_ops(v, v.start, v.end, ops);
+	if (auto r = apply(*m, ops); !r)
+		return r;
+	m->gen = gen_;
+	mirrors_.push_back(std::move(m));
+	return {};
+}
+
+unpriv::AddressSpace& Mm::address_space()
+{
+	std::lock_guard lock(lock_);
+	Mirror *m = own();
+	assert(m);
+	return m->as;
+}
+
+void Mm::detach()
+{
+	std::lock_guard lock(lock_);
+	if (shared_)
+		return;
+	auto self = std::this_thread::get_id();
+	std::erase_if(mirrors_, [&](const auto& m) { return m->owner == self; });
+	trim_log();
+	reclaim();
+}
+
+unpriv::AddressSpace *Mm::enter(unpriv::Vcpu& vcpu)
+{
+	std::lock_guard lock(lock_);
+	Mirror *m = own();
+	if (!m)
+		return nullptr;
+	catch_up(*m);
+	if (!shared_)
+		m->running = &vcpu;
+	return &m->as;
+}
+
+void Mm::leave()
+{
+	std::lock_guard lock(lock_);
+	if (shared_)
+		return;
+	if (Mirror *m = own())
+		m->running = nullptr;
+	reclaim();
+}
+
+void Mm::release_phys(std::uint64_t off, std::uint64_t len)
+{
+	// Tagged with the change about to be logged.
+	deferred_.push_back({gen_ + 1, off, len});
+}
+
+void Mm::reclaim()
+{
+	if (deferred_.empty())
+		return;
+	// A mirror that runs may still reach what it has not caught up
+	// with; one that does not catches up before it runs.
+	std::uint64_t reached = gen_;
+	if (!shared_)
+		for (const auto& m : mirrors_)
+			if (m->running)
+				reached = std::min(reached, m->gen);
+	std::erase_if(deferred_, [&](const Deferred& d) {
+		if (d.gen > reached)
+			return false;
+		phys_.free(d.off, d.len);
+		return true;
+	});
+}
+
 KResult<void> Mm::sync(std::uint64_t start, std::uint64_t end)
 {
 	std::vector<unpriv::AsOp> ops;
+	ops_for(start, end, ops);
+	return commit(ops);
+}
+
+void Mm::ops_for(std::uint64_t start, std::uint64_t end, std::vector<unpriv::AsOp>& ops) const
+{
 	std::uint64_t cur = start;
 
 	for (auto it = first_ending_after(start);
@@ -398,7 +574,6 @@ KResult<void> Mm::sync(std::uint64_t start, std::uint64_t end)
 	}
 	if (cur < end)
 		ops.push_back(unpriv::AsOp::unmap(cur, end - cur));
-	return commit(ops);
 }
 
 // --- the system calls -------------------------------------------------------
@@ -407,6 +582,7 @@ KResult<std::uint64_t> Mm::mmap(std::uint64_t addr, std::uint64_t len, int prot,
 				int flags, std::shared_ptr<const MapFile> file,
 				std::uint64_t off, std::string name)
 {
+	std::lock_guard lock(lock_);
 	prot &= prot_rwx;
 	if (len == 0)
 		return kerr(EINVAL);
@@ -483,6 +659,7 @@ KResult<std::uint64_t> Mm::mmap(std::uint64_t addr, std::uint64_t len, int prot,
 
 KResult<void> Mm::munmap(std::uint64_t addr, std::uint64_t len)
 {
+	std::lock_guard lock(lock_);
 	std::uint64_t plen = page_up(len);
 
 	if (!page_aligned(addr) || len == 0 || plen < len ||
@@ -497,6 +674,7 @@ KResult<void> Mm::munmap(std::uint64_t addr, std::uint64_t len)
 
 KResult<void> Mm::mprotect(std::uint64_t addr, std::uint64_t len, int prot)
 {
+	std::lock_guard lock(lock_);
 	if (!page_aligned(addr) ||
 	    (prot & ~(prot_rwx | prot_sem | PROT_GROWSDOWN | PROT_GROWSUP)) ||
 	    (prot & PROT_GROWSDOWN && prot & PROT_GROWSUP))
@@ -555,6 +733,7 @@ KResult<void> Mm::mprotect(std::uint64_t addr, std::uint64_t len, int prot)
 KResult<std::uint64_t> Mm::map_kernel_pages(std::uint64_t addr, std::uint64_t len, int prot,
 					    std::uint64_t phys, std::string name)
 {
+	std::lock_guard lock(lock_);
 	auto start = mmap(addr, len, PROT_NONE,
 			  MAP_PRIVATE | MAP_ANONYMOUS | (addr ? MAP_FIXED : 0), nullptr, 0);
 	if (!start)
@@ -575,11 +754,13 @@ KResult<std::uint64_t> Mm::map_kernel_pages(std::uint64_t addr, std::uint64_t le
 
 void Mm::set_brk(std::uint64_t start)
 {
+	std::lock_guard lock(lock_);
 	brk_start_ = brk_ = start;
 }
 
 std::uint64_t Mm::brk(std::uint64_t addr)
 {
+	std::lock_guard lock(lock_);
 	if (addr < brk_start_)
 		return brk_;
 
@@ -606,6 +787,7 @@ KResult<std::uint64_t> Mm::mremap(std::uint64_t old_addr, std::uint64_t old_len,
 				  std::uint64_t new_len, int flags,
 				  std::uint64_t new_addr)
 {
+	std::lock_guard lock(lock_);
 	if (flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP) ||
 	    ((flags & (MREMAP_FIXED | MREMAP_DONTUNMAP)) && !(flags & MREMAP_MAYMOVE)) ||
 	    !page_aligned(old_addr))
@@ -678,7 +860,7 @@ KResult<std::uint64_t> Mm::mremap(std::uint64_t old_addr, std::uint64_t old_len,
 	if (take < olen) {
 		// Shrinking while moving: the tail goes.
 		if (moved.phys && !moved.kernel_pages)
-			phys_.free(*moved.phys + take, olen - take);
+			release_phys(*moved.phys + take, olen - take);
 		if (!moved.copied.empty())
 			moved.copied.resize(take / page_size);
 	}
@@ -723,6 +905,7 @@ KResult<std::uint64_t> Mm::mremap(std::uint64_t old_addr, std::uint64_t old_len,
 
 KResult<void> Mm::madvise(std::uint64_t addr, std::uint64_t len, int advice)
 {
+	std::lock_guard lock(lock_);
 	if (!page_aligned(addr))
 		return kerr(EINVAL);
 	std::uint64_t end = addr + page_up(len);
@@ -809,6 +992,7 @@ KResult<void> Mm::madvise(std::uint64_t addr, std::uint64_t len, int advice)
 
 KResult<void> Mm::msync(std::uint64_t addr, std::uint64_t len, int flags)
 {
+	std::lock_guard lock(lock_);
 	if (!page_aligned(addr) || (flags & ~(MS_ASYNC | MS_INVALIDATE | MS_SYNC)) ||
 	    ((flags & MS_ASYNC) && (flags & MS_SYNC)))
 		return kerr(EINVAL);
@@ -863,7 +1047,15 @@ std::optional<Mm::FaultSignal> Mm::handle_fault(std::uint64_t addr,
 						std::uint64_t error_code,
 						FaultSignal host)
 {
+	std::lock_guard lock(lock_);
 	constexpr std::uint64_t pf_write = 1 << 1, pf_instr = 1 << 4;
+
+	// A change another thread made, which this thread's mirror lacked:
+	// in step now, the access is tried again if the list allows it.
+	Mirror *m = own();
+	bool behind = m && m->gen != gen_;
+	if (m)
+		catch_up(*m);
 
 	auto it = first_ending_after(addr);
 	if (it == vmas_.end() || it->first > addr)
@@ -876,7 +1068,7 @@ std::optional<Mm::FaultSignal> Mm::handle_fault(std::uint64_t addr,
 
 	std::uint64_t page = page_down(addr);
 	if (!(write && v.private_file() && !v.is_copied(page)))
-		return host;	// allowed, yet the host refused: its reason
+		return behind ? std::nullopt : std::optional(host);	// else the host's reason
 
 	// Copy on write, with the neighbours in an aligned window.
 	constexpr std::uint64_t window = fault_around_pages * page_size;
@@ -893,6 +1085,28 @@ std::optional<Mm::FaultSignal> Mm::handle_fault(std::uint64_t addr,
 	}
 	merge_around(s, e);
 	return std::nullopt;
+}
+
+KResult<FutexKey> Mm::futex_key(std::uint64_t addr, bool private_flag)
+{
+	std::lock_guard lock(lock_);
+	if (addr % sizeof(std::uint32_t))
+		return kerr(EINVAL);
+	auto it = first_ending_after(addr);
+	if (it == vmas_.end() || it->first > addr || !readable(it->second.prot))
+		return kerr(EFAULT);
+	const Vma& v = it->second;
+	if (private_flag || !v.shared)
+		return FutexKey{FutexKey::Kind::mm, reinterpret_cast<std::uintptr_t>(this), 0, addr};
+	if (v.anonymous()) {
+		if (!v.phys)
+			return kerr(EFAULT);
+		return FutexKey{FutexKey::Kind::phys, 0, 0, *v.phys + (addr - v.start)};
+	}
+	struct stat st;
+	if (fstat(v.file->fd.get(), &st) < 0)
+		return kerr(EFAULT);
+	return FutexKey{FutexKey::Kind::file, st.st_dev, st.st_ino, v.file_off + (addr - v.start)};
 }
 
 // --- the guest port's access ------------------------------------------------
@@ -925,6 +1139,7 @@ KResult<void> Mm::for_each_piece(std::uint64_t addr, std::size_t len, bool write
 
 KResult<void> Mm::read(std::uint64_t addr, std::span<std::byte> buf)
 {
+	std::lock_guard lock(lock_);
 	return for_each_piece(addr, buf.size(), false, false,
 			      [&](Vma& v, std::uint64_t s, std::uint64_t e) -> KResult<void> {
 		std::byte *dst = buf.data() + (s - addr);
@@ -967,6 +1182,7 @@ KResult<void> Mm::read(std::uint64_t addr, std::span<std::byte> buf)
 KResult<void> Mm::write(std::uint64_t addr, std::span<const std::byte> buf,
 			bool force)
 {
+	std::lock_guard lock(lock_);
 	return for_each_piece(addr, buf.size(), true, force,
 			      [&](Vma& v, std::uint64_t s, std::uint64_t e) -> KResult<void> {
 		const std::byte *src = buf.data() + (s - addr);
@@ -1003,12 +1219,14 @@ KResult<void> Mm::write(std::uint64_t addr, std::span<const std::byte> buf,
 
 KResult<void> Mm::check(std::uint64_t addr, std::size_t len, bool write)
 {
+	std::lock_guard lock(lock_);
 	return for_each_piece(addr, len, write, false,
 			      [](Vma&, std::uint64_t, std::uint64_t) -> KResult<void> { return {}; });
 }
 
 std::span<std::byte> Mm::direct(std::uint64_t addr, std::size_t len, bool write)
 {
+	std::lock_guard lock(lock_);
 	auto it = first_ending_after(addr);
 	if (len == 0 || it == vmas_.end() || it->first > addr)
 		return {};
@@ -1021,6 +1239,7 @@ std::span<std::byte> Mm::direct(std::uint64_t addr, std::size_t len, bool write)
 
 KResult<std::string> Mm::read_string(std::uint64_t addr, std::size_t max)
 {
+	std::lock_guard lock(lock_);
 	std::string s;
 	std::byte chunk[256];
 
@@ -1043,6 +1262,7 @@ KResult<std::string> Mm::read_string(std::uint64_t addr, std::size_t max)
 
 std::uint64_t Mm::size() const
 {
+	std::lock_guard lock(lock_);
 	std::uint64_t total = 0;
 	for (const auto& [start, v] : vmas_)
 		total += v.len();
@@ -1051,6 +1271,7 @@ std::uint64_t Mm::size() const
 
 std::string Mm::maps() const
 {
+	std::lock_guard lock(lock_);
 	std::string out;
 	char line[256];
 

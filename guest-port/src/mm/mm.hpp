@@ -25,13 +25,38 @@
 // The guest port reads and writes guest memory (system call arguments
 // and results) through the same list: physical memory directly, files
 // with pread/pwrite.  No backend round trip per access.
+//
+// Threads.  An Mm is shared by the threads of a process (and by a
+// CLONE_VM child), each on a host thread of its own.  lock_ guards the
+// list and everything below; it is taken by every public call, and
+// may be taken again inside one (a recursive mutex: mmap calls munmap).
+// The backend's address spaces are mirrors of the list:
+//
+//   module          one address space, shared by every thread: several
+//                   vcpus run in it at once, and the host kernel makes a
+//                   change seen by all (its own TLB shootdown).
+//   ptrace,         one address space per thread (ptrace's may be used
+//   seccomp         by its maker thread only; seccomp's runs one vcpu at
+//                   a time), all mapping the same memfd and files, so
+//                   memory is shared.  A change is made in the changing
+//                   thread's mirror at once, and logged with a
+//                   generation number; the others are kicked out of the
+//                   guest and bring theirs in step, from the list, before
+//                   they run again (enter()), or at a fault on a page
+//                   the change added (lazily): a TLB shootdown that does
+//                   not wait for the others to answer.  Physical memory
+//                   a change freed is reused only once no thread still
+//                   running can reach it (a deferred free).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <thread>
 #include <span>
 #include <string>
 #include <system_error>
@@ -84,6 +109,18 @@ struct AddrRange {
 	std::uint64_t start, end;
 };
 
+// What a futex word is, as Linux's union futex_key: private, the
+// address in one Mm; shared, the memory itself (a page of physical
+// memory, or a file's page), whoever maps it where.
+struct FutexKey {
+	enum class Kind : std::uint8_t { mm, phys, file } kind;
+	std::uint64_t object;	// the Mm (as a number), 0, or the file's st_dev
+	std::uint64_t ino;	// the file's st_ino, else 0
+	std::uint64_t offset;	// the address, the physical or file offset
+
+	auto operator<=>(const FutexKey&) const = default;
+};
+
 class Mm {
 public:
 	// Where things go, as Linux places them with randomization off.
@@ -101,7 +138,29 @@ public:
 	Mm(const Mm&) = delete;
 	Mm& operator=(const Mm&) = delete;
 
-	[[nodiscard]] unpriv::AddressSpace& address_space() noexcept { return as_; }
+	// The mirrors (see above).  attach(): as, a new address space made
+	// by the calling host thread, becomes its mirror of the list (a
+	// thread of the process, or a CLONE_VM child, on ptrace and
+	// seccomp; on module the first address space serves every thread
+	// and as is not needed: attach() then drops it).  detach(): the
+	// calling thread's mirror goes, before its thread ends.
+	KResult<void> attach(unpriv::AddressSpace as);
+	void detach();
+	// Whether each thread needs a mirror of its own (not module).
+	[[nodiscard]] bool per_thread() const noexcept { return !shared_; }
+	// The calling thread's mirror (the shared one on module): a thread
+	// that attached one, or made the Mm.
+	[[nodiscard]] unpriv::AddressSpace& address_space();
+	// Around a run of vcpu on the calling thread: enter() brings its
+	// mirror in step and returns it (null: the thread has none);
+	// leave() after the run.  A change meanwhile kicks vcpu.
+	unpriv::AddressSpace *enter(unpriv::Vcpu& vcpu);
+	void leave();
+
+	// futex(2)'s key for the word at addr: private (FUTEX_PRIVATE_FLAG,
+	// or a private mapping) or shared.  EINVAL unaligned, EFAULT
+	// unmapped.
+	KResult<FutexKey> futex_key(std::uint64_t addr, bool private_flag);
 
 	// fork(): a copy of this memory in as, a new, empty address space.
 	// Private memory (anonymous, and the copied pages of private file
@@ -251,18 +310,49 @@ private:
 		      std::vector<unpriv::AsOp>& ops) const;
 	KResult<void> commit(const std::vector<unpriv::AsOp>& ops);
 
+	// The mirrors.  A thread's, or the shared one; gen is the last
+	// change of the log it has.
+	struct Mirror {
+		unpriv::AddressSpace as;
+		std::thread::id owner;
+		std::uint64_t gen = 0;
+		unpriv::Vcpu *running = nullptr;	// in the guest, to kick
+	};
+	struct Change {
+		std::uint64_t gen;
+		std::uint64_t start, end;
+	};
+	Mirror *own();
+	void ops_for(std::uint64_t start, std::uint64_t end,
+		     std::vector<unpriv::AsOp>& ops) const;
+	KResult<void> apply(Mirror& m, const std::vector<unpriv::AsOp>& ops);
+	void catch_up(Mirror& m);
+	void trim_log();
+	// Physical memory a change frees: freed once no running mirror can
+	// reach it.
+	void release_phys(std::uint64_t off, std::uint64_t len);
+	void reclaim();
+
 	template <class Fn>
 	KResult<void> for_each_piece(std::uint64_t addr, std::size_t len,
 				     bool write, bool force, Fn&& fn);
 
 	PhysMemory& phys_;
-	unpriv::AddressSpace as_;
-	std::vector<AddrRange> reserved_;
-	std::uint64_t top_ = user_end;
-	VmaMap vmas_;
-	std::uint64_t brk_start_ = 0, brk_ = 0;
-	std::error_code failure_;
-	Stats stats_;
+	std::vector<AddrRange> reserved_;	// fixed at construction
+	std::uint64_t top_ = user_end;		// fixed at construction
+	bool shared_ = false;	// one address space for all (module); fixed
+	mutable std::recursive_mutex lock_;
+	std::vector<std::unique_ptr<Mirror>> mirrors_;	// lock_
+	std::deque<Change> log_;	// lock_; changes some mirror lacks
+	std::uint64_t gen_ = 0;		// lock_; the last change's
+	struct Deferred {
+		std::uint64_t gen, off, len;
+	};
+	std::vector<Deferred> deferred_;	// lock_
+	VmaMap vmas_;			// lock_
+	std::uint64_t brk_start_ = 0, brk_ = 0;	// lock_
+	std::error_code failure_;	// lock_
+	Stats stats_;			// lock_
 };
 
 } // namespace guest

@@ -103,6 +103,11 @@ GUEST_SYSCALL(ppoll);
 GUEST_SYSCALL(select);
 GUEST_SYSCALL(pselect6);
 
+// futex.cpp: futexes, and the robust list
+GUEST_SYSCALL(futex);
+GUEST_SYSCALL(set_robust_list);
+GUEST_SYSCALL(get_robust_list);
+
 // epoll.cpp: event files
 GUEST_SYSCALL(epoll_create);
 GUEST_SYSCALL(epoll_create1);
@@ -146,8 +151,6 @@ GUEST_SYSCALL(getpgrp);
 GUEST_SYSCALL(getpgid);
 GUEST_SYSCALL(getsid);
 GUEST_SYSCALL(set_tid_address);
-GUEST_SYSCALL(set_robust_list);
-GUEST_SYSCALL(get_robust_list);
 GUEST_SYSCALL(rseq);
 GUEST_SYSCALL(arch_prctl);
 GUEST_SYSCALL(prctl);

@@ -56,7 +56,7 @@ SysResult terminal_access(Task& t, const File& f, bool write)
 SysResult after_write(Task& t, const KResult<std::size_t>& r)
 {
 	if (!r && r.error() == EPIPE)
-		t.kernel().send_signal(t.process(), SIGPIPE);
+		t.kernel().send_signal(t, SIGPIPE);
 	return sys_ret(r);
 }
 

@@ -160,11 +160,10 @@ GUEST_SYSCALL(clone3)
 		if (*b)
 			return -E2BIG;
 	}
-	// Threads (CLONE_VM) are not there yet: ENOSYS sends the C library
-	// to clone(), which says EINVAL.
-	if (ca.flags & CLONE_VM)
-		return -ENOSYS;
-	if (ca.exit_signal > 64 || ca.pidfd || (ca.flags & CLONE_PIDFD) || ca.set_tid_size ||
+	// pidfd is read only with CLONE_PIDFD (which the guest port has not):
+	// the C library passes one regardless.
+	if (((ca.flags & (CLONE_THREAD | CLONE_PARENT)) && ca.exit_signal) ||
+	    ca.exit_signal > 64 || (ca.flags & CLONE_PIDFD) || ca.set_tid_size ||
 	    ca.cgroup || (ca.flags & 0xff) || (ca.stack_size && !ca.stack) || (!ca.stack_size && ca.stack))
 		return -EINVAL;
 	return do_clone(t, {.flags = ca.flags,
@@ -235,19 +234,17 @@ GUEST_SYSCALL(kill)
 
 GUEST_SYSCALL(tkill)
 {
-	// One thread per process: a tid is a pid.
 	if (static_cast<int>(a[0]) <= 0)
 		return -EINVAL;
-	return sys_ret(t.kernel().kill(t, static_cast<int>(a[0]), static_cast<int>(a[1])));
+	return sys_ret(t.kernel().tkill(t, 0, static_cast<int>(a[0]), static_cast<int>(a[1])));
 }
 
 GUEST_SYSCALL(tgkill)
 {
 	if (static_cast<int>(a[0]) <= 0 || static_cast<int>(a[1]) <= 0)
 		return -EINVAL;
-	if (a[0] != a[1])
-		return -ESRCH;
-	return sys_ret(t.kernel().kill(t, static_cast<int>(a[1]), static_cast<int>(a[2])));
+	return sys_ret(t.kernel().tkill(t, static_cast<int>(a[0]), static_cast<int>(a[1]),
+					static_cast<int>(a[2])));
 }
 
 GUEST_SYSCALL(setpgid)
@@ -263,14 +260,14 @@ GUEST_SYSCALL(setsid)
 
 GUEST_SYSCALL(exit)
 {
-	// The only thread: its exit ends the process.
-	t.process().exit(static_cast<int>(a[0]));
+	// This thread; the last one's ends the process.
+	t.kernel().exit_thread(t, static_cast<int>(a[0]));
 	return sys_noreturn;
 }
 
 GUEST_SYSCALL(exit_group)
 {
-	t.process().exit(static_cast<int>(a[0]));
+	t.kernel().exit_group(t, static_cast<int>(a[0]));
 	return sys_noreturn;
 }
 
@@ -316,25 +313,6 @@ GUEST_SYSCALL(set_tid_address)
 {
 	t.clear_child_tid = a[0];
 	return t.tid;
-}
-
-GUEST_SYSCALL(set_robust_list)
-{
-	if (a[1] != sizeof(struct robust_list_head))
-		return -EINVAL;
-	t.robust_list = a[0];
-	t.robust_list_len = a[1];
-	return 0;
-}
-
-GUEST_SYSCALL(get_robust_list)
-{
-	if (a[0] != 0 && static_cast<int>(a[0]) != t.tid)
-		return -ESRCH;
-	if (!t.mm().write_obj<std::uint64_t>(a[1], t.robust_list) ||
-	    !t.mm().write_obj<std::uint64_t>(a[2], sizeof(struct robust_list_head)))
-		return -EFAULT;
-	return 0;
 }
 
 GUEST_SYSCALL(rseq)

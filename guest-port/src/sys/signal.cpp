@@ -181,13 +181,7 @@ GUEST_SYSCALL(rt_tgsigqueueinfo)
 		return -info.error();
 	if (tgid <= 0 || tid <= 0)
 		return -EINVAL;
-	// One thread per process: the thread is the process.
-	if (tid != tgid) {
-		if ((info->code >= 0 || info->code == SI_TKILL) && tid != t.tid)
-			return -EPERM;
-		return -ESRCH;
-	}
-	return sys_ret(t.kernel().sigqueue(t, tid, *info));
+	return sys_ret(t.kernel().sigqueue(t, tgid, *info, tid));
 }
 
 GUEST_SYSCALL(sigaltstack)

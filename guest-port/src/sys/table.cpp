@@ -157,6 +157,7 @@ constexpr auto make_table()
 	SYS(getpgid, dec);
 	SYS(getsid, dec);
 	SYS(set_tid_address, ptr);
+	SYS(futex, ptr, hex, udec, ptr, ptr, hex);
 	SYS(set_robust_list, ptr, udec);
 	SYS(get_robust_list, dec, ptr, ptr);
 	SYS(rseq, ptr, udec, hex, hex);

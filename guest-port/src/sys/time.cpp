@@ -324,8 +324,10 @@ GUEST_SYSCALL(timer_create)
 			return -EFAULT;
 		switch (ev->notify) {
 		case SIGEV_SIGNAL | sigev_thread_id:
-			// One thread per process: its only thread.
-			if (ev->tid != t.tid)
+			// A thread of the caller's process (timer_create()
+			// checks it): EINVAL otherwise.
+			how.tid = ev->tid;
+			if (how.tid <= 0)
 				return -EINVAL;
 			[[fallthrough]];
 		case SIGEV_SIGNAL:

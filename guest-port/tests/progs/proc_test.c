@@ -18,6 +18,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -61,6 +62,13 @@ static void handle(int sig, int flags)
 
 	sigemptyset(&sa.sa_mask);
 	sigaction(sig, &sa, NULL);
+}
+
+static int vm_child(void *arg)
+{
+	(void)arg;
+	global = 5;
+	return 7;
 }
 
 static void memory(void)
@@ -140,11 +148,18 @@ static void forks(void)
 		_exit(5);
 	st = reap(pid);
 	CHECK(pid > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 5, "clone3: a new process");
-	ca.flags = CLONE_VM;
-	CHECK_ERR(syscall(SYS_clone3, &ca, sizeof(ca)), ENOSYS,
-		  "clone3 with CLONE_VM: ENOSYS (threads are not there yet)");
-	CHECK_ERR(syscall(SYS_clone, CLONE_VM | CLONE_THREAD | CLONE_SIGHAND, 0, 0, 0, 0), EINVAL,
-		  "clone with CLONE_THREAD: EINVAL (threads are not there yet)");
+
+	/* A child that shares the memory (posix_spawn's CLONE_VM|CLONE_VFORK). */
+	static char stack[64 * 1024];
+	global = 1;
+	pid = clone(vm_child, stack + sizeof(stack), CLONE_VM | CLONE_VFORK | SIGCHLD, NULL);
+	st = reap(pid);
+	CHECK(pid > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 7 && global == 5,
+	      "clone CLONE_VM|CLONE_VFORK: the child's writes are the parent's");
+	char *spawn_argv[] = {"true", NULL};
+	int e = posix_spawn(&pid, "/bin/busybox", NULL, NULL, spawn_argv, NULL);
+	st = e ? -1 : reap(pid);
+	CHECK(e == 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "posix_spawn");
 
 	CHECK_ERR(execl("/no/such/program", "x", NULL), ENOENT,
 		  "execve of a missing program: ENOENT, and the caller goes on");
