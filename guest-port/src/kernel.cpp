@@ -19,15 +19,12 @@
 #include "sys/syscall.hpp"
 
 namespace guest {
-namespace {
 
 std::string signal_name(int signo)
 {
 	const char *n = sigabbrev_np(signo);
 	return n ? std::string("SIG") + n : "signal " + std::to_string(signo);
 }
-
-} // namespace
 
 Kernel::Kernel(Config config) : config_(std::move(config))
 {
@@ -59,6 +56,8 @@ int Kernel::run(const std::string& program, const std::vector<std::string>& argv
 		}
 	});
 
+	std::thread timers(&Kernel::timer_main, this);
+
 	run_task(*first_task_);
 	first_task_.reset();
 
@@ -70,7 +69,7 @@ int Kernel::run(const std::string& program, const std::vector<std::string>& argv
 		std::unique_lock lock(tasks_lock_);
 		all_done_.wait(lock, [&] { return init_ == nullptr; });
 		for (auto& [pid, p] : procs_)
-			signal_locked(*p, SIGKILL, 0);
+			signal_locked(*p, SIGKILL);
 		all_done_.wait(lock, [&] { return running_ == 0; });
 		for (auto& [pid, p] : procs_)
 			for (auto& [tid, th] : p->host_threads)
@@ -87,6 +86,12 @@ int Kernel::run(const std::string& program, const std::vector<std::string>& argv
 	}
 	cv.notify_one();
 	ticker.join();
+	{
+		std::lock_guard lock(tasks_lock_);
+		timers_done_ = true;
+	}
+	timers_changed_.notify_all();
+	timers.join();
 
 	if (tracer_)
 		tracer_->exited(init_status_);
@@ -184,10 +189,17 @@ int Kernel::start(const std::string& program, const std::vector<std::string>& ar
 		if (dup < 0)
 			return fail("cannot duplicate descriptor " + std::to_string(fd),
 				    strerror(errno), status_failed);
-		(void)first->fds.install_at(
-			fd, std::make_shared<HostFile>(unpriv::Fd(dup), flags, vfs_.get(),
-						       HostFile::Origin::handed, std_names[fd]),
-			false);
+		auto file = std::make_shared<HostFile>(unpriv::Fd(dup), flags, vfs_.get(),
+						       HostFile::Origin::handed, std_names[fd]);
+		// A terminal is the guest's: the controlling terminal of the
+		// first process's session, its group in the foreground.
+		if (dev_t tty = file->terminal()) {
+			std::lock_guard lock(tasks_lock_);
+			ttys_.try_emplace(tty, Terminal{first->sid, first->pgid, file});
+			if (!first->ctty)
+				first->ctty = tty;
+		}
+		(void)first->fds.install_at(fd, std::move(file), false);
 	}
 
 	if (config_.trace) {
@@ -253,9 +265,9 @@ void Kernel::run_task(Task& t)
 		// not a backend error.
 		const unpriv::Regs& r = t.regs();
 		if (!t.mm().runnable(r.rip) || !t.mm().runnable(r.rsp)) {
-			force_signal(t, SIGSEGV, SEGV_MAPERR,
-				     t.mm().runnable(r.rip) ? r.rsp : r.rip);
-			break;
+			force_fault(t, SIGSEGV, SEGV_MAPERR,
+				    t.mm().runnable(r.rip) ? r.rsp : r.rip);
+			continue;
 		}
 		vdso_->refresh();
 		unpriv::AddressSpace *as = t.mm().enter(t.vcpu());
@@ -320,9 +332,12 @@ void Kernel::on_syscall(Task& t, const unpriv::SyscallExit& e)
 	// fails with EINTR, by the signal that came (handle_signals()).
 	if (ret == -EINTR)
 		ret = -erestartsys;
-	if (tracer_ && ret != -erestartsys && ret != -erestartnohand)
+	else if (ret == -eintr_final)
+		ret = -EINTR;
+	if (tracer_ && ret != -erestartsys && ret != -erestartnohand &&
+	    ret != -erestart_restartblock)
 		tracer_->syscall(t, e.nr, e.compat, e.args, entry, ret);
-	if (ret == -erestartsys || ret == -erestartnohand) {
+	if (ret == -erestartsys || ret == -erestartnohand || ret == -erestart_restartblock) {
 		t.restart = ret;
 		t.regs().rax = static_cast<std::uint64_t>(-EINTR);
 	} else if (ret != sys_noreturn) {
@@ -338,27 +353,21 @@ void Kernel::on_fault(Task& t, const unpriv::FaultExit& e)
 		t.stats.faults_resolved++;
 		return;
 	}
-	force_signal(t, sig->signo, sig->code, e.address);
+	// The frame's sigcontext, as Linux's set_signal_archinfo(): the
+	// error code as seen from user mode, a kernel address a
+	// protection fault.
+	t.trap_nr = e.trap;
+	t.trap_err = e.error_code | 4 | (e.address >= user_end ? 1 : 0);
+	t.trap_cr2 = e.address;
+	force_fault(t, sig->signo, sig->code, e.address);
 }
 
 void Kernel::on_trap(Task& t, const unpriv::TrapExit& e)
 {
 	t.stats.trap_exits++;
-	force_signal(t, e.signo, e.si_code, e.address);
-}
-
-void Kernel::force_signal(Task& t, int signo, int code, std::uint64_t addr)
-{
-	if (tracer_)
-		tracer_->signal(signo, code, addr);
-	// Not caught (the guest cannot catch signals yet): the process ends,
-	// and the user is told where, as a shell says "Segmentation fault".
-	// The name is the guest's (PR_SET_NAME): escaped, as --trace does.
-	std::fprintf(stderr, "unpriv-run: %s killed by %s at rip %#llx (address %#llx)\n",
-		     escape(t.process().comm).c_str(), signal_name(signo).c_str(),
-		     static_cast<unsigned long long>(t.regs().rip),
-		     static_cast<unsigned long long>(addr));
-	kill_group(t.process(), signo);
+	t.trap_nr = e.trap;
+	t.trap_err = e.error_code;
+	force_fault(t, e.signo, e.si_code, e.address);
 }
 
 void Kernel::kill_group(Process& p, int signo)
@@ -367,16 +376,17 @@ void Kernel::kill_group(Process& p, int signo)
 	group_exit_locked(p, signo & 0x7f);
 }
 
-void Kernel::send_signal(Process& p, int signo, int from)
+void Kernel::send_signal(Process& p, int signo)
 {
 	std::lock_guard lock(tasks_lock_);
-	signal_locked(p, signo, from);
+	signal_locked(p, SigInfo::from_process(signo, SI_USER, p.pid, p.cred.ruid), 0);
 }
 
-void Kernel::send_signal(Task& t, int signo, int from)
+void Kernel::send_signal(Task& t, int signo)
 {
+	Process& p = t.process();
 	std::lock_guard lock(tasks_lock_);
-	signal_locked(t, signo, from);
+	signal_locked(t, SigInfo::from_process(signo, SI_USER, p.pid, p.cred.ruid), 0);
 }
 
 } // namespace guest

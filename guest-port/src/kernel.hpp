@@ -16,11 +16,12 @@
 // thread that called run().  fork() makes the child's thread, which
 // makes the child's address space and copies the parent's memory into
 // it while the parent waits; clone() of a thread makes a thread that
-// makes its vcpu and mirror.
+// makes its vcpu and mirror.  One more host thread expires the guest's
+// timers (timer.cpp), under tasks_lock_.
 //
 // Locks, in the order they are taken (no lock is held across a guest
 // run or a host call that can block, but for the waits on
-// Process::wake, which release it):
+// Process::wake and timers_changed_, which release it):
 //
 //   tasks_lock_             the process table and tree, the threads and
 //                           their ids, process groups and sessions, wait
@@ -96,6 +97,9 @@ inline constexpr int status_failed = 125;
 inline constexpr int status_cannot_run = 126;
 inline constexpr int status_not_found = 127;
 
+// "SIGSEGV", or "signal N" for a number without a name.
+std::string signal_name(int signo);
+
 // The host signal that interrupts a process's thread blocked in a host
 // call (a pipe read, a sleep): its handler does nothing, the call fails
 // with EINTR, and the run loop takes the guest's signal.
@@ -124,11 +128,12 @@ public:
 
 	[[nodiscard]] FutexTable& futexes() noexcept { return futexes_; }
 
-	// A signal for process p, from the guest port (SIGPIPE for a write
-	// to a broken pipe) or from another process (from: its pid).
-	void send_signal(Process& p, int signo, int from = 0);
-	// A signal for thread t alone (SIGPIPE is the writer's).
-	void send_signal(Task& t, int signo, int from = 0);
+	// A signal from the guest port on the guest's behalf (SIGPIPE for
+	// a write to a broken pipe): as Linux's send_sig(), SI_USER from
+	// the process itself; for process p, or for thread t alone
+	// (SIGPIPE is the writer's).
+	void send_signal(Process& p, int signo);
+	void send_signal(Task& t, int signo);
 
 	// The process calls (sys/proc.cpp, sys/signal.cpp hand them their
 	// checked arguments).
@@ -166,6 +171,12 @@ public:
 
 	// kill(2): ESRCH when pid names no process.
 	KResult<void> kill(Task& t, int pid, int signo);
+	// rt_sigqueueinfo: info (its signo the signal) to process pid;
+	// rt_tgsigqueueinfo (tid not 0): to its thread tid.  EPERM for an
+	// si_code the kernel's or kill()'s to another process or thread,
+	// ESRCH, EAGAIN past RLIMIT_SIGPENDING or SigPending::max_queued_rt
+	// real-time signals queued.
+	KResult<void> sigqueue(Task& t, int pid, const SigInfo& info, int tid = 0);
 	// tkill(2) (tgid 0) and tgkill(2): ESRCH when tid names no thread
 	// (of tgid).
 	KResult<void> tkill(Task& t, int tgid, int tid, int signo);
@@ -192,6 +203,56 @@ public:
 	void restore_wait_mask(Task& t);
 	// rt_sigreturn: the registers and mask the frame at rsp saved.
 	SysResult sigreturn(Task& t);
+	// rt_sigtimedwait: take a signal of set, waiting until the
+	// deadline (host CLOCK_MONOTONIC ns; none: for ever; 0: not at
+	// all).  EAGAIN at the deadline, EINTR for another signal.
+	KResult<SigInfo> sigtimedwait(Task& t, std::uint64_t set,
+				      std::optional<std::int64_t> deadline);
+	// sigaltstack(2), with the thread's stack pointer sp: the old
+	// stack as stack_t's fields, and the new one set.  EPERM while
+	// on it, EINVAL for bad flags, ENOMEM below MINSIGSTKSZ.
+	struct AltStack {
+		std::uint64_t sp;
+		int flags;
+		std::uint64_t size;
+	};
+	KResult<AltStack> sigaltstack(Task& t, const AltStack *ss);
+
+	// The guest's terminals (tty.cpp): the host terminals it was
+	// handed, each with a session and a foreground process group of
+	// the guest's own (the host terminal's are never changed).  tty is
+	// the terminal's host device number.  As Linux's tiocgpgrp(),
+	// tiocgsid(), tiocspgrp(), tiocsctty(), tiocnotty(); and
+	// tty_check_change(): a process of a background group that reads
+	// (SIGTTIN) or changes (SIGTTOU) its terminal stops its group
+	// (ERESTARTSYS), or gets EIO.
+	KResult<int> tty_getpgrp(Task& t, dev_t tty);
+	KResult<int> tty_getsid(Task& t, dev_t tty);
+	KResult<void> tty_setpgrp(Task& t, dev_t tty, int pgrp);
+	KResult<void> tty_setctty(Task& t, dev_t tty, bool readable, int steal);
+	KResult<void> tty_noctty(Task& t, dev_t tty);
+	KResult<void> tty_check(Task& t, dev_t tty, int signo);
+	// The caller's controlling terminal (/dev/tty), null for none.
+	std::shared_ptr<File> controlling_terminal(Task& t);
+
+	// Timers (timer.cpp): setitimer/getitimer's ITIMER_REAL and the
+	// POSIX timers of the caller's process, in host CLOCK_MONOTONIC
+	// nanoseconds; each returns the old value and interval.
+	struct TimerValue {
+		std::int64_t value = 0;		// time to the next expiry, 0: disarmed
+		std::int64_t interval = 0;
+	};
+	TimerValue set_itimer(Task& t, const TimerValue *v);
+	// timer_create: a new timer's id; EAGAIN past the limit.
+	// value_is_id: its signal's si_value is the id (no sigevent).
+	KResult<int> timer_create(Task& t, const GuestTimer& how, bool value_is_id);
+	// timer_settime: v.value is absolute on the timer's clock when
+	// abs (the guest's CLOCK_REALTIME for a CLOCK_REALTIME timer).
+	// EINVAL for an id the process has not.
+	KResult<TimerValue> timer_settime(Task& t, int id, const TimerValue *v, bool abs);
+	KResult<int> timer_getoverrun(Task& t, int id);
+	KResult<void> timer_delete(Task& t, int id);
+
 
 	// The number of guest processes now, zombies included.
 	[[nodiscard]] std::size_t nr_processes();
@@ -244,7 +305,10 @@ private:
 	void on_fault(Task& t, const unpriv::FaultExit& e);
 	void on_trap(Task& t, const unpriv::TrapExit& e);
 	// A synchronous signal from the guest's own instruction.
-	void force_signal(Task& t, int signo, int code, std::uint64_t addr);
+	// A synchronous signal from the guest's own instruction, for the
+	// thread that ran it.
+	void force_signal(Task& t, const SigInfo& info, bool reset = false);
+	void force_fault(Task& t, int signo, int code, std::uint64_t addr);
 	// The process ends as by signo's default action.
 	void kill_group(Process& p, int signo);
 	int exit_status() const;
@@ -255,7 +319,7 @@ private:
 	// has, while set_value() is still on its way out.
 	void child_main(std::shared_ptr<Process> child, Process& parent, unpriv::Regs regs,
 			std::vector<std::byte> fpu, CloneArgs args, std::uint64_t blocked,
-			std::shared_ptr<Mm> vm, std::promise<int> start);
+			AltStack sas, std::shared_ptr<Mm> vm, std::promise<int> start);
 	// A new thread's host thread: its vcpu and mirror, then run it.
 	void thread_main(Process& p, int tid, unpriv::Regs regs, std::vector<std::byte> fpu,
 			 std::uint64_t blocked, CloneArgs args, std::promise<int> start);
@@ -276,20 +340,46 @@ private:
 	// Before the guest runs again: the pending signals' actions.
 	void handle_signals(Task& t);
 	// A handler's frame on the guest's stack (signal.cpp).
-	void setup_frame(Task& t, int signo, const SigAction& act, std::uint64_t old_mask, int code,
-			 int from);
+	// A handler's frame on the guest's stack (signal.cpp); false when
+	// it could not be written (force_signal() then made SIGSEGV
+	// pending).
+	bool setup_frame(Task& t, const SigInfo& info, const SigAction& act,
+			 std::uint64_t old_mask);
 	// The system call's result once no signal is delivered, or one is.
 	void finish_restart(Task& t, const SigAction *handler);
 
 	// tasks_lock_ held:
 	[[nodiscard]] Process *find_locked(int pid);
 	[[nodiscard]] int alloc_pid_locked();
-	void signal_locked(Process& p, int signo, int from);
-	// code: the siginfo's (SI_USER; tkill's SI_TKILL).
-	void signal_locked(Task& t, int signo, int from, int code = SI_USER);
+	// Thread tid (of process tgid, unless 0), or null.
+	[[nodiscard]] Task *find_task_locked(int tgid, int tid);
+	// info for p, or for its thread t alone, sent by process from (0:
+	// by the guest port).  False when it was not queued (ignored; a
+	// standard signal pending).
+	bool signal_locked(Process& p, const SigInfo& info, int from);
+	bool signal_locked(Task& t, const SigInfo& info, int from);
+	void signal_locked(Process& p, int signo)
+	{
+		signal_locked(p, SigInfo::from_process(signo, SI_KERNEL, 0, 0), 0);
+	}
 	// What sending signo does before it is queued (SIGCONT and the stop
-	// signals undo each other); false: it is dropped.
+	// signals undo each other); false: it is dropped.  to: the thread
+	// it is for (null: the process's).
 	bool prepare_signal_locked(Process& p, Task *to, int signo, int from);
+	// The first pending signo of from (p's or its thread's), and what
+	// taking it does (a POSIX timer's overruns).
+	SigInfo dequeue_locked(Process& p, SigPending& from, int signo);
+	// Forget p's pending signals in mask, the process's and each
+	// thread's.
+	void discard_locked(Process& p, std::uint64_t mask);
+	// A thread's end: its pending signals go.
+	void flush_thread_pending_locked(Task& t);
+	// The timer thread: expires each timer at its time (timer.cpp).
+	void timer_main();
+	void fire_locked(Process& p, GuestTimer& tm, int id, std::int64_t now);
+	// Host CLOCK_MONOTONIC now, and a time on the guest's clock as one.
+	[[nodiscard]] static std::int64_t monotonic_now() noexcept;
+	[[nodiscard]] std::int64_t to_monotonic(int clock, std::int64_t guest_ns) const noexcept;
 	void notify_parent_locked(Process& p, int why);
 	// The zombie's last trace; its host threads, to join unlocked.
 	std::vector<std::thread> release_locked(Process& p);
@@ -334,6 +424,24 @@ private:
 	int running_ = 0;		// [tasks] host threads in run_task (or about to)
 	std::condition_variable all_done_;	// running_ fell to 0
 	std::vector<std::thread> unjoined_;	// [tasks] released, to join
+	// A guest terminal: the session it is the controlling terminal of
+	// (0: none) and its foreground process group.
+	struct Terminal {
+		int sid = 0;
+		int pgrp = 0;
+		std::shared_ptr<File> file;	// the handed file that is it
+	};
+	std::map<dev_t, Terminal> ttys_;	// [tasks]
+	// A session leader lets go of its terminal: its foreground group
+	// gets SIGHUP and SIGCONT, the session's processes lose it.
+	void disassociate_locked(Process& leader);
+	// Whether no process of group pgrp has a parent in another group
+	// of its session (stop signals then do not stop it).
+	[[nodiscard]] bool orphaned_pgrp_locked(int pgrp);
+
+	// The timer thread waits here for the next expiry, or a change.
+	std::condition_variable timers_changed_;
+	bool timers_done_ = false;	// [tasks] the end of the run
 };
 
 } // namespace guest

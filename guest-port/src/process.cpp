@@ -9,7 +9,9 @@
 #include <linux/sched.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <climits>
@@ -78,7 +80,7 @@ KResult<int> Kernel::clone(Task& t, const CloneArgs& args)
 		std::lock_guard lock(tasks_lock_);
 		// A parent on its way out makes no child: one made now would
 		// miss the SIGKILL that ends everyone when init goes.
-		if (parent.exited || t.exiting || ((t.pending | parent.pending) & sigbit(SIGKILL)))
+		if (parent.exited || t.exiting || ((t.pending.set | parent.pending.set) & sigbit(SIGKILL)))
 			return kerr(static_cast<int>(erestartsys));
 		if (procs_.size() + nr_threads_ >= config_.max_procs)
 			return kerr(EAGAIN);
@@ -114,10 +116,13 @@ KResult<int> Kernel::clone(Task& t, const CloneArgs& args)
 		std::lock_guard lock(tasks_lock_);
 		blocked = t.blocked;
 	}
+	AltStack sas{0, SS_DISABLE, 0};
+	if ((args.flags & (CLONE_VM | CLONE_VFORK)) != CLONE_VM)
+		sas = {t.sas_sp, t.sas_flags, t.sas_size};
 	if (!err) {
 		try {
 			std::thread th(&Kernel::child_main, this, child, std::ref(parent), t.regs(),
-				       std::move(fpu), args, blocked, std::move(vm),
+				       std::move(fpu), args, blocked, sas, std::move(vm),
 				       std::move(started));
 			{
 				std::lock_guard lock(tasks_lock_);
@@ -149,7 +154,7 @@ KResult<int> Kernel::clone(Task& t, const CloneArgs& args)
 		std::unique_lock lock(tasks_lock_);
 		parent.wake.wait(lock, [&] {
 			return child->vfork_done || parent.exited || t.exiting ||
-			       ((t.pending | parent.pending) & sigbit(SIGKILL));
+			       ((t.pending.set | parent.pending.set) & sigbit(SIGKILL));
 		});
 	}
 	return child->pid;
@@ -157,7 +162,7 @@ KResult<int> Kernel::clone(Task& t, const CloneArgs& args)
 
 void Kernel::child_main(std::shared_ptr<Process> child, Process& parent, unpriv::Regs regs,
 			std::vector<std::byte> fpu, CloneArgs args, std::uint64_t blocked,
-			std::shared_ptr<Mm> vm, std::promise<int> start)
+			AltStack sas, std::shared_ptr<Mm> vm, std::promise<int> start)
 {
 	auto fail = [&](int err) {
 		std::lock_guard lock(tasks_lock_);
@@ -213,6 +218,12 @@ void Kernel::child_main(std::shared_ptr<Process> child, Process& parent, unpriv:
 		t.clear_child_tid = args.child_tid;
 	{
 		std::lock_guard lock(tasks_lock_);
+		// The parent's alternate signal stack, as copy_process()
+		// leaves it (the clone() caller's; none for CLONE_VM without
+		// CLONE_VFORK).
+		t.sas_sp = sas.sp;
+		t.sas_flags = sas.flags;
+		t.sas_size = sas.size;
 		t.blocked = blocked;
 		t.host_id = pthread_self();
 		t.host_running = true;
@@ -235,7 +246,7 @@ KResult<int> Kernel::clone_thread(Task& t, const CloneArgs& args)
 		std::lock_guard lock(tasks_lock_);
 		// A group on its way out, or an exec, makes no thread.
 		if (p.exited || t.exiting || p.execing ||
-		    ((t.pending | p.pending) & sigbit(SIGKILL)))
+		    ((t.pending.set | p.pending.set) & sigbit(SIGKILL)))
 			return kerr(static_cast<int>(erestartsys));
 		if (procs_.size() + nr_threads_ >= config_.max_procs)
 			return kerr(EAGAIN);
@@ -428,6 +439,11 @@ KResult<void> Kernel::execve(Task& t, const std::string& path, std::vector<std::
 	for (auto& a : p.actions)
 		if (a.handler > 1)
 			a = {};
+	// The POSIX timers go (the interval timer stays), and the
+	// alternate signal stack.
+	p.timers.clear();
+	t.sas_sp = t.sas_size = 0;
+	t.sas_flags = SS_DISABLE;
 	p.did_exec = true;
 	if (!p.vfork_done) {
 		p.vfork_done = true;
@@ -452,7 +468,7 @@ bool Kernel::de_thread(Task& t)
 			interrupt_locked(*o);
 		}
 	auto killed = [&] {
-		return p.exited || t.exiting || ((t.pending | p.pending) & sigbit(SIGKILL));
+		return p.exited || t.exiting || ((t.pending.set | p.pending.set) & sigbit(SIGKILL));
 	};
 	p.wake.wait(lock, [&] { return (p.tasks.size() == 1 && p.starting == 0) || killed(); });
 	p.execing = nullptr;
@@ -526,6 +542,7 @@ void Kernel::end_task(Task& t)
 		// the others (the last one's exit_process() or an execve() may
 		// drop the process's hold as soon as this one has left).
 		std::shared_ptr<Mm> mm = p.shared_mm();
+		flush_thread_pending_locked(t);
 		std::erase(p.tasks, &t);
 		if (tasks_.count(t.tid) && tasks_[t.tid] == &t)
 			tasks_.erase(t.tid);
@@ -584,7 +601,10 @@ void Kernel::exit_process(Task& t)
 		tasks_.erase(t.tid);
 	t.host_running = false;
 	p.state = Process::State::zombie;
-	p.pending = 0;
+	p.pending = {};
+	t.pending = {};
+	p.timers.clear();
+	p.real_timer = {};
 	if (!p.vfork_done) {
 		p.vfork_done = true;
 		if (p.parent)
@@ -607,17 +627,19 @@ void Kernel::exit_process(Task& t)
 		init_status_ = p.wait_status;
 		init_ = nullptr;
 	}
+	if (p.sid == p.pid && p.ctty)
+		disassociate_locked(p);
 	if (p.parent) {
 		const SigAction& a = p.parent->actions[SIGCHLD - 1];
-		if (a.handler == reinterpret_cast<std::uint64_t>(SIG_IGN) ||
-		    (a.flags & SA_NOCLDWAIT)) {
-			// Nobody will wait: no zombie (this thread cannot join
-			// itself: a later fork, or the end, does).
+		bool autoreap = a.handler == reinterpret_cast<std::uint64_t>(SIG_IGN) ||
+				(a.flags & SA_NOCLDWAIT);
+		// The parent's handler runs even so for SA_NOCLDWAIT.
+		notify_parent_locked(p, !WIFEXITED(p.wait_status) ? CLD_KILLED : CLD_EXITED);
+		// Nobody will wait: no zombie (this thread cannot join
+		// itself: a later fork, or the end, does).
+		if (autoreap && p.parent)
 			for (auto& th : release_locked(p))
 				unjoined_.push_back(std::move(th));
-		} else {
-			notify_parent_locked(p, WIFEXITED(p.wait_status) ? CLD_EXITED : CLD_KILLED);
-		}
 	}
 	running_--;
 	all_done_.notify_all();
@@ -625,7 +647,8 @@ void Kernel::exit_process(Task& t)
 
 // The parent learns of a change in p: its wait wakes, and it gets p's
 // exit signal (SIGCHLD) unless SA_NOCLDSTOP says not for a stop or a
-// continue.
+// continue; the information says what changed (Linux's
+// do_notify_parent() and do_notify_parent_cldstop()).
 void Kernel::notify_parent_locked(Process& p, int why)
 {
 	Process *parent = p.parent;
@@ -636,8 +659,25 @@ void Kernel::notify_parent_locked(Process& p, int why)
 	int signo = exit ? p.exit_signal : SIGCHLD;
 	if (!exit && (parent->actions[SIGCHLD - 1].flags & SA_NOCLDSTOP))
 		return;
-	if (signo)
-		signal_locked(*parent, signo, p.pid);
+	if (!signo)
+		return;
+	SigInfo info;
+	info.signo = signo;
+	info.code = why;
+	info.f.chld.pid = p.pid;
+	info.f.chld.uid = p.cred.ruid;
+	switch (why) {
+	case CLD_EXITED: info.f.chld.status = WEXITSTATUS(p.wait_status); break;
+	case CLD_KILLED: case CLD_DUMPED: info.f.chld.status = WTERMSIG(p.wait_status); break;
+	case CLD_STOPPED: info.f.chld.status = p.stop_signal; break;
+	default: info.f.chld.status = SIGCONT; break;
+	}
+	// Its CPU time so far, in clock ticks (a zombie's is all there is).
+	CpuTimes cpu = p.state == Process::State::zombie ? p.cpu_gone : cpu_now_locked(p);
+	const std::int64_t ns_per_tick = 1000000000 / sysconf(_SC_CLK_TCK);
+	info.f.chld.utime = cpu.user_ns / ns_per_tick;
+	info.f.chld.stime = cpu.sys_ns / ns_per_tick;
+	signal_locked(*parent, info, p.pid);
 }
 
 std::vector<std::thread> Kernel::release_locked(Process& p)
@@ -758,7 +798,9 @@ KResult<void> Kernel::kill(Task& t, int pid, int signo)
 		return kerr(ESRCH);
 	if (signo)
 		for (Process *p : to)
-			signal_locked(*p, signo, self.pid);
+			signal_locked(*p,
+				      SigInfo::from_process(signo, SI_USER, self.pid, self.cred.ruid),
+				      self.pid);
 	return {};
 }
 
@@ -767,37 +809,87 @@ KResult<void> Kernel::tkill(Task& t, int tgid, int tid, int signo)
 	if (signo < 0 || signo > nsig)
 		return kerr(EINVAL);
 	std::lock_guard lock(tasks_lock_);
-	auto it = tasks_.find(tid);
-	if (it == tasks_.end() || !it->second ||
-	    (tgid && it->second->process().pid != tgid))
+	Task *to = find_task_locked(tgid, tid);
+	if (!to)
 		return kerr(ESRCH);
 	if (signo)
-		signal_locked(*it->second, signo, t.process().pid, SI_TKILL);
+		signal_locked(*to, SigInfo::from_process(signo, SI_TKILL, t.process().pid,
+							 t.process().cred.ruid),
+			      t.process().pid);
 	return {};
+}
+
+KResult<void> Kernel::sigqueue(Task& t, int pid, const SigInfo& info, int tid)
+{
+	if (info.signo < 0 || info.signo > nsig)
+		return kerr(EINVAL);
+	Process& self = t.process();
+	// Nobody may pretend to be the kernel or kill(), but to itself
+	// (Linux's do_rt_sigqueueinfo() and do_rt_tgsigqueueinfo(): the
+	// caller's tid is what is compared).
+	if ((info.code >= 0 || info.code == SI_TKILL) && (tid ? tid : pid) != t.tid)
+		return kerr(EPERM);
+	std::lock_guard lock(tasks_lock_);
+	Process *p = nullptr;
+	Task *to = nullptr;
+	if (tid) {
+		to = find_task_locked(pid, tid);
+		if (to)
+			p = &to->process();
+	} else {
+		p = find_locked(pid);
+	}
+	if (!p)
+		return kerr(ESRCH);
+	if (!info.signo)
+		return {};
+	// A real-time signal past RLIMIT_SIGPENDING, or past what the
+	// guest port keeps, is not queued.
+	std::uint64_t room = std::min<std::uint64_t>(self.rlimits[RLIMIT_SIGPENDING].rlim_cur,
+						      SigPending::max_queued_rt);
+	const SigPending& into = to ? to->pending : p->pending;
+	if (info.signo >= sigrtmin && info.code < 0 && into.queued_rt() >= room)
+		return kerr(EAGAIN);
+	if (to)
+		signal_locked(*to, info, self.pid);
+	else
+		signal_locked(*p, info, self.pid);
+	return {};
+}
+
+Task *Kernel::find_task_locked(int tgid, int tid)
+{
+	auto it = tasks_.find(tid);
+	if (it == tasks_.end() || !it->second || (tgid && it->second->process().pid != tgid))
+		return nullptr;
+	return it->second;
 }
 
 bool Kernel::prepare_signal_locked(Process& p, Task *to, int signo, int from)
 {
 	if (p.state == Process::State::zombie || p.exited)
 		return false;
+	// The thread it is for, or the process's first thread: whose mask
+	// says whether it is blocked.
+	if (!to && !p.tasks.empty())
+		to = p.tasks.front();
+	const std::uint64_t masked = to ? to->blocked | to->real_blocked : 0;
 	// Init takes from the guest's processes only the signals it has
 	// handlers for, as a pid namespace's init does (SIGNAL_UNKILLABLE):
 	// no guest process can stop or end the guest.  The guest port's own
-	// (SIGPIPE, the end of the run) still reach it.
-	if (&p == init_ && from && p.actions[signo - 1].handler == 0)
+	// (SIGPIPE, the end of the run) still reach it.  A blocked one is
+	// queued, and dropped when taken if it has no handler then.
+	if (&p == init_ && from && p.actions[signo - 1].handler == 0 &&
+	    !(masked & sigbit(signo)))
 		return false;
 	// SIGCONT and SIGKILL undo a stop, pending or in force; a stop
 	// signal undoes a pending SIGCONT: in the process and each thread.
 	const std::uint64_t stops = sigbit(SIGSTOP) | sigbit(SIGTSTP) | sigbit(SIGTTIN) |
 				    sigbit(SIGTTOU);
-	std::uint64_t drop = 0;
 	if (signo == SIGCONT || signo == SIGKILL)
-		drop = stops;
+		discard_locked(p, stops);
 	else if (sigbit(signo) & stops)
-		drop = sigbit(SIGCONT);
-	p.pending &= ~drop;
-	for (Task *o : p.tasks)
-		o->pending &= ~drop;
+		discard_locked(p, sigbit(SIGCONT));
 	if ((signo == SIGCONT || signo == SIGKILL) && p.state == Process::State::stopped) {
 		p.state = Process::State::running;
 		p.stop_unreported = false;
@@ -809,23 +901,21 @@ bool Kernel::prepare_signal_locked(Process& p, Task *to, int signo, int from)
 	}
 
 	// A signal that would be ignored is dropped when sent, unless it
-	// is blocked (the mask or the action may change before it is
-	// taken): by the thread it is for, or the process's first thread.
+	// is blocked by the thread it is for (the mask or the action may
+	// change before it is taken), or waited for by rt_sigtimedwait.
 	const SigAction& a = p.actions[signo - 1];
 	bool ignored = a.handler == reinterpret_cast<std::uint64_t>(SIG_IGN) ||
 		       (a.handler == 0 && sig_default(signo) == SigDefault::ignore);
-	if (!to && !p.tasks.empty())
-		to = p.tasks.front();
-	bool blocked = to && (to->blocked & sigbit(signo));
-	return !ignored || signo == SIGKILL || signo == SIGSTOP || blocked;
+	return !ignored || signo == SIGKILL || signo == SIGSTOP || (masked & sigbit(signo));
 }
 
-void Kernel::signal_locked(Process& p, int signo, int from)
+bool Kernel::signal_locked(Process& p, const SigInfo& info, int from)
 {
+	const int signo = info.signo;
 	if (!prepare_signal_locked(p, nullptr, signo, from))
-		return;
-	p.pending |= sigbit(signo);
-	p.pending_from[signo - 1] = from;
+		return false;
+	if (!p.pending.add(info))
+		return false;
 	// Linux's complete_signal(): a thread that does not block it takes
 	// it; if all do, it waits for one to unblock it.
 	for (Task *t : p.tasks)
@@ -833,17 +923,60 @@ void Kernel::signal_locked(Process& p, int signo, int from)
 			interrupt_locked(*t);
 			break;
 		}
+	return true;
 }
 
-void Kernel::signal_locked(Task& t, int signo, int from, int code)
+bool Kernel::signal_locked(Task& t, const SigInfo& info, int from)
 {
+	const int signo = info.signo;
 	if (!prepare_signal_locked(t.process(), &t, signo, from))
-		return;
-	t.pending |= sigbit(signo);
-	t.pending_from[signo - 1] = from;
-	t.pending_code[signo - 1] = code;
+		return false;
+	if (!t.pending.add(info))
+		return false;
 	if (t.deliverable() & sigbit(signo))
 		interrupt_locked(t);
+	return true;
+}
+
+SigInfo Kernel::dequeue_locked(Process& p, SigPending& from, int signo)
+{
+	SigInfo info = from.take(signo);
+	// A POSIX timer's signal: the expiries since it was queued.
+	if (info.code == SI_TIMER) {
+		auto it = p.timers.find(info.f.timer.tid);
+		if (it != p.timers.end() && it->second.queued) {
+			GuestTimer& tm = it->second;
+			info.f.timer.overrun = tm.overrun;
+			tm.last_overrun = tm.overrun;
+			tm.overrun = 0;
+			tm.queued = false;
+		}
+	}
+	return info;
+}
+
+void Kernel::discard_locked(Process& p, std::uint64_t mask)
+{
+	p.pending.discard(mask);
+	for (Task *o : p.tasks)
+		o->pending.discard(mask);
+	for (auto& [id, tm] : p.timers)
+		if (tm.queued && (mask & sigbit(tm.signo)))
+			tm.queued = false;
+}
+
+void Kernel::flush_thread_pending_locked(Task& t)
+{
+	Process& p = t.process();
+	// A SIGEV_THREAD_ID timer's signal goes with its thread: the timer
+	// may queue another (for a thread that is gone, none).
+	for (const SigInfo& info : t.pending.queue)
+		if (info.code == SI_TIMER) {
+			auto it = p.timers.find(info.f.timer.tid);
+			if (it != p.timers.end())
+				it->second.queued = false;
+		}
+	t.pending = {};
 }
 
 bool Kernel::interrupted_locked(Task& t) const
@@ -864,6 +997,15 @@ void Kernel::interrupt_locked(Task& t)
 	pthread_kill(t.host_id, interrupt_signal);
 }
 
+namespace {
+
+// The signals a thread's own instruction raises (Linux's
+// SYNCHRONOUS_MASK).
+constexpr std::uint64_t synchronous_mask = sigbit(SIGSEGV) | sigbit(SIGBUS) | sigbit(SIGILL) |
+					   sigbit(SIGTRAP) | sigbit(SIGFPE) | sigbit(SIGSYS);
+
+} // namespace
+
 // The run loop, before the guest runs: each deliverable signal's action.
 void Kernel::handle_signals(Task& t)
 {
@@ -872,7 +1014,7 @@ void Kernel::handle_signals(Task& t)
 	// From here a signal interrupts the thread again.
 	t.waiter().clear_interrupt();
 	auto killed = [&] {
-		return p.exited || t.exiting || ((t.pending | p.pending) & sigbit(SIGKILL));
+		return p.exited || t.exiting || ((t.pending.set | p.pending.set) & sigbit(SIGKILL));
 	};
 	for (;;) {
 		// A group stop holds every thread until SIGCONT or SIGKILL.
@@ -884,13 +1026,24 @@ void Kernel::handle_signals(Task& t)
 		std::uint64_t ready = t.deliverable();
 		if (!ready)
 			break;
-		// SIGKILL first, then the lowest number, as Linux takes them;
-		// the thread's own before the process's.
-		int signo = (ready & sigbit(SIGKILL)) ? SIGKILL : __builtin_ctzll(ready) + 1;
-		bool own = t.pending & sigbit(signo);
-		int from = own ? t.pending_from[signo - 1] : p.pending_from[signo - 1];
-		int code = own ? t.pending_code[signo - 1] : SI_USER;
-		(own ? t.pending : p.pending) &= ~sigbit(signo);
+		// The thread's own synchronous signal first (force_signal()
+		// made it deliverable), then SIGKILL, then the lowest number,
+		// the thread's own (tkill) before the process's, as Linux's
+		// dequeue_signal() takes them.
+		const std::uint64_t own = ready & t.pending.set;
+		int n;
+		if (own & synchronous_mask)
+			n = __builtin_ctzll(own & synchronous_mask) + 1;
+		else if (ready & sigbit(SIGKILL))
+			n = SIGKILL;
+		else
+			n = __builtin_ctzll(own ? own : ready) + 1;
+		const bool mine = t.pending.set & sigbit(n);
+		SigInfo info = dequeue_locked(p, mine ? t.pending : p.pending, n);
+		const int signo = info.signo;
+		// A fault or trap of its own (SI_FROMKERNEL), as force_sig()
+		// sends it.
+		const bool fault = mine && (synchronous_mask & sigbit(signo)) && info.code > 0;
 		SigAction a = p.actions[signo - 1];
 		if (a.handler == reinterpret_cast<std::uint64_t>(SIG_IGN) && signo != SIGKILL &&
 		    signo != SIGSTOP)
@@ -903,26 +1056,79 @@ void Kernel::handle_signals(Task& t)
 			if (a.flags & SA_RESETHAND)
 				p.actions[signo - 1] = {};
 			lock.unlock();
+			if (tracer_)
+				tracer_->signal(p.pid, info);
 			finish_restart(t, &a);
-			setup_frame(t, signo, a, old, code, from);
-			return;
+			if (setup_frame(t, info, a, old))
+				return;
+			// No frame could be written: the SIGSEGV that
+			// force_signal() made for it, now.
+			lock.lock();
+			continue;
 		}
+		// One another process sent init while it was blocked:
+		// ignored now, as it would have been when sent.
+		if (&p == init_ && signo != SIGKILL && signo != SIGSTOP &&
+		    (info.code == SI_USER || info.code == SI_QUEUE || info.code == SI_TKILL) &&
+		    info.f.kill.pid != p.pid)
+			continue;
 		switch (signo == SIGKILL ? SigDefault::terminate : sig_default(signo)) {
 		case SigDefault::ignore:
 			continue;
 		case SigDefault::stop:
+			// The terminal's stop signals do not stop an orphaned
+			// group: nobody would continue it.
+			if (signo != SIGSTOP && orphaned_pgrp_locked(p.pgid))
+				continue;
 			stop_locked(p, signo);
 			continue;
 		case SigDefault::terminate:
 		case SigDefault::core:
 			if (tracer_)
-				tracer_->signal(signo, SI_USER, 0);
+				tracer_->signal(p.pid, info);
+			// A fault or trap that nobody handles: the user is
+			// told where, as a shell says "Segmentation fault".
+			// The name is the guest's (PR_SET_NAME): escaped, as
+			// --trace does.  It ends the whole thread group.
+			if (fault)
+				std::fprintf(stderr, "unpriv-run: %s killed by %s at rip %#llx "
+					     "(address %#llx)\n",
+					     escape(p.comm).c_str(), signal_name(signo).c_str(),
+					     static_cast<unsigned long long>(t.regs().rip),
+					     static_cast<unsigned long long>(info.f.fault.addr));
 			group_exit_locked(p, signo & 0x7f);
 			return;
 		}
 	}
 	lock.unlock();
 	finish_restart(t, nullptr);
+}
+
+// A synchronous signal of the thread's own instruction (a fault, a
+// trap, a frame that cannot be written), Linux's force_sig_info(): for
+// the faulting thread; blocked or ignored, it is unblocked and set back
+// to its default action, which kills the thread group; reset says to do
+// that anyway (force_sigsegv() for a handler that could not be run).
+void Kernel::force_signal(Task& t, const SigInfo& info, bool reset)
+{
+	Process& p = t.process();
+	std::lock_guard lock(tasks_lock_);
+	SigAction& a = p.actions[info.signo - 1];
+	bool blocked = t.blocked & sigbit(info.signo);
+	if (blocked || reset || a.handler == reinterpret_cast<std::uint64_t>(SIG_IGN)) {
+		a.handler = 0;
+		t.blocked &= ~sigbit(info.signo);
+	}
+	t.pending.add(info);
+}
+
+void Kernel::force_fault(Task& t, int signo, int code, std::uint64_t addr)
+{
+	SigInfo info;
+	info.signo = signo;
+	info.code = code;
+	info.f.fault.addr = addr;
+	force_signal(t, info);
 }
 
 // A stop signal's default action: the parent is told, and every thread
@@ -947,6 +1153,7 @@ void Kernel::finish_restart(Task& t, const SigAction *handler)
 	if (!t.restart)
 		return;
 	bool again = !handler || (t.restart == -erestartsys && (handler->flags & SA_RESTART));
+	SysResult how = t.restart;
 	t.restart = 0;
 	if (!again) {
 		t.regs().rax = static_cast<std::uint64_t>(-EINTR);
@@ -958,7 +1165,10 @@ void Kernel::finish_restart(Task& t, const SigAction *handler)
 		t.blocked = *t.saved_mask;
 		t.saved_mask.reset();
 	}
-	t.regs().rax = t.syscall_nr;
+	// -ERESTART_RESTARTBLOCK: restart_syscall() goes on with what
+	// the call left in t.restart_block (a sleep's time left).
+	t.regs().rax = how == -erestart_restartblock ? std::uint64_t{SYS_restart_syscall}
+						      : t.syscall_nr;
 	t.regs().rip -= 2;	// the syscall instruction, again
 }
 
@@ -1023,6 +1233,7 @@ KResult<int> Kernel::setsid(Task& t)
 		if (q->pgid == self.pid)
 			return kerr(EPERM);
 	self.sid = self.pgid = self.pid;
+	self.ctty = 0;
 	return self.pid;
 }
 

@@ -1,11 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 //
 // Signal state and delivery to a handler: rt_sigaction, rt_sigprocmask,
-// rt_sigpending, rt_sigsuspend, and the x86-64 frame (struct
-// rt_sigframe: the restorer, a ucontext with the registers, mask and
-// FPU image, a siginfo) that a handler runs on and rt_sigreturn undoes.
+// rt_sigpending, rt_sigsuspend, rt_sigtimedwait, sigaltstack, pending
+// signals and their information, and the x86-64 frame (struct
+// rt_sigframe: the restorer, a ucontext with the registers, mask, FPU
+// image and alternate stack, a siginfo) that a handler runs on and
+// rt_sigreturn undoes.
 #include <signal.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstddef>
 #include <cstring>
 #include <vector>
@@ -38,18 +42,10 @@ struct GuestUcontext {
 };
 static_assert(sizeof(GuestUcontext) == 304);
 
-struct GuestSiginfo {
-	std::int32_t signo, err, code, pad;
-	std::int32_t pid;
-	std::uint32_t uid;
-	std::byte rest[104];
-};
-static_assert(sizeof(GuestSiginfo) == 128);
-
 struct GuestRtSigframe {
 	std::uint64_t pretcode;
 	GuestUcontext uc;
-	GuestSiginfo info;
+	SigInfo info;
 };
 
 constexpr std::uint64_t uc_fp_xstate = 0x1, uc_sigcontext_ss = 0x2, uc_strict_restore_ss = 0x4;
@@ -60,19 +56,34 @@ constexpr std::size_t fpx_sw_bytes_offset = 464;	// in the legacy FXSAVE area
 constexpr std::uint64_t fix_eflags = 0x50dd5;
 constexpr std::uint64_t unblockable = sigbit(SIGKILL) | sigbit(SIGSTOP);
 constexpr std::uint64_t sa_restorer = 0x04000000;	// the kernel's SA_RESTORER
+// The kernel's MINSIGSTKSZ on x86 (2048), not the C library's, which
+// may follow the CPU's.
+constexpr std::uint64_t min_sigstksz = 2048;
 
 } // namespace
 
-void Kernel::setup_frame(Task& t, int signo, const SigAction& act, std::uint64_t old_mask, int code,
-			 int from)
+// --- the frame -----------------------------------------------------------------
+
+bool Kernel::setup_frame(Task& t, const SigInfo& info, const SigAction& act,
+			 std::uint64_t old_mask)
 {
 	unpriv::Regs& r = t.regs();
 	Mm& mm = t.mm();
+	const int signo = info.signo;
 
 	std::vector<std::byte> fpu(t.vcpu().fpu_size() + sizeof(fp_xstate_magic2));
 	std::size_t fpu_size = t.vcpu().fpu_size();
 	bool have_fpu = fpu_size > fpx_sw_bytes_offset + 48 && t.vcpu().get_fpu(fpu);
-	std::uint64_t sp = r.rsp - 128;		// the red zone
+	// The stack, as Linux's get_sigframe(): below the red zone, or
+	// the alternate stack's top for an SA_ONSTACK handler when the
+	// thread is not on it already.
+	const bool nested_altstack = t.on_sig_stack(r.rsp);
+	bool entering_altstack = false;
+	std::uint64_t sp = r.rsp - 128;
+	if ((act.flags & SA_ONSTACK) && t.sas_ss_flags(sp) == 0) {
+		sp = t.sas_sp + t.sas_size;
+		entering_altstack = true;
+	}
 	std::uint64_t fpstate = 0;
 	if (have_fpu) {
 		struct {
@@ -89,6 +100,10 @@ void Kernel::setup_frame(Task& t, int signo, const SigAction& act, std::uint64_t
 		fpstate = sp;
 	}
 	sp = ((sp - sizeof(GuestRtSigframe)) & ~std::uint64_t{15}) - 8;
+	// A frame that would overflow the alternate stack: none, the
+	// thread dies with SIGSEGV.
+	bool overflow = (nested_altstack || entering_altstack) &&
+			!(sp > t.sas_sp && sp - t.sas_sp <= t.sas_size);
 
 	GuestRtSigframe f{};
 	f.pretcode = act.restorer;
@@ -96,21 +111,25 @@ void Kernel::setup_frame(Task& t, int signo, const SigAction& act, std::uint64_t
 	GuestSigcontext& c = f.uc.mcontext;
 	c = {r.r8, r.r9, r.r10, r.r11, r.r12, r.r13, r.r14, r.r15,
 	     r.rdi, r.rsi, r.rbp, r.rbx, r.rdx, r.rax, r.rcx, r.rsp, r.rip, r.rflags,
-	     r.cs, r.gs, r.fs, r.ss, 0, 0, old_mask, 0, fpstate, {}};
+	     r.cs, r.gs, r.fs, r.ss, t.trap_err, t.trap_nr, old_mask, t.trap_cr2, fpstate, {}};
 	f.uc.sigmask = old_mask;
-	f.info.signo = signo;
-	f.info.code = code;
-	f.info.pid = from;
-	f.info.uid = t.process().cred.ruid;
+	f.uc.ss_sp = t.sas_sp;
+	f.uc.ss_flags = t.sas_flags;
+	f.uc.ss_size = t.sas_size;
+	f.info = info;
 
-	bool ok = mm.write(sp, std::as_bytes(std::span(&f, 1))).has_value();
+	bool ok = !overflow && mm.write(sp, std::as_bytes(std::span(&f, 1))).has_value();
 	if (ok && have_fpu)
 		ok = mm.write(fpstate, fpu).has_value();
 	if (!ok || !(act.flags & sa_restorer)) {
 		// No room for the frame (or no way back from it): as Linux's
-		// force_sigsegv().
-		force_signal(t, SIGSEGV, SI_KERNEL, 0);
-		return;
+		// force_sigsegv(), fatal when it was SIGSEGV's own.
+		force_signal(t, SigInfo::from_process(SIGSEGV, SI_KERNEL, 0, 0), signo == SIGSEGV);
+		return false;
+	}
+	if (t.sas_flags & ss_autodisarm) {
+		t.sas_sp = t.sas_size = 0;
+		t.sas_flags = SS_DISABLE;
 	}
 	r.rdi = static_cast<std::uint64_t>(signo);
 	r.rsi = sp + offsetof(GuestRtSigframe, info);
@@ -120,23 +139,24 @@ void Kernel::setup_frame(Task& t, int signo, const SigAction& act, std::uint64_t
 	r.rip = act.handler;
 	r.rflags &= ~std::uint64_t{0x10500};	// DF, RF, TF
 	r.cs = unpriv::cs_64;
+	return true;
 }
 
 SysResult Kernel::sigreturn(Task& t)
 {
 	unpriv::Regs& r = t.regs();
 	auto f = t.mm().read_obj<GuestRtSigframe>(r.rsp - 8);
-	if (!f) {
-		force_signal(t, SIGSEGV, SI_KERNEL, 0);
+	const auto bad_frame = [&] {
+		force_signal(t, SigInfo::from_process(SIGSEGV, SI_KERNEL, 0, 0));
 		return sys_noreturn;
-	}
+	};
+	if (!f)
+		return bad_frame();
 	const GuestSigcontext& c = f->uc.mcontext;
 	if (c.fpstate) {
 		std::vector<std::byte> fpu(t.vcpu().fpu_size());
-		if (!t.mm().read(c.fpstate, fpu) || !t.vcpu().set_fpu(fpu)) {
-			force_signal(t, SIGSEGV, SI_KERNEL, 0);
-			return sys_noreturn;
-		}
+		if (!t.mm().read(c.fpstate, fpu) || !t.vcpu().set_fpu(fpu))
+			return bad_frame();
 	}
 	r.r8 = c.r8; r.r9 = c.r9; r.r10 = c.r10; r.r11 = c.r11;
 	r.r12 = c.r12; r.r13 = c.r13; r.r14 = c.r14; r.r15 = c.r15;
@@ -144,9 +164,41 @@ SysResult Kernel::sigreturn(Task& t)
 	r.rdx = c.rdx; r.rax = c.rax; r.rcx = c.rcx; r.rsp = c.rsp; r.rip = c.rip;
 	r.rflags = (r.rflags & ~fix_eflags) | (c.eflags & fix_eflags);
 	r.cs = unpriv::cs_64;
-	std::lock_guard lock(tasks_lock_);
-	t.blocked = f->uc.sigmask & ~unblockable;
+	// A sleep broken before the handler is not for restart_syscall.
+	t.restart_block.fn = nullptr;
+	{
+		std::lock_guard lock(tasks_lock_);
+		t.blocked = f->uc.sigmask & ~unblockable;
+	}
+	// The alternate stack the frame saved, as sigaltstack() would set
+	// it from the restored stack pointer (Linux's restore_altstack():
+	// an error there is ignored but for EFAULT).
+	AltStack ss{f->uc.ss_sp, f->uc.ss_flags, f->uc.ss_size};
+	(void)sigaltstack(t, &ss);
 	return sys_noreturn;
+}
+
+KResult<Kernel::AltStack> Kernel::sigaltstack(Task& t, const AltStack *ss)
+{
+	const std::uint64_t sp = t.regs().rsp;
+	AltStack old{t.sas_sp, t.sas_ss_flags(sp) | (t.sas_flags & ss_autodisarm), t.sas_size};
+	if (!ss)
+		return old;
+	if (t.on_sig_stack(sp))
+		return kerr(EPERM);
+	int mode = ss->flags & ~ss_autodisarm;
+	if (mode != SS_DISABLE && mode != SS_ONSTACK && mode != 0)
+		return kerr(EINVAL);
+	std::uint64_t ss_sp = ss->sp, ss_size = ss->size;
+	if (mode == SS_DISABLE) {
+		ss_sp = ss_size = 0;
+	} else if (ss_size < min_sigstksz) {
+		return kerr(ENOMEM);
+	}
+	t.sas_sp = ss_sp;
+	t.sas_size = ss_size;
+	t.sas_flags = ss->flags;
+	return old;
 }
 
 KResult<SigAction> Kernel::sigaction(Task& t, int signo, const SigAction *act)
@@ -164,11 +216,8 @@ KResult<SigAction> Kernel::sigaction(Task& t, int signo, const SigAction *act)
 		p.actions[signo - 1] = a;
 		// Now ignored: a pending one goes (POSIX).
 		if (a.handler == reinterpret_cast<std::uint64_t>(SIG_IGN) ||
-		    (a.handler == 0 && sig_default(signo) == SigDefault::ignore)) {
-			p.pending &= ~sigbit(signo);
-			for (Task *o : p.tasks)
-				o->pending &= ~sigbit(signo);
-		}
+		    (a.handler == 0 && sig_default(signo) == SigDefault::ignore))
+			discard_locked(p, sigbit(signo));
 	}
 	return old;
 }
@@ -193,7 +242,7 @@ std::uint64_t Kernel::sigprocmask(Task& t, int how, const std::uint64_t *set)
 std::uint64_t Kernel::sigpending(Task& t)
 {
 	std::lock_guard lock(tasks_lock_);
-	return (t.pending | t.process().pending) & t.blocked;
+	return (t.pending.set | t.process().pending.set) & t.blocked;
 }
 
 SysResult Kernel::sigsuspend(Task& t, std::optional<std::uint64_t> mask)
@@ -206,6 +255,38 @@ SysResult Kernel::sigsuspend(Task& t, std::optional<std::uint64_t> mask)
 	}
 	p.wake.wait(lock, [&] { return interrupted_locked(t); });
 	return -erestartnohand;
+}
+
+KResult<SigInfo> Kernel::sigtimedwait(Task& t, std::uint64_t set,
+				      std::optional<std::int64_t> deadline)
+{
+	Process& p = t.process();
+	set &= ~unblockable;
+	std::unique_lock lock(tasks_lock_);
+	auto ready = [&] { return (t.pending.set | p.pending.set) & set; };
+	if (!ready() && deadline != 0) {
+		// Linux's do_sigtimedwait(): what is waited for is unblocked
+		// for the wait, so that it wakes the thread; what else
+		// comes ends the wait (EINTR) and is taken after it.
+		t.real_blocked = t.blocked;
+		t.blocked &= ~set;
+		auto woken = [&] { return interrupted_locked(t); };
+		if (deadline) {
+			using std::chrono::steady_clock;
+			steady_clock::time_point until{std::chrono::nanoseconds(*deadline)};
+			p.wake.wait_until(lock, until, woken);
+		} else {
+			p.wake.wait(lock, woken);
+		}
+		t.blocked = t.real_blocked;
+		t.real_blocked = 0;
+	}
+	// The thread's own first, then the process's (dequeue_signal()).
+	if (std::uint64_t r = t.pending.set & set)
+		return dequeue_locked(p, t.pending, __builtin_ctzll(r) + 1);
+	if (std::uint64_t r = p.pending.set & set)
+		return dequeue_locked(p, p.pending, __builtin_ctzll(r) + 1);
+	return kerr(interrupted_locked(t) ? static_cast<int>(eintr_final) : EAGAIN);
 }
 
 bool Kernel::set_wait_mask(Task& t, std::uint64_t mask)

@@ -46,7 +46,7 @@ Process::Process(int pid, std::unique_ptr<Mm> mm)
 
 Process::Process(int pid, const Process& parent)
 	: pid(pid), cred(parent.cred), rlimits(parent.rlimits), umask(parent.umask),
-	  pgid(parent.pgid), sid(parent.sid), actions(parent.actions),
+	  pgid(parent.pgid), sid(parent.sid), ctty(parent.ctty), actions(parent.actions),
 	  fds(parent.fds), cwd(parent.cwd), exe(parent.exe), exe_id(parent.exe_id),
 	  comm(parent.comm), arg_start(parent.arg_start), arg_end(parent.arg_end),
 	  env_start(parent.env_start), env_end(parent.env_end), shown(parent.shown),

@@ -25,8 +25,9 @@
 #include <array>
 #include <atomic>
 #include <condition_variable>
-#include <map>
 #include <cstdint>
+#include <deque>
+#include <map>
 #include <memory>
 #include <optional>
 #include <utility>
@@ -39,6 +40,7 @@
 #include "cputime.hpp"
 #include "fs/fdtable.hpp"
 #include "mm/mm.hpp"
+#include "sigqueue.hpp"
 #include "stats.hpp"
 #include "sys/syscall.hpp"
 #include "wait.hpp"
@@ -67,12 +69,23 @@ struct SigAction {
 	std::uint64_t mask = 0;
 };
 
-inline constexpr int nsig = 64;
+inline constexpr int ss_autodisarm = 1 << 31;	// the kernel's SS_AUTODISARM
 
-constexpr std::uint64_t sigbit(int signo) noexcept
-{
-	return 1ull << (signo - 1);
-}
+// An interval timer (setitimer's ITIMER_REAL, alarm) or a POSIX timer
+// (timer_create), Linux's k_itimer.  Times are the host's
+// CLOCK_MONOTONIC in nanoseconds; expires 0: disarmed.
+struct GuestTimer {
+	int clock = 0;			// CLOCK_REALTIME or CLOCK_MONOTONIC
+	int notify = 0;			// SIGEV_SIGNAL, SIGEV_NONE, SIGEV_THREAD_ID
+	int signo = 0;
+	int tid = 0;			// SIGEV_THREAD_ID: the thread's; 0: the process
+	std::uint64_t value = 0;	// sigev_value, the signal's si_value
+	std::int64_t expires = 0;
+	std::int64_t interval = 0;
+	bool queued = false;		// its signal is pending, not yet taken
+	int overrun = 0;		// expiries since it was queued
+	int last_overrun = 0;		// timer_getoverrun(): the last taken's
+};
 
 // What the run loop does with a signal nobody handles (signal(7)).
 enum class SigDefault { ignore, terminate, core, stop };
@@ -107,6 +120,7 @@ public:
 	std::vector<Process *> children;
 	int pgid, sid;
 	int exit_signal = SIGCHLD;	// what the parent gets at our exit
+	dev_t ctty = 0;			// the controlling terminal, 0: none
 	bool did_exec = false;		// setpgid() on us then is EACCES
 
 	// What wait4() reports.  [tasks]
@@ -117,11 +131,16 @@ public:
 	int stop_signal = 0;
 
 	// Signals: dispositions (shared by the threads: CLONE_SIGHAND),
-	// the process's pending set (Linux's shared_pending: kill(2) and
-	// the guest port's own; each thread has its own too).  [tasks]
+	// the process's pending set (Linux's shared_pending: kill(2),
+	// sigqueue and the guest port's own; each thread has its own too).
+	// [tasks]
 	std::array<SigAction, nsig> actions{};
-	std::uint64_t pending = 0;
-	std::array<int, nsig> pending_from{};	// the sender's pid (si_pid)
+	SigPending pending;
+	// The interval timer (ITIMER_REAL, alarm) and the POSIX timers by
+	// id (Linux's signal_struct real_timer and posix_timers).  [tasks]
+	GuestTimer real_timer;
+	std::map<int, GuestTimer> timers;
+	int next_timer_id = 0;
 	// A blocking call of the process's threads waits here, with
 	// tasks_lock_ held: woken by a signal for it, a change of state of
 	// one of its children, a vfork child's exec or exit, a thread's
@@ -214,6 +233,35 @@ public:
 	SysResult restart = 0;	// -ERESTARTSYS, -ERESTARTNOHAND or 0
 	// rt_sigsuspend's caller's mask, for the handler's frame.  [own]
 	std::optional<std::uint64_t> saved_mask;
+	// What a call returning -ERESTART_RESTARTBLOCK leaves for
+	// restart_syscall (Linux's restart_block): a sleep's end on its
+	// clock (host nanoseconds, the guest's for CLOCK_REALTIME) and
+	// where the time left goes.  [own]
+	struct RestartBlock {
+		SysResult (*fn)(Task&) = nullptr;
+		int clock = 0;
+		std::int64_t expires = 0;
+		std::uint64_t rmtp = 0;
+	} restart_block;
+
+	// The last trap's number, error code and address, for the next
+	// frame's sigcontext (Linux's thread.trap_nr, error_code, cr2).
+	// [own]
+	std::uint64_t trap_nr = 0, trap_err = 0, trap_cr2 = 0;
+	// sigaltstack(2): the alternate stack, Linux's sas_ss_sp,
+	// sas_ss_size and sas_ss_flags.  [own]
+	std::uint64_t sas_sp = 0, sas_size = 0;
+	int sas_flags = SS_DISABLE;
+	// Whether sp is on the alternate stack (on_sig_stack()), and the
+	// flags sigaltstack() reports for it (sas_ss_flags()).
+	[[nodiscard]] bool on_sig_stack(std::uint64_t sp) const noexcept
+	{
+		return !(sas_flags & ss_autodisarm) && sp > sas_sp && sp - sas_sp <= sas_size;
+	}
+	[[nodiscard]] int sas_ss_flags(std::uint64_t sp) const noexcept
+	{
+		return !sas_size ? SS_DISABLE : on_sig_stack(sp) ? SS_ONSTACK : 0;
+	}
 
 	Stats stats;	// [own]; merged into the kernel's at the end
 
@@ -225,12 +273,14 @@ public:
 	std::uint64_t robust_list = 0;		// [own] set_robust_list
 	std::uint64_t robust_list_len = 0;	// [own]
 
-	// Signals: the thread's mask, and what was sent to it alone
-	// (tkill, tgkill, its own faults).  [tasks]
+	// Signals: the thread's mask, its mask before rt_sigtimedwait
+	// unblocked what it waits for (Linux's real_blocked), and what was
+	// sent to it alone: tkill, tgkill, and the synchronous signals of
+	// its own instructions (a fault, a trap: force_signal()), which are
+	// taken before any other (Linux's task->pending).  [tasks]
 	std::uint64_t blocked = 0;
-	std::uint64_t pending = 0;
-	std::array<int, nsig> pending_from{};
-	std::array<int, nsig> pending_code{};	// si_code: SI_USER, SI_TKILL
+	std::uint64_t real_blocked = 0;
+	SigPending pending;
 	// This thread alone ends (exit(2), or another thread's execve).
 	// [tasks], read unlocked by its own run loop.
 	std::atomic<bool> exiting = false;
@@ -246,7 +296,7 @@ public:
 	// and SIGSTOP cannot be).  [tasks]
 	[[nodiscard]] std::uint64_t deliverable() const noexcept
 	{
-		return (pending | process_.pending) &
+		return (pending.set | process_.pending.set) &
 		       ~(blocked & ~(sigbit(SIGKILL) | sigbit(SIGSTOP)));
 	}
 

@@ -11,6 +11,7 @@
 #include <cinttypes>
 #include <cstdio>
 #include <initializer_list>
+#include <iterator>
 #include <vector>
 
 #include "task.hpp"
@@ -255,13 +256,88 @@ void Tracer::syscall(Task& t, std::uint64_t nr, bool compat, const SysArgs& a,
 	emit(std::move(line));
 }
 
-void Tracer::signal(int signo, int code, std::uint64_t addr)
+namespace {
+
+std::string sig_name(int signo)
 {
-	const char *name = sigabbrev_np(signo);
-	char b[160];
-	std::snprintf(b, sizeof(b), "--- SIG%s {si_signo=SIG%s, si_code=%d, si_addr=%s} ---",
-		      name ? name : "?", name ? name : "?", code, hex(addr).c_str());
-	emit(b);
+	// The kernel's real-time signals, from 32 (the C library keeps
+	// the first few for itself and numbers its SIGRTMIN after them).
+	if (signo >= sigrtmin && signo <= nsig)
+		return signo == sigrtmin ? "SIGRTMIN" : "SIGRT_" + std::to_string(signo - sigrtmin);
+	const char *n = sigabbrev_np(signo);
+	return n ? std::string("SIG") + n : std::to_string(signo);
+}
+
+// si_code by name, as strace names it.
+std::string si_code_name(int signo, int code)
+{
+	switch (code) {
+	case SI_USER: return "SI_USER";
+	case SI_KERNEL: return "SI_KERNEL";
+	case SI_QUEUE: return "SI_QUEUE";
+	case SI_TIMER: return "SI_TIMER";
+	case SI_TKILL: return "SI_TKILL";
+	default: break;
+	}
+	static const char *const segv[] = {"SEGV_MAPERR", "SEGV_ACCERR"};
+	static const char *const bus[] = {"BUS_ADRALN", "BUS_ADRERR", "BUS_OBJERR"};
+	static const char *const ill[] = {"ILL_ILLOPC", "ILL_ILLOPN", "ILL_ILLADR", "ILL_ILLTRP",
+					  "ILL_PRVOPC", "ILL_PRVREG", "ILL_COPROC", "ILL_BADSTK"};
+	static const char *const fpe[] = {"FPE_INTDIV", "FPE_INTOVF", "FPE_FLTDIV", "FPE_FLTOVF",
+					  "FPE_FLTUND", "FPE_FLTRES", "FPE_FLTINV", "FPE_FLTSUB"};
+	static const char *const trap[] = {"TRAP_BRKPT", "TRAP_TRACE"};
+	static const char *const chld[] = {"CLD_EXITED", "CLD_KILLED", "CLD_DUMPED",
+					   "CLD_TRAPPED", "CLD_STOPPED", "CLD_CONTINUED"};
+	auto pick = [&](const auto& names) -> std::string {
+		std::size_t n = std::size(names);
+		return code >= 1 && static_cast<std::size_t>(code) <= n ? names[code - 1]
+									 : std::to_string(code);
+	};
+	switch (signo) {
+	case SIGSEGV: return pick(segv);
+	case SIGBUS: return pick(bus);
+	case SIGILL: return pick(ill);
+	case SIGFPE: return pick(fpe);
+	case SIGTRAP: return pick(trap);
+	case SIGCHLD: return pick(chld);
+	default: return std::to_string(code);
+	}
+}
+
+} // namespace
+
+void Tracer::signal(int pid, const SigInfo& info)
+{
+	std::string name = sig_name(info.signo);
+	std::string line = pid != 1 ? "[pid " + std::to_string(pid) + "] " : "";
+	line += "--- " + name + " {si_signo=" + name +
+		", si_code=" + si_code_name(info.signo, info.code);
+	auto addr = [](std::uint64_t a) { return a ? hex(a) : std::string("NULL"); };
+	const bool fault = info.code > 0 && info.code != SI_KERNEL &&
+			   (info.signo == SIGSEGV || info.signo == SIGBUS || info.signo == SIGILL ||
+			    info.signo == SIGFPE || info.signo == SIGTRAP);
+	if (fault) {
+		line += ", si_addr=" + addr(info.f.fault.addr);
+	} else if (info.code == SI_TIMER) {
+		line += ", si_timerid=" + std::to_string(info.f.timer.tid) +
+			", si_overrun=" + std::to_string(info.f.timer.overrun) +
+			", si_int=" + std::to_string(static_cast<int>(info.f.timer.value)) +
+			", si_ptr=" + addr(info.f.timer.value);
+	} else if (info.signo == SIGCHLD && info.code > 0) {
+		line += ", si_pid=" + std::to_string(info.f.chld.pid) +
+			", si_uid=" + std::to_string(info.f.chld.uid) +
+			", si_status=" + std::to_string(info.f.chld.status) +
+			", si_utime=" + std::to_string(info.f.chld.utime) +
+			", si_stime=" + std::to_string(info.f.chld.stime);
+	} else if (info.code <= 0) {
+		line += ", si_pid=" + std::to_string(info.f.kill.pid) +
+			", si_uid=" + std::to_string(info.f.kill.uid);
+		if (info.code == SI_QUEUE)
+			line += ", si_int=" + std::to_string(static_cast<int>(info.f.kill.value)) +
+				", si_ptr=" + addr(info.f.kill.value);
+	}
+	line += "} ---";
+	emit(std::move(line));
 }
 
 void Tracer::exited(int wait_status)

@@ -14,6 +14,7 @@
 #include <mutex>
 #include <string>
 
+#include "sigqueue.hpp"
 #include "sys/syscall.hpp"
 
 namespace guest {
@@ -32,7 +33,9 @@ public:
 
 	void syscall(Task& t, std::uint64_t nr, bool compat, const SysArgs& args,
 		     const SyscallEntry *entry, SysResult ret);
-	void signal(int signo, int code, std::uint64_t addr);
+	// A signal taken by process pid: its information, as strace shows
+	// it.
+	void signal(int pid, const SigInfo& info);
 	void exited(int wait_status);
 
 private:

@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "fs/synth.hpp"
+#include "kernel.hpp"
 
 namespace guest {
 namespace {
@@ -97,7 +98,7 @@ constexpr const char *stream_links[][2] = {
 
 } // namespace
 
-KResult<SynthLookup> devfs_lookup(Task&, const std::string& norm)
+KResult<SynthLookup> devfs_lookup(Task& t, const std::string& norm)
 {
 	if (norm == "/dev") {
 		SynthNode dir{SynthNode::Kind::dir, norm, 0755};
@@ -140,10 +141,12 @@ KResult<SynthLookup> devfs_lookup(Task&, const std::string& norm)
 		return dev;
 	}
 	if (name == "tty") {
-		// The guest has no controlling terminal (it is in no session
-		// with one): opening it fails as on Linux then.
+		// The process's controlling terminal: the file the guest port
+		// was handed that is it, opened as such a file is by name.
+		// Without one, opening it fails as on Linux (ENXIO).
 		SynthNode dev{SynthNode::Kind::device, norm, 0666};
 		dev.rdev = makedev(5, 0);
+		dev.magic = t.kernel().controlling_terminal(t);
 		dev.open_device = [](int) -> std::shared_ptr<File> { return nullptr; };
 		return dev;
 	}

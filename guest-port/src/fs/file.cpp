@@ -49,21 +49,20 @@ struct IoctlArg {
 
 constexpr unsigned kernel_termios_size = 36;	// struct termios in <asm/termbits.h>
 
-constexpr std::array<IoctlArg, 14> tty_ioctls{{
+// (TIOCGPGRP, TIOCSPGRP, TIOCGSID and the controlling terminal are the
+// guest's own: sys/fd.cpp.)
+constexpr std::array<IoctlArg, 11> tty_ioctls{{
 	{TCGETS, 0, kernel_termios_size, false},
 	{TCSETS, kernel_termios_size, 0, false},
 	{TCSETSW, kernel_termios_size, 0, false},
 	{TCSETSF, kernel_termios_size, 0, false},
 	{TIOCGWINSZ, 0, sizeof(struct winsize), false},
 	{TIOCSWINSZ, sizeof(struct winsize), 0, false},
-	{TIOCGPGRP, 0, sizeof(int), false},
-	{TIOCSPGRP, sizeof(int), 0, false},
 	{FIONREAD, 0, sizeof(int), false},
 	{TIOCOUTQ, 0, sizeof(int), false},
 	{TCFLSH, 0, 0, true},
 	{TCXONC, 0, 0, true},
 	{TCSBRK, 0, 0, true},
-	{TIOCGSID, 0, sizeof(int), false},
 }};
 
 } // namespace
@@ -356,6 +355,20 @@ KResult<std::size_t> HostFile::getdents64(std::span<std::byte> buf)
 	// The record format is the same for host and guest.
 	return host_result(::syscall(SYS_getdents64, fd_.get(), buf.data(), buf.size()))
 		.map([](long n) { return static_cast<std::size_t>(n); });
+}
+
+dev_t HostFile::host_terminal(int fd) noexcept
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISCHR(st.st_mode) || !isatty(fd))
+		return 0;
+	return st.st_rdev;
+}
+
+bool HostFile::terminal_tostop() const
+{
+	struct termios tio;
+	return tty_ && tcgetattr(fd_.get(), &tio) == 0 && (tio.c_lflag & TOSTOP);
 }
 
 KResult<long> HostFile::ioctl(Task& task, unsigned long cmd, std::uint64_t arg)

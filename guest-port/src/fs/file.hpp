@@ -59,6 +59,10 @@ public:
 	virtual KResult<struct statfs> statfs();
 	virtual KResult<std::size_t> getdents64(std::span<std::byte> buf);
 	virtual KResult<long> ioctl(Task& task, unsigned long cmd, std::uint64_t arg);
+	// The host terminal this file is (its device number), 0: none; and
+	// whether that terminal stops background writers (TOSTOP).
+	[[nodiscard]] virtual dev_t terminal() const noexcept { return 0; }
+	[[nodiscard]] virtual bool terminal_tostop() const { return false; }
 	// poll(2) readiness: the subset of events (POLLIN, POLLOUT...) that
 	// would not block now, plus POLLERR/POLLHUP/POLLNVAL.
 	virtual short poll(short events);
@@ -119,9 +123,15 @@ public:
 		: File(flags), fd_(std::move(fd)), vfs_(vfs), origin_(origin),
 		  outside_name_(std::move(outside_name))
 	{
+		if (handed())
+			tty_ = host_terminal(fd_.get());
 	}
+	// The device number of the terminal fd is, 0 if it is none.
+	static dev_t host_terminal(int fd) noexcept;
 
 	[[nodiscard]] bool handed() const noexcept { return origin_ == Origin::handed; }
+	[[nodiscard]] dev_t terminal() const noexcept override { return tty_; }
+	[[nodiscard]] bool terminal_tostop() const override;
 
 	[[nodiscard]] std::string path() const override;
 	KResult<void> set_status_flags(int flags) override;
@@ -155,6 +165,10 @@ public:
 private:
 	unpriv::Fd fd_;
 	const Vfs *vfs_;
+	// A host terminal's device number (only what the guest port was
+	// handed may be one: the guest opens no device), 0 for any other
+	// file.
+	dev_t tty_ = 0;
 	Origin origin_;
 	std::string outside_name_;
 };

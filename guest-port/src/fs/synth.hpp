@@ -43,7 +43,8 @@ struct SynthNode {
 	std::string path;	// its normalized guest path
 	mode_t perm;		// permission bits
 
-	// device: its number, and the open file it gives
+	// device: its number, and the open file it gives (magic, when set:
+	// the file handed to the guest port that it is, /dev/tty's)
 	dev_t rdev = 0;
 	std::function<std::shared_ptr<File>(int flags)> open_device;
 	// symlink: its target; a magic link (/proc/self/fd/N) also leads

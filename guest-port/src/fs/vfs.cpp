@@ -528,6 +528,8 @@ KResult<std::shared_ptr<File>> Vfs::open(Task& t, int dirfd, const std::string& 
 			return kerr(ELOOP);
 		return open_synth(n, fflags, std::string());
 	case SynthNode::Kind::device: {
+		if (n.magic)
+			return open_handed(n.magic, flags);
 		auto f = n.open_device(fflags);
 		if (!f)
 			return kerr(ENXIO);

@@ -120,6 +120,48 @@ GUEST_SYSCALL(fcntl)
 	}
 }
 
+namespace {
+
+// Job control on a terminal is the guest's own: its foreground process
+// group and session are the guest port's, never the host terminal's.
+// None: an ioctl for the file itself.
+std::optional<SysResult> terminal_ioctl(Task& t, File& f, dev_t tty, unsigned cmd,
+					std::uint64_t arg)
+{
+	Kernel& k = t.kernel();
+	switch (cmd) {
+	case TIOCGPGRP:
+	case TIOCGSID: {
+		auto r = cmd == TIOCGPGRP ? k.tty_getpgrp(t, tty) : k.tty_getsid(t, tty);
+		if (!r)
+			return -r.error();
+		return sys_ret(t.mm().write_obj<int>(arg, *r));
+	}
+	case TIOCSPGRP: {
+		auto pgrp = t.mm().read_obj<int>(arg);
+		if (!pgrp)
+			return -EFAULT;
+		return sys_ret(k.tty_setpgrp(t, tty, *pgrp));
+	}
+	case TIOCSCTTY:
+		return sys_ret(k.tty_setctty(t, tty, f.readable(), static_cast<int>(arg)));
+	case TIOCNOTTY:
+		return sys_ret(k.tty_noctty(t, tty));
+	case TCSETS: case TCSETSW: case TCSETSF: case TCFLSH: case TCXONC: case TIOCSWINSZ: {
+		// What changes the terminal: SIGTTOU for a background
+		// process (Linux's tty_check_change()).
+		auto ok = k.tty_check(t, tty, SIGTTOU);
+		if (!ok)
+			return -ok.error();
+		return std::nullopt;
+	}
+	default:
+		return std::nullopt;
+	}
+}
+
+} // namespace
+
 GUEST_SYSCALL(ioctl)
 {
 	FdTable& fds = t.process().fds;
@@ -134,6 +176,11 @@ GUEST_SYSCALL(ioctl)
 		fds.set_cloexec(fd, cmd == FIOCLEX);
 		return 0;
 	default:
+		if (dev_t tty = f->terminal()) {
+			auto r = terminal_ioctl(t, *f, tty, cmd, a[2]);
+			if (r)
+				return *r;
+		}
 		return sys_ret(f->ioctl(t, cmd, a[2]));
 	}
 }

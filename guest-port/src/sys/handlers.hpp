@@ -179,6 +179,10 @@ GUEST_SYSCALL(rt_sigpending);
 GUEST_SYSCALL(rt_sigsuspend);
 GUEST_SYSCALL(pause);
 GUEST_SYSCALL(rt_sigreturn);
+GUEST_SYSCALL(rt_sigtimedwait);
+GUEST_SYSCALL(rt_sigqueueinfo);
+GUEST_SYSCALL(rt_tgsigqueueinfo);
+GUEST_SYSCALL(sigaltstack);
 
 // cred.cpp: identity
 GUEST_SYSCALL(getuid);
@@ -223,5 +227,14 @@ GUEST_SYSCALL(gettimeofday);
 GUEST_SYSCALL(time);
 GUEST_SYSCALL(nanosleep);
 GUEST_SYSCALL(clock_nanosleep);
+GUEST_SYSCALL(restart_syscall);
+GUEST_SYSCALL(getitimer);
+GUEST_SYSCALL(setitimer);
+GUEST_SYSCALL(alarm);
+GUEST_SYSCALL(timer_create);
+GUEST_SYSCALL(timer_settime);
+GUEST_SYSCALL(timer_gettime);
+GUEST_SYSCALL(timer_getoverrun);
+GUEST_SYSCALL(timer_delete);
 
 } // namespace guest

@@ -40,6 +40,18 @@ std::shared_ptr<File> writable_file(Task& t, std::uint64_t fd)
 	return f && f->writable() ? f : nullptr;
 }
 
+// Job control: a process of a background group reading its terminal
+// gets SIGTTIN, and writing to it SIGTTOU when the terminal has TOSTOP
+// (Linux's n_tty_read() and n_tty_write()).  0: go on.
+SysResult terminal_access(Task& t, const File& f, bool write)
+{
+	dev_t tty = f.terminal();
+	if (!tty || (write && !f.terminal_tostop()))
+		return 0;
+	auto ok = t.kernel().tty_check(t, tty, write ? SIGTTOU : SIGTTIN);
+	return ok ? 0 : -ok.error();
+}
+
 // A write that met a broken pipe also sends SIGPIPE.
 SysResult after_write(Task& t, const KResult<std::size_t>& r)
 {
@@ -143,6 +155,8 @@ GUEST_SYSCALL(read)
 	auto f = readable_file(t, a[0]);
 	if (!f)
 		return -EBADF;
+	if (SysResult r = terminal_access(t, *f, false))
+		return r;
 	return read_to_guest(t, a[1], a[2], [&](std::span<std::byte> b) { return f->read(b); });
 }
 
@@ -151,6 +165,8 @@ GUEST_SYSCALL(write)
 	auto f = writable_file(t, a[0]);
 	if (!f)
 		return -EBADF;
+	if (SysResult r = terminal_access(t, *f, true))
+		return r;
 	return after_write(t, write_from_guest(t, a[1], a[2], [&](std::span<const std::byte> b) {
 		return f->write(b);
 	}));
@@ -185,6 +201,8 @@ static SysResult readv_at(Task& t, const SysArgs& a, std::optional<std::uint64_t
 	auto f = readable_file(t, a[0]);
 	if (!f)
 		return -EBADF;
+	if (SysResult r = off ? 0 : terminal_access(t, *f, false))
+		return r;
 	auto iov = read_iovecs(t, a[1], a[2]);
 	if (!iov)
 		return -iov.error();
@@ -209,6 +227,8 @@ static SysResult writev_at(Task& t, const SysArgs& a, std::optional<std::uint64_
 	auto f = writable_file(t, a[0]);
 	if (!f)
 		return -EBADF;
+	if (SysResult r = off ? 0 : terminal_access(t, *f, true))
+		return r;
 	auto iov = read_iovecs(t, a[1], a[2]);
 	if (!iov)
 		return -iov.error();

@@ -33,6 +33,13 @@ inline constexpr SysResult sys_noreturn = std::numeric_limits<SysResult>::min();
 // see Kernel) is ERESTARTSYS.
 inline constexpr SysResult erestartsys = 512;
 inline constexpr SysResult erestartnohand = 514;
+// A sleep a signal broke: restarted, when no handler runs, by
+// restart_syscall() with the time left (Task::restart_block); a
+// handler gets EINTR whatever its SA_RESTART.
+inline constexpr SysResult erestart_restartblock = 516;
+// EINTR that no restart may change (rt_sigtimedwait), where a host
+// call's EINTR is the guest port's interrupt (ERESTARTSYS).
+inline constexpr SysResult eintr_final = 4096 + EINTR;
 
 // A KResult as a system call's return value.
 template <class T>

@@ -188,6 +188,10 @@ constexpr auto make_table()
 	SYS(rt_sigsuspend, ptr, udec);
 	SYS(pause);
 	SYS_RET(rt_sigreturn, Ret::none);
+	SYS(rt_sigtimedwait, ptr, ptr, ptr, udec);
+	SYS(rt_sigqueueinfo, dec, dec, ptr);
+	SYS(rt_tgsigqueueinfo, dec, dec, dec, ptr);
+	SYS(sigaltstack, ptr, ptr);
 
 	// identity
 	SYS(getuid);
@@ -232,6 +236,15 @@ constexpr auto make_table()
 	SYS(time, ptr);
 	SYS(nanosleep, ptr, ptr);
 	SYS(clock_nanosleep, dec, hex, ptr, ptr);
+	SYS(restart_syscall);
+	SYS(getitimer, dec, ptr);
+	SYS(setitimer, dec, ptr, ptr);
+	SYS(alarm, udec);
+	SYS(timer_create, dec, ptr, ptr);
+	SYS(timer_settime, dec, hex, ptr, ptr);
+	SYS(timer_gettime, dec, ptr);
+	SYS(timer_getoverrun, dec);
+	SYS(timer_delete, dec);
 
 #undef SYS
 #undef SYS_RET

@@ -2,8 +2,9 @@
 /*
  * Threads: pthreads (mutexes, condition variables, barriers, thread-local
  * storage, pthread_join, pthread_cancel), thread ids, memory one thread
- * maps used by another, signals to a thread (tgkill) and to the process
- * (taken by a thread that does not block them), futex timeouts, EAGAIN,
+ * maps used by another, signals to a thread (tgkill, a SIGEV_THREAD_ID
+ * timer, rt_tgsigqueueinfo, its own fault) and to the process (taken by a
+ * thread that does not block them), futex timeouts, EAGAIN,
  * requeue and wake-op, a futex wait a signal restarts or breaks, a robust mutex whose owner died (EOWNERDEAD),
  * exit_group from a thread, the last thread's exit, a thread that
  * execs, and the clone flags Linux refuses.  Each result holds on
@@ -275,6 +276,121 @@ static void signals(void)
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	CHECK(atomic_load(&handled_sig) == SIGUSR2 && atomic_load(&handled_tid) == getpid(),
 	      "unblocked: taken");
+}
+
+/* --- signals for one thread: a timer's, sigqueue's, a fault's ----------- */
+
+static atomic_int info_tid, info_sig, info_code, info_value;
+static atomic_uintptr_t info_addr;
+static char *ro_page;
+
+static void on_info(int sig, siginfo_t *si, void *uc)
+{
+	(void)uc;
+	atomic_store(&info_tid, gettid_());
+	atomic_store(&info_code, si->si_code);
+	if (sig == SIGSEGV) {
+		atomic_store(&info_addr, (uintptr_t)si->si_addr);
+		/* Fixed: the write is made again, and succeeds. */
+		mprotect(ro_page, 4096, PROT_READ | PROT_WRITE);
+	} else {
+		atomic_store(&info_value, si->si_value.sival_int);
+	}
+	atomic_store(&info_sig, sig);
+}
+
+static atomic_int fault_now;
+
+static void *info_worker(void *arg)
+{
+	(void)arg;
+	atomic_store(&worker_tid, gettid_());
+	while (!atomic_load(&stop_worker)) {
+		if (atomic_load(&fault_now) == 1) {
+			ro_page[8] = 42;
+			atomic_store(&fault_now, 2);
+		}
+		msleep(2);
+	}
+	return NULL;
+}
+
+static int wait_info(int sig)
+{
+	for (int i = 0; i < 1000 && atomic_load(&info_sig) != sig; i++)
+		msleep(2);
+	int tid = atomic_load(&info_tid);
+	atomic_store(&info_sig, 0);
+	return tid;
+}
+
+static void thread_signals(void)
+{
+	struct sigaction sa = {.sa_sigaction = on_info, .sa_flags = SA_SIGINFO};
+	pthread_t th;
+	sigset_t set, old;
+
+	sigaction(SIGUSR1, &sa, NULL);
+	sigaction(SIGSEGV, &sa, NULL);
+	/* This thread blocks SIGUSR1: only the one named may take it. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	ro_page = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	atomic_store(&worker_tid, 0);
+	atomic_store(&stop_worker, 0);
+	pthread_create(&th, NULL, info_worker, NULL);
+	pthread_sigmask(SIG_BLOCK, &set, &old);
+	while (!atomic_load(&worker_tid))
+		sched_yield();
+	int worker = atomic_load(&worker_tid);
+
+	/* A SIGEV_THREAD_ID timer: its signal is that thread's. */
+	struct sigevent ev = {.sigev_notify = SIGEV_THREAD_ID, .sigev_signo = SIGUSR1};
+	ev.sigev_value.sival_int = 7;
+	ev._sigev_un._tid = worker;
+	timer_t timer;
+	CHECK(timer_create(CLOCK_MONOTONIC, &ev, &timer) == 0,
+	      "timer_create SIGEV_THREAD_ID for another thread");
+	struct itimerspec its = {.it_value = {0, 10 * 1000 * 1000}};
+	timer_settime(timer, 0, &its, NULL);
+	CHECK(wait_info(SIGUSR1) == worker && atomic_load(&info_code) == SI_TIMER &&
+	      atomic_load(&info_value) == 7,
+	      "its expiry: SI_TIMER, its value, in the thread named");
+	timer_delete(timer);
+	ev._sigev_un._tid = getpid() + 100000;
+	errno = 0;
+	CHECK(timer_create(CLOCK_MONOTONIC, &ev, &timer) == -1 && errno == EINVAL,
+	      "SIGEV_THREAD_ID for no thread of ours: EINVAL");
+
+	/* rt_tgsigqueueinfo: SI_QUEUE and its value, to that thread. */
+	siginfo_t si = {.si_signo = SIGUSR1, .si_code = SI_QUEUE};
+	si.si_pid = getpid();
+	si.si_uid = getuid();
+	si.si_value.sival_int = 9;
+	CHECK(syscall(SYS_rt_tgsigqueueinfo, getpid(), worker, SIGUSR1, &si) == 0 &&
+	      wait_info(SIGUSR1) == worker && atomic_load(&info_code) == SI_QUEUE &&
+	      atomic_load(&info_value) == 9,
+	      "rt_tgsigqueueinfo: the thread named takes it, with its value");
+	si.si_code = SI_USER;
+	CHECK_ERR(syscall(SYS_rt_tgsigqueueinfo, getpid(), worker, SIGUSR1, &si), EPERM,
+		  "rt_tgsigqueueinfo of SI_USER to another thread: EPERM");
+
+	/* A fault: the thread that faulted runs the handler. */
+	atomic_store(&fault_now, 1);
+	CHECK(wait_info(SIGSEGV) == worker && atomic_load(&info_code) == SEGV_ACCERR &&
+	      atomic_load(&info_addr) == (uintptr_t)(ro_page + 8),
+	      "a thread's fault: SIGSEGV, SEGV_ACCERR, its address, in that thread");
+	for (int i = 0; i < 1000 && atomic_load(&fault_now) != 2; i++)
+		msleep(2);
+	CHECK(atomic_load(&fault_now) == 2 && ro_page[8] == 42,
+	      "the handler fixed it: the write was made again");
+
+	atomic_store(&stop_worker, 1);
+	pthread_join(th, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	signal(SIGSEGV, SIG_DFL);
+	signal(SIGUSR1, SIG_DFL);
+	munmap(ro_page, 4096);
 }
 
 /* --- pthread_cancel ------------------------------------------------------ */
@@ -623,6 +739,7 @@ int main(int argc, char **argv)
 	barriers();
 	memory();
 	signals();
+	thread_signals();
 	cancel();
 	futexes();
 	futex_signals();
