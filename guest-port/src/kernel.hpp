@@ -351,6 +351,7 @@ private:
 	// tasks_lock_ held:
 	[[nodiscard]] Process *find_locked(int pid);
 	[[nodiscard]] int alloc_pid_locked();
+	void join_released_threads();
 	// Thread tid (of process tgid, unless 0), or null.
 	[[nodiscard]] Task *find_task_locked(int tgid, int tid);
 	// info for p, or for its thread t alone, sent by process from (0:

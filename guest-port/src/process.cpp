@@ -52,6 +52,19 @@ int Kernel::alloc_pid_locked()
 	return pid;
 }
 
+// Host threads of guest threads that have ended, released to
+// unjoined_, are joined here, by the next clone, outside the lock.
+void Kernel::join_released_threads()
+{
+	std::vector<std::thread> finished;
+	{
+		std::lock_guard lock(tasks_lock_);
+		finished.swap(unjoined_);
+	}
+	for (auto& th : finished)
+		th.join();
+}
+
 KResult<int> Kernel::clone(Task& t, const CloneArgs& args)
 {
 	// As Linux's copy_process() checks them.
@@ -95,14 +108,7 @@ KResult<int> Kernel::clone(Task& t, const CloneArgs& args)
 		procs_.emplace(pid, child);
 		running_++;
 	}
-	// Threads released since the last fork end now.
-	std::vector<std::thread> finished;
-	{
-		std::lock_guard lock(tasks_lock_);
-		finished.swap(unjoined_);
-	}
-	for (auto& th : finished)
-		th.join();
+	join_released_threads();
 
 	std::vector<std::byte> fpu(t.vcpu().fpu_size());
 	int err = 0;
@@ -257,13 +263,7 @@ KResult<int> Kernel::clone_thread(Task& t, const CloneArgs& args)
 		running_++;
 		blocked = t.blocked;
 	}
-	std::vector<std::thread> finished;
-	{
-		std::lock_guard lock(tasks_lock_);
-		finished.swap(unjoined_);
-	}
-	for (auto& th : finished)
-		th.join();
+	join_released_threads();
 
 	std::vector<std::byte> fpu(t.vcpu().fpu_size());
 	int err = t.vcpu().get_fpu(fpu) ? 0 : ENOMEM;
