@@ -20,14 +20,15 @@
 // timers (timer.cpp), under tasks_lock_.
 //
 // Locks, in the order they are taken (no lock is held across a guest
-// run or a host call that can block, but for the waits on
-// Process::wake and timers_changed_, which release it):
+// run or a host call that can block, but for block_locked() and the
+// timer thread's wait on timers_changed_, which release it):
 //
 //   tasks_lock_             the process table and tree, the threads and
 //                           their ids, process groups and sessions, wait
 //                           states, signal dispositions, masks and
 //                           pending sets (Linux's tasklist_lock and
-//                           siglock in one); fields marked [tasks]
+//                           siglock in one); fields marked [tasks], and
+//                           the conditions block_locked() waits for
 //   FutexTable::lock_       the futex queues (futex.hpp); taken without
 //                           tasks_lock_, before an Mm's lock
 //   Mm::lock_               a process's mappings and mirrors (recursive)
@@ -55,6 +56,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <functional>
 #include <future>
 #include <thread>
 #include <vector>
@@ -390,6 +392,20 @@ private:
 	void group_exit_locked(Process& p, int ws);
 	// Whether t must stop blocking: a signal to take, or its end.
 	[[nodiscard]] bool interrupted_locked(Task& t) const;
+	// Whether t ends: its group's exit, its own, SIGKILL pending.
+	[[nodiscard]] bool killed_locked(Task& t) const;
+	// The one way a guest thread blocks in the guest kernel (Linux's
+	// wait_event_interruptible() and wait_event_killable(), gVisor's
+	// Task.block()): t sleeps on its Waiter, queued on q, with
+	// tasks_lock_ (held by lock) released meanwhile, until done() holds
+	// (checked under the lock; whoever makes it true notifies q after),
+	// the deadline, or: by signal, a signal for t or its end
+	// (interrupted_locked()); by kill, its end only (killed_locked()),
+	// a signal then staying pending for after the call.
+	enum class Block { done, interrupted, timed_out };
+	enum class BlockBy { signal, kill };
+	Block block_locked(Task& t, std::unique_lock<std::mutex>& lock, WaitQueue& q,
+			   Deadline deadline, BlockBy by, const std::function<bool()>& done);
 	// resource.cpp: p's first thread starts on this host thread; p's
 	// CPU time now; p's last thread ends.
 	void note_host_locked(Process& p);

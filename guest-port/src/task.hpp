@@ -141,11 +141,12 @@ public:
 	GuestTimer real_timer;
 	std::map<int, GuestTimer> timers;
 	int next_timer_id = 0;
-	// A blocking call of the process's threads waits here, with
-	// tasks_lock_ held: woken by a signal for it, a change of state of
-	// one of its children, a vfork child's exec or exit, a thread's
-	// exit, a stop's end.
-	std::condition_variable wake;
+	// A blocking call of the process's threads waits here
+	// (Kernel::block_locked()): notified at a change of state of one of
+	// its children, a vfork child's exec or exit, a thread's exit or
+	// start, a stop's end; the conditions are [tasks].  A signal
+	// interrupts a thread's Waiter directly.  Locks itself.
+	WaitQueue wake;
 	bool vfork_done = false;	// our vfork child let go of us
 
 	// The thread group is ending (exit_group, a fatal signal, the end
