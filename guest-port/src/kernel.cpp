@@ -334,10 +334,9 @@ void Kernel::on_syscall(Task& t, const unpriv::SyscallExit& e)
 		ret = -erestartsys;
 	else if (ret == -eintr_final)
 		ret = -EINTR;
-	if (tracer_ && ret != -erestartsys && ret != -erestartnohand &&
-	    ret != -erestart_restartblock)
+	if (tracer_ && !is_restart(ret))
 		tracer_->syscall(t, e.nr, e.compat, e.args, entry, ret);
-	if (ret == -erestartsys || ret == -erestartnohand || ret == -erestart_restartblock) {
+	if (is_restart(ret)) {
 		t.restart = ret;
 		t.regs().rax = static_cast<std::uint64_t>(-EINTR);
 	} else if (ret != sys_noreturn) {

@@ -93,8 +93,8 @@ KResult<int> Kernel::clone(Task& t, const CloneArgs& args)
 		std::lock_guard lock(tasks_lock_);
 		// A parent on its way out makes no child: one made now would
 		// miss the SIGKILL that ends everyone when init goes.
-		if (parent.exited || t.exiting || ((t.pending.set | parent.pending.set) & sigbit(SIGKILL)))
-			return kerr(static_cast<int>(erestartsys));
+		if (killed_locked(t))
+			return kerr(static_cast<int>(erestartnointr));
 		if (procs_.size() + nr_threads_ >= config_.max_procs)
 			return kerr(EAGAIN);
 		int pid = alloc_pid_locked();
@@ -249,9 +249,8 @@ KResult<int> Kernel::clone_thread(Task& t, const CloneArgs& args)
 	{
 		std::lock_guard lock(tasks_lock_);
 		// A group on its way out, or an exec, makes no thread.
-		if (p.exited || t.exiting || p.execing ||
-		    ((t.pending.set | p.pending.set) & sigbit(SIGKILL)))
-			return kerr(static_cast<int>(erestartsys));
+		if (killed_locked(t) || p.execing)
+			return kerr(static_cast<int>(erestartnointr));
 		if (procs_.size() + nr_threads_ >= config_.max_procs)
 			return kerr(EAGAIN);
 		tid = alloc_pid_locked();
@@ -1179,7 +1178,8 @@ void Kernel::finish_restart(Task& t, const SigAction *handler)
 {
 	if (!t.restart)
 		return;
-	bool again = !handler || (t.restart == -erestartsys && (handler->flags & SA_RESTART));
+	bool again = !handler || t.restart == -erestartnointr ||
+		     (t.restart == -erestartsys && (handler->flags & SA_RESTART));
 	SysResult how = t.restart;
 	t.restart = 0;
 	if (!again) {

@@ -231,7 +231,7 @@ public:
 	// The system call being made, for a restart after a signal: its
 	// number, and whether its handler asked for one (-ERESTARTSYS).
 	std::uint64_t syscall_nr = 0;
-	SysResult restart = 0;	// -ERESTARTSYS, -ERESTARTNOHAND or 0
+	SysResult restart = 0;	// a restart (is_restart()) or 0
 	// rt_sigsuspend's caller's mask, for the handler's frame.  [own]
 	std::optional<std::uint64_t> saved_mask;
 	// What a call returning -ERESTART_RESTARTBLOCK leaves for
