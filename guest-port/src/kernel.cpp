@@ -26,7 +26,9 @@ std::string signal_name(int signo)
 	return n ? std::string("SIG") + n : "signal " + std::to_string(signo);
 }
 
-Kernel::Kernel(Config config) : config_(std::move(config))
+Kernel::Kernel(Config config)
+	: config_(std::move(config)),
+	  sched_(config_.cpus ? config_.cpus : host_cpus(), config_.time_slice)
 {
 }
 
@@ -100,7 +102,7 @@ int Kernel::run(const std::string& program, const std::vector<std::string>& argv
 			WIFEXITED(init_status_)
 				? "exited with status " + std::to_string(WEXITSTATUS(init_status_))
 				: "killed by " + signal_name(WTERMSIG(init_status_));
-		stats_.print(stderr, backend_->kind(), outcome, mm_stats_);
+		stats_.print(stderr, backend_->kind(), outcome, mm_stats_, cpus(), sched_.stats());
 	}
 	procs_.clear();
 	return exit_status();
@@ -270,8 +272,16 @@ void Kernel::run_task(Task& t)
 			continue;
 		}
 		vdso_->refresh();
+		// A virtual CPU to run on (sched.hpp), given back at the
+		// exit: whatever the guest port does for the thread then,
+		// blocking included, it does on no CPU of the guest's.  A
+		// signal or the thread's end that comes while it waits is
+		// looked at first.
+		if (!sched_.acquire(t.cpu_slot()))
+			continue;
 		unpriv::AddressSpace *as = t.mm().enter(t.vcpu());
 		if (!as) {
+			sched_.release(t.cpu_slot());
 			std::fprintf(stderr, "unpriv-run: a thread has no address space\n");
 			failed_ = true;
 			kill_group(p, SIGKILL);
@@ -279,6 +289,7 @@ void Kernel::run_task(Task& t)
 		}
 		auto exit = t.vcpu().run(*as);
 		t.mm().leave();
+		sched_.release(t.cpu_slot());
 		if (!exit) {
 			std::fprintf(stderr, "unpriv-run: the backend failed to run the guest: %s\n",
 				     exit.error().message().c_str());

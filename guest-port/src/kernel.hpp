@@ -11,8 +11,11 @@
 // space may be used by the thread that made it only, seccomp's by one
 // vcpu at a time; on module the threads of a process share one.  A
 // system call that blocks (a pipe read, wait4, a futex) then blocks
-// that thread alone, in the host kernel, on the process's condition
-// variable, or on its Waiter (wait.hpp).  The first process runs on the
+// that thread alone, in the host kernel or on its Waiter (wait.hpp:
+// block_locked(), the futexes).  At most --cpus of these threads run
+// guest code at once (sched.hpp): a thread holds one of the guest's
+// CPUs from the entry into the guest to the exit, and none while the
+// guest port handles the exit.  The first process runs on the
 // thread that called run().  fork() makes the child's thread, which
 // makes the child's address space and copies the parent's memory into
 // it while the parent waits; clone() of a thread makes a thread that
@@ -41,6 +44,15 @@
 //   EpollFile::lock_
 //   Socket::lock_           a socket's own state (fs/socket.hpp), then
 //     SocketSpace::lock_    the guest's socket names (a leaf)
+//   WaitQueue::lock_        a wait queue's waiters (Process::wake), taken
+//                           under tasks_lock_ or alone, before a Waiter's
+//   CpuScheduler::lock_     the guest's CPUs (sched.hpp): taken with no
+//                           other lock held; under it a Waiter's (a
+//                           grant) and the backend's kick (a preemption)
+//
+// Waiter::lock_ is a leaf under all of these.  A vcpu's kick() (its
+// backend's own locks) is called under tasks_lock_ (a signal) and
+// under CpuScheduler::lock_ (a preemption), never the other way round.
 //
 // What a thread alone touches ([own] in task.hpp: its registers, its
 // futex registrations) takes no lock; what the threads of a process
@@ -48,6 +60,7 @@
 #pragma once
 
 #include <array>
+#include <chrono>
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
@@ -69,6 +82,7 @@
 #include "fs/vfs.hpp"
 #include "futex.hpp"
 #include "mm/phys.hpp"
+#include "sched.hpp"
 #include "stats.hpp"
 #include "task.hpp"
 #include "trace.hpp"
@@ -88,6 +102,12 @@ struct Config {
 	// --max-procs: processes (zombies included) the guest may have at
 	// once; fork() beyond it is EAGAIN, as RLIMIT_NPROC.
 	std::uint64_t max_procs = 4096;
+	// --cpus: guest threads that run guest code at once (sched.hpp);
+	// 0: the host's CPUs, at most 64.
+	unsigned cpus = 0;
+	// --time-slice: how long a thread runs the guest without an exit
+	// while others wait for a CPU, before it is kicked out.
+	std::chrono::nanoseconds time_slice = CpuScheduler::default_slice;
 	// unpriv-run's descriptors 0 to 2 that were closed when it started
 	// (/dev/null now): the guest gets them closed.
 	std::array<bool, 3> std_closed{};
@@ -259,9 +279,13 @@ public:
 	// The number of guest processes now, zombies included.
 	[[nodiscard]] std::size_t nr_processes();
 
-	// Resources (resource.cpp).  The guest's CPUs: the host's, at most
-	// 64 (sched_getaffinity, /proc/stat).
-	[[nodiscard]] static unsigned cpus() noexcept;
+	// Resources (resource.cpp).  The guest's CPUs, --cpus (the
+	// host's, at most 64, by default): sched_getaffinity, /proc/stat,
+	// and how many threads run the guest at once.
+	[[nodiscard]] unsigned cpus() const noexcept { return sched_.cpus(); }
+	[[nodiscard]] static unsigned host_cpus() noexcept;
+	[[nodiscard]] std::uint64_t all_cpus() const noexcept;
+	[[nodiscard]] CpuScheduler& scheduler() noexcept { return sched_; }
 	// CLOCK_BOOTTIME: the guest's uptime.
 	[[nodiscard]] static std::uint64_t now_since_boot_ns() noexcept;
 	// getrusage(2): the caller's CPU time, or its reaped children's.
@@ -414,6 +438,7 @@ private:
 	void stop_locked(Process& p, int signo);
 
 	Config config_;
+	CpuScheduler sched_;	// the guest's CPUs; locks itself
 	std::optional<unpriv::Backend> backend_;
 	std::optional<PhysMemory> phys_;
 	std::optional<Vdso> vdso_;

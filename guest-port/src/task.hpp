@@ -40,6 +40,7 @@
 #include "cputime.hpp"
 #include "fs/fdtable.hpp"
 #include "mm/mm.hpp"
+#include "sched.hpp"
 #include "sigqueue.hpp"
 #include "stats.hpp"
 #include "sys/syscall.hpp"
@@ -303,13 +304,19 @@ public:
 
 	// The one way to block (wait.hpp).
 	[[nodiscard]] Waiter& waiter() noexcept { return waiter_; }
+	// Its place among the guest's CPUs (sched.hpp): it waits for one on
+	// its Waiter, and a preemption kicks its vcpu.
+	[[nodiscard]] CpuScheduler::Slot& cpu_slot() noexcept { return cpu_slot_; }
 
 private:
 	Kernel& kernel_;
 	Process& process_;
+	// Replaced by execve() only while it holds no CPU (the scheduler
+	// kicks a holder's).
 	unpriv::Vcpu vcpu_;
 	Mm *exec_mm_ = nullptr;		// [own]
 	Waiter waiter_;
+	CpuScheduler::Slot cpu_slot_{waiter_, [this] { (void)vcpu_.kick(); }};
 };
 
 } // namespace guest
