@@ -46,8 +46,8 @@
 //     SocketSpace::lock_    the guest's socket names (a leaf)
 //   WaitQueue::lock_        a wait queue's waiters (Process::wake), taken
 //                           under tasks_lock_ or alone, before a Waiter's
-//   CpuScheduler::lock_     the guest's CPUs (sched.hpp): taken with no
-//                           other lock held; under it a Waiter's (a
+//   CpuScheduler::lock_     the guest's CPUs (sched.hpp): taken alone or
+//                           under tasks_lock_; under it a Waiter's (a
 //                           grant) and the backend's kick (a preemption)
 //
 // Waiter::lock_ is a leaf under all of these.  A vcpu's kick() (its

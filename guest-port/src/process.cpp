@@ -992,6 +992,9 @@ Kernel::Block Kernel::block_locked(Task& t, std::unique_lock<std::mutex>& lock, 
 {
 	Waiter& w = t.waiter();
 	auto stop = [&] { return by == BlockBy::signal ? interrupted_locked(t) : killed_locked(t); };
+	// A CPU kept through the exit (a group stop after a getpid) goes
+	// back before the thread sleeps.
+	sched_.release(t.cpu_slot());
 	for (;;) {
 		// Queued before the check: a notify after it is not lost.
 		w.prepare();

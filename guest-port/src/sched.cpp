@@ -22,6 +22,8 @@ bool CpuScheduler::acquire(Slot& s)
 {
 	{
 		std::lock_guard lock(lock_);
+		if (s.state == Slot::State::running)
+			return true;
 		if (free_ && queue_.empty()) {
 			free_--;
 			grant_locked(s);
@@ -65,9 +67,23 @@ void CpuScheduler::remove_locked(Slot& s)
 		queue_.front()->waiter.notify();
 }
 
+void CpuScheduler::exit(Slot& s, bool keep)
+{
+	std::lock_guard lock(lock_);
+	if (keep && !s.kicked && (queue_.empty() || Clock::now() < s.since + slice_))
+		return;
+	release_locked(s);
+}
+
 void CpuScheduler::release(Slot& s)
 {
 	std::lock_guard lock(lock_);
+	if (s.state == Slot::State::running)
+		release_locked(s);
+}
+
+void CpuScheduler::release_locked(Slot& s)
+{
 	std::erase(holders_, &s);
 	s.state = Slot::State::idle;
 	if (queue_.empty()) {

@@ -5,9 +5,12 @@
 // guest code at once.  A thread takes one of N tokens before it enters
 // the guest (Vcpu::run()) and gives it back at the exit, before the
 // guest port handles it: so a thread that blocks in a system call (a
-// pipe read, wait4, a futex, a sleep, a host call) holds no CPU, and
-// the guest kernel's own code is not counted against the guest's CPUs,
-// as a host kernel's is not against a guest's under KVM.
+// pipe read, wait4, a futex, a sleep, a host call) holds no CPU.  An
+// exit whose handling cannot block (getpid, mmap, a copy on write:
+// the run loop says which) keeps the token, while the thread's slice
+// lasts or nobody waits, so that two threads making such calls on one
+// CPU do not pass it at every call; a wait in the guest port
+// (Kernel::block_locked()) gives it back before it sleeps.
 //
 // Fairness: threads waiting for a token queue in arrival order (FIFO),
 // and a token given back goes to the first of them.  Preemption: a
@@ -24,8 +27,8 @@
 // thread queued behind spinners still dies at once when killed.
 //
 // Locks: lock_ is taken before a Waiter's lock and before a kick (the
-// backend's); nothing else is taken under it, and it is taken with no
-// other lock of the guest port held.
+// backend's); nothing else is taken under it, and it is taken alone or
+// under Kernel::tasks_lock_ (block_locked()).
 #pragma once
 
 #include <chrono>
@@ -70,11 +73,17 @@ public:
 	CpuScheduler(const CpuScheduler&) = delete;
 	CpuScheduler& operator=(const CpuScheduler&) = delete;
 
-	// Take a token for s (idle): at once when one is free and nobody
-	// waits, else in turn.  False when s's waiter was interrupted
-	// first (s is idle again, without a token).
+	// Take a token for s: at once when it holds one, or one is free
+	// and nobody waits; else in turn.  False when s's waiter was
+	// interrupted first (s is idle again, without a token).
 	[[nodiscard]] bool acquire(Slot& s);
-	// Give s's token back (s running): to the first waiter, if any.
+	// At an exit of s's: keep says the guest port's handling of it
+	// cannot block (a getpid, a copy on write); s then keeps its token
+	// through it, unless another thread waits and s's slice is over or
+	// it was kicked for it.  Otherwise the token goes back.
+	void exit(Slot& s, bool keep);
+	// Give s's token back, if it holds one: to the first waiter, if
+	// any.
 	void release(Slot& s);
 
 	[[nodiscard]] unsigned cpus() const noexcept { return cpus_; }
@@ -91,6 +100,7 @@ public:
 
 private:
 	void grant_locked(Slot& s);
+	void release_locked(Slot& s);
 	void remove_locked(Slot& s);
 	// Kick each holder whose slice has ended; the end of the next
 	// slice that has not (none: no holder left to watch).

@@ -171,6 +171,45 @@ TEST_CASE("each holder in its turn: two spinners on one CPU both run")
 	CHECK(runs[1] >= 5);
 }
 
+TEST_CASE("an exit that cannot block keeps the token, until another waits past the slice")
+{
+	CpuScheduler s(1, 40ms);
+	Thread holder, waiter;
+	REQUIRE(s.acquire(holder.slot));
+	auto start = std::chrono::steady_clock::now();
+	// Nobody waits: kept, and taken again at once.
+	s.exit(holder.slot, true);
+	CHECK(s.running() == 1);
+	REQUIRE(s.acquire(holder.slot));
+	CHECK(s.stats().waits == 0);
+	std::atomic<bool> got = false;
+	std::thread th([&] { got = s.acquire(waiter.slot); });
+	until_queued(s, 1);
+	// Another waits, but the slice lasts: still kept.
+	s.exit(holder.slot, true);
+	if (std::chrono::steady_clock::now() - start < 30ms)
+		CHECK_FALSE(got);
+	REQUIRE(s.acquire(holder.slot));
+	// The slice is over (the waiter kicked it): the next exit gives
+	// the token back however harmless.
+	while (!holder.kicks)
+		std::this_thread::sleep_for(1ms);
+	s.exit(holder.slot, true);
+	th.join();
+	CHECK(got);
+	CHECK(s.running() == 1);
+	s.release(waiter.slot);
+	// An exit that may block gives it back at once; release() of a
+	// thread that holds none does nothing.
+	REQUIRE(s.acquire(holder.slot));
+	s.exit(holder.slot, false);
+	CHECK(s.running() == 0);
+	s.release(holder.slot);
+	CHECK(s.running() == 0);
+	REQUIRE(s.acquire(waiter.slot));
+	s.release(waiter.slot);
+}
+
 TEST_CASE("an interrupted waiter leaves the queue without a token")
 {
 	CpuScheduler s(1, 1h);
