@@ -105,8 +105,8 @@ TEST_CASE("a holder is kicked once its slice ends while another waits")
 {
 	CpuScheduler s(1, 30ms);
 	Thread holder, waiter;
-	REQUIRE(s.acquire(holder.slot));
 	auto start = std::chrono::steady_clock::now();
+	REQUIRE(s.acquire(holder.slot));
 	std::atomic<bool> got = false;
 	std::thread th([&] {
 		got = s.acquire(waiter.slot);
@@ -116,7 +116,7 @@ TEST_CASE("a holder is kicked once its slice ends while another waits")
 	while (!holder.kicks)
 		std::this_thread::sleep_for(1ms);
 	auto kicked_after = std::chrono::steady_clock::now() - start;
-	CHECK(kicked_after >= 25ms);
+	CHECK(kicked_after >= 30ms);
 	CHECK(kicked_after < 2s);
 	CHECK_FALSE(got);
 	s.release(holder.slot);
@@ -173,32 +173,41 @@ TEST_CASE("each holder in its turn: two spinners on one CPU both run")
 
 TEST_CASE("an exit that cannot block keeps the token, until another waits past the slice")
 {
-	CpuScheduler s(1, 40ms);
+	using std::chrono::steady_clock;
+	CpuScheduler s(1, 200ms);
 	Thread holder, waiter;
+	auto start = steady_clock::now();
 	REQUIRE(s.acquire(holder.slot));
-	auto start = std::chrono::steady_clock::now();
 	// Nobody waits: kept, and taken again at once.
 	s.exit(holder.slot, true);
 	CHECK(s.running() == 1);
 	REQUIRE(s.acquire(holder.slot));
 	CHECK(s.stats().waits == 0);
 	std::atomic<bool> got = false;
-	std::thread th([&] { got = s.acquire(waiter.slot); });
+	std::thread th([&] {
+		got = s.acquire(waiter.slot);
+		if (got)
+			s.release(waiter.slot);
+	});
 	until_queued(s, 1);
-	// Another waits, but the slice lasts: still kept.
+	// Another waits, but the slice lasts: still kept (unless this
+	// host was too busy to get here within it).
 	s.exit(holder.slot, true);
-	if (std::chrono::steady_clock::now() - start < 30ms)
+	const bool in_slice = steady_clock::now() - start < 150ms;
+	if (in_slice) {
+		CHECK(s.queued() == 1);
 		CHECK_FALSE(got);
-	REQUIRE(s.acquire(holder.slot));
-	// The slice is over (the waiter kicked it): the next exit gives
-	// the token back however harmless.
-	while (!holder.kicks)
-		std::this_thread::sleep_for(1ms);
-	s.exit(holder.slot, true);
+		REQUIRE(s.acquire(holder.slot));
+		// The slice ends: the waiter kicks the holder, whose next
+		// exit gives the token back however harmless.
+		while (!holder.kicks)
+			std::this_thread::sleep_for(1ms);
+		s.exit(holder.slot, true);
+	}
+	s.release(holder.slot);	// if it still has it: the waiter's turn
 	th.join();
 	CHECK(got);
-	CHECK(s.running() == 1);
-	s.release(waiter.slot);
+	CHECK(s.running() == 0);
 	// An exit that may block gives it back at once; release() of a
 	// thread that holds none does nothing.
 	REQUIRE(s.acquire(holder.slot));
