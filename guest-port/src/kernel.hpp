@@ -14,8 +14,9 @@
 // that thread alone, in the host kernel or on its Waiter (wait.hpp:
 // block_locked(), the futexes).  At most --cpus of these threads run
 // guest code at once (sched.hpp): a thread holds one of the guest's
-// CPUs from the entry into the guest to the exit, and none while the
-// guest port handles the exit.  The first process runs on the
+// CPUs from the entry into the guest to the exit, and through the
+// handling of an exit that cannot block (keeps_cpu() in kernel.cpp),
+// but through nothing that may block.  The first process runs on the
 // thread that called run().  fork() makes the child's thread, which
 // makes the child's address space and copies the parent's memory into
 // it while the parent waits; clone() of a thread makes a thread that
