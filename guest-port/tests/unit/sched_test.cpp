@@ -151,11 +151,14 @@ TEST_CASE("each holder in its turn: two spinners on one CPU both run")
 	std::atomic<bool> stop = false;
 	auto spin = [&](int i) {
 		while (!stop) {
+			// A kick is for the slice it comes in, however soon:
+			// counted from before the token is taken, as a vcpu's
+			// kick() before its run() ends that run at once.
+			int k = t[i].kicks;
 			if (!s.acquire(t[i].slot))
 				continue;
 			runs[i]++;
 			// Spin "in the guest" until kicked.
-			int k = t[i].kicks;
 			while (t[i].kicks == k && !stop)
 				std::this_thread::yield();
 			s.release(t[i].slot);
