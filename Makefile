@@ -11,11 +11,13 @@
 #                   inside the VM on 6.1, 6.12 and the debug kernel, the
 #                   selftests alone on the rt and cloud flavours, the
 #                   selftests built as a kselftest target of 6.1's and 6.12's
-#                   kernel trees, and a short stress round (tools/stress/) on
-#                   6.1 and 6.12; under 20 minutes on two cores once the
-#                   caches outside the clone are warm
+#                   kernel trees, User-Mode Linux on the module (uml-check),
+#                   and a short stress round (tools/stress/) on 6.1 and
+#                   6.12; under 20 minutes on two cores once the caches
+#                   outside the clone are warm
 #   make check-all  make check with everything on every kernel (6.1 rt and
-#                   6.12 rt and cloud too) and with DKMS (make dkms-check)
+#                   6.12 rt and cloud too), with DKMS (make dkms-check) and
+#                   with stock UML on ptrace, uml-check's control
 #   make check-debug  the long rounds, on the debug kernel (about 20 minutes):
 #                   unpriv-stress in rounds, the module reloaded between them,
 #                   then a fault-injection round (tools/vm/unpriv-fault-inject)
@@ -41,6 +43,8 @@
 #   CHECK_SELFTEST_KERNELS  kernels on which it runs the module's selftests
 #                   (default: rt-6.12 cloud-6.12; 6.1 rt is in check-all)
 #   CHECK_DKMS      1: 'make check' installs the module with DKMS too
+#   CHECK_UML_PTRACE  1: uml-check also runs its script in stock UML on
+#                   ptrace, the control (minutes under TCG; check-all does)
 #   VSYSCALL_MODES  vsyscall= boot options under which 'make check' runs
 #                   vsyscall_test again on generic (default: xonly emulate)
 #   CHECK_STRESS_SECONDS  the stress round of 'make check' (default 30)
@@ -75,6 +79,7 @@ CHECK_KERNELS ?= generic generic-6.12 debug
 CHECK_SELFTEST_KERNELS ?= rt-6.12 cloud-6.12
 # 1: make check also installs the module with DKMS (make check-all does).
 CHECK_DKMS ?= 0
+CHECK_UML_PTRACE ?= 0
 # The selftest programs: one per selftests/*_test.c.
 SELFTEST_PROGS = $(basename $(notdir $(wildcard selftests/*_test.c)))
 # Debian's kernel has no vsyscall page; these boot options give it one,
@@ -402,10 +407,12 @@ check: all test-modules $(CHECKPATCH_DIR)/checkpatch.pl $(if $(filter debug,$(CH
 		[ $${PIPESTATUS[0]} -eq 0 ] || rc=1; \
 	fi; \
 	echo "== vm[generic]: User-Mode Linux"; \
-	if rm -rf $(UML_STAGE) && guest-port/uml/stage $(UML_STAGE) linux --stock && \
+	if rm -rf $(UML_STAGE) && \
+	   $(if $(filter 1,$(CHECK_UML_PTRACE)),guest-port/uml/stage $(UML_STAGE) linux --stock &&) \
 	   guest-port/uml/stage $(UML_STAGE) linux-unpriv; then \
 		tools/vmrun --kernel generic --cpus 2 --timeout 900 --add $(UML_STAGE)/.:/ -- \
-			uml-check --unpriv /usr/lib/unpriv/uml/linux-unpriv 2>&1 | \
+			uml-check $(if $(filter 1,$(CHECK_UML_PTRACE)),,--no-ptrace) \
+			--unpriv /usr/lib/unpriv/uml/linux-unpriv 2>&1 | \
 			tee $(BUILD)/check/vm-uml.log; \
 		s=$${PIPESTATUS[0]}; [ $$s -eq 0 ] || { rc=1; echo "vmrun-status: $$s" >>$(BUILD)/check/vm-uml.log; }; \
 	else \
@@ -460,7 +467,7 @@ check: all test-modules $(CHECKPATCH_DIR)/checkpatch.pl $(if $(filter debug,$(CH
 check-all:
 	$(Q)$(MAKE) --no-print-directory check \
 		CHECK_KERNELS="generic rt generic-6.12 rt-6.12 cloud-6.12 debug" \
-		CHECK_SELFTEST_KERNELS= CHECK_DKMS=1
+		CHECK_SELFTEST_KERNELS= CHECK_DKMS=1 CHECK_UML_PTRACE=1
 
 # --- check-debug: the long rounds, on the debug kernel ----------------------
 #
