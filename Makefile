@@ -43,6 +43,8 @@
 #   CHECK_SELFTEST_KERNELS  kernels on which it runs the module's selftests
 #                   (default: rt-6.12 cloud-6.12; 6.1 rt is in check-all)
 #   CHECK_DKMS      1: 'make check' installs the module with DKMS too
+#   CHECK_NO_GUEST_PORT  kernels of CHECK_KERNELS on which the guest
+#                   port's tests are left out (default: debug)
 #   CHECK_UML_PTRACE  1: uml-check also runs its script in stock UML on
 #                   ptrace, the control (minutes under TCG; check-all does)
 #   VSYSCALL_MODES  vsyscall= boot options under which 'make check' runs
@@ -80,6 +82,11 @@ CHECK_SELFTEST_KERNELS ?= rt-6.12 cloud-6.12
 # 1: make check also installs the module with DKMS (make check-all does).
 CHECK_DKMS ?= 0
 CHECK_UML_PTRACE ?= 0
+# Kernels of CHECK_KERNELS whose boot leaves the guest port's tests out:
+# under KASAN and TCG they take more than five minutes on the debug
+# kernel, where libunpriv's tests on the module backend and the selftests
+# still run (check-all runs them there too).
+CHECK_NO_GUEST_PORT ?= debug
 # The selftest programs: one per selftests/*_test.c.
 SELFTEST_PROGS = $(basename $(notdir $(wildcard selftests/*_test.c)))
 # Debian's kernel has no vsyscall page; these boot options give it one,
@@ -431,11 +438,13 @@ check: all test-modules $(CHECKPATCH_DIR)/checkpatch.pl $(if $(filter debug,$(CH
 			cmd="unpriv-check --kselftest /usr/lib/unpriv/ksft-$$v"; \
 			what="selftests as $$v's kselftest install runs them"; \
 		fi; \
+		gp=", the guest port"; \
+		case " $(CHECK_NO_GUEST_PORT) " in *" $$k "*) cmd="$$cmd --no-guest-port"; gp=;; esac; \
 		case " $(STRESS_IN_CHECK) " in *" $$k "*) \
 			cmd="$$cmd; s=\$$?; unpriv-stress-rounds --duration $(CHECK_STRESS_SECONDS) $(stress_seed) || s=1; exit \$$s"; \
 			what="$$what, a stress round of $(CHECK_STRESS_SECONDS) s";; \
 		esac; \
-		echo "== vm[$$k]: $$what, libunpriv, the guest port"; \
+		echo "== vm[$$k]: $$what, libunpriv$$gp"; \
 		tools/vmrun --kernel $$k --cpus 2 --timeout 1800 "$${add[@]}" -- sh -c "$$cmd" 2>&1 | \
 			tee $(BUILD)/check/vm-$$k.log; \
 		s=$${PIPESTATUS[0]}; [ $$s -eq 0 ] || { rc=1; echo "vmrun-status: $$s" >>$(BUILD)/check/vm-$$k.log; }; \
@@ -467,7 +476,8 @@ check: all test-modules $(CHECKPATCH_DIR)/checkpatch.pl $(if $(filter debug,$(CH
 check-all:
 	$(Q)$(MAKE) --no-print-directory check \
 		CHECK_KERNELS="generic rt generic-6.12 rt-6.12 cloud-6.12 debug" \
-		CHECK_SELFTEST_KERNELS= CHECK_DKMS=1 CHECK_UML_PTRACE=1
+		CHECK_SELFTEST_KERNELS= CHECK_DKMS=1 CHECK_UML_PTRACE=1 \
+		CHECK_NO_GUEST_PORT=
 
 # --- check-debug: the long rounds, on the debug kernel ----------------------
 #
