@@ -4,6 +4,8 @@
 // struct sigpending.  The locks are their holders' (task.hpp).
 #pragma once
 
+#include <signal.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -18,6 +20,20 @@ constexpr std::uint64_t sigbit(int signo) noexcept
 }
 
 inline constexpr int sigrtmin = 32;	// the kernel's SIGRTMIN
+
+// The signals a thread's own instruction raises (Linux's
+// SYNCHRONOUS_MASK).
+inline constexpr std::uint64_t synchronous_mask = sigbit(SIGSEGV) | sigbit(SIGBUS) |
+						  sigbit(SIGILL) | sigbit(SIGTRAP) |
+						  sigbit(SIGFPE) | sigbit(SIGSYS);
+
+// The signal of pending to take first (Linux's next_signal()): a
+// synchronous one, else the lowest; 0 for none.
+constexpr int next_signal(std::uint64_t pending) noexcept
+{
+	std::uint64_t s = pending & synchronous_mask;
+	return pending ? __builtin_ctzll(s ? s : pending) + 1 : 0;
+}
 
 // A signal's information, the kernel's siginfo_t on x86-64 (its
 // _sifields union: which member holds depends on signo and code).
