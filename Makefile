@@ -362,6 +362,11 @@ check: all test-modules $(CHECKPATCH_DIR)/checkpatch.pl $(if $(filter debug,$(CH
 		--unpriv-run $(CMAKE_BUILD)/guest-port/unpriv-run ptrace seccomp 2>&1 | \
 		tee $(BUILD)/check/host-guest-port-progs.log; \
 	[ $${PIPESTATUS[0]} -eq 0 ] || rc=1; \
+	echo "== host: job control keys in an interactive guest shell (ptrace)"; \
+	tools/tests/shell-session --timeout 60 -- $(CMAKE_BUILD)/guest-port/unpriv-run \
+		--backend=ptrace --root $(BUILD)/guest-root -- /bin/sh 2>&1 | \
+		tee $(BUILD)/check/host-guest-shell.log; \
+	[ $${PIPESTATUS[0]} -eq 0 ] || rc=1; \
 	echo "== host: unpriv-stress --self-test"; \
 	$(BUILD)/stress/unpriv-stress --self-test 2>&1 | tee $(BUILD)/check/host-stress-self-test.log; \
 	[ $${PIPESTATUS[0]} -eq 0 ] || rc=1; \

@@ -250,6 +250,16 @@ public:
 	KResult<void> tty_setctty(Task& t, dev_t tty, bool readable, int steal);
 	KResult<void> tty_noctty(Task& t, dev_t tty);
 	KResult<void> tty_check(Task& t, dev_t tty, int signo);
+	// The host terminal's signals (tty.cpp): SIGINT, SIGQUIT, SIGTSTP
+	// and SIGWINCH, blocked in every thread of unpriv-run, are taken by
+	// a thread of their own.  One the terminal sent (^C, ^\, ^Z, a
+	// resize) for unpriv-run's group goes to the guest's foreground
+	// group on that terminal, as Linux's n_tty isig() sends it, unless
+	// that is the group of the guest's init, which takes the signal's
+	// default action: then, as one sent by kill(1) from outside, it is
+	// unpriv-run's own (it ends, stops, or ignores it).
+	static const sigset_t& terminal_signals();
+	void terminal_signals_main(const std::atomic<bool>& done);
 	// The caller's controlling terminal (/dev/tty), null for none.
 	std::shared_ptr<File> controlling_terminal(Task& t);
 
