@@ -290,7 +290,15 @@ int main(int argc, char **argv)
 	reads(sfd);
 	bad_input(sfd);
 	waits(sfd);
-	epoll(sfd);
+	/* The guest port's epoll is the host kernel's, which may lack it
+	 * (the debug kernel's tinyconfig) where the guest has signalfd. */
+	int ep = epoll_create1(0);
+	if (ep >= 0 || errno != ENOSYS)
+		epoll(sfd);
+	else
+		SKIP("no epoll in this kernel", "epoll of a signalfd");
+	if (ep >= 0)
+		close(ep);
 	forked(sfd);
 	return tap_done();
 }
