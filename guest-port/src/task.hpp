@@ -311,7 +311,7 @@ public:
 	[[nodiscard]] Waiter& waiter() noexcept { return waiter_; }
 	// What the thread waits on, in a host call, for signals to come to
 	// a signalfd (Process::signal_watchers); made at its first such
-	// wait.  [tasks]
+	// wait.  [tasks] (made by its own thread, which reads it unlocked)
 	WakeFd signal_wake;
 
 private:
