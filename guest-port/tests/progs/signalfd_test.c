@@ -279,6 +279,19 @@ static void forked(int sfd)
 	CHECK(waitpid(c, &status, 0) == c && WIFEXITED(status) && WEXITSTATUS(status) == 0,
 	      "exec: the file reads the signal pending before it");
 	close(keep);
+
+	/* A child's end, blocked: SIGCHLD's own fields. */
+	sigset_t chld = set_of(SIGCHLD, 0);
+	sigprocmask(SIG_BLOCK, &chld, NULL);
+	int cf = signalfd(-1, &chld, 0);
+	c = fork();
+	if (c == 0)
+		_exit(3);
+	CHECK(read(cf, &si, ssi) == (ssize_t)ssi && si.ssi_signo == SIGCHLD &&
+	      si.ssi_code == CLD_EXITED && si.ssi_pid == (uint32_t)c && si.ssi_status == 3 &&
+	      si.ssi_uid == getuid(), "SIGCHLD: CLD_EXITED, ssi_pid, ssi_uid, ssi_status");
+	waitpid(c, NULL, 0);
+	close(cf);
 }
 
 int main(int argc, char **argv)
