@@ -5,6 +5,7 @@
 #pragma once
 
 #include <signal.h>
+#include <sys/signalfd.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -56,6 +57,10 @@ struct SigInfo {
 	// Sent by a process (kill: SI_USER; tkill: SI_TKILL), or by the
 	// kernel (SI_KERNEL, pid 0).
 	static SigInfo from_process(int signo, int code, int pid, std::uint32_t uid) noexcept;
+
+	// As signalfd(2) gives it: Linux's signalfd_copyinfo(), the fields
+	// that siginfo_layout() says the signal's code fills.
+	[[nodiscard]] struct signalfd_siginfo to_signalfd() const noexcept;
 };
 static_assert(sizeof(SigInfo) == 128);
 

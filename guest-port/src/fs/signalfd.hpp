@@ -10,8 +10,6 @@
 // signalfd_take(), signalfd_poll()), woken by each signal queued.
 #pragma once
 
-#include <sys/signalfd.h>
-
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -52,9 +50,5 @@ private:
 // signalfd4(2)'s new file: flags SFD_NONBLOCK and SFD_CLOEXEC (the
 // descriptor's, the caller's to set); EINVAL for others.
 KResult<std::shared_ptr<SignalFile>> make_signalfd(std::uint64_t mask, int flags);
-
-// A signal's information as signalfd(2) gives it (Linux's
-// signalfd_copyinfo(): the fields siginfo_layout() says the signal has).
-struct signalfd_siginfo to_signalfd_siginfo(const SigInfo& info);
 
 } // namespace guest
