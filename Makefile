@@ -27,7 +27,13 @@
 #   make install-dkms  the module's sources to /usr/src/unpriv-VERSION, for
 #                   'dkms install unpriv/VERSION' (DESTDIR=... for a package)
 #   make run        boot the VM, load the module, show what /dev/unpriv says
-#                   and run a busybox command in the guest port
+#                   and run a busybox command and a shell script (a
+#                   pipeline, a background job) in the guest port
+#   make shell      boot the VM and give this terminal an interactive
+#                   busybox shell in the guest port on the module, with
+#                   job control (^Z, fg, ^C); 'exit' ends it
+#   make check-shell  a scripted session through make shell's path
+#                   (tools/tests/shell-session), a VM boot of its own
 #   make clean      remove build/
 #
 # Variables:
@@ -279,7 +285,7 @@ vmroot: selftests stress unpriv-stat userspace $(UML_TEST_PROGS)
 		$(VMROOT).new/usr/lib/udev/rules.d/60-unpriv.rules
 	$(Q)install -m 0755 tools/vm/unpriv-udev $(VMROOT).new/usr/lib/unpriv/
 	$(Q)install -m 0755 tools/vm/unpriv-check tools/vm/unpriv-load tools/vm/unpriv-kmemleak \
-		tools/vm/unpriv-stress-rounds tools/vm/unpriv-fault-inject \
+		tools/vm/unpriv-stress-rounds tools/vm/unpriv-fault-inject tools/vm/unpriv-shell \
 		tools/vm/unpriv-kselftest tools/vm/toggle-sched-tracepoint \
 		tools/vm/uml-run tools/vm/uml-check tools/vm/uml-bench-run $(VMROOT).new/usr/bin/
 	$(Q)install -d $(VMROOT).new/usr/lib/unpriv/uml/tests
@@ -310,7 +316,7 @@ vmroot: selftests stress unpriv-stat userspace $(UML_TEST_PROGS)
 	$(Q)UNPRIV_BUSYBOX=/bin/busybox $(CMAKE_BUILD)/guest-port/unpriv-run \
 		--make-root $(VMROOT).new$(GUEST_ROOT)
 	$(Q)install -d $(VMROOT).new$(GUEST_ROOT)/tests
-	$(Q)install -m 0755 $(CMAKE_BUILD)/guest-port/tests/guest-*-test \
+	$(Q)install -m 0755 $(CMAKE_BUILD)/guest-port/tests/guest-*-test guest-port/tests/run.sh \
 		$(VMROOT).new$(GUEST_ROOT)/tests/
 	$(Q)install -d $(VMROOT).new$(GUEST_ROOT)/lib/x86_64-linux-gnu $(VMROOT).new$(GUEST_ROOT)/lib64
 	$(Q)install -m 0755 $(addprefix /lib/x86_64-linux-gnu/,$(GUEST_LIBS)) \
@@ -381,6 +387,11 @@ check: all test-modules $(CHECKPATCH_DIR)/checkpatch.pl $(if $(filter debug,$(CH
 	guest-port/tests/progs-check --root $(BUILD)/guest-root \
 		--unpriv-run $(CMAKE_BUILD)/guest-port/unpriv-run ptrace seccomp 2>&1 | \
 		tee $(BUILD)/check/host-guest-port-progs.log; \
+	[ $${PIPESTATUS[0]} -eq 0 ] || rc=1; \
+	echo "== host: job control keys in an interactive guest shell (ptrace)"; \
+	tools/tests/shell-session --timeout 60 -- $(CMAKE_BUILD)/guest-port/unpriv-run \
+		--backend=ptrace --root $(BUILD)/guest-root -- /bin/sh 2>&1 | \
+		tee $(BUILD)/check/host-guest-shell.log; \
 	[ $${PIPESTATUS[0]} -eq 0 ] || rc=1; \
 	echo "== host: unpriv-stress --self-test"; \
 	$(BUILD)/stress/unpriv-stress --self-test 2>&1 | tee $(BUILD)/check/host-stress-self-test.log; \
@@ -509,7 +520,27 @@ run: all
 		insmod /lib/modules/$$(uname -r)/extra/unpriv.ko && unpriv-info && \
 		echo && hello-guest --backend=module && echo && \
 		unpriv-run --backend=module --stats --root $(GUEST_ROOT) -- \
-			/bin/busybox echo "hello from the guest port"'
+			/bin/busybox echo "hello from the guest port" && echo && \
+		unpriv-run --backend=module --root $(GUEST_ROOT) -- /bin/sh /tests/run.sh'
+
+# --- shell: an interactive shell in the guest port, in the VM ---------------
+#
+# tools/vmrun --interactive makes this terminal the VM's serial terminal
+# (raw: ^C and ^Z go through as characters); tools/vm/unpriv-shell loads
+# the module and runs busybox sh in the guest port on it.  'exit' ends
+# the VM; SHELL_TIMEOUT (seconds, default 3600) bounds the session.
+
+SHELL_TIMEOUT ?= 3600
+SHELL_VM = tools/vmrun --kernel generic --interactive --timeout $(SHELL_TIMEOUT) -- unpriv-shell
+
+shell: all
+	$(Q)$(SHELL_VM)
+
+# A scripted session through make shell's path (about two minutes: a VM
+# boot of its own, so not part of make check, which runs the session
+# against the guest port on the host).
+check-shell: all
+	$(Q)tools/tests/shell-session --timeout 300 -- $(SHELL_VM)
 
 # --- User-Mode Linux (guest-port/uml/) --------------------------------------
 #
@@ -597,7 +628,7 @@ dkms-check: modules vmroot
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all deps modules selftests checkpatch stress unpriv-stat userspace vmroot test-modules check check-all check-debug run install install-dkms dkms-check clean
+.PHONY: all deps modules selftests checkpatch stress unpriv-stat userspace vmroot test-modules check check-all check-debug run shell check-shell install install-dkms dkms-check clean
 
 # --- the debug kernel (tools/debug-kernel/) ---------------------------------
 #
