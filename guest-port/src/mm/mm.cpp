@@ -1224,7 +1224,7 @@ KResult<void> Mm::check(std::uint64_t addr, std::size_t len, bool write)
 			      [](Vma&, std::uint64_t, std::uint64_t) -> KResult<void> { return {}; });
 }
 
-std::span<std::byte> Mm::direct(std::uint64_t addr, std::size_t len, bool write)
+PhysPin Mm::pin(std::uint64_t addr, std::size_t len, bool write)
 {
 	std::lock_guard lock(lock_);
 	auto it = first_ending_after(addr);
@@ -1234,7 +1234,7 @@ std::span<std::byte> Mm::direct(std::uint64_t addr, std::size_t len, bool write)
 	if (!v.anonymous() || !v.phys || addr + len > v.end || addr + len < addr ||
 	    (write ? !(v.prot & PROT_WRITE) : !readable(v.prot)))
 		return {};
-	return {phys_.host(*v.phys + (addr - v.start)), len};
+	return phys_.pin(*v.phys + (addr - v.start), len);
 }
 
 KResult<std::string> Mm::read_string(std::uint64_t addr, std::size_t max)

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cassert>
 #include <cstring>
 
@@ -64,12 +65,55 @@ void PhysMemory::free(std::uint64_t off, std::uint64_t len)
 	std::uint64_t end = off + len, run = off;
 	for (auto it = shared_.lower_bound(off); it != shared_.end() && it->first < end;) {
 		if (run < it->first)
-			release(run, it->first - run);
+			retire(run, it->first - run);
 		run = it->first + page_size;
 		it = --it->second ? std::next(it) : shared_.erase(it);
 	}
 	if (run < end)
-		release(run, end - run);
+		retire(run, end - run);
+}
+
+PhysPin PhysMemory::pin(std::uint64_t off, std::uint64_t len)
+{
+	assert(len && off + len <= size());
+	std::lock_guard lock(lock_);
+	pins_.push_back({off, len});
+	return PhysPin(this, off, len);
+}
+
+void PhysMemory::unpin(std::uint64_t off, std::uint64_t len)
+{
+	std::lock_guard lock(lock_);
+	auto it = std::find_if(pins_.begin(), pins_.end(), [&](const Range& p) {
+		return p.off == off && p.len == len;
+	});
+	assert(it != pins_.end());
+	*it = pins_.back();
+	pins_.pop_back();
+	if (retired_.empty())
+		return;
+	std::erase_if(retired_, [&](const Range& r) {
+		if (pinned(r.off, r.len))
+			return false;
+		release(r.off, r.len);
+		return true;
+	});
+}
+
+bool PhysMemory::pinned(std::uint64_t off, std::uint64_t len) const
+{
+	return std::any_of(pins_.begin(), pins_.end(), [&](const Range& p) {
+		return p.off < off + len && off < p.off + p.len;
+	});
+}
+
+// A range no one holds any more: free now, or when its pins go.
+void PhysMemory::retire(std::uint64_t off, std::uint64_t len)
+{
+	if (pinned(off, len))
+		retired_.push_back({off, len});
+	else
+		release(off, len);
 }
 
 void PhysMemory::share(std::uint64_t off, std::uint64_t len)

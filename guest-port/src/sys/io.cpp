@@ -5,7 +5,8 @@
 //
 // Data goes straight between the file and guest memory when the guest's
 // buffer is one piece of its physical memory (the usual case: a heap or
-// stack buffer); otherwise through a bounce buffer of at most 1 MiB,
+// stack buffer), pinned for the call (Mm::pin: another thread may unmap
+// it while the call blocks); otherwise through a bounce buffer of at most 1 MiB,
 // which makes a larger call return short, as Linux may.
 #include <signal.h>
 
@@ -125,8 +126,8 @@ SysResult read_to_guest(Task& t, std::uint64_t buf, std::uint64_t count,
 	count = std::min(count, rw_max);
 	if (auto ok = t.mm().check(buf, count, true); !ok)
 		return -EFAULT;
-	if (auto d = t.mm().direct(buf, count, true); !d.empty())
-		return sys_ret(op(d));
+	if (auto pin = t.mm().pin(buf, count, true))
+		return sys_ret(op(pin.bytes()));
 	std::vector<std::byte> b(std::min<std::uint64_t>(count, bounce_max));
 	auto r = op(b);
 	if (!r)
@@ -142,8 +143,8 @@ KResult<std::size_t> write_from_guest(Task& t, std::uint64_t buf, std::uint64_t 
 	count = std::min(count, rw_max);
 	if (auto ok = t.mm().check(buf, count, false); !ok)
 		return kerr(EFAULT);
-	if (auto d = t.mm().direct(buf, count, false); !d.empty())
-		return op(d);
+	if (auto pin = t.mm().pin(buf, count, false))
+		return op(pin.bytes());
 	std::vector<std::byte> b(std::min<std::uint64_t>(count, bounce_max));
 	if (!t.mm().read(buf, b))
 		return kerr(EFAULT);
