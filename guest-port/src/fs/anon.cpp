@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include "host/io.hpp"
 
 namespace guest {
 namespace {
@@ -210,14 +211,13 @@ KResult<std::size_t> EpollFile::wait(std::span<struct epoll_event> out, int time
 	}
 	if (n == out.size())
 		return n;
-	int got = ::epoll_wait(host_fd(), out.data() + n, static_cast<int>(out.size() - n),
-			       n ? 0 : timeout_ms);
-	if (got < 0) {
+	auto got = host::epoll_wait(host_fd(), out.subspan(n), n ? 0 : timeout_ms);
+	if (!got) {
 		if (n)
 			return n;
-		return kerr(errno);
+		return kerr(got.error());
 	}
-	return n + static_cast<std::size_t>(got);
+	return n + static_cast<std::size_t>(*got);
 }
 
 } // namespace guest

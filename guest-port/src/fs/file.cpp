@@ -5,10 +5,8 @@
 #include <poll.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
-#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
-#include <sys/syscall.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -18,6 +16,7 @@
 
 #include "fs/synth.hpp"
 #include "fs/vfs.hpp"
+#include "host/io.hpp"
 #include "task.hpp"
 
 namespace guest {
@@ -235,29 +234,23 @@ KResult<void> HostFile::set_status_flags(int flags)
 
 KResult<std::size_t> HostFile::read(std::span<std::byte> buf)
 {
-	return host_result(::read(fd_.get(), buf.data(), buf.size()))
-		.map([](ssize_t n) { return static_cast<std::size_t>(n); });
+	return host::read(fd_.get(), buf);
 }
 
 KResult<std::size_t> HostFile::write(std::span<const std::byte> buf)
 {
-	return host_result(::write(fd_.get(), buf.data(), buf.size()))
-		.map([](ssize_t n) { return static_cast<std::size_t>(n); });
+	return host::write(fd_.get(), buf);
 }
 
 KResult<std::size_t> HostFile::pread(std::span<std::byte> buf, std::uint64_t off)
 {
-	return host_result(::pread(fd_.get(), buf.data(), buf.size(),
-				   static_cast<off_t>(off)))
-		.map([](ssize_t n) { return static_cast<std::size_t>(n); });
+	return host::pread(fd_.get(), buf, off);
 }
 
 KResult<std::size_t> HostFile::pwrite(std::span<const std::byte> buf,
 				      std::uint64_t off)
 {
-	return host_result(::pwrite(fd_.get(), buf.data(), buf.size(),
-				    static_cast<off_t>(off)))
-		.map([](ssize_t n) { return static_cast<std::size_t>(n); });
+	return host::pwrite(fd_.get(), buf, off);
 }
 
 KResult<std::int64_t> HostFile::lseek(std::int64_t off, int whence)
@@ -311,12 +304,12 @@ KResult<void> HostFile::chown(uid_t uid, gid_t gid, bool empty_path)
 
 KResult<void> HostFile::truncate(std::uint64_t len)
 {
-	return host_void(::ftruncate(fd_.get(), static_cast<off_t>(len)));
+	return host::ftruncate(fd_.get(), len);
 }
 
 KResult<void> HostFile::sync(bool data_only)
 {
-	return host_void(data_only ? ::fdatasync(fd_.get()) : ::fsync(fd_.get()));
+	return host::fsync(fd_.get(), data_only);
 }
 
 KResult<void> HostFile::utimens(const struct timespec *times)
@@ -352,9 +345,7 @@ KResult<int> HostFile::fcntl_file(int cmd, int arg)
 
 KResult<std::size_t> HostFile::getdents64(std::span<std::byte> buf)
 {
-	// The record format is the same for host and guest.
-	return host_result(::syscall(SYS_getdents64, fd_.get(), buf.data(), buf.size()))
-		.map([](long n) { return static_cast<std::size_t>(n); });
+	return host::getdents64(fd_.get(), buf);
 }
 
 dev_t HostFile::host_terminal(int fd) noexcept
@@ -386,22 +377,23 @@ KResult<long> HostFile::ioctl(Task& task, unsigned long cmd, std::uint64_t arg)
 		if (a.cmd != cmd)
 			continue;
 		if (a.by_value)
-			return host_result(::ioctl(fd_.get(), cmd, arg)).map([](int r) { return long{r}; });
+			return host::ioctl(fd_.get(), cmd, static_cast<unsigned long>(arg))
+				.map([](int r) { return long{r}; });
 		std::array<std::byte, 64> buf{};
 		if (a.in) {
 			auto r = task.mm().read(arg, std::span(buf).first(a.in));
 			if (!r)
 				return kerr(r.error());
 		}
-		int ret = ::ioctl(fd_.get(), cmd, buf.data());
-		if (ret < 0)
-			return kerr(errno);
+		auto ret = host::ioctl(fd_.get(), cmd, static_cast<void *>(buf.data()));
+		if (!ret)
+			return kerr(ret.error());
 		if (a.out) {
 			auto r = task.mm().write(arg, std::span(buf).first(a.out));
 			if (!r)
 				return kerr(r.error());
 		}
-		return ret;
+		return *ret;
 	}
 	return kerr(ENOTTY);
 }
@@ -409,7 +401,7 @@ KResult<long> HostFile::ioctl(Task& task, unsigned long cmd, std::uint64_t arg)
 short HostFile::poll(short events)
 {
 	struct pollfd p{.fd = fd_.get(), .events = events, .revents = 0};
-	if (::poll(&p, 1, 0) < 0)
+	if (!host::poll(std::span(&p, 1), 0))
 		return POLLERR;
 	return p.revents;
 }
@@ -442,12 +434,10 @@ KResult<std::size_t> send_file(File& out, File& in, std::int64_t *off, std::size
 {
 	if (in.host_fd() >= 0 && out.host_fd() >= 0) {
 		off_t o = off ? *off : 0;
-		ssize_t n = ::sendfile(out.host_fd(), in.host_fd(), off ? &o : nullptr, count);
-		if (n < 0)
-			return kerr(errno);
-		if (off)
+		auto n = host::sendfile(out.host_fd(), in.host_fd(), off ? &o : nullptr, count);
+		if (n && off)
 			*off = o;
-		return static_cast<std::size_t>(n);
+		return n;
 	}
 
 	// One side is the guest port's own: copy one chunk through here.
@@ -507,8 +497,8 @@ KResult<int> poll_files(std::span<PollEntry> entries, int timeout_ms)
 			ready |= e.revents != 0;
 		}
 	}
-	if (::poll(host.data(), host.size(), ready ? 0 : timeout_ms) < 0)
-		return kerr(errno);
+	if (auto r = host::poll(host, ready ? 0 : timeout_ms); !r)
+		return kerr(r.error());
 	for (std::size_t k = 0; k < host.size(); k++)
 		entries[host_of[k]].revents = host[k].revents;
 	int count = 0;

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "mm/phys.hpp"
+#include "host/io.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -142,16 +143,15 @@ KResult<std::uint64_t> PhysMemory::copy(std::uint64_t from, std::uint64_t len,
 		// copy_file_range copies page cache to page cache, without
 		// faulting both ranges into our view (twice as fast as a
 		// memcpy through it for 16 MiB); memcpy where it cannot.
-		loff_t in = static_cast<loff_t>(d), out = static_cast<loff_t>(*to + (d - from));
+		std::uint64_t in = d, out = *to + (d - from);
 		std::uint64_t left = stop - d;
 		while (left) {
-			ssize_t n = copy_file_range(fd(), &in, fd(), &out, left, 0);
-			if (n <= 0) {
-				std::memcpy(host(static_cast<std::uint64_t>(out)),
-					    host(static_cast<std::uint64_t>(in)), left);
+			auto n = host::copy_file_range(fd(), &in, fd(), &out, left);
+			if (!n || *n == 0) {
+				std::memcpy(host(out), host(in), left);
 				break;
 			}
-			left -= static_cast<std::uint64_t>(n);
+			left -= *n;
 		}
 		*copied += stop - d;
 		pos = stop;
@@ -188,8 +188,7 @@ void PhysMemory::zero(std::uint64_t off, std::uint64_t len)
 {
 	// Every mapping of the memfd, the guest's and ours, sees the hole
 	// at once.  Punching cannot fail on a memfd but for bad arguments.
-	fallocate(fd(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-		  static_cast<off_t>(off), static_cast<off_t>(len));
+	(void)host::fallocate(fd(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, len);
 }
 
 } // namespace guest

@@ -23,11 +23,7 @@ namespace {
 
 constexpr std::uint64_t rw_max = 0x7ffff000;	// Linux's MAX_RW_COUNT
 constexpr std::size_t bounce_max = 1 << 20;
-constexpr std::size_t iov_max = 1024;		// IOV_MAX
-
-struct GuestIovec {
-	std::uint64_t base, len;
-};
+constexpr std::size_t iov_max = 1024;		// IOV_MAX, UIO_MAXIOV
 
 std::shared_ptr<File> readable_file(Task& t, std::uint64_t fd)
 {
@@ -59,23 +55,6 @@ SysResult after_write(Task& t, const KResult<std::size_t>& r)
 	if (!r && r.error() == EPIPE)
 		t.kernel().send_signal(t, SIGPIPE);
 	return sys_ret(r);
-}
-
-KResult<std::vector<GuestIovec>> read_iovecs(Task& t, std::uint64_t addr, std::uint64_t count)
-{
-	if (count > iov_max)
-		return kerr(EINVAL);
-	std::vector<GuestIovec> iov(count);
-	auto r = t.mm().read(addr, std::as_writable_bytes(std::span(iov)));
-	if (!r)
-		return kerr(r.error());
-	std::uint64_t total = 0;
-	for (const auto& v : iov) {
-		if (v.len > static_cast<std::uint64_t>(INT64_MAX) - total)
-			return kerr(EINVAL);
-		total += v.len;
-	}
-	return iov;
 }
 
 // Gather up to bounce_max bytes of the vectors.
@@ -119,6 +98,23 @@ std::uint64_t iov_total(const std::vector<GuestIovec>& iov)
 }
 
 } // namespace
+
+KResult<std::vector<GuestIovec>> read_iovecs(Task& t, std::uint64_t addr, std::uint64_t count,
+					     int too_many)
+{
+	if (count > iov_max)
+		return kerr(too_many);
+	std::vector<GuestIovec> iov(count);
+	if (count && !t.mm().read(addr, std::as_writable_bytes(std::span(iov))))
+		return kerr(EFAULT);
+	std::uint64_t total = 0;
+	for (const auto& v : iov) {
+		if (v.len > static_cast<std::uint64_t>(INT64_MAX) - total)
+			return kerr(EINVAL);
+		total += v.len;
+	}
+	return iov;
+}
 
 SysResult read_to_guest(Task& t, std::uint64_t buf, std::uint64_t count,
 			const std::function<KResult<std::size_t>(std::span<std::byte>)>& op)
@@ -204,7 +200,7 @@ static SysResult readv_at(Task& t, const SysArgs& a, std::optional<std::uint64_t
 		return -EBADF;
 	if (SysResult r = off ? 0 : terminal_access(t, *f, false))
 		return r;
-	auto iov = read_iovecs(t, a[1], a[2]);
+	auto iov = read_iovecs(t, a[1], a[2], EINVAL);
 	if (!iov)
 		return -iov.error();
 	if (iov->size() == 1)
@@ -230,7 +226,7 @@ static SysResult writev_at(Task& t, const SysArgs& a, std::optional<std::uint64_
 		return -EBADF;
 	if (SysResult r = off ? 0 : terminal_access(t, *f, true))
 		return r;
-	auto iov = read_iovecs(t, a[1], a[2]);
+	auto iov = read_iovecs(t, a[1], a[2], EINVAL);
 	if (!iov)
 		return -iov.error();
 	auto buf = gather(t, *iov);
