@@ -66,6 +66,7 @@
 #include "fs/socket.hpp"
 #include "fs/vfs.hpp"
 #include "futex.hpp"
+#include "host/uring.hpp"
 #include "mm/phys.hpp"
 #include "stats.hpp"
 #include "task.hpp"
@@ -81,6 +82,7 @@ struct Config {
 	std::int64_t time_offset_ns = 0;		// guest time - host time
 	bool trace = false;				// --trace
 	bool stats = false;				// --stats
+	host::UringUse io_uring = host::UringUse::measured;	// --host-io
 	std::uint64_t memory = 64ull << 30;		// guest physical memory
 	std::string hostname = "unpriv";		// the guest's uname nodename
 	// --max-procs: processes (zombies included) the guest may have at

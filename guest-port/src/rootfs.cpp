@@ -84,7 +84,7 @@ std::string applets(const std::string& busybox, std::vector<std::string> *out)
 	std::string text;
 	std::byte buf[4096];
 	for (;;) {
-		auto n = host::read(p[0], buf);
+		auto n = host::read(p[0], buf, host::Route::stream);
 		if (!n && n.error() == EINTR)
 			continue;
 		if (!n || *n == 0)

@@ -234,23 +234,23 @@ KResult<void> HostFile::set_status_flags(int flags)
 
 KResult<std::size_t> HostFile::read(std::span<std::byte> buf)
 {
-	return host::read(fd_.get(), buf);
+	return host::read(fd_.get(), buf, route());
 }
 
 KResult<std::size_t> HostFile::write(std::span<const std::byte> buf)
 {
-	return host::write(fd_.get(), buf);
+	return host::write(fd_.get(), buf, route());
 }
 
 KResult<std::size_t> HostFile::pread(std::span<std::byte> buf, std::uint64_t off)
 {
-	return host::pread(fd_.get(), buf, off);
+	return host::pread(fd_.get(), buf, off, route());
 }
 
 KResult<std::size_t> HostFile::pwrite(std::span<const std::byte> buf,
 				      std::uint64_t off)
 {
-	return host::pwrite(fd_.get(), buf, off);
+	return host::pwrite(fd_.get(), buf, off, route());
 }
 
 KResult<std::int64_t> HostFile::lseek(std::int64_t off, int whence)
@@ -346,6 +346,14 @@ KResult<int> HostFile::fcntl_file(int cmd, int arg)
 KResult<std::size_t> HostFile::getdents64(std::span<std::byte> buf)
 {
 	return host::getdents64(fd_.get(), buf);
+}
+
+host::Route HostFile::host_route(int fd) noexcept
+{
+	struct stat st;
+	if (fstat(fd, &st) == 0 && (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode)))
+		return host::Route::file;
+	return host::Route::stream;
 }
 
 dev_t HostFile::host_terminal(int fd) noexcept

@@ -47,23 +47,32 @@ auto again(Fn&& fn)
 
 } // namespace
 
-KResult<std::size_t> read(int fd, std::span<std::byte> buf)
+KResult<std::size_t> read(int fd, std::span<std::byte> buf, Route route)
 {
+	if (auto r = uring_read(fd, buf, -1, route))
+		return *r;
 	return size_result(::read(fd, buf.data(), buf.size()));
 }
 
-KResult<std::size_t> write(int fd, std::span<const std::byte> buf)
+KResult<std::size_t> write(int fd, std::span<const std::byte> buf, Route route)
 {
+	if (auto r = uring_write(fd, buf, -1, route))
+		return *r;
 	return size_result(::write(fd, buf.data(), buf.size()));
 }
 
-KResult<std::size_t> pread(int fd, std::span<std::byte> buf, std::uint64_t off)
+KResult<std::size_t> pread(int fd, std::span<std::byte> buf, std::uint64_t off, Route route)
 {
+	if (auto r = uring_read(fd, buf, static_cast<std::int64_t>(off), route))
+		return *r;
 	return size_result(::pread(fd, buf.data(), buf.size(), static_cast<off_t>(off)));
 }
 
-KResult<std::size_t> pwrite(int fd, std::span<const std::byte> buf, std::uint64_t off)
+KResult<std::size_t> pwrite(int fd, std::span<const std::byte> buf, std::uint64_t off,
+			    Route route)
 {
+	if (auto r = uring_write(fd, buf, static_cast<std::int64_t>(off), route))
+		return *r;
 	return size_result(::pwrite(fd, buf.data(), buf.size(), static_cast<off_t>(off)));
 }
 
@@ -79,7 +88,14 @@ KResult<std::size_t> sendmsg(int fd, const struct msghdr *msg, int flags)
 
 KResult<void> fsync(int fd, bool data_only)
 {
+	if (auto r = uring_fsync(fd, data_only))
+		return *r;
 	return void_result(data_only ? ::fdatasync(fd) : ::fsync(fd));
+}
+
+KResult<void> sync_own(int fd, bool data_only)
+{
+	return void_result(again([&] { return data_only ? ::fdatasync(fd) : ::fsync(fd); }));
 }
 
 KResult<std::size_t> sendfile(int out, int in, off_t *off, std::size_t count)

@@ -6,6 +6,10 @@
 // one host call that returns KResult (the value, or the host's errno),
 // never errno itself.
 //
+// Blocking file I/O (read, write, pread, pwrite, fsync) may go through
+// io_uring (host/uring.hpp), the calling guest thread waiting on its
+// Waiter; where io_uring is not there, the call is made directly.
+//
 // EINTR, in one place: a host call that blocks on the guest's behalf
 // (read, write, recvmsg, sendmsg, poll, epoll_wait, fsync...) is broken
 // by the guest port's interrupt (Kernel::interrupt_locked(): a signal
@@ -28,17 +32,22 @@
 #include <span>
 
 #include "common.hpp"
+#include "host/uring.hpp"
 
 namespace guest::host {
 
-// The guest's I/O on a host descriptor: EINTR when interrupted.
-KResult<std::size_t> read(int fd, std::span<std::byte> buf);
-KResult<std::size_t> write(int fd, std::span<const std::byte> buf);
-KResult<std::size_t> pread(int fd, std::span<std::byte> buf, std::uint64_t off);
-KResult<std::size_t> pwrite(int fd, std::span<const std::byte> buf, std::uint64_t off);
+// The guest's I/O on a host descriptor: EINTR when interrupted.  route
+// says what fd is, for the choice of io_uring or a direct call.
+KResult<std::size_t> read(int fd, std::span<std::byte> buf, Route route);
+KResult<std::size_t> write(int fd, std::span<const std::byte> buf, Route route);
+KResult<std::size_t> pread(int fd, std::span<std::byte> buf, std::uint64_t off, Route route);
+KResult<std::size_t> pwrite(int fd, std::span<const std::byte> buf, std::uint64_t off,
+			    Route route);
 KResult<std::size_t> recvmsg(int fd, struct msghdr *msg, int flags);
 KResult<std::size_t> sendmsg(int fd, const struct msghdr *msg, int flags);
+// fsync(2), fdatasync(2) for the guest; sync_own() for the guest port.
 KResult<void> fsync(int fd, bool data_only);
+KResult<void> sync_own(int fd, bool data_only);
 KResult<std::size_t> sendfile(int out, int in, off_t *off, std::size_t count);
 KResult<std::size_t> getdents64(int fd, std::span<std::byte> buf);
 KResult<int> poll(std::span<struct pollfd> fds, int timeout_ms);

@@ -994,7 +994,7 @@ KResult<void> Mm::msync(std::uint64_t addr, std::uint64_t len, int flags)
 		return {};	// the page cache is shared: nothing to push
 	for (auto it = first_ending_after(addr); it != vmas_.end() && it->first < end; ++it) {
 		const Vma& v = it->second;
-		if (v.file && v.shared && !host::fsync(v.file->fd.get(), true))
+		if (v.file && v.shared && !host::sync_own(v.file->fd.get(), true))
 			return kerr(EIO);
 	}
 	return {};
