@@ -311,6 +311,7 @@ void Kernel::run_task(Task& t)
 			kill_group(p, SIGKILL);
 		}
 	}
+	host::set_thread_waiter(nullptr);
 	end_task(t);
 }
 

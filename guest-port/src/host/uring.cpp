@@ -70,10 +70,14 @@ public:
 		// while we wait).  Cancelling a read that waits for a pipe or a
 		// socket ends it at once; one the host already works on ends
 		// when its I/O does.
-		(void)submit([&](io_uring_sqe *sqe) {
+		// The submission queue may be full a moment (other threads'
+		// requests): the cancel must go in, or the wait below is
+		// endless for a read of a pipe no one writes.
+		while (!submit([&](io_uring_sqe *sqe) {
 			io_uring_prep_cancel(sqe, &req, 0);
 			io_uring_sqe_set_data(sqe, nullptr);
-		});
+		}))
+			std::this_thread::yield();
 		std::unique_lock lock(done_lock_);
 		done_cv_.wait(lock, [&] { return req.done; });
 		return req.res == -ECANCELED ? -EINTR : req.res;
