@@ -49,12 +49,12 @@ public:
 	{
 		Request req{&w};
 		w.prepare();
-		requests.fetch_add(1, std::memory_order_relaxed);
 		if (!submit([&](io_uring_sqe *sqe) {
 			    prep(sqe);
 			    io_uring_sqe_set_data(sqe, &req);
 		    }))
 			return std::nullopt;
+		requests.fetch_add(1, std::memory_order_relaxed);
 		for (;;) {
 			{
 				std::lock_guard lock(done_lock_);
@@ -69,10 +69,9 @@ public:
 		// to end (it was given memory that is only ours to give
 		// while we wait).  Cancelling a read that waits for a pipe or a
 		// socket ends it at once; one the host already works on ends
-		// when its I/O does.
-		// The submission queue may be full a moment (other threads'
-		// requests): the cancel must go in, or the wait below is
-		// endless for a read of a pipe no one writes.
+		// when its I/O does.  The submission queue may be full a
+		// moment (other threads' requests): the cancel must go in, or
+		// the wait is endless for a read of a pipe no one writes.
 		while (!submit([&](io_uring_sqe *sqe) {
 			io_uring_prep_cancel(sqe, &req, 0);
 			io_uring_sqe_set_data(sqe, nullptr);
@@ -101,8 +100,13 @@ private:
 			if (n >= 0)
 				return true;
 			if (n != -EINTR && n != -EAGAIN && n != -EBUSY)
-				return false;
+				break;
 		}
+		// Not taken, and still in the queue for the next submit: a
+		// no-op that names no request, for the caller's goes away.
+		io_uring_prep_nop(sqe);
+		io_uring_sqe_set_data(sqe, nullptr);
+		return false;
 	}
 
 	void reap()
