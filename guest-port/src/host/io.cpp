@@ -98,6 +98,16 @@ KResult<void> sync_own(int fd, bool data_only)
 	return void_result(again([&] { return data_only ? ::fdatasync(fd) : ::fsync(fd); }));
 }
 
+KResult<int> accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
+{
+	return result(::accept4(fd, addr, len, flags));
+}
+
+KResult<void> connect(int fd, const struct sockaddr *addr, socklen_t len)
+{
+	return void_result(::connect(fd, addr, len));
+}
+
 KResult<std::size_t> sendfile(int out, int in, off_t *off, std::size_t count)
 {
 	return size_result(::sendfile(out, in, off, count));

@@ -47,6 +47,9 @@ KResult<std::size_t> recvmsg(int fd, struct msghdr *msg, int flags);
 KResult<std::size_t> sendmsg(int fd, const struct msghdr *msg, int flags);
 // fsync(2), fdatasync(2) for the guest; sync_own() for the guest port.
 KResult<void> fsync(int fd, bool data_only);
+// A new descriptor (SOCK_CLOEXEC is the caller's to ask for).
+KResult<int> accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags);
+KResult<void> connect(int fd, const struct sockaddr *addr, socklen_t len);
 KResult<void> sync_own(int fd, bool data_only);
 KResult<std::size_t> sendfile(int out, int in, off_t *off, std::size_t count);
 KResult<std::size_t> getdents64(int fd, std::span<std::byte> buf);

@@ -786,11 +786,11 @@ SysResult do_accept(Task& t, std::uint64_t fd, std::uint64_t addr, std::uint64_t
 	for (;;) {
 		struct sockaddr_un from {};
 		socklen_t len = sizeof(from);
-		int nfd = ::accept4((*s)->host_fd(), reinterpret_cast<struct sockaddr *>(&from), &len,
-				    SOCK_CLOEXEC | (flags & SOCK_NONBLOCK ? SOCK_NONBLOCK : 0));
-		if (nfd < 0)
-			return -errno;
-		unpriv::Fd conn(nfd);
+		auto nfd = host::accept4((*s)->host_fd(), reinterpret_cast<struct sockaddr *>(&from),
+					 &len, SOCK_CLOEXEC | (flags & SOCK_NONBLOCK ? SOCK_NONBLOCK : 0));
+		if (!nfd)
+			return -nfd.error();
+		unpriv::Fd conn(*nfd);
 		std::string peer = host_name_of(from, len);
 		if (!space.ours(peer))
 			continue;	// from outside the guest: refused
@@ -925,8 +925,8 @@ GUEST_SYSCALL(connect)
 	if ((*s)->type() == SOCK_DGRAM && addr->family == AF_UNSPEC) {
 		struct sockaddr sa {};
 		sa.sa_family = AF_UNSPEC;
-		if (::connect(fd, &sa, sizeof(sa)) < 0)
-			return -errno;
+		if (auto r = host::connect(fd, &sa, sizeof(sa)); !r)
+			return -r.error();
 		(*s)->set_peer_cred({});
 		return 0;
 	}
@@ -937,8 +937,8 @@ GUEST_SYSCALL(connect)
 		return -target.error();
 	(*s)->set_cred(cred_of(t));
 	auto [sa, len] = host_sockaddr((*target)->host_name());
-	if (::connect(fd, reinterpret_cast<const struct sockaddr *>(&sa), len) < 0)
-		return -errno;
+	if (auto r = host::connect(fd, reinterpret_cast<const struct sockaddr *>(&sa), len); !r)
+		return -r.error();
 	if ((*s)->type() != SOCK_DGRAM) {
 		auto id = (*s)->space().identity((*target)->host_name());
 		(*s)->set_peer_cred(id ? id->cred : GuestCred{});
