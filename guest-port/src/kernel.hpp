@@ -40,6 +40,9 @@
 //   EpollFile::lock_
 //   Socket::lock_           a socket's own state (fs/socket.hpp), then
 //     SocketSpace::lock_    the guest's socket names (a leaf)
+//   io_uring's done lock    a request's completion (host/uring.cpp),
+//     Waiter::lock_         then the waiting thread's Waiter, notified
+//   io_uring's sq lock      the ring's submission queue (a leaf)
 //
 // What a thread alone touches ([own] in task.hpp: its registers, its
 // futex registrations) takes no lock; what the threads of a process
