@@ -13,6 +13,7 @@
 #include <fstream>
 #include <sstream>
 #include <vector>
+
 #include "host/io.hpp"
 
 namespace guest {
@@ -84,9 +85,7 @@ std::string applets(const std::string& busybox, std::vector<std::string> *out)
 	std::string text;
 	std::byte buf[4096];
 	for (;;) {
-		auto n = host::read(p[0], buf, host::Route::stream);
-		if (!n && n.error() == EINTR)
-			continue;
+		auto n = host::read_own(p[0], buf);
 		if (!n || *n == 0)
 			break;
 		text.append(reinterpret_cast<const char *>(buf), *n);

@@ -4,8 +4,8 @@
 #include <algorithm>
 #include <vector>
 
-#include "sys/syscall.hpp"
 #include "host/uring.hpp"
+#include "sys/syscall.hpp"
 
 namespace guest {
 namespace {

@@ -14,8 +14,8 @@
 #include <iterator>
 #include <vector>
 
-#include "task.hpp"
 #include "host/io.hpp"
+#include "task.hpp"
 
 namespace guest {
 namespace {

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+
 #include "host/io.hpp"
 
 namespace guest {

@@ -139,6 +139,11 @@ KResult<int> ioctl(int fd, unsigned long cmd, void *arg)
 	return result(::ioctl(fd, cmd, arg));
 }
 
+KResult<std::size_t> read_own(int fd, std::span<std::byte> buf)
+{
+	return size_result(again([&] { return ::read(fd, buf.data(), buf.size()); }));
+}
+
 KResult<std::size_t> pread_full(int fd, std::span<std::byte> buf, std::uint64_t off)
 {
 	std::size_t done = 0;

@@ -60,6 +60,8 @@ KResult<int> ioctl(int fd, unsigned long cmd, unsigned long arg);
 KResult<int> ioctl(int fd, unsigned long cmd, void *arg);
 
 // The guest port's own: no EINTR.
+// One read of what is there (0 at the end).
+KResult<std::size_t> read_own(int fd, std::span<std::byte> buf);
 // All of buf from off, unless the file ends first: the bytes read.
 KResult<std::size_t> pread_full(int fd, std::span<std::byte> buf, std::uint64_t off);
 // All of buf at off (EIO if the file takes no more).

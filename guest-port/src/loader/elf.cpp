@@ -9,6 +9,7 @@
 #include <climits>
 #include <cstring>
 #include <vector>
+
 #include "host/io.hpp"
 
 namespace guest {

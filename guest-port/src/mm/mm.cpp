@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "mm/mm.hpp"
-#include "host/io.hpp"
 
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -13,6 +12,8 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+
+#include "host/io.hpp"
 
 namespace guest {
 namespace {

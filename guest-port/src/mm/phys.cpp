@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "mm/phys.hpp"
-#include "host/io.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -8,6 +7,8 @@
 #include <algorithm>
 #include <cassert>
 #include <cstring>
+
+#include "host/io.hpp"
 
 namespace guest {
 
