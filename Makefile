@@ -33,7 +33,8 @@
 #                   busybox shell in the guest port on the module, with
 #                   job control (^Z, fg, ^C); 'exit' ends it
 #   make check-shell  a scripted session through make shell's path
-#                   (tools/tests/shell-session), a VM boot of its own
+#                   (tools/tests/shell-session), a VM boot of its own (a
+#                   part of 'make check')
 #   make clean      remove build/
 #
 # Variables:
@@ -439,6 +440,10 @@ check: all test-modules $(CHECKPATCH_DIR)/checkpatch.pl $(if $(filter debug,$(CH
 	fi; \
 	echo "== vm: loading the module"; \
 	tools/tests/module-load-test 2>&1 | tee $(BUILD)/check/vm-module-load.log; \
+	[ $${PIPESTATUS[0]} -eq 0 ] || rc=1; \
+	echo "== vm[generic]: make shell's session: job control keys in the guest port on the module"; \
+	tools/tests/shell-session --timeout 300 -- $(SHELL_VM) 2>&1 | \
+		tee $(BUILD)/check/vm-guest-shell.log; \
 	[ $${PIPESTATUS[0]} -eq 0 ] || rc=1; \
 	for k in $(CHECK_KERNELS); do \
 		v=$$(for p in $(KSFT_IN_CHECK); do [ "$${p#*:}" != "$$k" ] || echo "$${p%%:*}"; done | head -n 1); \
