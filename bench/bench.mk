@@ -106,7 +106,7 @@ bench-uml: vmroot
 # bench-uml (the VM's clock counts instructions, whatever else this
 # machine runs meanwhile).  Every runner's root is bench/macro-root's
 # tar of this machine's gcc, proot and user-mode-linux, read through
-# tools/vmrun --host-root and unpacked on a tmpfs in the VM; every
+# tools/vmrun --share /:host and unpacked on a tmpfs in the VM; every
 # runner runs the same static uml-bench.  BENCH_MACRO_RUNS runs a
 # workload; a table, bench/results/macro.json and bench/results/macro.png.
 BENCH_MACRO_RUNS ?= 5
@@ -126,9 +126,9 @@ bench-macro: vmroot
 	$(Q)bench/macro-root $(BENCH_BUILD)/macro-root.tar
 	$(Q)echo "== bench-macro on generic ($$(tools/kernel-info kver generic)): $(BENCH_MACRO_RUNNERS)"
 	$(Q)tools/vmrun --kernel generic --cpus 1 --mem 2048 --qemu -icount --qemu shift=0 \
-		--timeout 7200 --log $(BENCH_BUILD)/console-macro.log --host-root /host \
+		--timeout 7200 --log $(BENCH_BUILD)/console-macro.log --share /:host \
 		--add $(BENCH_MACRO_STAGE)/.:/usr/lib/unpriv/macro \
-		-- macro-bench-run --root-tar /host$(BENCH_BUILD)/macro-root.tar \
+		-- macro-bench-run --root-tar /mnt/host$(BENCH_BUILD)/macro-root.tar \
 			--runs $(BENCH_MACRO_RUNS) --runners '$(BENCH_MACRO_RUNNERS)' \
 			$(BENCH_MACRO_WORKLOADS) \
 		>$(BENCH_BUILD)/macro.out || { cat $(BENCH_BUILD)/macro.out; exit 1; }
