@@ -288,7 +288,8 @@ vmroot: selftests stress unpriv-stat userspace $(UML_TEST_PROGS)
 	$(Q)install -m 0755 tools/vm/unpriv-check tools/vm/unpriv-load tools/vm/unpriv-kmemleak \
 		tools/vm/unpriv-stress-rounds tools/vm/unpriv-fault-inject tools/vm/unpriv-shell \
 		tools/vm/unpriv-kselftest tools/vm/toggle-sched-tracepoint \
-		tools/vm/uml-run tools/vm/uml-check tools/vm/uml-bench-run $(VMROOT).new/usr/bin/
+		tools/vm/uml-run tools/vm/uml-check tools/vm/uml-bench-run tools/vm/macro-bench-run \
+		$(VMROOT).new/usr/bin/
 	$(Q)install -d $(VMROOT).new/usr/lib/unpriv/uml/tests
 	$(Q)install -m 0644 guest-port/uml/tests/userspace.sh $(VMROOT).new/usr/lib/unpriv/uml/tests/
 	$(Q)install -m 0755 $(UML_TEST_PROGS) $(VMROOT).new/usr/lib/unpriv/uml/tests/
@@ -408,6 +409,9 @@ check: all test-modules $(CHECKPATCH_DIR)/checkpatch.pl $(if $(filter debug,$(CH
 	[ $${PIPESTATUS[0]} -eq 0 ] || rc=1; \
 	echo "== host: tools/vmrun"; \
 	tools/tests/vmrun-test 2>&1 | tee $(BUILD)/check/host-vmrun.log; \
+	[ $${PIPESTATUS[0]} -eq 0 ] || rc=1; \
+	echo "== host: bench/macro-report --self-test"; \
+	bench/macro-report --self-test 2>&1 | tee $(BUILD)/check/host-macro-report.log; \
 	[ $${PIPESTATUS[0]} -eq 0 ] || rc=1; \
 	echo "== host: selftests skip without the module"; \
 	tools/tests/selftests-skip-test 2>&1 | tee $(BUILD)/check/host-selftests-skip.log; \
