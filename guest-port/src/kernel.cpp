@@ -15,6 +15,7 @@
 #include <thread>
 #include <variant>
 
+#include "host/uring.hpp"
 #include "loader/exec.hpp"
 #include "sys/syscall.hpp"
 
@@ -129,6 +130,11 @@ int Kernel::start(const std::string& program, const std::vector<std::string>& ar
 	if (!backend)
 		return fail("cannot open the backend", backend.error().message(), status_failed);
 	backend_.emplace(std::move(*backend));
+
+	// Where io_uring cannot be set up, the host I/O is direct
+	// (--stats says why).
+	int why;
+	(void)host::uring_start(config_.io_uring, &why);
 
 	auto phys = PhysMemory::create(config_.memory);
 	if (!phys)
@@ -263,6 +269,7 @@ int Kernel::exit_status() const
 void Kernel::run_task(Task& t)
 {
 	Process& p = t.process();
+	host::set_thread_waiter(&t.waiter());
 
 	for (;;) {
 		handle_signals(t);
@@ -313,6 +320,7 @@ void Kernel::run_task(Task& t)
 			kill_group(p, SIGKILL);
 		}
 	}
+	host::set_thread_waiter(nullptr);
 	end_task(t);
 }
 

@@ -52,9 +52,14 @@ void usage(std::FILE *out)
 "                          RLIMIT_NPROC makes them.  Each guest thread is\n"
 "                          a host thread (and on ptrace and seccomp a stub\n"
 "                          process)\n"
+"      --host-io=HOW       how guest threads make host I/O that may block:\n"
+"                          uring (default): fsync through io_uring, where\n"
+"                          the host has it, the rest direct, as measured\n"
+"                          (README.md); all: every read, write and sync\n"
+"                          through io_uring; direct: no io_uring\n"
 "      --trace             print each guest system call to stderr, as strace\n"
 "      --stats             print a summary to stderr at the end: exits by\n"
-"                          reason, system calls by name\n"
+"                          reason, system calls by name, host I/O\n"
 "      --make-root=DIR     make a minimal root in DIR and exit: a static\n"
 "                          busybox ($UNPRIV_BUSYBOX, or /bin/busybox from\n"
 "                          Debian's busybox-static), its applets, /etc\n"
@@ -121,7 +126,7 @@ int main(int argc, char **argv)
 			return guest::status_failed;
 	}
 
-	enum { opt_hostname = 256, opt_trace, opt_stats, opt_make_root, opt_max_procs };
+	enum { opt_hostname = 256, opt_trace, opt_stats, opt_make_root, opt_max_procs, opt_host_io };
 	static const struct option options[] = {
 		{"backend", required_argument, nullptr, 'b'},
 		{"root", required_argument, nullptr, 'r'},
@@ -130,6 +135,7 @@ int main(int argc, char **argv)
 		{"memory", required_argument, nullptr, 'm'},
 		{"hostname", required_argument, nullptr, opt_hostname},
 		{"max-procs", required_argument, nullptr, opt_max_procs},
+		{"host-io", required_argument, nullptr, opt_host_io},
 		{"trace", no_argument, nullptr, opt_trace},
 		{"stats", no_argument, nullptr, opt_stats},
 		{"make-root", required_argument, nullptr, opt_make_root},
@@ -183,6 +189,16 @@ int main(int argc, char **argv)
 			config.max_procs = n;
 			break;
 		}
+		case opt_host_io:
+			if (!std::strcmp(optarg, "uring"))
+				config.io_uring = guest::host::UringUse::measured;
+			else if (!std::strcmp(optarg, "all"))
+				config.io_uring = guest::host::UringUse::all;
+			else if (!std::strcmp(optarg, "direct"))
+				config.io_uring = guest::host::UringUse::none;
+			else
+				return bad("--host-io takes uring, all or direct", optarg);
+			break;
 		case opt_trace:
 			config.trace = true;
 			break;
