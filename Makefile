@@ -34,7 +34,8 @@
 #                   busybox shell in the guest port on the module, with
 #                   job control (^Z, fg, ^C); 'exit' ends it
 #   make check-shell  a scripted session through make shell's path
-#                   (tools/tests/shell-session), a VM boot of its own
+#                   (tools/tests/shell-session), a VM boot of its own (a
+#                   part of 'make check')
 #   make clean      remove build/
 #
 # Variables:
@@ -310,7 +311,8 @@ vmroot: selftests stress unpriv-stat userspace $(UML_TEST_PROGS)
 	$(Q)install -m 0755 tools/vm/unpriv-check tools/vm/unpriv-load tools/vm/unpriv-kmemleak \
 		tools/vm/unpriv-stress-rounds tools/vm/unpriv-fault-inject tools/vm/unpriv-shell \
 		tools/vm/unpriv-kselftest tools/vm/toggle-sched-tracepoint \
-		tools/vm/uml-run tools/vm/uml-check tools/vm/uml-bench-run $(VMROOT).new/usr/bin/
+		tools/vm/uml-run tools/vm/uml-check tools/vm/uml-bench-run tools/vm/macro-bench-run \
+		$(VMROOT).new/usr/bin/
 	$(Q)install -d $(VMROOT).new/usr/lib/unpriv/uml/tests
 	$(Q)install -m 0644 guest-port/uml/tests/userspace.sh $(VMROOT).new/usr/lib/unpriv/uml/tests/
 	$(Q)install -m 0755 $(UML_TEST_PROGS) $(VMROOT).new/usr/lib/unpriv/uml/tests/
@@ -438,6 +440,9 @@ check: all tsan-unit test-modules $(CHECKPATCH_DIR)/checkpatch.pl $(if $(filter 
 	echo "== host: tools/vmrun"; \
 	tools/tests/vmrun-test 2>&1 | tee $(BUILD)/check/host-vmrun.log; \
 	[ $${PIPESTATUS[0]} -eq 0 ] || rc=1; \
+	echo "== host: bench/macro-report --self-test"; \
+	bench/macro-report --self-test 2>&1 | tee $(BUILD)/check/host-macro-report.log; \
+	[ $${PIPESTATUS[0]} -eq 0 ] || rc=1; \
 	echo "== host: selftests skip without the module"; \
 	tools/tests/selftests-skip-test 2>&1 | tee $(BUILD)/check/host-selftests-skip.log; \
 	[ $${PIPESTATUS[0]} -eq 0 ] || rc=1; \
@@ -469,6 +474,10 @@ check: all tsan-unit test-modules $(CHECKPATCH_DIR)/checkpatch.pl $(if $(filter 
 	fi; \
 	echo "== vm: loading the module"; \
 	tools/tests/module-load-test 2>&1 | tee $(BUILD)/check/vm-module-load.log; \
+	[ $${PIPESTATUS[0]} -eq 0 ] || rc=1; \
+	echo "== vm[generic]: make shell's session: job control keys in the guest port on the module"; \
+	tools/tests/shell-session --timeout 300 -- $(SHELL_VM) 2>&1 | \
+		tee $(BUILD)/check/vm-guest-shell.log; \
 	[ $${PIPESTATUS[0]} -eq 0 ] || rc=1; \
 	for k in $(CHECK_KERNELS); do \
 		v=$$(for p in $(KSFT_IN_CHECK); do [ "$${p#*:}" != "$$k" ] || echo "$${p%%:*}"; done | head -n 1); \

@@ -16,6 +16,7 @@
 #include <thread>
 #include <variant>
 
+#include "host/uring.hpp"
 #include "loader/exec.hpp"
 #include "sys/syscall.hpp"
 
@@ -166,6 +167,11 @@ int Kernel::start(const std::string& program, const std::vector<std::string>& ar
 		return fail("cannot open the backend", backend.error().message(), status_failed);
 	backend_.emplace(std::move(*backend));
 
+	// Where io_uring cannot be set up, the host I/O is direct
+	// (--stats says why).
+	int why;
+	(void)host::uring_start(config_.io_uring, &why);
+
 	auto phys = PhysMemory::create(config_.memory);
 	if (!phys)
 		return fail("cannot make the guest's memory", strerror(phys.error()), status_failed);
@@ -299,6 +305,7 @@ int Kernel::exit_status() const
 void Kernel::run_task(Task& t)
 {
 	Process& p = t.process();
+	host::set_thread_waiter(&t.waiter());
 
 	for (;;) {
 		handle_signals(t);
@@ -358,6 +365,7 @@ void Kernel::run_task(Task& t)
 		}
 	}
 	sched_.release(t.cpu_slot());
+	host::set_thread_waiter(nullptr);
 	end_task(t);
 }
 

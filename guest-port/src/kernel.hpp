@@ -54,6 +54,9 @@
 // Waiter::lock_ is a leaf under all of these.  A vcpu's kick() (its
 // backend's own locks) is called under tasks_lock_ (a signal) and
 // under CpuScheduler::lock_ (a preemption), never the other way round.
+//   io_uring's done lock    a request's completion (host/uring.cpp),
+//     Waiter::lock_         then the waiting thread's Waiter, notified
+//   io_uring's sq lock      the ring's submission queue (a leaf)
 //
 // What a thread alone touches ([own] in task.hpp: its registers, its
 // futex registrations) takes no lock; what the threads of a process
@@ -82,6 +85,7 @@
 #include "fs/socket.hpp"
 #include "fs/vfs.hpp"
 #include "futex.hpp"
+#include "host/uring.hpp"
 #include "mm/phys.hpp"
 #include "sched.hpp"
 #include "stats.hpp"
@@ -98,6 +102,7 @@ struct Config {
 	std::int64_t time_offset_ns = 0;		// guest time - host time
 	bool trace = false;				// --trace
 	bool stats = false;				// --stats
+	host::UringUse io_uring = host::UringUse::measured;	// --host-io
 	std::uint64_t memory = 64ull << 30;		// guest physical memory
 	std::string hostname = "unpriv";		// the guest's uname nodename
 	// --max-procs: processes (zombies included) the guest may have at

@@ -59,9 +59,14 @@ void usage(std::FILE *out)
 "                          others wait; a thread blocked in a system call\n"
 "                          holds none\n"
 "      --time-slice=MS     the time slice, 1 to 1000 ms (default 10)\n"
+"      --host-io=HOW       how guest threads make host I/O that may block:\n"
+"                          uring (default): fsync through io_uring, where\n"
+"                          the host has it, the rest direct, as measured\n"
+"                          (README.md); all: every read, write and sync\n"
+"                          through io_uring; direct: no io_uring\n"
 "      --trace             print each guest system call to stderr, as strace\n"
 "      --stats             print a summary to stderr at the end: exits by\n"
-"                          reason, system calls by name\n"
+"                          reason, system calls by name, host I/O\n"
 "      --make-root=DIR     make a minimal root in DIR and exit: a static\n"
 "                          busybox ($UNPRIV_BUSYBOX, or /bin/busybox from\n"
 "                          Debian's busybox-static), its applets, /etc\n"
@@ -129,7 +134,7 @@ int main(int argc, char **argv)
 	}
 
 	enum { opt_hostname = 256, opt_trace, opt_stats, opt_make_root, opt_max_procs,
-	       opt_cpus, opt_time_slice };
+	       opt_cpus, opt_time_slice, opt_host_io };
 	static const struct option options[] = {
 		{"backend", required_argument, nullptr, 'b'},
 		{"root", required_argument, nullptr, 'r'},
@@ -140,6 +145,7 @@ int main(int argc, char **argv)
 		{"max-procs", required_argument, nullptr, opt_max_procs},
 		{"cpus", required_argument, nullptr, opt_cpus},
 		{"time-slice", required_argument, nullptr, opt_time_slice},
+		{"host-io", required_argument, nullptr, opt_host_io},
 		{"trace", no_argument, nullptr, opt_trace},
 		{"stats", no_argument, nullptr, opt_stats},
 		{"make-root", required_argument, nullptr, opt_make_root},
@@ -210,6 +216,16 @@ int main(int argc, char **argv)
 				config.time_slice = std::chrono::milliseconds(n);
 			break;
 		}
+		case opt_host_io:
+			if (!std::strcmp(optarg, "uring"))
+				config.io_uring = guest::host::UringUse::measured;
+			else if (!std::strcmp(optarg, "all"))
+				config.io_uring = guest::host::UringUse::all;
+			else if (!std::strcmp(optarg, "direct"))
+				config.io_uring = guest::host::UringUse::none;
+			else
+				return bad("--host-io takes uring, all or direct", optarg);
+			break;
 		case opt_trace:
 			config.trace = true;
 			break;

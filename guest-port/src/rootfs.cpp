@@ -14,6 +14,8 @@
 #include <sstream>
 #include <vector>
 
+#include "host/io.hpp"
+
 namespace guest {
 namespace {
 
@@ -81,10 +83,13 @@ std::string applets(const std::string& busybox, std::vector<std::string> *out)
 	}
 	close(p[1]);
 	std::string text;
-	char buf[4096];
-	ssize_t n;
-	while ((n = read(p[0], buf, sizeof(buf))) > 0)
-		text.append(buf, static_cast<std::size_t>(n));
+	std::byte buf[4096];
+	for (;;) {
+		auto n = host::read_own(p[0], buf);
+		if (!n || *n == 0)
+			break;
+		text.append(reinterpret_cast<const char *>(buf), *n);
+	}
 	close(p[0]);
 	int status;
 	waitpid(pid, &status, 0);

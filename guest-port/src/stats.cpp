@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "host/uring.hpp"
 #include "sys/syscall.hpp"
 
 namespace guest {
@@ -86,6 +87,7 @@ void Stats::print(std::FILE *out, unpriv::BackendKind backend, const std::string
 	std::fprintf(out, "  forks         %llu (%llu pages copied)\n",
 		     static_cast<unsigned long long>(mm.forks),
 		     static_cast<unsigned long long>(mm.fork_pages));
+	std::fprintf(out, "  host I/O      %s\n", host::uring_summary().c_str());
 
 	std::vector<std::pair<std::string, std::uint64_t>> handled, missing;
 	for (std::size_t nr = 0; nr < syscalls.size(); nr++)

@@ -14,6 +14,7 @@
 #include <iterator>
 #include <vector>
 
+#include "host/io.hpp"
 #include "task.hpp"
 
 namespace guest {
@@ -195,17 +196,7 @@ void Tracer::emit(std::string line)
 {
 	std::lock_guard lock(lock_);
 	line += '\n';
-	const char *p = line.data();
-	std::size_t left = line.size();
-	while (left) {
-		ssize_t n = ::write(fd_, p, left);
-		if (n <= 0 && errno != EINTR)
-			return;
-		if (n > 0) {
-			p += n;
-			left -= static_cast<std::size_t>(n);
-		}
-	}
+	(void)host::write_all(fd_, std::as_bytes(std::span(line)));
 }
 
 void Tracer::syscall(Task& t, std::uint64_t nr, bool compat, const SysArgs& a,

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "host/io.hpp"
 #include "task.hpp"
 
 namespace guest {
@@ -277,24 +278,21 @@ KResult<std::size_t> EpollFile::wait(Task& task, std::span<struct epoll_event> o
 			// Wait for the host's items or the wake-up, then take
 			// the host's without waiting.
 			struct pollfd p[2] = {{host_fd(), POLLIN, 0}, {wake, POLLIN, 0}};
-			int r = ::poll(p, 2, timeout);
-			if (r < 0) {
-				int err = errno;
+			if (auto r = host::poll(p, timeout); !r) {
 				unwatch();
-				return kerr(err);
+				return kerr(r.error());
 			}
 			woken = p[1].revents;
 			timeout = 0;
 		}
 		unwatch();
-		int got = ::epoll_wait(host_fd(), out.data() + n, static_cast<int>(out.size() - n),
-				       timeout);
-		if (got < 0) {
+		auto got = host::epoll_wait(host_fd(), out.subspan(n), timeout);
+		if (!got) {
 			if (n)
 				return n;
-			return kerr(errno);
+			return kerr(got.error());
 		}
-		n += static_cast<std::size_t>(got);
+		n += static_cast<std::size_t>(*got);
 		if (!n && woken)
 			continue;
 		return n;

@@ -5,10 +5,8 @@
 #include <poll.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
-#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
-#include <sys/syscall.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -20,6 +18,7 @@
 
 #include "fs/synth.hpp"
 #include "fs/vfs.hpp"
+#include "host/io.hpp"
 #include "task.hpp"
 
 namespace guest {
@@ -256,29 +255,23 @@ KResult<void> HostFile::set_status_flags(int flags)
 
 KResult<std::size_t> HostFile::read(std::span<std::byte> buf)
 {
-	return host_result(::read(fd_.get(), buf.data(), buf.size()))
-		.map([](ssize_t n) { return static_cast<std::size_t>(n); });
+	return host::read(fd_.get(), buf, route());
 }
 
 KResult<std::size_t> HostFile::write(std::span<const std::byte> buf)
 {
-	return host_result(::write(fd_.get(), buf.data(), buf.size()))
-		.map([](ssize_t n) { return static_cast<std::size_t>(n); });
+	return host::write(fd_.get(), buf, route());
 }
 
 KResult<std::size_t> HostFile::pread(std::span<std::byte> buf, std::uint64_t off)
 {
-	return host_result(::pread(fd_.get(), buf.data(), buf.size(),
-				   static_cast<off_t>(off)))
-		.map([](ssize_t n) { return static_cast<std::size_t>(n); });
+	return host::pread(fd_.get(), buf, off, route());
 }
 
 KResult<std::size_t> HostFile::pwrite(std::span<const std::byte> buf,
 				      std::uint64_t off)
 {
-	return host_result(::pwrite(fd_.get(), buf.data(), buf.size(),
-				    static_cast<off_t>(off)))
-		.map([](ssize_t n) { return static_cast<std::size_t>(n); });
+	return host::pwrite(fd_.get(), buf, off, route());
 }
 
 KResult<std::int64_t> HostFile::lseek(std::int64_t off, int whence)
@@ -332,12 +325,12 @@ KResult<void> HostFile::chown(uid_t uid, gid_t gid, bool empty_path)
 
 KResult<void> HostFile::truncate(std::uint64_t len)
 {
-	return host_void(::ftruncate(fd_.get(), static_cast<off_t>(len)));
+	return host::ftruncate(fd_.get(), len);
 }
 
 KResult<void> HostFile::sync(bool data_only)
 {
-	return host_void(data_only ? ::fdatasync(fd_.get()) : ::fsync(fd_.get()));
+	return host::fsync(fd_.get(), data_only);
 }
 
 KResult<void> HostFile::utimens(const struct timespec *times)
@@ -373,9 +366,15 @@ KResult<int> HostFile::fcntl_file(int cmd, int arg)
 
 KResult<std::size_t> HostFile::getdents64(std::span<std::byte> buf)
 {
-	// The record format is the same for host and guest.
-	return host_result(::syscall(SYS_getdents64, fd_.get(), buf.data(), buf.size()))
-		.map([](long n) { return static_cast<std::size_t>(n); });
+	return host::getdents64(fd_.get(), buf);
+}
+
+host::Route HostFile::host_route(int fd) noexcept
+{
+	struct stat st;
+	if (fstat(fd, &st) == 0 && (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode)))
+		return host::Route::file;
+	return host::Route::stream;
 }
 
 dev_t HostFile::host_terminal(int fd) noexcept
@@ -407,22 +406,23 @@ KResult<long> HostFile::ioctl(Task& task, unsigned long cmd, std::uint64_t arg)
 		if (a.cmd != cmd)
 			continue;
 		if (a.by_value)
-			return host_result(::ioctl(fd_.get(), cmd, arg)).map([](int r) { return long{r}; });
+			return host::ioctl(fd_.get(), cmd, static_cast<unsigned long>(arg))
+				.map([](int r) { return long{r}; });
 		std::array<std::byte, 64> buf{};
 		if (a.in) {
 			auto r = task.mm().read(arg, std::span(buf).first(a.in));
 			if (!r)
 				return kerr(r.error());
 		}
-		int ret = ::ioctl(fd_.get(), cmd, buf.data());
-		if (ret < 0)
-			return kerr(errno);
+		auto ret = host::ioctl(fd_.get(), cmd, static_cast<void *>(buf.data()));
+		if (!ret)
+			return kerr(ret.error());
 		if (a.out) {
 			auto r = task.mm().write(arg, std::span(buf).first(a.out));
 			if (!r)
 				return kerr(r.error());
 		}
-		return ret;
+		return *ret;
 	}
 	return kerr(ENOTTY);
 }
@@ -430,7 +430,7 @@ KResult<long> HostFile::ioctl(Task& task, unsigned long cmd, std::uint64_t arg)
 short HostFile::poll(short events)
 {
 	struct pollfd p{.fd = fd_.get(), .events = events, .revents = 0};
-	if (::poll(&p, 1, 0) < 0)
+	if (!host::poll(std::span(&p, 1), 0))
 		return POLLERR;
 	return p.revents;
 }
@@ -463,12 +463,10 @@ KResult<std::size_t> send_file(File& out, File& in, std::int64_t *off, std::size
 {
 	if (in.host_fd() >= 0 && out.host_fd() >= 0) {
 		off_t o = off ? *off : 0;
-		ssize_t n = ::sendfile(out.host_fd(), in.host_fd(), off ? &o : nullptr, count);
-		if (n < 0)
-			return kerr(errno);
-		if (off)
+		auto n = host::sendfile(out.host_fd(), in.host_fd(), off ? &o : nullptr, count);
+		if (n && off)
 			*off = o;
-		return static_cast<std::size_t>(n);
+		return n;
 	}
 
 	// One side is the guest port's own: copy one chunk through here.
@@ -558,12 +556,11 @@ KResult<int> poll_files(Task& task, std::span<PollEntry> entries, int timeout_ms
 		}
 		if (wake_fd >= 0 && !ready)
 			host.push_back({wake_fd, POLLIN, 0});
-		int r = ::poll(host.data(), host.size(), timeout);
-		int err = errno;
+		auto r = host::poll(host, timeout);
 		for (File *f : watched)
 			f->unwatch(task);
-		if (r < 0)
-			return kerr(err);
+		if (!r)
+			return kerr(r.error());
 		bool woken = wake_fd >= 0 && !ready && host.back().revents;
 		for (std::size_t k = 0; k < host_of.size(); k++)
 			entries[host_of[k]].revents = host[k].revents;
@@ -593,20 +590,25 @@ KResult<WakeFd> WakeFd::make()
 void WakeFd::wake() const noexcept
 {
 	// A full pipe is one woken already.
-	(void)!::write(write_.get(), "", 1);
+	const std::byte one{0};
+	(void)host::write(write_.get(), std::span(&one, 1), host::Route::nonblocking);
 }
 
 void WakeFd::drain() const noexcept
 {
-	char buf[64];
-	while (::read(read_.get(), buf, sizeof(buf)) == sizeof(buf))
-		;
+	std::byte buf[64];
+	for (;;) {
+		auto n = host::read(read_.get(), buf, host::Route::nonblocking);
+		if (!n || *n != sizeof(buf))
+			break;
+	}
 }
 
 bool WakeFd::wait() const noexcept
 {
 	struct pollfd p = {read_.get(), POLLIN, 0};
-	return ::poll(&p, 1, -1) >= 0 || errno != EINTR;
+	auto r = host::poll(std::span(&p, 1), -1);
+	return r || r.error() != EINTR;
 }
 
 } // namespace guest

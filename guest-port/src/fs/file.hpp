@@ -24,6 +24,7 @@
 #include <unpriv/fd.hpp>
 
 #include "common.hpp"
+#include "host/uring.hpp"
 #include "mm/mm.hpp"
 
 namespace guest {
@@ -141,9 +142,16 @@ public:
 	{
 		if (handed())
 			tty_ = host_terminal(fd_.get());
+		route_ = host_route(fd_.get());
 	}
 	// The device number of the terminal fd is, 0 if it is none.
 	static dev_t host_terminal(int fd) noexcept;
+	// How the host I/O on fd goes (host/uring.hpp).
+	static host::Route host_route(int fd) noexcept;
+	[[nodiscard]] host::Route route() const noexcept
+	{
+		return flags_ & O_NONBLOCK ? host::Route::nonblocking : route_;
+	}
 
 	[[nodiscard]] bool handed() const noexcept { return origin_ == Origin::handed; }
 	[[nodiscard]] dev_t terminal() const noexcept override { return tty_; }
@@ -185,6 +193,7 @@ private:
 	// handed may be one: the guest opens no device), 0 for any other
 	// file.
 	dev_t tty_ = 0;
+	host::Route route_ = host::Route::stream;
 	Origin origin_;
 	std::string outside_name_;
 };

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "fs/vfs.hpp"
+#include "host/io.hpp"
 
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <linux/openat2.h>
 #include <sys/statfs.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <sys/sysmacros.h>
@@ -84,8 +84,8 @@ std::string host_fd_path(int fd)
 	return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string();
 }
 
-long openat2(int dirfd, const std::string& path, int flags, mode_t mode,
-	     std::uint64_t resolve)
+KResult<int> openat2(int dirfd, const std::string& path, int flags, mode_t mode,
+		     std::uint64_t resolve)
 {
 	struct open_how how{};
 	how.flags = static_cast<std::uint64_t>((flags & valid_open_flags) | O_CLOEXEC);
@@ -94,10 +94,10 @@ long openat2(int dirfd, const std::string& path, int flags, mode_t mode,
 		how.mode = mode & 07777;
 	how.resolve = resolve | RESOLVE_NO_MAGICLINKS;
 	for (;;) {
-		long fd = syscall(SYS_openat2, dirfd, path.c_str(), &how, sizeof(how));
+		auto fd = host::openat2(dirfd, path.c_str(), how);
 		// EAGAIN: a rename raced with a ".." walk; the kernel asks
 		// for a retry rather than risk an escape.
-		if (fd >= 0 || (errno != EAGAIN && errno != EINTR))
+		if (fd || fd.error() != EAGAIN)
 			return fd;
 	}
 }
@@ -373,11 +373,11 @@ KResult<unpriv::Fd> Vfs::host_open(const Loc& loc, int flags, mode_t mode) const
 		auto r = reachable(dir->get());
 		if (!r)
 			return kerr(r.error());
-		long fd = openat2(dir->get(), s.name, flags | O_EXCL, mode, RESOLVE_BENEATH);
-		if (fd >= 0)
-			return unpriv::Fd(static_cast<int>(fd));
-		if (errno != EEXIST || (flags & O_EXCL))
-			return kerr(errno);
+		auto fd = openat2(dir->get(), s.name, flags | O_EXCL, mode, RESOLVE_BENEATH);
+		if (fd)
+			return unpriv::Fd(*fd);
+		if (fd.error() != EEXIST || (flags & O_EXCL))
+			return kerr(fd.error());
 		// There is a name after all: a symlink to nothing, whose
 		// target O_CREAT makes, as on Linux; or one made since.
 		char target[PATH_MAX];
@@ -400,8 +400,8 @@ KResult<unpriv::Fd> Vfs::host_open(const Loc& loc, int flags, mode_t mode) const
 
 KResult<unpriv::Fd> Vfs::lookup(const Loc& loc, int flags, mode_t mode) const
 {
-	long fd = openat2(loc.dirfd, loc.path, flags, mode, loc.resolve);
-	if (fd < 0 && errno == EXDEV && loc.resolve == RESOLVE_BENEATH) {
+	auto fd = openat2(loc.dirfd, loc.path, flags, mode, loc.resolve);
+	if (!fd && fd.error() == EXDEV && loc.resolve == RESOLVE_BENEATH) {
 		// The path leaves its starting directory (an absolute symlink,
 		// one with ".."): resolve it from the root instead.
 		auto dir = guest_path(loc.dirfd);
@@ -409,9 +409,9 @@ KResult<unpriv::Fd> Vfs::lookup(const Loc& loc, int flags, mode_t mode) const
 			return kerr(dir.error());
 		fd = openat2(root_.get(), path::join(*dir, loc.path), flags, mode, RESOLVE_IN_ROOT);
 	}
-	if (fd < 0)
-		return kerr(errno);
-	return unpriv::Fd(static_cast<int>(fd));
+	if (!fd)
+		return kerr(fd.error());
+	return unpriv::Fd(*fd);
 }
 
 KResult<void> Vfs::not_running(Task& t, const Loc& loc, int flags) const
@@ -632,9 +632,7 @@ KResult<void> Vfs::access(Task& t, int dirfd, const std::string& p, int mode, in
 			return kerr(EACCES);
 		return {};
 	}
-	if (syscall(SYS_faccessat2, fd, "", mode, AT_EMPTY_PATH | (flags & AT_EACCESS)) < 0)
-		return kerr(errno);
-	return {};
+	return host::faccessat2(fd, "", mode, AT_EMPTY_PATH | (flags & AT_EACCESS));
 }
 
 KResult<Vfs::Entry> Vfs::entry(Task& t, int dirfd, const std::string& p) const
@@ -923,9 +921,7 @@ KResult<void> Vfs::truncate(Task& t, const std::string& p, off_t len) const
 	if (exe && fstat(fd->get(), &st) == 0 && st.st_dev == exe->first &&
 	    st.st_ino == exe->second)
 		return kerr(ETXTBSY);
-	if (ftruncate(fd->get(), len) < 0)
-		return kerr(errno);
-	return {};
+	return host::ftruncate(fd->get(), static_cast<std::uint64_t>(len));
 }
 
 KResult<struct statfs> Vfs::statfs(Task& t, const std::string& p) const
@@ -952,8 +948,9 @@ KResult<void> Vfs::chdir(Task& t, const std::string& p) const
 	if (!f)
 		return kerr(f.error());
 	int fd = (*f)->host_fd();
-	if (fd >= 0 && syscall(SYS_faccessat2, fd, "", X_OK, AT_EMPTY_PATH) < 0)
-		return kerr(errno);
+	if (fd >= 0)
+		if (auto r = host::faccessat2(fd, "", X_OK, AT_EMPTY_PATH); !r)
+			return r;
 	t.process().cwd = std::move(*f);
 	return {};
 }

@@ -10,15 +10,17 @@
 #include <cstring>
 #include <vector>
 
+#include "host/io.hpp"
+
 namespace guest {
 namespace {
 
 KResult<void> pread_exact(int fd, void *buf, std::size_t len, std::uint64_t off)
 {
-	ssize_t n = pread(fd, buf, len, static_cast<off_t>(off));
-	if (n < 0)
+	auto n = host::pread_full(fd, std::span(static_cast<std::byte *>(buf), len), off);
+	if (!n)
 		return kerr(EIO);
-	if (static_cast<std::size_t>(n) != len)
+	if (*n != len)
 		return kerr(ENOEXEC);
 	return {};
 }

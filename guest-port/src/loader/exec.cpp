@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "fs/vfs.hpp"
+#include "host/io.hpp"
 #include "kernel.hpp"
 #include "loader/elf.hpp"
 #include "task.hpp"
@@ -51,10 +52,10 @@ struct Shebang {
 std::optional<Shebang> read_shebang(const MapFile& f)
 {
 	char buf[script_line_max + 1];
-	ssize_t n = pread(f.fd.get(), buf, script_line_max, 0);
-	if (n < 2 || buf[0] != '#' || buf[1] != '!')
+	auto n = host::pread_full(f.fd.get(), std::as_writable_bytes(std::span(buf, script_line_max)), 0);
+	if (!n || *n < 2 || buf[0] != '#' || buf[1] != '!')
 		return std::nullopt;
-	std::string line(buf + 2, static_cast<std::size_t>(n - 2));
+	std::string line(buf + 2, *n - 2);
 	line = line.substr(0, line.find('\n'));
 	auto blank = [](char c) { return c == ' ' || c == '\t'; };
 	std::size_t i = 0;

@@ -13,6 +13,8 @@
 #include <cstdio>
 #include <cstring>
 
+#include "host/io.hpp"
+
 namespace guest {
 namespace {
 
@@ -33,21 +35,8 @@ bool readable(int prot)
 // pread until len bytes or end of file; the count read, or -errno.
 long pread_full(int fd, std::byte *buf, std::size_t len, std::uint64_t off)
 {
-	std::size_t done = 0;
-
-	while (done < len) {
-		ssize_t n = pread(fd, buf + done, len - done,
-				  static_cast<off_t>(off + done));
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0)
-			break;
-		done += static_cast<std::size_t>(n);
-	}
-	return static_cast<long>(done);
+	auto n = host::pread_full(fd, std::span(buf, len), off);
+	return n ? static_cast<long>(*n) : -n.error();
 }
 
 bool mergeable(const Vma& a, const Vma& b)
@@ -963,13 +952,14 @@ KResult<void> Mm::madvise(std::uint64_t addr, std::uint64_t len, int advice)
 			}
 			if (v.anonymous() && v.phys)
 				phys_.zero(*v.phys, v.len());
-			else if (v.file &&
-				 fallocate(v.file->fd.get(),
-					   FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-					   static_cast<off_t>(v.file_off),
-					   static_cast<off_t>(v.len())) < 0) {
-				ret = kerr(errno == EOPNOTSUPP ? EOPNOTSUPP : EINVAL);
-				break;
+			else if (v.file) {
+				auto r = host::fallocate(v.file->fd.get(),
+							 FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+							 v.file_off, v.len());
+				if (!r) {
+					ret = kerr(r.error() == EOPNOTSUPP ? EOPNOTSUPP : EINVAL);
+					break;
+				}
 			}
 			continue;
 		}
@@ -1005,7 +995,7 @@ KResult<void> Mm::msync(std::uint64_t addr, std::uint64_t len, int flags)
 		return {};	// the page cache is shared: nothing to push
 	for (auto it = first_ending_after(addr); it != vmas_.end() && it->first < end; ++it) {
 		const Vma& v = it->second;
-		if (v.file && v.shared && fdatasync(v.file->fd.get()) < 0)
+		if (v.file && v.shared && !host::sync_own(v.file->fd.get(), true))
 			return kerr(EIO);
 	}
 	return {};
@@ -1204,10 +1194,9 @@ KResult<void> Mm::write(std::uint64_t addr, std::span<const std::byte> buf,
 			if (fstat(v.file->fd.get(), &st) < 0 ||
 			    off + (e - s) > static_cast<std::uint64_t>(st.st_size))
 				return kerr(EFAULT);
-			ssize_t n = pwrite(v.file->fd.get(), src, e - s,
-					   static_cast<off_t>(off));
-			return n == static_cast<ssize_t>(e - s) ? KResult<void>{}
-								 : kerr(EFAULT);
+			if (!host::pwrite_full(v.file->fd.get(), std::span(src, e - s), off))
+				return kerr(EFAULT);
+			return {};
 		}
 		auto r = copy_pages(v, page_down(s), page_up(e));
 		if (!r)
@@ -1224,7 +1213,7 @@ KResult<void> Mm::check(std::uint64_t addr, std::size_t len, bool write)
 			      [](Vma&, std::uint64_t, std::uint64_t) -> KResult<void> { return {}; });
 }
 
-std::span<std::byte> Mm::direct(std::uint64_t addr, std::size_t len, bool write)
+PhysPin Mm::pin(std::uint64_t addr, std::size_t len, bool write)
 {
 	std::lock_guard lock(lock_);
 	auto it = first_ending_after(addr);
@@ -1234,7 +1223,7 @@ std::span<std::byte> Mm::direct(std::uint64_t addr, std::size_t len, bool write)
 	if (!v.anonymous() || !v.phys || addr + len > v.end || addr + len < addr ||
 	    (write ? !(v.prot & PROT_WRITE) : !readable(v.prot)))
 		return {};
-	return {phys_.host(*v.phys + (addr - v.start)), len};
+	return phys_.pin(*v.phys + (addr - v.start), len);
 }
 
 KResult<std::string> Mm::read_string(std::uint64_t addr, std::size_t max)

@@ -229,9 +229,12 @@ public:
 	// as read() and write() check: EFAULT when not.
 	KResult<void> check(std::uint64_t addr, std::size_t len, bool write);
 	// The guest port's view of [addr, addr + len) when that is one piece
-	// of physical memory the guest may access so; empty otherwise.
-	// For I/O straight into and out of guest memory.
-	std::span<std::byte> direct(std::uint64_t addr, std::size_t len, bool write);
+	// of physical memory the guest may access so, pinned (empty
+	// otherwise): for I/O straight into and out of guest memory, which
+	// may block.  While the pin lives, the memory is not given to anyone
+	// else, whatever the guest unmaps meanwhile (the I/O then ends in
+	// memory the guest no longer sees, as a pinned page's does on Linux).
+	[[nodiscard]] PhysPin pin(std::uint64_t addr, std::size_t len, bool write);
 	// A NUL-terminated string of at most max bytes before the NUL:
 	// ENAMETOOLONG when longer, EFAULT when unreadable.
 	KResult<std::string> read_string(std::uint64_t addr, std::size_t max);

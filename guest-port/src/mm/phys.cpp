@@ -4,8 +4,11 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cassert>
 #include <cstring>
+
+#include "host/io.hpp"
 
 namespace guest {
 
@@ -64,12 +67,55 @@ void PhysMemory::free(std::uint64_t off, std::uint64_t len)
 	std::uint64_t end = off + len, run = off;
 	for (auto it = shared_.lower_bound(off); it != shared_.end() && it->first < end;) {
 		if (run < it->first)
-			release(run, it->first - run);
+			retire(run, it->first - run);
 		run = it->first + page_size;
 		it = --it->second ? std::next(it) : shared_.erase(it);
 	}
 	if (run < end)
-		release(run, end - run);
+		retire(run, end - run);
+}
+
+PhysPin PhysMemory::pin(std::uint64_t off, std::uint64_t len)
+{
+	assert(len && off + len <= size());
+	std::lock_guard lock(lock_);
+	pins_.push_back({off, len});
+	return PhysPin(this, off, len);
+}
+
+void PhysMemory::unpin(std::uint64_t off, std::uint64_t len)
+{
+	std::lock_guard lock(lock_);
+	auto it = std::find_if(pins_.begin(), pins_.end(), [&](const Range& p) {
+		return p.off == off && p.len == len;
+	});
+	assert(it != pins_.end());
+	*it = pins_.back();
+	pins_.pop_back();
+	if (retired_.empty())
+		return;
+	std::erase_if(retired_, [&](const Range& r) {
+		if (pinned(r.off, r.len))
+			return false;
+		release(r.off, r.len);
+		return true;
+	});
+}
+
+bool PhysMemory::pinned(std::uint64_t off, std::uint64_t len) const
+{
+	return std::any_of(pins_.begin(), pins_.end(), [&](const Range& p) {
+		return p.off < off + len && off < p.off + p.len;
+	});
+}
+
+// A range no one holds any more: free now, or when its pins go.
+void PhysMemory::retire(std::uint64_t off, std::uint64_t len)
+{
+	if (pinned(off, len))
+		retired_.push_back({off, len});
+	else
+		release(off, len);
 }
 
 void PhysMemory::share(std::uint64_t off, std::uint64_t len)
@@ -98,16 +144,15 @@ KResult<std::uint64_t> PhysMemory::copy(std::uint64_t from, std::uint64_t len,
 		// copy_file_range copies page cache to page cache, without
 		// faulting both ranges into our view (twice as fast as a
 		// memcpy through it for 16 MiB); memcpy where it cannot.
-		loff_t in = static_cast<loff_t>(d), out = static_cast<loff_t>(*to + (d - from));
+		std::uint64_t in = d, out = *to + (d - from);
 		std::uint64_t left = stop - d;
 		while (left) {
-			ssize_t n = copy_file_range(fd(), &in, fd(), &out, left, 0);
-			if (n <= 0) {
-				std::memcpy(host(static_cast<std::uint64_t>(out)),
-					    host(static_cast<std::uint64_t>(in)), left);
+			auto n = host::copy_file_range(fd(), &in, fd(), &out, left);
+			if (!n || *n == 0) {
+				std::memcpy(host(out), host(in), left);
 				break;
 			}
-			left -= static_cast<std::uint64_t>(n);
+			left -= *n;
 		}
 		*copied += stop - d;
 		pos = stop;
@@ -144,8 +189,7 @@ void PhysMemory::zero(std::uint64_t off, std::uint64_t len)
 {
 	// Every mapping of the memfd, the guest's and ours, sees the hole
 	// at once.  Punching cannot fail on a memfd but for bad arguments.
-	fallocate(fd(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-		  static_cast<off_t>(off), static_cast<off_t>(len));
+	(void)host::fallocate(fd(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, len);
 }
 
 } // namespace guest

@@ -22,6 +22,15 @@
 // shared by several processes (MAP_SHARED | MAP_ANONYMOUS across fork)
 // carries a count of its extra holders; free() of such a page drops one
 // and leaves the page to the last holder.
+//
+// I/O in progress pins what it reads into or writes from (Linux's
+// get_user_pages() and FOLL_PIN): a host read() straight into the
+// guest's buffer may block for as long as the other end likes, and a
+// thread of the guest may meanwhile unmap the buffer, or the process
+// exit.  free() of a pinned range leaves it allocated, and it is given
+// back (and punched) when the last pin on it goes: the I/O ends in
+// memory that no one else has been given.  Pins are few (one per guest
+// thread in a host call at most), so they are a list.
 #pragma once
 
 #include <cstddef>
@@ -29,12 +38,56 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <span>
+#include <utility>
+#include <vector>
 
 #include <unpriv/memory.hpp>
 
 #include "common.hpp"
 
 namespace guest {
+
+class PhysMemory;
+
+// A pin on a range of physical memory (PhysMemory::pin()): the guest
+// port's view of it, which stays the memory of whoever had it when the
+// pin was taken for as long as the pin lives.  Empty: no pin.
+class PhysPin {
+public:
+	PhysPin() noexcept = default;
+	~PhysPin() { reset(); }
+	PhysPin(PhysPin&& o) noexcept
+		: phys_(std::exchange(o.phys_, nullptr)), off_(o.off_), len_(o.len_)
+	{
+	}
+	PhysPin& operator=(PhysPin&& o) noexcept
+	{
+		if (this != &o) {
+			reset();
+			phys_ = std::exchange(o.phys_, nullptr);
+			off_ = o.off_;
+			len_ = o.len_;
+		}
+		return *this;
+	}
+	PhysPin(const PhysPin&) = delete;
+	PhysPin& operator=(const PhysPin&) = delete;
+
+	explicit operator bool() const noexcept { return phys_ != nullptr; }
+	[[nodiscard]] std::span<std::byte> bytes() const noexcept;
+	void reset() noexcept;
+
+private:
+	friend class PhysMemory;
+	PhysPin(PhysMemory *phys, std::uint64_t off, std::uint64_t len) noexcept
+		: phys_(phys), off_(off), len_(len)
+	{
+	}
+
+	PhysMemory *phys_ = nullptr;
+	std::uint64_t off_ = 0, len_ = 0;	// bytes, not pages
+};
 
 class PhysMemory {
 public:
@@ -49,8 +102,13 @@ public:
 				     std::optional<std::uint64_t> at = {});
 
 	// Give back [off, off + len), which alloc() handed out.  Its
-	// contents are gone: the next alloc() of it reads zeros.
+	// contents are gone: the next alloc() of it reads zeros.  A range
+	// that a pin overlaps goes when the last such pin does.
 	void free(std::uint64_t off, std::uint64_t len);
+
+	// Pin len bytes (not 0) at off, which the caller holds allocated
+	// now (under the lock that keeps its owner from freeing it).
+	[[nodiscard]] PhysPin pin(std::uint64_t off, std::uint64_t len);
 
 	// Make [off, off + len) read as zeros (MADV_DONTNEED on anonymous
 	// memory), keeping it allocated.
@@ -81,6 +139,7 @@ public:
 		return allocated_;
 	}
 
+	// Not while pinned.
 	PhysMemory(PhysMemory&& o) noexcept
 		: mem_(std::move(o.mem_)), free_(std::move(o.free_)),
 		  shared_(std::move(o.shared_)), allocated_(o.allocated_)
@@ -88,14 +147,35 @@ public:
 	}
 
 private:
+	friend class PhysPin;
+	struct Range {
+		std::uint64_t off, len;
+	};
+
 	explicit PhysMemory(unpriv::GuestMemory mem);
 	void release(std::uint64_t off, std::uint64_t len);	// lock_ held
+	void retire(std::uint64_t off, std::uint64_t len);	// lock_ held
+	[[nodiscard]] bool pinned(std::uint64_t off, std::uint64_t len) const;	// lock_ held
+	void unpin(std::uint64_t off, std::uint64_t len);
 
 	unpriv::GuestMemory mem_;
 	mutable std::mutex lock_;
 	std::map<std::uint64_t, std::uint64_t> free_;	// offset -> length; lock_
 	std::map<std::uint64_t, unsigned> shared_;	// page -> extra holders; lock_
 	std::uint64_t allocated_ = 0;			// lock_
+	std::vector<Range> pins_;	// lock_; one entry per pin
+	std::vector<Range> retired_;	// lock_; freed while pinned
 };
+
+inline std::span<std::byte> PhysPin::bytes() const noexcept
+{
+	return phys_ ? std::span(phys_->host(off_), len_) : std::span<std::byte>();
+}
+
+inline void PhysPin::reset() noexcept
+{
+	if (phys_)
+		std::exchange(phys_, nullptr)->unpin(off_, len_);
+}
 
 } // namespace guest

@@ -24,23 +24,17 @@
 namespace guest {
 namespace {
 
-// The word at addr for an atomic change: the guest port's view of it
-// where it is anonymous memory; null elsewhere (a file's page).
-std::uint32_t *word_at(Mm& mm, std::uint64_t addr)
-{
-	auto d = mm.direct(addr, sizeof(std::uint32_t), true);
-	return d.empty() ? nullptr : reinterpret_cast<std::uint32_t *>(d.data());
-}
-
 // Compare and exchange the word at addr: the value found.  Atomic in
-// anonymous memory; in a file mapping a read and a write (Mm::write
-// copies a private page first), which a guest thread racing on the same
-// word could interleave with.
+// anonymous memory (the guest port's view of it, pinned for the change:
+// another thread may unmap it meanwhile); in a file mapping a read and
+// a write (Mm::write copies a private page first), which a guest thread
+// racing on the same word could interleave with.
 KResult<std::uint32_t> cmpxchg(Mm& mm, std::uint64_t addr, std::uint32_t old, std::uint32_t val)
 {
 	if (auto r = mm.check(addr, sizeof(std::uint32_t), true); !r)
 		return kerr(r.error());
-	if (std::uint32_t *w = word_at(mm, addr)) {
+	if (auto pin = mm.pin(addr, sizeof(std::uint32_t), true)) {
+		auto *w = reinterpret_cast<std::uint32_t *>(pin.bytes().data());
 		std::atomic_ref<std::uint32_t>(*w).compare_exchange_strong(old, val);
 		return old;
 	}

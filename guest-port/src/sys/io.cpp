@@ -5,7 +5,8 @@
 //
 // Data goes straight between the file and guest memory when the guest's
 // buffer is one piece of its physical memory (the usual case: a heap or
-// stack buffer); otherwise through a bounce buffer of at most 1 MiB,
+// stack buffer), pinned for the call (Mm::pin: another thread may unmap
+// it while the call blocks); otherwise through a bounce buffer of at most 1 MiB,
 // which makes a larger call return short, as Linux may.
 #include <signal.h>
 
@@ -22,11 +23,7 @@ namespace {
 
 constexpr std::uint64_t rw_max = 0x7ffff000;	// Linux's MAX_RW_COUNT
 constexpr std::size_t bounce_max = 1 << 20;
-constexpr std::size_t iov_max = 1024;		// IOV_MAX
-
-struct GuestIovec {
-	std::uint64_t base, len;
-};
+constexpr std::size_t iov_max = 1024;		// IOV_MAX, UIO_MAXIOV
 
 std::shared_ptr<File> readable_file(Task& t, std::uint64_t fd)
 {
@@ -58,23 +55,6 @@ SysResult after_write(Task& t, const KResult<std::size_t>& r)
 	if (!r && r.error() == EPIPE)
 		t.kernel().send_signal(t, SIGPIPE);
 	return sys_ret(r);
-}
-
-KResult<std::vector<GuestIovec>> read_iovecs(Task& t, std::uint64_t addr, std::uint64_t count)
-{
-	if (count > iov_max)
-		return kerr(EINVAL);
-	std::vector<GuestIovec> iov(count);
-	auto r = t.mm().read(addr, std::as_writable_bytes(std::span(iov)));
-	if (!r)
-		return kerr(r.error());
-	std::uint64_t total = 0;
-	for (const auto& v : iov) {
-		if (v.len > static_cast<std::uint64_t>(INT64_MAX) - total)
-			return kerr(EINVAL);
-		total += v.len;
-	}
-	return iov;
 }
 
 // Gather up to bounce_max bytes of the vectors.
@@ -119,14 +99,31 @@ std::uint64_t iov_total(const std::vector<GuestIovec>& iov)
 
 } // namespace
 
+KResult<std::vector<GuestIovec>> read_iovecs(Task& t, std::uint64_t addr, std::uint64_t count,
+					     int too_many)
+{
+	if (count > iov_max)
+		return kerr(too_many);
+	std::vector<GuestIovec> iov(count);
+	if (count && !t.mm().read(addr, std::as_writable_bytes(std::span(iov))))
+		return kerr(EFAULT);
+	std::uint64_t total = 0;
+	for (const auto& v : iov) {
+		if (v.len > static_cast<std::uint64_t>(INT64_MAX) - total)
+			return kerr(EINVAL);
+		total += v.len;
+	}
+	return iov;
+}
+
 SysResult read_to_guest(Task& t, std::uint64_t buf, std::uint64_t count,
 			const std::function<KResult<std::size_t>(std::span<std::byte>)>& op)
 {
 	count = std::min(count, rw_max);
 	if (auto ok = t.mm().check(buf, count, true); !ok)
 		return -EFAULT;
-	if (auto d = t.mm().direct(buf, count, true); !d.empty())
-		return sys_ret(op(d));
+	if (auto pin = t.mm().pin(buf, count, true))
+		return sys_ret(op(pin.bytes()));
 	std::vector<std::byte> b(std::min<std::uint64_t>(count, bounce_max));
 	auto r = op(b);
 	if (!r)
@@ -142,8 +139,8 @@ KResult<std::size_t> write_from_guest(Task& t, std::uint64_t buf, std::uint64_t 
 	count = std::min(count, rw_max);
 	if (auto ok = t.mm().check(buf, count, false); !ok)
 		return kerr(EFAULT);
-	if (auto d = t.mm().direct(buf, count, false); !d.empty())
-		return op(d);
+	if (auto pin = t.mm().pin(buf, count, false))
+		return op(pin.bytes());
 	std::vector<std::byte> b(std::min<std::uint64_t>(count, bounce_max));
 	if (!t.mm().read(buf, b))
 		return kerr(EFAULT);
@@ -205,7 +202,7 @@ static SysResult readv_at(Task& t, const SysArgs& a, std::optional<std::uint64_t
 		return -EBADF;
 	if (SysResult r = off ? 0 : terminal_access(t, *f, false))
 		return r;
-	auto iov = read_iovecs(t, a[1], a[2]);
+	auto iov = read_iovecs(t, a[1], a[2], EINVAL);
 	if (!iov)
 		return -iov.error();
 	// A file that reads into guest memory itself (a signalfd): a read
@@ -251,7 +248,7 @@ static SysResult writev_at(Task& t, const SysArgs& a, std::optional<std::uint64_
 		return -EBADF;
 	if (SysResult r = off ? 0 : terminal_access(t, *f, true))
 		return r;
-	auto iov = read_iovecs(t, a[1], a[2]);
+	auto iov = read_iovecs(t, a[1], a[2], EINVAL);
 	if (!iov)
 		return -iov.error();
 	auto buf = gather(t, *iov);

@@ -8,12 +8,24 @@
 #include <cstdint>
 #include <functional>
 #include <span>
+#include <vector>
 
 #include "sys/syscall.hpp"
 
 namespace guest {
 
 class Task;
+
+// The guest's struct iovec (x86-64).
+struct GuestIovec {
+	std::uint64_t base, len;
+};
+
+// The count vectors at addr, as Linux's import_iovec(): too_many (EINVAL
+// for readv and writev, EMSGSIZE for sendmsg and recvmsg) past IOV_MAX,
+// EFAULT unreadable, EINVAL when the lengths add up past SSIZE_MAX.
+KResult<std::vector<GuestIovec>> read_iovecs(Task& t, std::uint64_t addr, std::uint64_t count,
+					     int too_many);
 
 // op fills (some of) a buffer; its bytes go to the guest at buf.
 // EFAULT, before op runs, unless all of buf's count bytes are writable.

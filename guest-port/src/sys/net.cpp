@@ -11,7 +11,6 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -23,8 +22,10 @@
 #include <vector>
 
 #include "fs/socket.hpp"
+#include "host/io.hpp"
 #include "kernel.hpp"
 #include "sys/handlers.hpp"
+#include "sys/io.hpp"
 #include "task.hpp"
 
 namespace guest {
@@ -32,7 +33,7 @@ namespace {
 
 constexpr std::uint64_t rw_max = 0x7ffff000;	// Linux's MAX_RW_COUNT
 constexpr std::size_t bounce_max = 1 << 20;
-constexpr std::size_t iov_max = 1024;		// UIO_MAXIOV
+constexpr std::size_t mmsg_max = 1024;		// UIO_MAXIOV: messages a call
 constexpr unsigned scm_max_fd = 253;		// SCM_MAX_FD
 constexpr int sock_type_mask = 0xf;
 constexpr socklen_t sun_path_offset = offsetof(struct sockaddr_un, sun_path);
@@ -41,7 +42,7 @@ constexpr uid_t overflow_id = 65534;
 // buffer it copies it into (20 KiB by default in 6.1, 128 KiB in 6.9).
 constexpr std::uint64_t control_max = 128 << 10;
 
-// The guest's struct msghdr, struct mmsghdr and struct iovec (x86-64).
+// The guest's struct msghdr and struct mmsghdr (x86-64).
 struct GuestMsghdr {
 	std::uint64_t name;
 	std::uint32_t namelen;
@@ -61,10 +62,6 @@ struct GuestMmsghdr {
 	std::uint32_t pad;
 };
 static_assert(sizeof(GuestMmsghdr) == 64);
-
-struct GuestIovec {
-	std::uint64_t base, len;
-};
 
 struct GuestCmsghdr {
 	std::uint64_t len;
@@ -259,8 +256,8 @@ KResult<std::shared_ptr<Socket>> find_target(Task& t, const UnixName& name)
 	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode))
 		return kerr(ECONNREFUSED);
 	// Connecting takes write permission on the socket file.
-	if (syscall(SYS_faccessat2, fd, "", W_OK, AT_EMPTY_PATH | AT_EACCESS) < 0)
-		return kerr(errno);
+	if (auto r = host::faccessat2(fd, "", W_OK, AT_EMPTY_PATH | AT_EACCESS); !r)
+		return kerr(r.error());
 	auto s = space.find_path(st.st_dev, st.st_ino);
 	if (!s)
 		return kerr(ECONNREFUSED);
@@ -303,22 +300,6 @@ KResult<void> bind_name(Task& t, const std::shared_ptr<Socket>& s, const UnixNam
 }
 
 // --- messages -----------------------------------------------------------------
-
-KResult<std::vector<GuestIovec>> read_iovecs(Task& t, std::uint64_t addr, std::uint64_t count)
-{
-	if (count > iov_max)
-		return kerr(EMSGSIZE);
-	std::vector<GuestIovec> iov(count);
-	if (count && !t.mm().read(addr, std::as_writable_bytes(std::span(iov))))
-		return kerr(EFAULT);
-	std::uint64_t total = 0;
-	for (const auto& v : iov) {
-		if (v.len > static_cast<std::uint64_t>(INT64_MAX) - total)
-			return kerr(EINVAL);
-		total += v.len;
-	}
-	return iov;
-}
 
 std::uint64_t iov_total(const std::vector<GuestIovec>& iov)
 {
@@ -394,7 +375,7 @@ struct GuestMsg {
 
 KResult<GuestMsg> read_msghdr(Task& t, const GuestMsghdr& m)
 {
-	auto iov = read_iovecs(t, m.iov, m.iovlen);
+	auto iov = read_iovecs(t, m.iov, m.iovlen, EMSGSIZE);
 	if (!iov)
 		return kerr(iov.error());
 	return GuestMsg{std::move(*iov), m.name, m.namelen, m.control, m.controllen};
@@ -511,15 +492,15 @@ SysResult do_send(Task& t, Socket& s, const GuestMsg& m, int flags)
 	hm.msg_controllen = control.size();
 	int hflags = (flags & (MSG_DONTWAIT | MSG_EOR | MSG_OOB | MSG_MORE)) | MSG_NOSIGNAL;
 	s.sending(cred_of(t));
-	ssize_t n = ::sendmsg(s.host_fd(), &hm, hflags);
-	if (n < 0) {
-		int e = errno;
+	auto n = host::sendmsg(s.host_fd(), &hm, hflags);
+	if (!n) {
+		int e = n.error();
 		not_sent();
 		if (e == EPIPE && !(flags & MSG_NOSIGNAL))
 			t.kernel().send_signal(t.process(), SIGPIPE);
 		return -e;
 	}
-	return n;
+	return static_cast<SysResult>(*n);
 }
 
 // Turn a descriptor received from the host into the guest's file.
@@ -569,9 +550,9 @@ KResult<Incoming> host_recv(Task& t, Socket& s, std::span<std::byte> buf, int fl
 		hm.msg_iovlen = 1;
 		hm.msg_control = control.data();
 		hm.msg_controllen = control.size();
-		ssize_t n = ::recvmsg(s.host_fd(), &hm, hflags);
-		if (n < 0)
-			return kerr(errno);
+		auto n = host::recvmsg(s.host_fd(), &hm, hflags);
+		if (!n)
+			return kerr(n.error());
 
 		std::vector<int> fds;
 		for (auto *c = CMSG_FIRSTHDR(&hm); c; c = CMSG_NXTHDR(&hm, c)) {
@@ -592,14 +573,14 @@ KResult<Incoming> host_recv(Task& t, Socket& s, std::span<std::byte> buf, int fl
 				struct msghdr drop {};
 				drop.msg_iov = &one;
 				drop.msg_iovlen = 1;
-				if (::recvmsg(s.host_fd(), &drop, MSG_DONTWAIT | MSG_CMSG_CLOEXEC) < 0)
+				if (!host::recvmsg(s.host_fd(), &drop, MSG_DONTWAIT | MSG_CMSG_CLOEXEC))
 					return kerr(EAGAIN);
 			}
 			continue;
 		}
 
 		Incoming in;
-		in.len = static_cast<std::size_t>(n);
+		in.len = *n;
 		in.flags = hm.msg_flags & (MSG_TRUNC | MSG_CTRUNC | MSG_EOR | MSG_OOB);
 		auto id = space.identity(host_from);
 		if (id) {
@@ -805,11 +786,11 @@ SysResult do_accept(Task& t, std::uint64_t fd, std::uint64_t addr, std::uint64_t
 	for (;;) {
 		struct sockaddr_un from {};
 		socklen_t len = sizeof(from);
-		int nfd = ::accept4((*s)->host_fd(), reinterpret_cast<struct sockaddr *>(&from), &len,
-				    SOCK_CLOEXEC | (flags & SOCK_NONBLOCK ? SOCK_NONBLOCK : 0));
-		if (nfd < 0)
-			return -errno;
-		unpriv::Fd conn(nfd);
+		auto nfd = host::accept4((*s)->host_fd(), reinterpret_cast<struct sockaddr *>(&from),
+					 &len, SOCK_CLOEXEC | (flags & SOCK_NONBLOCK ? SOCK_NONBLOCK : 0));
+		if (!nfd)
+			return -nfd.error();
+		unpriv::Fd conn(*nfd);
 		std::string peer = host_name_of(from, len);
 		if (!space.ours(peer))
 			continue;	// from outside the guest: refused
@@ -944,8 +925,8 @@ GUEST_SYSCALL(connect)
 	if ((*s)->type() == SOCK_DGRAM && addr->family == AF_UNSPEC) {
 		struct sockaddr sa {};
 		sa.sa_family = AF_UNSPEC;
-		if (::connect(fd, &sa, sizeof(sa)) < 0)
-			return -errno;
+		if (auto r = host::connect(fd, &sa, sizeof(sa)); !r)
+			return -r.error();
 		(*s)->set_peer_cred({});
 		return 0;
 	}
@@ -956,8 +937,8 @@ GUEST_SYSCALL(connect)
 		return -target.error();
 	(*s)->set_cred(cred_of(t));
 	auto [sa, len] = host_sockaddr((*target)->host_name());
-	if (::connect(fd, reinterpret_cast<const struct sockaddr *>(&sa), len) < 0)
-		return -errno;
+	if (auto r = host::connect(fd, reinterpret_cast<const struct sockaddr *>(&sa), len); !r)
+		return -r.error();
 	if ((*s)->type() != SOCK_DGRAM) {
 		auto id = (*s)->space().identity((*target)->host_name());
 		(*s)->set_peer_cred(id ? id->cred : GuestCred{});
@@ -1030,7 +1011,7 @@ GUEST_SYSCALL(sendmmsg)
 	auto s = socket_arg(t, a[0]);
 	if (!s)
 		return -s.error();
-	std::uint64_t vlen = std::min<std::uint64_t>(a[2], iov_max);
+	std::uint64_t vlen = std::min<std::uint64_t>(a[2], mmsg_max);
 	SysResult done = 0;
 	for (std::uint64_t i = 0; i < vlen; i++) {
 		std::uint64_t at = a[1] + i * sizeof(GuestMmsghdr);
@@ -1068,7 +1049,7 @@ GUEST_SYSCALL(recvmmsg)
 		}
 		deadline = now;
 	}
-	std::uint64_t vlen = std::min<std::uint64_t>(a[2], iov_max);
+	std::uint64_t vlen = std::min<std::uint64_t>(a[2], mmsg_max);
 	SysResult done = 0;
 	for (std::uint64_t i = 0; i < vlen; i++) {
 		std::uint64_t at = a[1] + i * sizeof(GuestMmsghdr);

@@ -2,7 +2,7 @@
 /*
  * Threads: pthreads (mutexes, condition variables, barriers, thread-local
  * storage, pthread_join, pthread_cancel), thread ids, memory one thread
- * maps used by another, signals to a thread (tgkill, a SIGEV_THREAD_ID
+ * maps used by another, a read into memory another thread unmaps, signals to a thread (tgkill, a SIGEV_THREAD_ID
  * timer, rt_tgsigqueueinfo, its own fault) and to the process (taken by a
  * thread that does not block them), futex timeouts, EAGAIN,
  * requeue and wake-op, a futex wait a signal restarts or breaks, a robust mutex whose owner died (EOWNERDEAD),
@@ -204,6 +204,82 @@ static void memory(void)
 	CHECK(seen == 42 && mapped[2000] == 44,
 	      "memory one thread maps, the other reads and writes (%d, %d)", seen, mapped[2000]);
 	munmap(mapped, 1 << 20);
+}
+
+/*
+ * A read blocked in one thread, its buffer unmapped by another and new
+ * memory mapped by a third before the data comes: the data goes to no
+ * new mapping.  Linux copies at the buffer's address when the data
+ * comes, and finds nothing there (EFAULT); a kernel that pinned the
+ * buffer's pages (a host read straight into guest memory) may finish
+ * into the old pages, which no one else is given meanwhile.  The old
+ * address is kept out of reach (PROT_NONE) so that no new mapping takes
+ * it.
+ */
+#define IO_BUF (64 << 10)
+#define IO_NEW 128
+
+static int io_pipe[2];
+static char *io_buf;
+static atomic_int io_reading;
+static long io_result;
+static int io_errno;
+
+static void *io_reader(void *arg)
+{
+	(void)arg;
+	atomic_store(&io_reading, 1);
+	io_result = read(io_pipe[0], io_buf, IO_BUF);
+	io_errno = errno;
+	return NULL;
+}
+
+static void *io_unmapper(void *arg)
+{
+	(void)arg;
+	munmap(io_buf, IO_BUF);
+	mmap(io_buf, IO_BUF, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	return NULL;
+}
+
+static void io_into_unmapped(void)
+{
+	pthread_t reader, unmapper;
+	char *fresh[IO_NEW];
+	char data[4096];
+	int clean = 1;
+
+	pipe(io_pipe);
+	io_buf = mmap(NULL, IO_BUF, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	io_buf[0] = 1;
+	pthread_create(&reader, NULL, io_reader, NULL);
+	while (!atomic_load(&io_reading))
+		sched_yield();
+	msleep(200);	/* blocked in read() by now */
+	pthread_create(&unmapper, NULL, io_unmapper, NULL);
+	pthread_join(unmapper, NULL);
+	for (int i = 0; i < IO_NEW; i++) {
+		fresh[i] = mmap(NULL, IO_BUF, PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		fresh[i][0] = 0;
+	}
+	memset(data, 'Z', sizeof(data));
+	write(io_pipe[1], data, sizeof(data));
+	pthread_join(reader, NULL);
+	for (int i = 0; i < IO_NEW; i++) {
+		for (int j = 0; j < IO_BUF; j++)
+			if (fresh[i][j]) {
+				clean = 0;
+				break;
+			}
+		munmap(fresh[i], IO_BUF);
+	}
+	CHECK(clean, "a read into memory another thread unmapped: no new mapping gets its data");
+	CHECK(io_result == (long)sizeof(data) || (io_result == -1 && io_errno == EFAULT),
+	      "the read ends, with its count or EFAULT");
+	munmap(io_buf, IO_BUF);
+	close(io_pipe[0]);
+	close(io_pipe[1]);
 }
 
 /* --- signals ------------------------------------------------------------ */
@@ -738,6 +814,7 @@ int main(int argc, char **argv)
 	condvars();
 	barriers();
 	memory();
+	io_into_unmapped();
 	signals();
 	thread_signals();
 	cancel();

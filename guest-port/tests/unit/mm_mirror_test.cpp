@@ -4,11 +4,13 @@
 // (ptrace; seccomp where ptrace is not allowed): a change made by one
 // thread reaches another thread's mirror when that thread enters the
 // guest, an unmapping too, and memory a change frees is not reused
-// while a thread that has not caught up still runs.
+// while a thread that has not caught up still runs, nor while I/O has it
+// pinned.
 #include <doctest/doctest.h>
 
 #include <sys/mman.h>
 
+#include <array>
 #include <condition_variable>
 #include <cstring>
 #include <functional>
@@ -182,6 +184,67 @@ TEST_CASE("many changes while a thread sleeps: it catches up, the log does not g
 		CHECK(reads(*mirror, last, "latest"));
 		mm.leave();
 	});
+}
+
+TEST_CASE("memory pinned for I/O: munmap, a new mapping and exit do not take it")
+{
+	auto b = per_thread_backend();
+	if (!b) {
+		MESSAGE("skipped: neither ptrace nor seccomp can be opened here");
+		return;
+	}
+	auto phys = PhysMemory::create(256 * page_size);
+	REQUIRE(phys);
+	auto as = b->create_address_space();
+	REQUIRE(as);
+	std::vector<guest::AddrRange> reserved;
+	if (auto r = b->reserved(); !r.empty())
+		reserved.push_back({r.start, r.end});
+	auto mm = std::make_unique<Mm>(*phys, std::move(*as), reserved);
+	const int rw = PROT_READ | PROT_WRITE, anon = MAP_PRIVATE | MAP_ANONYMOUS;
+
+	auto buf = mm->mmap(0, 16 * page_size, rw, anon, nullptr, 0);
+	REQUIRE(buf);
+	// Not one piece of physical memory the guest may write: no pin.
+	CHECK_FALSE(mm->pin(*buf + 15 * page_size, 2 * page_size, true));
+	CHECK_FALSE(mm->pin(*buf, 0, true));
+	REQUIRE(mm->mprotect(*buf + 8 * page_size, 8 * page_size, PROT_READ));
+	CHECK_FALSE(mm->pin(*buf + 8 * page_size, page_size, true));
+	CHECK(mm->pin(*buf + 8 * page_size, page_size, false));
+
+	// A host read into the buffer is under way when the guest unmaps it.
+	auto pin = mm->pin(*buf + 100, 4 * page_size, true);
+	REQUIRE(pin);
+	REQUIRE(mm->munmap(*buf, 16 * page_size));
+	// New mappings, filling physical memory: none gets the pinned pages.
+	std::vector<std::uint64_t> fresh;
+	while (auto a = mm->mmap(0, page_size, rw, anon, nullptr, 0))
+		fresh.push_back(*a);
+	REQUIRE(fresh.size() > 100);
+	std::memset(pin.bytes().data(), 'Z', pin.bytes().size());
+	bool clean = true;
+	for (auto a : fresh) {
+		auto v = mm->read_obj<char>(a);
+		REQUIRE(v);
+		clean = clean && *v == 0;
+		std::array<char, page_size> page;
+		REQUIRE(mm->read(a, std::as_writable_bytes(std::span(page))));
+		for (char c : page)
+			clean = clean && c == 0;
+	}
+	CHECK(clean);
+	std::uint64_t held = phys->allocated();
+	pin.reset();
+	CHECK(phys->allocated() < held);
+
+	// The process ends (exit, exec) while a pin is held: its memory
+	// waits for the pin.
+	auto last = mm->pin(fresh.back(), page_size, true);
+	REQUIRE(last);
+	mm.reset();
+	CHECK(phys->allocated() == page_size);
+	last.reset();
+	CHECK(phys->allocated() == 0);
 }
 
 }

@@ -1,0 +1,81 @@
+// SPDX-License-Identifier: GPL-2.0
+//
+// host::  the guest port's door to the host kernel for I/O (UML's os.h):
+// the calls that move data between host descriptors and memory, and
+// the few the C library has no wrapper for.  Each is a thin wrapper of
+// one host call that returns KResult (the value, or the host's errno),
+// never errno itself.
+//
+// Blocking file I/O (read, write, pread, pwrite, fsync) may go through
+// io_uring (host/uring.hpp), the calling guest thread waiting on its
+// Waiter; where io_uring is not there, the call is made directly.
+//
+// EINTR, in one place: a host call that blocks on the guest's behalf
+// (read, write, recvmsg, sendmsg, poll, epoll_wait, fsync...) is broken
+// by the guest port's interrupt (Kernel::interrupt_locked(): a signal
+// for the guest thread), and returns EINTR, which the run loop turns
+// into the guest's restart or EINTR (kernel.cpp).  Calls the guest port
+// makes for itself (pread_full() for the loader and file mappings,
+// write_all() for --trace, openat2()) are not the guest's to break:
+// they retry on EINTR here.
+#pragma once
+
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <poll.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "common.hpp"
+#include "host/uring.hpp"
+
+namespace guest::host {
+
+// The guest's I/O on a host descriptor: EINTR when interrupted.  route
+// says what fd is, for the choice of io_uring or a direct call.
+KResult<std::size_t> read(int fd, std::span<std::byte> buf, Route route);
+KResult<std::size_t> write(int fd, std::span<const std::byte> buf, Route route);
+KResult<std::size_t> pread(int fd, std::span<std::byte> buf, std::uint64_t off, Route route);
+KResult<std::size_t> pwrite(int fd, std::span<const std::byte> buf, std::uint64_t off,
+			    Route route);
+KResult<std::size_t> recvmsg(int fd, struct msghdr *msg, int flags);
+KResult<std::size_t> sendmsg(int fd, const struct msghdr *msg, int flags);
+// fsync(2), fdatasync(2) for the guest; sync_own() for the guest port.
+KResult<void> fsync(int fd, bool data_only);
+// A new descriptor (SOCK_CLOEXEC is the caller's to ask for).
+KResult<int> accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags);
+KResult<void> connect(int fd, const struct sockaddr *addr, socklen_t len);
+KResult<void> sync_own(int fd, bool data_only);
+KResult<std::size_t> sendfile(int out, int in, off_t *off, std::size_t count);
+KResult<std::size_t> getdents64(int fd, std::span<std::byte> buf);
+KResult<int> poll(std::span<struct pollfd> fds, int timeout_ms);
+KResult<int> epoll_wait(int epfd, std::span<struct epoll_event> out, int timeout_ms);
+// arg: an integer or a pointer, as the command takes.
+KResult<int> ioctl(int fd, unsigned long cmd, unsigned long arg);
+KResult<int> ioctl(int fd, unsigned long cmd, void *arg);
+
+// The guest port's own: no EINTR.
+// One read of what is there (0 at the end).
+KResult<std::size_t> read_own(int fd, std::span<std::byte> buf);
+// All of buf from off, unless the file ends first: the bytes read.
+KResult<std::size_t> pread_full(int fd, std::span<std::byte> buf, std::uint64_t off);
+// All of buf at off (EIO if the file takes no more).
+KResult<void> pwrite_full(int fd, std::span<const std::byte> buf, std::uint64_t off);
+// All of buf.
+KResult<void> write_all(int fd, std::span<const std::byte> buf);
+KResult<void> ftruncate(int fd, std::uint64_t len);
+KResult<void> fallocate(int fd, int mode, std::uint64_t off, std::uint64_t len);
+KResult<std::size_t> copy_file_range(int in, std::uint64_t *in_off, int out,
+				     std::uint64_t *out_off, std::size_t len);
+// A new descriptor (O_CLOEXEC is the caller's to ask for).
+KResult<int> openat2(int dirfd, const char *path, const struct open_how& how);
+KResult<void> faccessat2(int dirfd, const char *path, int mode, int flags);
+// Whether a and b (descriptors of this process) are one open file.
+KResult<bool> same_file(int a, int b);
+
+} // namespace guest::host
