@@ -287,6 +287,13 @@ public:
 		Credentials cred;
 		std::uint64_t cpu_mask = 0;
 		std::uint64_t vsize = 0;	// bytes mapped
+		// /proc/PID/status's signal lines: the first thread's pending
+		// set and mask, the process's pending set, its ignored and
+		// caught signals, its queued real-time signals.
+		int threads = 0;
+		std::uint64_t sig_pending = 0, sig_shared = 0, sig_blocked = 0;
+		std::uint64_t sig_ignored = 0, sig_caught = 0;
+		std::size_t sig_queued = 0;
 	};
 	std::optional<ProcInfo> proc_info(int pid);
 	std::vector<int> pids();
