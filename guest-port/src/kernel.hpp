@@ -50,6 +50,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -272,6 +273,10 @@ public:
 	// a mask of the guest's CPUs.  ESRCH; EINVAL for none of them.
 	KResult<std::uint64_t> affinity(Task& t, int pid);
 	KResult<void> set_affinity(Task& t, int pid, std::uint64_t mask);
+	// setuid(2) and its kin (sys/cred.cpp): the caller's process takes
+	// change's ids (its groups stay), under tasks_lock_, where others
+	// read them; change says whether it may, from the ids it had.
+	KResult<void> change_ids(Task& t, const std::function<bool(Credentials&)>& change);
 	// The caller's execve succeeded, or it named itself (PR_SET_NAME):
 	// what others see of it (Process::shown).
 	void note_exec(Task& t);

@@ -142,6 +142,18 @@ KResult<int> Kernel::getpriority(Task& t, int which, int who)
 	return 20 - best;	// the system call's: 40 .. 1
 }
 
+KResult<void> Kernel::change_ids(Task& t, const std::function<bool(Credentials&)>& change)
+{
+	std::lock_guard lock(tasks_lock_);
+	Credentials& c = t.process().cred;
+	Credentials n = c;
+	if (!change(n))
+		return kerr(EPERM);
+	c.ruid = n.ruid, c.euid = n.euid, c.suid = n.suid, c.fsuid = n.fsuid;
+	c.rgid = n.rgid, c.egid = n.egid, c.sgid = n.sgid, c.fsgid = n.fsgid;
+	return {};
+}
+
 KResult<void> Kernel::setpriority(Task& t, int which, int who, int nice)
 {
 	if (which != PRIO_PROCESS && which != PRIO_PGRP && which != PRIO_USER)
