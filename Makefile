@@ -285,7 +285,10 @@ vmroot: selftests stress unpriv-stat userspace $(UML_TEST_PROGS)
 	$(Q)install -m 0755 $(CMAKE_BUILD)/guest-port/unpriv-run $(VMROOT).new/usr/bin/
 	$(Q)install -d $(VMROOT).new/usr/lib/unpriv/guest-port
 	$(Q)install -m 0755 guest-port/tests/e2e guest-port/tests/progs-check \
+		guest-port/tests/ash-suite guest-port/tests/host-root-check \
 		$(VMROOT).new/usr/lib/unpriv/guest-port/
+	$(Q)suite=$$(guest-port/tests/ash-suite-fetch --busybox /bin/busybox) && \
+		cp -a "$$suite" $(VMROOT).new/usr/lib/unpriv/ash_test
 	$(Q)install -d $(dir $(VMROOT).new$(GUEST_ROOT))
 	$(Q)UNPRIV_BUSYBOX=/bin/busybox $(CMAKE_BUILD)/guest-port/unpriv-run \
 		--make-root $(VMROOT).new$(GUEST_ROOT)
@@ -361,6 +364,22 @@ check: all test-modules $(CHECKPATCH_DIR)/checkpatch.pl $(if $(filter debug,$(CH
 	guest-port/tests/progs-check --root $(BUILD)/guest-root \
 		--unpriv-run $(CMAKE_BUILD)/guest-port/unpriv-run ptrace seccomp 2>&1 | \
 		tee $(BUILD)/check/host-guest-port-progs.log; \
+	[ $${PIPESTATUS[0]} -eq 0 ] || rc=1; \
+	echo "== host: busybox's ash_test, natively and in the guest port on ptrace and seccomp"; \
+	if suite=$$(guest-port/tests/ash-suite-fetch --busybox $(BUILD)/guest-root/bin/busybox); then \
+		guest-port/tests/ash-suite --suite "$$suite" --root $(BUILD)/guest-root \
+			--unpriv-run $(CMAKE_BUILD)/guest-port/unpriv-run ptrace seccomp 2>&1 | \
+			tee $(BUILD)/check/host-guest-port-ash-suite.log; \
+		[ $${PIPESTATUS[0]} -eq 0 ] || rc=1; \
+	else \
+		rc=1; printf '%s\n' "not ok 1 fetching busybox's ash_test (guest-port/tests/ash-suite-fetch)" \
+			"# Totals: pass:0 fail:1 xfail:0 xpass:0 skip:0 error:0" | \
+			tee $(BUILD)/check/host-guest-port-ash-suite.log; \
+	fi; \
+	echo "== host: python3, gcc and make of the host's root in the guest port"; \
+	guest-port/tests/host-root-check --root / \
+		--unpriv-run $(CMAKE_BUILD)/guest-port/unpriv-run ptrace seccomp 2>&1 | \
+		tee $(BUILD)/check/host-guest-port-host-root.log; \
 	[ $${PIPESTATUS[0]} -eq 0 ] || rc=1; \
 	echo "== host: unpriv-stress --self-test"; \
 	$(BUILD)/stress/unpriv-stress --self-test 2>&1 | tee $(BUILD)/check/host-stress-self-test.log; \
