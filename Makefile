@@ -38,6 +38,9 @@
 #                   names Debian's; debug is built from Debian's
 #                   linux-source-6.1 with KASAN, lockdep, kmemleak...: see
 #                   tools/debug-kernel/)
+#   CHECK_HOST_ROOT_KERNEL  the one of them whose VM runs python3, gcc and
+#                   make of this machine's root, shared by virtio-9p, in
+#                   the guest port (default: generic)
 #   CHECK_SELFTEST_KERNELS  kernels on which it runs the module's selftests
 #                   (default: rt-6.12 cloud-6.12; 6.1 rt is in check-all)
 #   CHECK_DKMS      1: 'make check' installs the module with DKMS too
@@ -72,6 +75,10 @@ UML_TEST_PROGS := $(BUILD)/uml-tests/uml-escape $(BUILD)/uml-tests/uml-bench
 GUEST_ROOT := /usr/lib/unpriv/guest-root
 GUEST_LIBS := ld-linux-x86-64.so.2 libc.so.6 libm.so.6 libgcc_s.so.1
 CHECK_KERNELS ?= generic generic-6.12 debug
+# The kernel of CHECK_KERNELS whose VM gets the host's root (read-only,
+# virtio-9p) for the guest port's python3, gcc and make
+# (guest-port/tests/host-root-check).
+CHECK_HOST_ROOT_KERNEL ?= generic
 CHECK_SELFTEST_KERNELS ?= rt-6.12 cloud-6.12
 # 1: make check also installs the module with DKMS (make check-all does).
 CHECK_DKMS ?= 0
@@ -285,10 +292,7 @@ vmroot: selftests stress unpriv-stat userspace $(UML_TEST_PROGS)
 	$(Q)install -m 0755 $(CMAKE_BUILD)/guest-port/unpriv-run $(VMROOT).new/usr/bin/
 	$(Q)install -d $(VMROOT).new/usr/lib/unpriv/guest-port
 	$(Q)install -m 0755 guest-port/tests/e2e guest-port/tests/progs-check \
-		guest-port/tests/ash-suite guest-port/tests/host-root-check \
-		$(VMROOT).new/usr/lib/unpriv/guest-port/
-	$(Q)suite=$$(guest-port/tests/ash-suite-fetch --busybox /bin/busybox) && \
-		cp -a "$$suite" $(VMROOT).new/usr/lib/unpriv/ash_test
+		guest-port/tests/host-root-check $(VMROOT).new/usr/lib/unpriv/guest-port/
 	$(Q)install -d $(dir $(VMROOT).new$(GUEST_ROOT))
 	$(Q)UNPRIV_BUSYBOX=/bin/busybox $(CMAKE_BUILD)/guest-port/unpriv-run \
 		--make-root $(VMROOT).new$(GUEST_ROOT)
@@ -426,7 +430,9 @@ check: all test-modules $(CHECKPATCH_DIR)/checkpatch.pl $(if $(filter debug,$(CH
 	[ $${PIPESTATUS[0]} -eq 0 ] || rc=1; \
 	for k in $(CHECK_KERNELS); do \
 		echo "== vm[$$k]: selftests and libunpriv"; \
-		tools/vmrun --kernel $$k --cpus 2 --timeout 1800 -- unpriv-check 2>&1 | \
+		tools/vmrun --kernel $$k --cpus 2 --timeout 1800 \
+			$$([ $$k != $(CHECK_HOST_ROOT_KERNEL) ] || echo --share /:hostroot) \
+			-- unpriv-check 2>&1 | \
 			tee $(BUILD)/check/vm-$$k.log; \
 		s=$${PIPESTATUS[0]}; [ $$s -eq 0 ] || { rc=1; echo "vmrun-status: $$s" >>$(BUILD)/check/vm-$$k.log; }; \
 	done; \
