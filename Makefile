@@ -11,11 +11,13 @@
 #                   inside the VM on 6.1, 6.12 and the debug kernel, the
 #                   selftests alone on the rt and cloud flavours, the
 #                   selftests built as a kselftest target of 6.1's and 6.12's
-#                   kernel trees, and a short stress round (tools/stress/) on
-#                   6.1 and 6.12; under 20 minutes on two cores once the
-#                   caches outside the clone are warm
+#                   kernel trees, User-Mode Linux on the module (uml-check),
+#                   and a short stress round (tools/stress/) on 6.1 and
+#                   6.12; under 20 minutes on two cores once the caches
+#                   outside the clone are warm
 #   make check-all  make check with everything on every kernel (6.1 rt and
-#                   6.12 rt and cloud too) and with DKMS (make dkms-check)
+#                   6.12 rt and cloud too), with DKMS (make dkms-check) and
+#                   with stock UML on ptrace, uml-check's control
 #   make check-debug  the long rounds, on the debug kernel (about 20 minutes):
 #                   unpriv-stress in rounds, the module reloaded between them,
 #                   then a fault-injection round (tools/vm/unpriv-fault-inject)
@@ -25,7 +27,14 @@
 #   make install-dkms  the module's sources to /usr/src/unpriv-VERSION, for
 #                   'dkms install unpriv/VERSION' (DESTDIR=... for a package)
 #   make run        boot the VM, load the module, show what /dev/unpriv says
-#                   and run a busybox command in the guest port
+#                   and run a busybox command and a shell script (a
+#                   pipeline, a background job) in the guest port
+#   make shell      boot the VM and give this terminal an interactive
+#                   busybox shell in the guest port on the module, with
+#                   job control (^Z, fg, ^C); 'exit' ends it
+#   make check-shell  a scripted session through make shell's path
+#                   (tools/tests/shell-session), a VM boot of its own (a
+#                   part of 'make check')
 #   make clean      remove build/
 #
 # Variables:
@@ -44,6 +53,10 @@
 #   CHECK_SELFTEST_KERNELS  kernels on which it runs the module's selftests
 #                   (default: rt-6.12 cloud-6.12; 6.1 rt is in check-all)
 #   CHECK_DKMS      1: 'make check' installs the module with DKMS too
+#   CHECK_NO_GUEST_PORT  kernels of CHECK_KERNELS on which the guest
+#                   port's tests are left out (default: debug)
+#   CHECK_UML_PTRACE  1: uml-check also runs its script in stock UML on
+#                   ptrace, the control (minutes under TCG; check-all does)
 #   VSYSCALL_MODES  vsyscall= boot options under which 'make check' runs
 #                   vsyscall_test again on generic (default: xonly emulate)
 #   CHECK_STRESS_SECONDS  the stress round of 'make check' (default 30)
@@ -82,6 +95,12 @@ CHECK_HOST_ROOT_KERNEL ?= generic
 CHECK_SELFTEST_KERNELS ?= rt-6.12 cloud-6.12
 # 1: make check also installs the module with DKMS (make check-all does).
 CHECK_DKMS ?= 0
+CHECK_UML_PTRACE ?= 0
+# Kernels of CHECK_KERNELS whose boot leaves the guest port's tests out:
+# under KASAN and TCG they take more than five minutes on the debug
+# kernel, where libunpriv's tests on the module backend and the selftests
+# still run (check-all runs them there too).
+CHECK_NO_GUEST_PORT ?= debug
 # The selftest programs: one per selftests/*_test.c.
 SELFTEST_PROGS = $(basename $(notdir $(wildcard selftests/*_test.c)))
 # Debian's kernel has no vsyscall page; these boot options give it one,
@@ -92,6 +111,14 @@ CHECK_STRESS_KERNELS ?= generic generic-6.12
 # The selftests as tools/testing/selftests/unpriv of Debian's
 # linux-source-VERSION, run in the VM of KERNEL (VERSION:KERNEL).
 KSFT_TREES ?= 6.1:generic 6.12:generic-6.12
+# A boot under TCG costs half a minute: make check runs the kselftest
+# install of a tree, and the stress round, in the boot of CHECK_KERNELS
+# that runs the other tests of that kernel, and boots only for the rest.
+ksft_kernel = $(word 2,$(subst :, ,$(1)))
+KSFT_IN_CHECK = $(foreach p,$(KSFT_TREES),$(if $(filter $(call ksft_kernel,$(p)),$(CHECK_KERNELS)),$(p)))
+KSFT_OWN_BOOT = $(filter-out $(KSFT_IN_CHECK),$(KSFT_TREES))
+STRESS_IN_CHECK = $(filter $(CHECK_KERNELS),$(CHECK_STRESS_KERNELS))
+STRESS_OWN_BOOT = $(filter-out $(STRESS_IN_CHECK),$(CHECK_STRESS_KERNELS))
 # The kernels whose installed headers DKMS builds the module for.
 DKMS_KERNELS ?= generic generic-6.12
 CHECK_DEBUG_ROUNDS ?= 2
@@ -266,9 +293,10 @@ vmroot: selftests stress unpriv-stat userspace $(UML_TEST_PROGS)
 		$(VMROOT).new/usr/lib/udev/rules.d/60-unpriv.rules
 	$(Q)install -m 0755 tools/vm/unpriv-udev $(VMROOT).new/usr/lib/unpriv/
 	$(Q)install -m 0755 tools/vm/unpriv-check tools/vm/unpriv-load tools/vm/unpriv-kmemleak \
-		tools/vm/unpriv-stress-rounds tools/vm/unpriv-fault-inject \
+		tools/vm/unpriv-stress-rounds tools/vm/unpriv-fault-inject tools/vm/unpriv-shell \
 		tools/vm/unpriv-kselftest tools/vm/toggle-sched-tracepoint \
-		tools/vm/uml-run tools/vm/uml-check tools/vm/uml-bench-run $(VMROOT).new/usr/bin/
+		tools/vm/uml-run tools/vm/uml-check tools/vm/uml-bench-run tools/vm/macro-bench-run \
+		$(VMROOT).new/usr/bin/
 	$(Q)install -d $(VMROOT).new/usr/lib/unpriv/uml/tests
 	$(Q)install -m 0644 guest-port/uml/tests/userspace.sh $(VMROOT).new/usr/lib/unpriv/uml/tests/
 	$(Q)install -m 0755 $(UML_TEST_PROGS) $(VMROOT).new/usr/lib/unpriv/uml/tests/
@@ -297,7 +325,7 @@ vmroot: selftests stress unpriv-stat userspace $(UML_TEST_PROGS)
 	$(Q)UNPRIV_BUSYBOX=/bin/busybox $(CMAKE_BUILD)/guest-port/unpriv-run \
 		--make-root $(VMROOT).new$(GUEST_ROOT)
 	$(Q)install -d $(VMROOT).new$(GUEST_ROOT)/tests
-	$(Q)install -m 0755 $(CMAKE_BUILD)/guest-port/tests/guest-*-test \
+	$(Q)install -m 0755 $(CMAKE_BUILD)/guest-port/tests/guest-*-test guest-port/tests/run.sh \
 		$(VMROOT).new$(GUEST_ROOT)/tests/
 	$(Q)install -d $(VMROOT).new$(GUEST_ROOT)/lib/x86_64-linux-gnu $(VMROOT).new$(GUEST_ROOT)/lib64
 	$(Q)install -m 0755 $(addprefix /lib/x86_64-linux-gnu/,$(GUEST_LIBS)) \
@@ -385,6 +413,11 @@ check: all test-modules $(CHECKPATCH_DIR)/checkpatch.pl $(if $(filter debug,$(CH
 		--unpriv-run $(CMAKE_BUILD)/guest-port/unpriv-run ptrace seccomp 2>&1 | \
 		tee $(BUILD)/check/host-guest-port-host-root.log; \
 	[ $${PIPESTATUS[0]} -eq 0 ] || rc=1; \
+	echo "== host: job control keys in an interactive guest shell (ptrace)"; \
+	tools/tests/shell-session --timeout 60 -- $(CMAKE_BUILD)/guest-port/unpriv-run \
+		--backend=ptrace --root $(BUILD)/guest-root -- /bin/sh 2>&1 | \
+		tee $(BUILD)/check/host-guest-shell.log; \
+	[ $${PIPESTATUS[0]} -eq 0 ] || rc=1; \
 	echo "== host: unpriv-stress --self-test"; \
 	$(BUILD)/stress/unpriv-stress --self-test 2>&1 | tee $(BUILD)/check/host-stress-self-test.log; \
 	[ $${PIPESTATUS[0]} -eq 0 ] || rc=1; \
@@ -400,14 +433,19 @@ check: all test-modules $(CHECKPATCH_DIR)/checkpatch.pl $(if $(filter debug,$(CH
 	echo "== host: tools/vmrun"; \
 	tools/tests/vmrun-test 2>&1 | tee $(BUILD)/check/host-vmrun.log; \
 	[ $${PIPESTATUS[0]} -eq 0 ] || rc=1; \
+	echo "== host: bench/macro-report --self-test"; \
+	bench/macro-report --self-test 2>&1 | tee $(BUILD)/check/host-macro-report.log; \
+	[ $${PIPESTATUS[0]} -eq 0 ] || rc=1; \
 	echo "== host: selftests skip without the module"; \
 	tools/tests/selftests-skip-test 2>&1 | tee $(BUILD)/check/host-selftests-skip.log; \
 	[ $${PIPESTATUS[0]} -eq 0 ] || rc=1; \
 	echo "== host: selftests fail cleanly when their harness cannot mmap"; \
 	tools/tests/harness-mmap-test 2>&1 | tee $(BUILD)/check/host-harness-mmap.log; \
 	[ $${PIPESTATUS[0]} -eq 0 ] || rc=1; \
-	echo "== host and vm: the selftests as a kselftest target of kernel trees ($(KSFT_TREES))"; \
-	tools/tests/ksft-tree-test $(KSFT_TREES) 2>&1 | tee $(BUILD)/check/vm-ksft-tree.log; \
+	echo "== host$(if $(KSFT_OWN_BOOT), and vm): the selftests as a kselftest target of kernel trees ($(KSFT_TREES))"; \
+	{ s=0; $(if $(KSFT_IN_CHECK),tools/tests/ksft-tree-test --no-vm $(KSFT_IN_CHECK) || s=1;) \
+	  $(if $(KSFT_OWN_BOOT),tools/tests/ksft-tree-test $(KSFT_OWN_BOOT) || s=1;) exit $$s; } 2>&1 | \
+		tee $(BUILD)/check/vm-ksft-tree.log; \
 	[ $${PIPESTATUS[0]} -eq 0 ] || rc=1; \
 	if [ "$(CHECK_DKMS)" = 1 ]; then \
 		echo "== host and vm: DKMS ($(DKMS_KERNELS))"; \
@@ -415,10 +453,12 @@ check: all test-modules $(CHECKPATCH_DIR)/checkpatch.pl $(if $(filter debug,$(CH
 		[ $${PIPESTATUS[0]} -eq 0 ] || rc=1; \
 	fi; \
 	echo "== vm[generic]: User-Mode Linux"; \
-	if rm -rf $(UML_STAGE) && guest-port/uml/stage $(UML_STAGE) linux --stock && \
+	if rm -rf $(UML_STAGE) && \
+	   $(if $(filter 1,$(CHECK_UML_PTRACE)),guest-port/uml/stage $(UML_STAGE) linux --stock &&) \
 	   guest-port/uml/stage $(UML_STAGE) linux-unpriv; then \
 		tools/vmrun --kernel generic --cpus 2 --timeout 900 --add $(UML_STAGE)/.:/ -- \
-			uml-check --unpriv /usr/lib/unpriv/uml/linux-unpriv 2>&1 | \
+			uml-check $(if $(filter 1,$(CHECK_UML_PTRACE)),,--no-ptrace) \
+			--unpriv /usr/lib/unpriv/uml/linux-unpriv 2>&1 | \
 			tee $(BUILD)/check/vm-uml.log; \
 		s=$${PIPESTATUS[0]}; [ $$s -eq 0 ] || { rc=1; echo "vmrun-status: $$s" >>$(BUILD)/check/vm-uml.log; }; \
 	else \
@@ -428,11 +468,28 @@ check: all test-modules $(CHECKPATCH_DIR)/checkpatch.pl $(if $(filter debug,$(CH
 	echo "== vm: loading the module"; \
 	tools/tests/module-load-test 2>&1 | tee $(BUILD)/check/vm-module-load.log; \
 	[ $${PIPESTATUS[0]} -eq 0 ] || rc=1; \
+	echo "== vm[generic]: make shell's session: job control keys in the guest port on the module"; \
+	tools/tests/shell-session --timeout 300 -- $(SHELL_VM) 2>&1 | \
+		tee $(BUILD)/check/vm-guest-shell.log; \
+	[ $${PIPESTATUS[0]} -eq 0 ] || rc=1; \
 	for k in $(CHECK_KERNELS); do \
-		echo "== vm[$$k]: selftests and libunpriv"; \
-		tools/vmrun --kernel $$k --cpus 2 --timeout 1800 \
-			$$([ $$k != $(CHECK_HOST_ROOT_KERNEL) ] || echo --share /:hostroot) \
-			-- unpriv-check 2>&1 | \
+		v=$$(for p in $(KSFT_IN_CHECK); do [ "$${p#*:}" != "$$k" ] || echo "$${p%%:*}"; done | head -n 1); \
+		add=(); cmd=unpriv-check; what="selftests"; \
+		if [ -n "$$v" ] && [ -x $(BUILD)/ksft-tree/$$v/install/run_kselftest.sh ]; then \
+			add=(--add $(BUILD)/ksft-tree/$$v/install:/usr/lib/unpriv/ksft-$$v \
+			     --add $(BUILD)/ksft-tree/timeout/.:/); \
+			cmd="unpriv-check --kselftest /usr/lib/unpriv/ksft-$$v"; \
+			what="selftests as $$v's kselftest install runs them"; \
+		fi; \
+		gp=", the guest port"; \
+		case " $(CHECK_NO_GUEST_PORT) " in *" $$k "*) cmd="$$cmd --no-guest-port"; gp=;; esac; \
+		case " $(STRESS_IN_CHECK) " in *" $$k "*) \
+			cmd="$$cmd; s=\$$?; unpriv-stress-rounds --duration $(CHECK_STRESS_SECONDS) $(stress_seed) || s=1; exit \$$s"; \
+			what="$$what, a stress round of $(CHECK_STRESS_SECONDS) s";; \
+		esac; \
+		echo "== vm[$$k]: $$what, libunpriv$$gp"; \
+		[ $$k != $(CHECK_HOST_ROOT_KERNEL) ] || add+=(--share /:hostroot); \
+		tools/vmrun --kernel $$k --cpus 2 --timeout 1800 "$${add[@]}" -- sh -c "$$cmd" 2>&1 | \
 			tee $(BUILD)/check/vm-$$k.log; \
 		s=$${PIPESTATUS[0]}; [ $$s -eq 0 ] || { rc=1; echo "vmrun-status: $$s" >>$(BUILD)/check/vm-$$k.log; }; \
 	done; \
@@ -448,7 +505,7 @@ check: all test-modules $(CHECKPATCH_DIR)/checkpatch.pl $(if $(filter debug,$(CH
 			-- unpriv-check vsyscall_test 2>&1 | tee $(BUILD)/check/vm-vsyscall-$$m.log; \
 		s=$${PIPESTATUS[0]}; [ $$s -eq 0 ] || { rc=1; echo "vmrun-status: $$s" >>$(BUILD)/check/vm-vsyscall-$$m.log; }; \
 	done; \
-	for k in $(CHECK_STRESS_KERNELS); do \
+	for k in $(STRESS_OWN_BOOT); do \
 		echo "== vm[$$k]: a stress round of $(CHECK_STRESS_SECONDS) s"; \
 		tools/vmrun --kernel $$k --cpus 2 --timeout 600 -- unpriv-stress-rounds \
 			--duration $(CHECK_STRESS_SECONDS) $(stress_seed) 2>&1 | \
@@ -463,7 +520,8 @@ check: all test-modules $(CHECKPATCH_DIR)/checkpatch.pl $(if $(filter debug,$(CH
 check-all:
 	$(Q)$(MAKE) --no-print-directory check \
 		CHECK_KERNELS="generic rt generic-6.12 rt-6.12 cloud-6.12 debug" \
-		CHECK_SELFTEST_KERNELS= CHECK_DKMS=1
+		CHECK_SELFTEST_KERNELS= CHECK_DKMS=1 CHECK_UML_PTRACE=1 \
+		CHECK_NO_GUEST_PORT=
 
 # --- check-debug: the long rounds, on the debug kernel ----------------------
 #
@@ -495,7 +553,27 @@ run: all
 		insmod /lib/modules/$$(uname -r)/extra/unpriv.ko && unpriv-info && \
 		echo && hello-guest --backend=module && echo && \
 		unpriv-run --backend=module --stats --root $(GUEST_ROOT) -- \
-			/bin/busybox echo "hello from the guest port"'
+			/bin/busybox echo "hello from the guest port" && echo && \
+		unpriv-run --backend=module --root $(GUEST_ROOT) -- /bin/sh /tests/run.sh'
+
+# --- shell: an interactive shell in the guest port, in the VM ---------------
+#
+# tools/vmrun --interactive makes this terminal the VM's serial terminal
+# (raw: ^C and ^Z go through as characters); tools/vm/unpriv-shell loads
+# the module and runs busybox sh in the guest port on it.  'exit' ends
+# the VM; SHELL_TIMEOUT (seconds, default 3600) bounds the session.
+
+SHELL_TIMEOUT ?= 3600
+SHELL_VM = tools/vmrun --kernel generic --interactive --timeout $(SHELL_TIMEOUT) -- unpriv-shell
+
+shell: all
+	$(Q)$(SHELL_VM)
+
+# A scripted session through make shell's path (about two minutes: a VM
+# boot of its own, so not part of make check, which runs the session
+# against the guest port on the host).
+check-shell: all
+	$(Q)tools/tests/shell-session --timeout 300 -- $(SHELL_VM)
 
 # --- User-Mode Linux (guest-port/uml/) --------------------------------------
 #
@@ -583,7 +661,7 @@ dkms-check: modules vmroot
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all deps modules selftests checkpatch stress unpriv-stat userspace vmroot test-modules check check-all check-debug run install install-dkms dkms-check clean
+.PHONY: all deps modules selftests checkpatch stress unpriv-stat userspace vmroot test-modules check check-all check-debug run shell check-shell install install-dkms dkms-check clean
 
 # --- the debug kernel (tools/debug-kernel/) ---------------------------------
 #

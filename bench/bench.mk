@@ -99,3 +99,41 @@ bench-uml: vmroot
 	@echo "  SVG     bench/results/uml.svg"
 
 .PHONY: bench-uml
+
+# make bench-macro: the same workloads natively, in the guest port on
+# each backend, under PRoot and in Debian's User-Mode Linux (issue 12;
+# tools/vm/macro-bench-run).  One VM boot, one CPU, -icount shift=0 as
+# bench-uml (the VM's clock counts instructions, whatever else this
+# machine runs meanwhile).  Every runner's root is bench/macro-root's
+# tar of this machine's gcc, proot and user-mode-linux, read through
+# tools/vmrun --share /:host and unpacked on a tmpfs in the VM; every
+# runner runs the same static uml-bench.  BENCH_MACRO_RUNS runs a
+# workload; a table, bench/results/macro.json and bench/results/macro.png.
+BENCH_MACRO_RUNS ?= 5
+BENCH_MACRO_WORKLOADS ?= forkexec 20 files 200 pipeline 50 compute 20 writes 2000 gcc 1
+BENCH_MACRO_RUNNERS ?= native module seccomp ptrace proot uml
+BENCH_MACRO_STAGE := $(BENCH_BUILD)/macro-stage
+# What the gcc workload compiles: a few of the project's C files.
+BENCH_MACRO_SOURCES := guest-port/tests/progs/fault_test.c guest-port/tests/progs/loader_test.c \
+	guest-port/tests/progs/policy_test.c guest-port/tests/progs/tap.h
+
+bench-macro: vmroot
+	$(Q)tools/deps bench
+	$(Q)mkdir -p bench/results $(BENCH_BUILD)
+	$(Q)rm -rf $(BENCH_MACRO_STAGE) && mkdir -p $(BENCH_MACRO_STAGE)/gcc-src && \
+		cp $(BUILD)/uml-tests/uml-bench $(BENCH_MACRO_STAGE)/ && \
+		cp $(BENCH_MACRO_SOURCES) $(BENCH_MACRO_STAGE)/gcc-src/
+	$(Q)bench/macro-root $(BENCH_BUILD)/macro-root.tar
+	$(Q)echo "== bench-macro on generic ($$(tools/kernel-info kver generic)): $(BENCH_MACRO_RUNNERS)"
+	$(Q)tools/vmrun --kernel generic --cpus 1 --mem 2048 --qemu -icount --qemu shift=0 \
+		--timeout 7200 --log $(BENCH_BUILD)/console-macro.log --share /:host \
+		--add $(BENCH_MACRO_STAGE)/.:/usr/lib/unpriv/macro \
+		-- macro-bench-run --root-tar /mnt/host$(BENCH_BUILD)/macro-root.tar \
+			--runs $(BENCH_MACRO_RUNS) --runners '$(BENCH_MACRO_RUNNERS)' \
+			$(BENCH_MACRO_WORKLOADS) \
+		>$(BENCH_BUILD)/macro.out || { cat $(BENCH_BUILD)/macro.out; exit 1; }
+	$(Q)bench/macro-report $(BENCH_BUILD)/macro.out bench/results/macro.json bench/results/macro.png
+	@echo "  JSON    bench/results/macro.json"
+	@echo "  PNG     bench/results/macro.png"
+
+.PHONY: bench-macro

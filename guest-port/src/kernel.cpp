@@ -57,6 +57,8 @@ int Kernel::run(const std::string& program, const std::vector<std::string>& argv
 	});
 
 	std::thread timers(&Kernel::timer_main, this);
+	std::atomic<bool> tty_done = false;
+	std::thread tty_signals(&Kernel::terminal_signals_main, this, std::cref(tty_done));
 
 	run_task(*first_task_);
 	first_task_.reset();
@@ -86,6 +88,9 @@ int Kernel::run(const std::string& program, const std::vector<std::string>& argv
 	}
 	cv.notify_one();
 	ticker.join();
+	tty_done = true;
+	pthread_kill(tty_signals.native_handle(), SIGWINCH);
+	tty_signals.join();
 	{
 		std::lock_guard lock(tasks_lock_);
 		timers_done_ = true;
@@ -114,6 +119,10 @@ int Kernel::start(const std::string& program, const std::vector<std::string>& ar
 		std::fprintf(stderr, "unpriv-run: %s: %s\n", what.c_str(), why.c_str());
 		return status;
 	};
+
+	// The host terminal's signals are for terminal_signals_main(): no
+	// other thread takes them (every one starts from here).
+	pthread_sigmask(SIG_BLOCK, &terminal_signals(), nullptr);
 
 	auto backend = config_.backend ? unpriv::Backend::open(*config_.backend)
 				       : unpriv::Backend::open();

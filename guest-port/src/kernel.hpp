@@ -209,6 +209,24 @@ public:
 	// all).  EAGAIN at the deadline, EINTR for another signal.
 	KResult<SigInfo> sigtimedwait(Task& t, std::uint64_t set,
 				      std::optional<std::int64_t> deadline);
+	// signalfd (fs/signalfd.hpp).  Take the first signal of mask
+	// pending for t, its own before its process's (Linux's
+	// dequeue_signal()); with none, when watch, t watches its process's
+	// signals from then on (until unwatch_signals()): its signal_wake
+	// is written at each signal queued for the process or one of its
+	// threads, so that a wait on it misses none.  signalfd_poll() says
+	// whether there is one to take (Linux's signalfd_poll()), watching
+	// the same way.  Both -ENOMEM, -EMFILE without a signal_wake.
+	KResult<std::optional<SigInfo>> signalfd_take(Task& t, std::uint64_t mask, bool watch);
+	KResult<bool> signalfd_poll(Task& t, std::uint64_t mask, bool watch);
+	void unwatch_signals(Task& t);
+	// The signals queued for t's process so far, for epoll's edge
+	// triggering.
+	std::uint64_t signal_events(Task& t);
+	// signalfd4 changed a mask: the watchers of t's process look again.
+	void signalfd_changed(Task& t);
+	// Whether t must stop waiting: a signal to take, or its end.
+	bool interrupted(Task& t);
 	// sigaltstack(2), with the thread's stack pointer sp: the old
 	// stack as stack_t's fields, and the new one set.  EPERM while
 	// on it, EINVAL for bad flags, ENOMEM below MINSIGSTKSZ.
@@ -233,6 +251,16 @@ public:
 	KResult<void> tty_setctty(Task& t, dev_t tty, bool readable, int steal);
 	KResult<void> tty_noctty(Task& t, dev_t tty);
 	KResult<void> tty_check(Task& t, dev_t tty, int signo);
+	// The host terminal's signals (tty.cpp): SIGINT, SIGQUIT, SIGTSTP
+	// and SIGWINCH, blocked in every thread of unpriv-run, are taken by
+	// a thread of their own.  One the terminal sent (^C, ^\, ^Z, a
+	// resize) for unpriv-run's group goes to the guest's foreground
+	// group on that terminal, as Linux's n_tty isig() sends it, unless
+	// that is the group of the guest's init, which takes the signal's
+	// default action: then, as one sent by kill(1) from outside, it is
+	// unpriv-run's own (it ends, stops, or ignores it).
+	static const sigset_t& terminal_signals();
+	void terminal_signals_main(const std::atomic<bool>& done);
 	// The caller's controlling terminal (/dev/tty), null for none.
 	std::shared_ptr<File> controlling_terminal(Task& t);
 
@@ -402,6 +430,9 @@ private:
 	void group_exit_locked(Process& p, int ws);
 	// Whether t must stop blocking: a signal to take, or its end.
 	[[nodiscard]] bool interrupted_locked(Task& t) const;
+	// A signal was queued for p or one of its threads: its signalfd
+	// watchers are woken.
+	void wake_signal_watchers_locked(Process& p);
 	// resource.cpp: p's first thread starts on this host thread; p's
 	// CPU time now; p's last thread ends.
 	void note_host_locked(Process& p);

@@ -916,6 +916,7 @@ bool Kernel::signal_locked(Process& p, const SigInfo& info, int from)
 		return false;
 	if (!p.pending.add(info))
 		return false;
+	wake_signal_watchers_locked(p);
 	// Linux's complete_signal(): a thread that does not block it takes
 	// it; if all do, it waits for one to unblock it.
 	for (Task *t : p.tasks)
@@ -933,6 +934,7 @@ bool Kernel::signal_locked(Task& t, const SigInfo& info, int from)
 		return false;
 	if (!t.pending.add(info))
 		return false;
+	wake_signal_watchers_locked(t.process());
 	if (t.deliverable() & sigbit(signo))
 		interrupt_locked(t);
 	return true;
@@ -996,15 +998,6 @@ void Kernel::interrupt_locked(Task& t)
 	(void)t.vcpu().kick();
 	pthread_kill(t.host_id, interrupt_signal);
 }
-
-namespace {
-
-// The signals a thread's own instruction raises (Linux's
-// SYNCHRONOUS_MASK).
-constexpr std::uint64_t synchronous_mask = sigbit(SIGSEGV) | sigbit(SIGBUS) | sigbit(SIGILL) |
-					   sigbit(SIGTRAP) | sigbit(SIGFPE) | sigbit(SIGSYS);
-
-} // namespace
 
 // The run loop, before the guest runs: each deliverable signal's action.
 void Kernel::handle_signals(Task& t)

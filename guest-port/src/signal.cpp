@@ -305,4 +305,87 @@ void Kernel::restore_wait_mask(Task& t)
 	t.saved_mask.reset();
 }
 
+// --- signalfd ------------------------------------------------------------------
+
+namespace {
+
+// Watch t's process's signals (Process::signal_watchers); its
+// signal_wake made first.  tasks_lock_ held.
+KResult<void> watch_locked(Task& t)
+{
+	if (!t.signal_wake) {
+		auto w = WakeFd::make();
+		if (!w)
+			return kerr(w.error());
+		t.signal_wake = std::move(*w);
+	}
+	t.process().signal_watchers.push_back(&t);
+	return {};
+}
+
+} // namespace
+
+KResult<std::optional<SigInfo>> Kernel::signalfd_take(Task& t, std::uint64_t mask, bool watch)
+{
+	Process& p = t.process();
+	mask &= ~unblockable;
+	std::lock_guard lock(tasks_lock_);
+	// The thread's own first, then the process's (dequeue_signal()).
+	if (int n = next_signal(t.pending.set & mask))
+		return dequeue_locked(p, t.pending, n);
+	if (int n = next_signal(p.pending.set & mask))
+		return dequeue_locked(p, p.pending, n);
+	if (watch) {
+		if (auto ok = watch_locked(t); !ok)
+			return kerr(ok.error());
+	}
+	return std::optional<SigInfo>{};
+}
+
+KResult<bool> Kernel::signalfd_poll(Task& t, std::uint64_t mask, bool watch)
+{
+	mask &= ~unblockable;
+	std::lock_guard lock(tasks_lock_);
+	if ((t.pending.set | t.process().pending.set) & mask)
+		return true;
+	if (watch) {
+		if (auto ok = watch_locked(t); !ok)
+			return kerr(ok.error());
+	}
+	return false;
+}
+
+void Kernel::unwatch_signals(Task& t)
+{
+	std::lock_guard lock(tasks_lock_);
+	auto& w = t.process().signal_watchers;
+	if (auto it = std::find(w.begin(), w.end(), &t); it != w.end())
+		w.erase(it);
+}
+
+std::uint64_t Kernel::signal_events(Task& t)
+{
+	std::lock_guard lock(tasks_lock_);
+	return t.process().signal_events;
+}
+
+void Kernel::signalfd_changed(Task& t)
+{
+	std::lock_guard lock(tasks_lock_);
+	wake_signal_watchers_locked(t.process());
+}
+
+bool Kernel::interrupted(Task& t)
+{
+	std::lock_guard lock(tasks_lock_);
+	return interrupted_locked(t);
+}
+
+void Kernel::wake_signal_watchers_locked(Process& p)
+{
+	p.signal_events++;
+	for (Task *w : p.signal_watchers)
+		w->signal_wake.wake();
+}
+
 } // namespace guest

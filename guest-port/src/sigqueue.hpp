@@ -4,6 +4,9 @@
 // struct sigpending.  The locks are their holders' (task.hpp).
 #pragma once
 
+#include <signal.h>
+#include <sys/signalfd.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -18,6 +21,20 @@ constexpr std::uint64_t sigbit(int signo) noexcept
 }
 
 inline constexpr int sigrtmin = 32;	// the kernel's SIGRTMIN
+
+// The signals a thread's own instruction raises (Linux's
+// SYNCHRONOUS_MASK).
+inline constexpr std::uint64_t synchronous_mask = sigbit(SIGSEGV) | sigbit(SIGBUS) |
+						  sigbit(SIGILL) | sigbit(SIGTRAP) |
+						  sigbit(SIGFPE) | sigbit(SIGSYS);
+
+// The signal of pending to take first (Linux's next_signal()): a
+// synchronous one, else the lowest; 0 for none.
+constexpr int next_signal(std::uint64_t pending) noexcept
+{
+	std::uint64_t s = pending & synchronous_mask;
+	return pending ? __builtin_ctzll(s ? s : pending) + 1 : 0;
+}
 
 // A signal's information, the kernel's siginfo_t on x86-64 (its
 // _sifields union: which member holds depends on signo and code).
@@ -40,6 +57,10 @@ struct SigInfo {
 	// Sent by a process (kill: SI_USER; tkill: SI_TKILL), or by the
 	// kernel (SI_KERNEL, pid 0).
 	static SigInfo from_process(int signo, int code, int pid, std::uint32_t uid) noexcept;
+
+	// As signalfd(2) gives it: Linux's signalfd_copyinfo(), the fields
+	// that siginfo_layout() says the signal's code fills.
+	[[nodiscard]] struct signalfd_siginfo to_signalfd() const noexcept;
 };
 static_assert(sizeof(SigInfo) == 128);
 

@@ -147,6 +147,13 @@ public:
 	// exit, a stop's end.
 	std::condition_variable wake;
 	bool vfork_done = false;	// our vfork child let go of us
+	// Threads waiting on a signalfd (a read, poll, select, epoll_wait:
+	// fs/signalfd.hpp), Linux's sighand->signalfd_wqh: each signal
+	// queued for the process or one of its threads writes their
+	// Task::signal_wake, and counts in signal_events (epoll's edge
+	// triggering).  A thread may be here more than once.  [tasks]
+	std::vector<Task *> signal_watchers;
+	std::uint64_t signal_events = 0;
 
 	// The thread group is ending (exit_group, a fatal signal, the end
 	// of the guest): each thread leaves the run loop.  Set under
@@ -302,6 +309,10 @@ public:
 
 	// The one way to block (wait.hpp).
 	[[nodiscard]] Waiter& waiter() noexcept { return waiter_; }
+	// What the thread waits on, in a host call, for signals to come to
+	// a signalfd (Process::signal_watchers); made at its first such
+	// wait.  [tasks] (made by its own thread, which reads it unlocked)
+	WakeFd signal_wake;
 
 private:
 	Kernel& kernel_;

@@ -5,8 +5,13 @@
 // a guest session, with a foreground process group of the guest's own.
 // The host terminal's own foreground group and session never change: a
 // guest shell's job control moves the guest's.  Under tasks_lock_, with
-// the process groups and sessions.
+// the process groups and sessions.  The host terminal's signals for its
+// keys reach the guest's foreground group through unpriv-run
+// (terminal_signals_main()).
+#include <pthread.h>
 #include <signal.h>
+#include <termios.h>
+#include <unistd.h>
 
 #include "kernel.hpp"
 
@@ -153,6 +158,64 @@ KResult<void> Kernel::tty_check(Task& t, dev_t tty, int signo)
 		if (q->pgid == self.pgid)
 			signal_locked(*q, SigInfo::from_process(signo, SI_KERNEL, 0, 0), 0);
 	return kerr(static_cast<int>(erestartsys));
+}
+
+
+const sigset_t& Kernel::terminal_signals()
+{
+	static const sigset_t set = [] {
+		sigset_t s;
+		sigemptyset(&s);
+		for (int signo : {SIGINT, SIGQUIT, SIGTSTP, SIGWINCH})
+			sigaddset(&s, signo);
+		return s;
+	}();
+	return set;
+}
+
+void Kernel::terminal_signals_main(const std::atomic<bool>& done)
+{
+	for (;;) {
+		siginfo_t si;
+		int signo = sigwaitinfo(&terminal_signals(), &si);
+		if (done)
+			return;
+		if (signo < 0)
+			continue;
+		// The terminal's own (n_tty's kill_pgrp(): SI_KERNEL), for
+		// the guest's foreground group there.
+		if (si.si_code == SI_KERNEL) {
+			std::lock_guard lock(tasks_lock_);
+			bool sent = false;
+			for (auto& [dev, term] : ttys_) {
+				if (!term.sid || !term.pgrp || !term.file ||
+				    tcgetpgrp(term.file->host_fd()) != getpgrp())
+					continue;
+				if (signo != SIGWINCH && init_ && term.pgrp == init_->pgid &&
+				    init_->actions[signo - 1].handler == 0)
+					continue;
+				for (auto& [n, q] : procs_)
+					if (q->pgid == term.pgrp)
+						signal_locked(*q, SigInfo::from_process(signo, SI_KERNEL, 0, 0), 0);
+				sent = true;
+			}
+			if (sent)
+				continue;
+		}
+		// unpriv-run's own: its default action, on this thread.
+		if (signo == SIGWINCH)
+			continue;
+		struct sigaction dfl {}, old;
+		dfl.sa_handler = SIG_DFL;
+		::sigaction(signo, &dfl, &old);
+		sigset_t one;
+		sigemptyset(&one);
+		sigaddset(&one, signo);
+		pthread_sigmask(SIG_UNBLOCK, &one, nullptr);
+		raise(signo);	// ends unpriv-run, or stops it until SIGCONT
+		pthread_sigmask(SIG_BLOCK, &one, nullptr);
+		::sigaction(signo, &old, nullptr);
+	}
 }
 
 } // namespace guest

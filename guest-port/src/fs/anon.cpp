@@ -8,6 +8,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
+
+#include "task.hpp"
 
 namespace guest {
 namespace {
@@ -176,48 +179,126 @@ KResult<void> EpollFile::ctl(int op, int fd, const std::shared_ptr<File>& file,
 		it->second.events = ev.events;
 		it->second.data = ev.data.u64;
 		it->second.disabled = false;
+		it->second.seen.reset();
 		return {};
 	default:
 		return kerr(EINVAL);
 	}
 }
 
-KResult<std::size_t> EpollFile::wait(std::span<struct epoll_event> out, int timeout_ms)
+std::size_t EpollFile::poll_own(Task& task, std::span<struct epoll_event> out, int *wake,
+				std::vector<std::shared_ptr<File>>& watched)
 {
-	// The guest port's own files first: ready now, or never.
-	std::size_t n = 0;
+	// Asked without lock_ held: a signalfd's poll takes the kernel's
+	// lock, which comes before lock_.
+	struct Own {
+		Key key;
+		std::shared_ptr<File> file;
+		std::uint32_t events;
+		std::uint32_t ready = 0;
+		std::uint64_t changes = 0;
+	};
+	std::vector<Own> own;
 	{
 		std::lock_guard lock(lock_);
 		prune_locked();
-		for (auto& [key, item] : items_) {
-			if (item.host || item.disabled || n == out.size())
-				continue;
-			auto file = item.file.lock();
-			if (!file)	// closed since prune_locked()
-				continue;
-			constexpr std::uint32_t always = EPOLLERR | EPOLLHUP;
-			auto mask = static_cast<std::uint32_t>(
-				file->poll(static_cast<short>((item.events | always) & 0xffff)));
-			std::uint32_t ready = mask & (item.events | always);
-			if (!ready)
-				continue;
-			out[n].events = ready;
-			out[n].data.u64 = item.data;
-			n++;
-			if (item.events & (EPOLLONESHOT | EPOLLET))
-				item.disabled = true;
+		for (auto& [key, item] : items_)
+			if (!item.host && !item.disabled)
+				if (auto file = item.file.lock())	// closed since prune_locked()
+					own.push_back({key, std::move(file), item.events});
+	}
+	constexpr std::uint32_t always = EPOLLERR | EPOLLHUP;
+	for (Own& o : own) {
+		int w = -1;
+		auto mask = static_cast<std::uint32_t>(static_cast<std::uint16_t>(o.file->poll_for(
+			task, static_cast<short>((o.events | always) & 0xffff), &w)));
+		if (w >= 0) {
+			*wake = w;
+			watched.push_back(o.file);
 		}
+		o.ready = mask & (o.events | always);
+		if (o.ready && (o.events & EPOLLET))
+			o.changes = o.file->changes(task);
 	}
-	if (n == out.size())
-		return n;
-	int got = ::epoll_wait(host_fd(), out.data() + n, static_cast<int>(out.size() - n),
-			       n ? 0 : timeout_ms);
-	if (got < 0) {
-		if (n)
+	std::size_t n = 0;
+	std::lock_guard lock(lock_);
+	for (Own& o : own) {
+		auto it = items_.find(o.key);
+		if (!o.ready || n == out.size() || it == items_.end() || it->second.disabled ||
+		    it->second.events != o.events)
+			continue;
+		Item& item = it->second;
+		if (item.events & EPOLLET) {
+			if (item.seen == o.changes)
+				continue;
+			item.seen = o.changes;
+		}
+		out[n].events = o.ready;
+		out[n].data.u64 = item.data;
+		n++;
+		if (item.events & EPOLLONESHOT)
+			item.disabled = true;
+	}
+	return n;
+}
+
+KResult<std::size_t> EpollFile::wait(Task& task, std::span<struct epoll_event> out,
+				     int timeout_ms)
+{
+	using clock = std::chrono::steady_clock;
+	const auto start = clock::now();
+	std::vector<std::shared_ptr<File>> watched;
+	for (;;) {
+		// The guest port's own files first: ready now, or (a
+		// signalfd) wake this wait when they may be.
+		if (task.signal_wake)	// the thread's own: no lock
+			task.signal_wake.drain();
+		int wake = -1;
+		std::size_t n = poll_own(task, out, &wake, watched);
+		auto unwatch = [&] {
+			for (auto& f : watched)
+				f->unwatch(task);
+			watched.clear();
+		};
+		if (n == out.size()) {
+			unwatch();
 			return n;
-		return kerr(errno);
+		}
+		int timeout = timeout_ms;
+		if (n) {
+			timeout = 0;
+		} else if (timeout_ms > 0) {
+			auto spent = std::chrono::duration_cast<std::chrono::milliseconds>(
+				clock::now() - start).count();
+			timeout = static_cast<int>(std::max<std::int64_t>(timeout_ms - spent, 0));
+		}
+		bool woken = false;
+		if (!n && wake >= 0) {
+			// Wait for the host's items or the wake-up, then take
+			// the host's without waiting.
+			struct pollfd p[2] = {{host_fd(), POLLIN, 0}, {wake, POLLIN, 0}};
+			int r = ::poll(p, 2, timeout);
+			if (r < 0) {
+				int err = errno;
+				unwatch();
+				return kerr(err);
+			}
+			woken = p[1].revents;
+			timeout = 0;
+		}
+		unwatch();
+		int got = ::epoll_wait(host_fd(), out.data() + n, static_cast<int>(out.size() - n),
+				       timeout);
+		if (got < 0) {
+			if (n)
+				return n;
+			return kerr(errno);
+		}
+		n += static_cast<std::size_t>(got);
+		if (!n && woken)
+			continue;
+		return n;
 	}
-	return n + static_cast<std::size_t>(got);
 }
 
 } // namespace guest

@@ -9,10 +9,12 @@
 // host call, which the guest port's interrupt breaks (EINTR) as it
 // breaks a pipe read.
 //
-// The guest port's own files (/dev, /proc) have no host object to hand
-// to a host epoll: EpollFile keeps them in a list of its own and asks
-// them (File::poll) at each wait.  They never change, so such a file is
-// ready at once and for ever, as /proc/meminfo is to Linux's epoll.
+// The guest port's own files (/dev, /proc, signalfd) have no host object
+// to hand to a host epoll: EpollFile keeps them in a list of its own and
+// asks them (File::poll_for) at each wait.  Most never change, so such a
+// file is ready at once and for ever, as /proc/meminfo is to Linux's
+// epoll; a signalfd wakes the wait (its wake descriptor, polled with the
+// host epoll's) when a signal comes.
 #pragma once
 
 #include <sys/epoll.h>
@@ -22,6 +24,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <utility>
@@ -77,9 +80,10 @@ public:
 	// polled: regular files, directories, /dev/null), ELOOP, EINVAL.
 	KResult<void> ctl(int op, int fd, const std::shared_ptr<File>& file,
 			  const struct epoll_event& ev);
-	// epoll_wait(2): up to out.size() events, waiting up to timeout_ms
-	// (< 0: for ever) when none is ready.  EINTR when interrupted.
-	KResult<std::size_t> wait(std::span<struct epoll_event> out, int timeout_ms);
+	// epoll_wait(2) by task: up to out.size() events, waiting up to
+	// timeout_ms (< 0: for ever) when none is ready.  EINTR when
+	// interrupted.
+	KResult<std::size_t> wait(Task& task, std::span<struct epoll_event> out, int timeout_ms);
 
 private:
 	struct Item {
@@ -88,9 +92,16 @@ private:
 					// registered with the host epoll
 		std::uint32_t events = 0;
 		std::uint64_t data = 0;
-		bool disabled = false;	// a guest port file's: EPOLLONESHOT fired,
-					// or EPOLLET reported its one event
+		bool disabled = false;	// a guest port file's: EPOLLONESHOT fired
+		// A guest port file's changes (File::changes()) when EPOLLET
+		// last reported it: reported again only after another.
+		std::optional<std::uint64_t> seen;
 	};
+	// The guest port's own files' events, into out: how many.  Those
+	// that may change and are not ready yet are watched (wake set), to
+	// be unwatched after the wait.  lock_ not held.
+	std::size_t poll_own(Task& task, std::span<struct epoll_event> out, int *wake,
+			     std::vector<std::shared_ptr<File>>& watched);
 	using Key = std::pair<int, const File *>;
 
 	// Items whose file is gone leave the host epoll.  lock_ held.

@@ -12,7 +12,9 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
+#include <chrono>
 #include <cstdio>
 #include <vector>
 
@@ -189,6 +191,25 @@ KResult<long> File::ioctl(Task&, unsigned long, std::uint64_t)
 short File::poll(short events)
 {
 	return events & (POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM);
+}
+
+std::optional<KResult<std::size_t>> File::read_guest(Task&, std::uint64_t, std::uint64_t)
+{
+	return std::nullopt;
+}
+
+short File::poll_for(Task&, short events, int *)
+{
+	return poll(events);
+}
+
+void File::unwatch(Task&)
+{
+}
+
+std::uint64_t File::changes(Task&)
+{
+	return 0;
 }
 
 KResult<std::shared_ptr<const MapFile>> File::map_file()
@@ -485,36 +506,107 @@ KResult<std::pair<std::shared_ptr<File>, std::shared_ptr<File>>> make_pipe(const
 					   HostFile::Origin::own)};
 }
 
-KResult<int> poll_files(std::span<PollEntry> entries, int timeout_ms)
+KResult<int> poll_files(Task& task, std::span<PollEntry> entries, int timeout_ms)
 {
+	using clock = std::chrono::steady_clock;
+	const auto start = clock::now();
 	std::vector<struct pollfd> host;
 	std::vector<std::size_t> host_of;
-	bool ready = false;
+	std::vector<File *> watched;
 
-	// The guest port's own files are ready at once; host files are
-	// asked of the host, which then must not wait when one is.
-	for (std::size_t i = 0; i < entries.size(); i++) {
-		PollEntry& e = entries[i];
-		e.revents = 0;
-		if (!e.file) {
-			e.revents = POLLNVAL;
-			ready = true;
-		} else if (e.file->host_fd() >= 0) {
-			host.push_back({e.file->host_fd(), e.events, 0});
-			host_of.push_back(i);
-		} else {
-			e.revents = e.file->poll(static_cast<short>(e.events | POLLERR | POLLHUP));
-			ready |= e.revents != 0;
+	for (;;) {
+		host.clear();
+		host_of.clear();
+		watched.clear();
+		bool ready = false;
+		int wake_fd = -1;
+		// Writes before the files are asked again are seen by them.
+		// (The thread's own wake-up: made by it, read without a lock.)
+		if (task.signal_wake)
+			task.signal_wake.drain();
+		// The guest port's own files are ready at once, or wake the
+		// thread when they become so; host files are asked of the
+		// host, which then must not wait when one is.
+		for (std::size_t i = 0; i < entries.size(); i++) {
+			PollEntry& e = entries[i];
+			e.revents = 0;
+			if (!e.file) {
+				e.revents = POLLNVAL;
+				ready = true;
+			} else if (e.file->host_fd() >= 0) {
+				host.push_back({e.file->host_fd(), e.events, 0});
+				host_of.push_back(i);
+			} else {
+				int w = -1;
+				e.revents = e.file->poll_for(
+					task, static_cast<short>(e.events | POLLERR | POLLHUP),
+					ready ? nullptr : &w);
+				ready |= e.revents != 0;
+				if (w >= 0) {
+					wake_fd = w;
+					watched.push_back(e.file.get());
+				}
+			}
 		}
+		int timeout = timeout_ms;
+		if (ready) {
+			timeout = 0;
+		} else if (timeout_ms > 0) {
+			auto spent = std::chrono::duration_cast<std::chrono::milliseconds>(
+				clock::now() - start).count();
+			timeout = static_cast<int>(std::max<std::int64_t>(timeout_ms - spent, 0));
+		}
+		if (wake_fd >= 0 && !ready)
+			host.push_back({wake_fd, POLLIN, 0});
+		int r = ::poll(host.data(), host.size(), timeout);
+		int err = errno;
+		for (File *f : watched)
+			f->unwatch(task);
+		if (r < 0)
+			return kerr(err);
+		bool woken = wake_fd >= 0 && !ready && host.back().revents;
+		for (std::size_t k = 0; k < host_of.size(); k++)
+			entries[host_of[k]].revents = host[k].revents;
+		int count = 0;
+		for (const auto& e : entries)
+			count += e.revents != 0;
+		// Woken for a file of the guest port's own: ask it again.
+		if (!count && woken)
+			continue;
+		return count;
 	}
-	if (::poll(host.data(), host.size(), ready ? 0 : timeout_ms) < 0)
+}
+
+// --- wake-ups -------------------------------------------------------------------
+
+KResult<WakeFd> WakeFd::make()
+{
+	int p[2];
+	if (::pipe2(p, O_NONBLOCK | O_CLOEXEC) < 0)
 		return kerr(errno);
-	for (std::size_t k = 0; k < host.size(); k++)
-		entries[host_of[k]].revents = host[k].revents;
-	int count = 0;
-	for (const auto& e : entries)
-		count += e.revents != 0;
-	return count;
+	WakeFd w;
+	w.read_ = unpriv::Fd(p[0]);
+	w.write_ = unpriv::Fd(p[1]);
+	return w;
+}
+
+void WakeFd::wake() const noexcept
+{
+	// A full pipe is one woken already.
+	(void)!::write(write_.get(), "", 1);
+}
+
+void WakeFd::drain() const noexcept
+{
+	char buf[64];
+	while (::read(read_.get(), buf, sizeof(buf)) == sizeof(buf))
+		;
+}
+
+bool WakeFd::wait() const noexcept
+{
+	struct pollfd p = {read_.get(), POLLIN, 0};
+	return ::poll(&p, 1, -1) >= 0 || errno != EINTR;
 }
 
 } // namespace guest

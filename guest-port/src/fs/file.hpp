@@ -17,6 +17,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 
@@ -70,6 +71,21 @@ public:
 	// wants (EPERM without): a host file's host says; of the guest
 	// port's own, /proc's system files and /dev/random.
 	[[nodiscard]] virtual bool pollable() const noexcept { return false; }
+
+	// What depends on the thread that asks (Linux's current), for a
+	// signalfd, whose data and readiness are that thread's signals.
+	// read(2) into the guest's memory at addr: nullopt for the files
+	// read() serves.  poll(2) readiness for task; when wake_fd is
+	// given and the file is not ready but may become so with nothing
+	// the host can wait on, task is woken from then on by a write to
+	// the host descriptor it sets *wake_fd to, until unwatch(task).
+	// changes(task) counts what may have changed its readiness (epoll's
+	// edge triggering).  The others: poll(events), and no changes.
+	virtual std::optional<KResult<std::size_t>> read_guest(Task& task, std::uint64_t addr,
+								std::uint64_t count);
+	virtual short poll_for(Task& task, short events, int *wake_fd);
+	virtual void unwatch(Task& task);
+	virtual std::uint64_t changes(Task& task);
 	// fchmod, fchown (empty_path: fchownat with AT_EMPTY_PATH, which
 	// also takes an O_PATH file), ftruncate, fsync and fdatasync,
 	// utimensat on the file itself, fadvise64, flock; fcntl's record
@@ -184,11 +200,32 @@ KResult<std::pair<std::shared_ptr<File>, std::shared_ptr<File>>> make_pipe(const
 // poll(2) over files: each entry's revents from its events, waiting up
 // to timeout_ms (< 0: for ever) while none is ready.  A null file is
 // POLLNVAL.  Returns how many entries have revents.
+// The poll is task's (File::poll_for()).
 struct PollEntry {
 	std::shared_ptr<File> file;
 	short events;
 	short revents;
 };
-KResult<int> poll_files(std::span<PollEntry> entries, int timeout_ms);
+KResult<int> poll_files(Task& task, std::span<PollEntry> entries, int timeout_ms);
+
+// A thread's wake-up for waits the host cannot see (File::poll_for()):
+// a host pipe (what every kernel has, eventfd not), written by whoever
+// wakes the thread, waited on by the thread in its host calls.
+class WakeFd {
+public:
+	static KResult<WakeFd> make();
+	[[nodiscard]] explicit operator bool() const noexcept { return bool(read_); }
+	// What to poll for POLLIN.
+	[[nodiscard]] int fd() const noexcept { return read_.get(); }
+	void wake() const noexcept;
+	// Forget the wake-ups so far.
+	void drain() const noexcept;
+	// Until woken, or the guest port interrupts the thread: false then
+	// (EINTR).
+	[[nodiscard]] bool wait() const noexcept;
+
+private:
+	unpriv::Fd read_, write_;
+};
 
 } // namespace guest

@@ -2,7 +2,8 @@
 //
 // Event files: epoll_create, epoll_create1, epoll_ctl, epoll_wait,
 // epoll_pwait, epoll_pwait2, eventfd, eventfd2, timerfd_create,
-// timerfd_settime, timerfd_gettime.  The files are fs/anon.hpp's.
+// timerfd_settime, timerfd_gettime, signalfd, signalfd4.  The files are
+// fs/anon.hpp's and fs/signalfd.hpp's.
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -12,6 +13,7 @@
 #include <climits>
 
 #include "fs/anon.hpp"
+#include "fs/signalfd.hpp"
 #include "kernel.hpp"
 #include "sys/handlers.hpp"
 #include "task.hpp"
@@ -59,7 +61,7 @@ SysResult do_epoll_wait(Task& t, const SysArgs& a, int timeout_ms, bool with_mas
 	// answer, as Linux gives when fewer are ready.
 	std::vector<struct epoll_event> events(std::min<std::size_t>(
 		static_cast<std::size_t>(maxevents), events_max));
-	auto n = ep->wait(events, timeout_ms);
+	auto n = ep->wait(t, events, timeout_ms);
 	if (!n && n.error() == EINTR)
 		return -erestartnohand;
 	if (with_mask && a[4])
@@ -211,6 +213,47 @@ GUEST_SYSCALL(timerfd_gettime)
 	if (!cur)
 		return -cur.error();
 	return sys_ret(t.mm().write_obj(a[1], *cur));
+}
+
+// signalfd4(2): a new signalfd (fd -1), or a new mask for signalfd fd.
+// EINVAL for a mask size other than the kernel's sigset_t's, bad flags,
+// or an fd that is no signalfd; EBADF, EFAULT.
+static SysResult do_signalfd4(Task& t, const SysArgs& a, int flags)
+{
+	if (a[2] != sizeof(std::uint64_t))
+		return -EINVAL;
+	auto mask = t.mm().read_obj<std::uint64_t>(a[1]);
+	if (!mask)
+		return -EFAULT;
+	if (flags & ~(SFD_NONBLOCK | SFD_CLOEXEC))
+		return -EINVAL;
+	*mask &= ~(sigbit(SIGKILL) | sigbit(SIGSTOP));
+	auto fd = static_cast<int>(a[0]);
+	if (fd == -1) {
+		auto f = make_signalfd(*mask, flags);
+		if (!f)
+			return -f.error();
+		return install(t, std::move(*f), flags & SFD_CLOEXEC);
+	}
+	auto f = t.process().fds.get(fd);
+	if (!f)
+		return -EBADF;
+	auto sf = std::dynamic_pointer_cast<SignalFile>(f);
+	if (!sf)
+		return -EINVAL;
+	sf->set_mask(*mask);
+	t.kernel().signalfd_changed(t);
+	return fd;
+}
+
+GUEST_SYSCALL(signalfd)
+{
+	return do_signalfd4(t, a, 0);
+}
+
+GUEST_SYSCALL(signalfd4)
+{
+	return do_signalfd4(t, a, static_cast<int>(a[3]));
 }
 
 } // namespace guest

@@ -120,6 +120,8 @@ GUEST_SYSCALL(eventfd2);
 GUEST_SYSCALL(timerfd_create);
 GUEST_SYSCALL(timerfd_settime);
 GUEST_SYSCALL(timerfd_gettime);
+GUEST_SYSCALL(signalfd);
+GUEST_SYSCALL(signalfd4);
 
 // net.cpp: sockets (AF_UNIX)
 GUEST_SYSCALL(socket);

@@ -157,6 +157,8 @@ GUEST_SYSCALL(read)
 		return -EBADF;
 	if (SysResult r = terminal_access(t, *f, false))
 		return r;
+	if (auto r = f->read_guest(t, a[1], a[2]))
+		return sys_ret(*r);
 	return read_to_guest(t, a[1], a[2], [&](std::span<std::byte> b) { return f->read(b); });
 }
 
@@ -206,6 +208,26 @@ static SysResult readv_at(Task& t, const SysArgs& a, std::optional<std::uint64_t
 	auto iov = read_iovecs(t, a[1], a[2]);
 	if (!iov)
 		return -iov.error();
+	// A file that reads into guest memory itself (a signalfd): a read
+	// for each vector until one is short, as Linux's
+	// do_loop_readv_writev() for a file without read_iter.
+	if (!off) {
+		SysResult total = 0;
+		for (const auto& v : *iov) {
+			if (!v.len)
+				continue;
+			auto r = f->read_guest(t, v.base, v.len);
+			if (!r)
+				break;	// not such a file
+			if (!*r)
+				return total ? total : sys_ret(*r);
+			total += static_cast<SysResult>(**r);
+			if (**r != v.len)
+				return total;
+		}
+		if (total)
+			return total;
+	}
 	if (iov->size() == 1)
 		return read_to_guest(t, (*iov)[0].base, (*iov)[0].len, [&](std::span<std::byte> b) {
 			return off ? f->pread(b, *off) : f->read(b);

@@ -36,7 +36,7 @@ SysResult poll_fds(Task& t, std::vector<GuestPollfd>& fds, int timeout_ms)
 		entries.push_back({t.process().fds.get(fds[i].fd), fds[i].events, 0});
 		index.push_back(i);
 	}
-	auto n = poll_files(entries, timeout_ms);
+	auto n = poll_files(t, entries, timeout_ms);
 	// A signal ends the wait; a handler's never restarts it (Linux's
 	// -ERESTARTNOHAND, -ERESTART_RESTARTBLOCK for poll: the guest port
 	// restarts it with its whole timeout).

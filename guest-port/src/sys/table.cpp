@@ -126,6 +126,8 @@ constexpr auto make_table()
 	SYS(timerfd_create, dec, hex);
 	SYS(timerfd_settime, fd, hex, ptr, ptr);
 	SYS(timerfd_gettime, fd, ptr);
+	SYS(signalfd, dec, ptr, udec);
+	SYS(signalfd4, dec, ptr, udec, hex);
 
 	// sockets
 	SYS(socket, dec, hex, dec);

@@ -2,10 +2,14 @@
 //
 // SigPending: a standard signal pending once whatever how often sent,
 // real-time signals queued in order with their information, a signal's
-// bit gone with its last, discard.
+// bit gone with its last, discard.  SigInfo::to_signalfd(): the fields
+// of each siginfo layout.
 #include <doctest/doctest.h>
 
 #include <signal.h>
+
+#include <cstring>
+#include <initializer_list>
 
 #include "sigqueue.hpp"
 
@@ -120,6 +124,95 @@ TEST_CASE("a signal taken without information has its number")
 	CHECK(i.signo == SIGHUP);
 	CHECK(i.code == 0);
 	CHECK(p.set == 0);
+}
+
+}
+
+TEST_SUITE("SigInfo::to_signalfd") {
+
+// A signal's information as the kernel lays it out in siginfo_t.
+SigInfo raw(int signo, int code, std::initializer_list<std::pair<std::size_t, std::uint64_t>> at)
+{
+	SigInfo i;
+	i.signo = signo;
+	i.code = code;
+	for (auto [off, v] : at)
+		std::memcpy(i.f.raw + off, &v, sizeof(v));
+	return i;
+}
+
+TEST_CASE("kill and tkill: pid and uid; a kernel's: none")
+{
+	auto s = SigInfo::from_process(SIGTERM, SI_USER, 42, 1000).to_signalfd();
+	CHECK(s.ssi_signo == SIGTERM);
+	CHECK(s.ssi_code == SI_USER);
+	CHECK(s.ssi_pid == 42);
+	CHECK(s.ssi_uid == 1000);
+	CHECK(s.ssi_int == 0);
+	s = SigInfo::from_process(SIGINT, SI_KERNEL, 0, 0).to_signalfd();
+	CHECK(s.ssi_code == SI_KERNEL);
+	CHECK(s.ssi_pid == 0);
+}
+
+TEST_CASE("sigqueue: pid, uid, and the value as ssi_int and ssi_ptr")
+{
+	SigInfo i = queued(SIGRTMIN + 1, 0x1234567800000042ull);
+	auto s = i.to_signalfd();
+	CHECK(s.ssi_code == SI_QUEUE);
+	CHECK(s.ssi_pid == 7);
+	CHECK(s.ssi_uid == 1000);
+	CHECK(s.ssi_int == 0x42);
+	CHECK(s.ssi_ptr == 0x1234567800000042ull);
+	// tkill's is of that layout too (SI_TKILL < 0).
+	CHECK(SigInfo::from_process(SIGUSR1, SI_TKILL, 9, 1).to_signalfd().ssi_pid == 9);
+}
+
+TEST_CASE("a POSIX timer: its id, overruns and value")
+{
+	SigInfo i;
+	i.signo = SIGALRM;
+	i.code = SI_TIMER;
+	i.f.timer = {3, 5, 77};
+	auto s = i.to_signalfd();
+	CHECK(s.ssi_tid == 3);
+	CHECK(s.ssi_overrun == 5);
+	CHECK(s.ssi_int == 77);
+	CHECK(s.ssi_ptr == 77);
+	CHECK(s.ssi_pid == 0);
+}
+
+TEST_CASE("SIGCHLD: pid, uid, status, times")
+{
+	SigInfo i;
+	i.signo = SIGCHLD;
+	i.code = CLD_EXITED;
+	i.f.chld = {12, 1000, 3, 0, 40, 50};
+	auto s = i.to_signalfd();
+	CHECK(s.ssi_pid == 12);
+	CHECK(s.ssi_uid == 1000);
+	CHECK(s.ssi_status == 3);
+	CHECK(s.ssi_utime == 40);
+	CHECK(s.ssi_stime == 50);
+}
+
+TEST_CASE("faults: the address; SIGPOLL: band and fd; SIGSYS: the call")
+{
+	auto s = raw(SIGSEGV, SEGV_MAPERR, {{0, 0xdead000}}).to_signalfd();
+	CHECK(s.ssi_addr == 0xdead000);
+	CHECK(s.ssi_pid == 0);	// the same bytes, not a pid
+	s = raw(SIGPOLL, POLL_IN, {{0, 1}, {8, 5}}).to_signalfd();
+	CHECK(s.ssi_band == 1);
+	CHECK(s.ssi_fd == 5);
+	CHECK(s.ssi_pid == 0);
+	s = raw(SIGSYS, 1, {{0, 0x401000}, {8, 0xc000003e0000003bull}}).to_signalfd();
+	CHECK(s.ssi_call_addr == 0x401000);
+	CHECK(s.ssi_syscall == 59);
+	CHECK(s.ssi_arch == 0xc000003e);
+	// A kernel code past a signal's own: SIGUSR1 with code 3 is
+	// SIGPOLL's layout, as Linux's siginfo_layout() has it.
+	s = raw(SIGUSR1, 3, {{0, 2}, {8, 4}}).to_signalfd();
+	CHECK(s.ssi_band == 2);
+	CHECK(s.ssi_fd == 4);
 }
 
 }

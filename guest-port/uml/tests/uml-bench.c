@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * uml-bench: the workloads of 'make bench-uml', timed inside the guest
+ * uml-bench: the workloads of 'make bench-uml' and 'make bench-macro'
+ * (tools/vm/macro-bench-run), timed inside the guest
  * (UML's clock is the host's monotonic clock).  Built static, to run the
  * same in the VM and in UML's root.
  *
@@ -15,6 +16,11 @@
  *   pipeline N   N MiB through a pipeline of three processes (writer,
  *                relay, reader), 64 KiB at a time
  *   compute N    N million rounds of a xorshift64* generator
+ *   writes N     N writes of 64 bytes to a file in the current
+ *                directory (then deleted)
+ *   gcc N        N times: gcc -O2 -c of the C files of the directory
+ *                gcc-src in the current directory, the objects left in
+ *                the current directory (gcc looked up in PATH)
  *
  * For each, prints "result WORKLOAD N PER-EVENT-US TOTAL-US".
  *
@@ -207,6 +213,67 @@ static void run_compute(long n)
 	compute_sink = sum;
 }
 
+static void run_writes(long n)
+{
+	static const char line[64] = "a small write, as a log or a shell's redirection makes it\n";
+	int fd = open("uml-bench.writes", O_CREAT | O_TRUNC | O_WRONLY, 0644);
+
+	if (fd < 0)
+		die("create");
+	for (long i = 0; i < n; i++)
+		if (write(fd, line, sizeof(line)) != sizeof(line))
+			die("write");
+	if (close(fd) || unlink("uml-bench.writes"))
+		die("unlink");
+}
+
+static int compare_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void run_gcc(long n)
+{
+	static char names[32][256];
+	char *argv[32 + 4] = { "gcc", "-O2", "-c" };
+	int argc = 3, files;
+	DIR *d = opendir("gcc-src");
+	struct dirent *e;
+
+	if (!d)
+		die("gcc-src");
+	while ((e = readdir(d))) {
+		size_t len = strlen(e->d_name);
+
+		if (len < 3 || strcmp(e->d_name + len - 2, ".c"))
+			continue;
+		if (argc - 3 == 32 || len + 9 > sizeof(names[0])) {
+			fprintf(stderr, "uml-bench: too many or too long names in gcc-src\n");
+			exit(1);
+		}
+		snprintf(names[argc - 3], sizeof(names[0]), "gcc-src/%s", e->d_name);
+		argv[argc] = names[argc - 3];
+		argc++;
+	}
+	closedir(d);
+	files = argc - 3;
+	if (!files) {
+		fprintf(stderr, "uml-bench: no C files in gcc-src\n");
+		exit(1);
+	}
+	qsort(argv + 3, files, sizeof(argv[0]), compare_names);
+	argv[argc] = NULL;
+	for (long i = 0; i < n; i++) {
+		pid_t pid = fork();
+
+		if (pid == 0) {
+			execvp("gcc", argv);
+			_exit(127);
+		}
+		wait_ok(pid, "gcc");
+	}
+}
+
 static const struct {
 	const char *name;
 	void (*fn)(long);
@@ -218,6 +285,8 @@ static const struct {
 	{ "files", run_files },
 	{ "pipeline", run_pipeline },
 	{ "compute", run_compute },
+	{ "writes", run_writes },
+	{ "gcc", run_gcc },
 };
 
 static int dir_has(const char *dir, const char *name)
@@ -254,7 +323,7 @@ static void handshake(const char *dir, const char *name, const char *mine,
 static int usage(void)
 {
 	fprintf(stderr, "usage: uml-bench [--sync DIR] WORKLOAD N [WORKLOAD N]...\n"
-		"WORKLOAD: getppid fault forkexec shloop files pipeline compute\n");
+		"WORKLOAD: getppid fault forkexec shloop files pipeline compute writes gcc\n");
 	return 2;
 }
 
