@@ -48,6 +48,9 @@
 #                   names Debian's; debug is built from Debian's
 #                   linux-source-6.1 with KASAN, lockdep, kmemleak...: see
 #                   tools/debug-kernel/)
+#   CHECK_HOST_ROOT_KERNEL  the one of them whose VM runs python3, gcc and
+#                   make of this machine's root, shared by virtio-9p, in
+#                   the guest port (default: generic)
 #   CHECK_SELFTEST_KERNELS  kernels on which it runs the module's selftests
 #                   (default: rt-6.12 cloud-6.12; 6.1 rt is in check-all)
 #   CHECK_DKMS      1: 'make check' installs the module with DKMS too
@@ -86,6 +89,10 @@ UML_TEST_PROGS := $(BUILD)/uml-tests/uml-escape $(BUILD)/uml-tests/uml-bench
 GUEST_ROOT := /usr/lib/unpriv/guest-root
 GUEST_LIBS := ld-linux-x86-64.so.2 libc.so.6 libm.so.6 libgcc_s.so.1
 CHECK_KERNELS ?= generic generic-6.12 debug
+# The kernel of CHECK_KERNELS whose VM gets the host's root (read-only,
+# virtio-9p) for the guest port's python3, gcc and make
+# (guest-port/tests/host-root-check).
+CHECK_HOST_ROOT_KERNEL ?= generic
 CHECK_SELFTEST_KERNELS ?= rt-6.12 cloud-6.12
 # 1: make check also installs the module with DKMS (make check-all does).
 CHECK_DKMS ?= 0
@@ -336,7 +343,7 @@ vmroot: selftests stress unpriv-stat userspace $(UML_TEST_PROGS)
 	$(Q)install -m 0755 $(CMAKE_BUILD)/guest-port/unpriv-run $(VMROOT).new/usr/bin/
 	$(Q)install -d $(VMROOT).new/usr/lib/unpriv/guest-port
 	$(Q)install -m 0755 guest-port/tests/e2e guest-port/tests/progs-check \
-		$(VMROOT).new/usr/lib/unpriv/guest-port/
+		guest-port/tests/host-root-check $(VMROOT).new/usr/lib/unpriv/guest-port/
 	$(Q)install -d $(dir $(VMROOT).new$(GUEST_ROOT))
 	$(Q)UNPRIV_BUSYBOX=/bin/busybox $(CMAKE_BUILD)/guest-port/unpriv-run \
 		--make-root $(VMROOT).new$(GUEST_ROOT)
@@ -420,6 +427,22 @@ check: all tsan-unit test-modules $(CHECKPATCH_DIR)/checkpatch.pl $(if $(filter 
 		--unpriv-run $(CMAKE_BUILD)/guest-port/unpriv-run ptrace seccomp 2>&1 | \
 		tee $(BUILD)/check/host-guest-port-progs.log; \
 	[ $${PIPESTATUS[0]} -eq 0 ] || rc=1; \
+	echo "== host: busybox's ash_test, natively and in the guest port on ptrace and seccomp"; \
+	if suite=$$(guest-port/tests/ash-suite-fetch --busybox $(BUILD)/guest-root/bin/busybox); then \
+		guest-port/tests/ash-suite --suite "$$suite" --root $(BUILD)/guest-root \
+			--unpriv-run $(CMAKE_BUILD)/guest-port/unpriv-run ptrace seccomp 2>&1 | \
+			tee $(BUILD)/check/host-guest-port-ash-suite.log; \
+		[ $${PIPESTATUS[0]} -eq 0 ] || rc=1; \
+	else \
+		rc=1; printf '%s\n' "not ok 1 fetching busybox's ash_test (guest-port/tests/ash-suite-fetch)" \
+			"# Totals: pass:0 fail:1 xfail:0 xpass:0 skip:0 error:0" | \
+			tee $(BUILD)/check/host-guest-port-ash-suite.log; \
+	fi; \
+	echo "== host: python3, gcc and make of the host's root in the guest port"; \
+	guest-port/tests/host-root-check --root / \
+		--unpriv-run $(CMAKE_BUILD)/guest-port/unpriv-run ptrace seccomp 2>&1 | \
+		tee $(BUILD)/check/host-guest-port-host-root.log; \
+	[ $${PIPESTATUS[0]} -eq 0 ] || rc=1; \
 	echo "== host: job control keys in an interactive guest shell (ptrace)"; \
 	tools/tests/shell-session --timeout 60 -- $(CMAKE_BUILD)/guest-port/unpriv-run \
 		--backend=ptrace --root $(BUILD)/guest-root -- /bin/sh 2>&1 | \
@@ -495,6 +518,7 @@ check: all tsan-unit test-modules $(CHECKPATCH_DIR)/checkpatch.pl $(if $(filter 
 			what="$$what, a stress round of $(CHECK_STRESS_SECONDS) s";; \
 		esac; \
 		echo "== vm[$$k]: $$what, libunpriv$$gp"; \
+		[ $$k != $(CHECK_HOST_ROOT_KERNEL) ] || add+=(--share /:hostroot); \
 		tools/vmrun --kernel $$k --cpus 2 --timeout 1800 "$${add[@]}" -- sh -c "$$cmd" 2>&1 | \
 			tee $(BUILD)/check/vm-$$k.log; \
 		s=$${PIPESTATUS[0]}; [ $$s -eq 0 ] || { rc=1; echo "vmrun-status: $$s" >>$(BUILD)/check/vm-$$k.log; }; \

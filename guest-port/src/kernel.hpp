@@ -68,6 +68,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -332,6 +333,10 @@ public:
 	// a mask of the guest's CPUs.  ESRCH; EINVAL for none of them.
 	KResult<std::uint64_t> affinity(Task& t, int pid);
 	KResult<void> set_affinity(Task& t, int pid, std::uint64_t mask);
+	// setuid(2) and its kin (sys/cred.cpp): the caller's process takes
+	// change's ids (its groups stay), under tasks_lock_, where others
+	// read them; change says whether it may, from the ids it had.
+	KResult<void> change_ids(Task& t, const std::function<bool(Credentials&)>& change);
 	// The caller's execve succeeded, or it named itself (PR_SET_NAME):
 	// what others see of it (Process::shown).
 	void note_exec(Task& t);
@@ -347,6 +352,13 @@ public:
 		Credentials cred;
 		std::uint64_t cpu_mask = 0;
 		std::uint64_t vsize = 0;	// bytes mapped
+		// /proc/PID/status's signal lines: the first thread's pending
+		// set and mask, the process's pending set, its ignored and
+		// caught signals, its queued real-time signals.
+		int threads = 0;
+		std::uint64_t sig_pending = 0, sig_shared = 0, sig_blocked = 0;
+		std::uint64_t sig_ignored = 0, sig_caught = 0;
+		std::size_t sig_queued = 0;
 	};
 	std::optional<ProcInfo> proc_info(int pid);
 	std::vector<int> pids();

@@ -142,6 +142,18 @@ KResult<int> Kernel::getpriority(Task& t, int which, int who)
 	return 20 - best;	// the system call's: 40 .. 1
 }
 
+KResult<void> Kernel::change_ids(Task& t, const std::function<bool(Credentials&)>& change)
+{
+	std::lock_guard lock(tasks_lock_);
+	Credentials& c = t.process().cred;
+	Credentials n = c;
+	if (!change(n))
+		return kerr(EPERM);
+	c.ruid = n.ruid, c.euid = n.euid, c.suid = n.suid, c.fsuid = n.fsuid;
+	c.rgid = n.rgid, c.egid = n.egid, c.sgid = n.sgid, c.fsgid = n.fsgid;
+	return {};
+}
+
 KResult<void> Kernel::setpriority(Task& t, int which, int who, int nice)
 {
 	if (which != PRIO_PROCESS && which != PRIO_PGRP && which != PRIO_USER)
@@ -203,6 +215,34 @@ std::vector<int> Kernel::pids()
 	return v;
 }
 
+namespace {
+
+// What fs/proc/array.c's task_sig() shows: the thread group leader's own
+// pending set and mask (here the thread whose tid is the pid; none once
+// it has gone), the process's pending set, and which signals its
+// handlers ignore (SIG_IGN) and catch.  Under tasks_lock_.
+void signal_figures(const Process& p, Kernel::ProcInfo& i)
+{
+	i.sig_shared = p.pending.set;
+	i.sig_queued = p.pending.queued_rt();
+	for (const Task *t : p.tasks) {
+		i.sig_queued += t->pending.queued_rt();
+		if (t->tid == p.pid) {
+			i.sig_pending = t->pending.set;
+			i.sig_blocked = t->blocked;
+		}
+	}
+	for (int signo = 1; signo <= nsig; signo++) {
+		std::uint64_t h = p.actions[signo - 1].handler;
+		if (h == reinterpret_cast<std::uint64_t>(SIG_IGN))
+			i.sig_ignored |= sigbit(signo);
+		else if (h != reinterpret_cast<std::uint64_t>(SIG_DFL))
+			i.sig_caught |= sigbit(signo);
+	}
+}
+
+} // namespace
+
 std::optional<Kernel::ProcInfo> Kernel::proc_info(int pid)
 {
 	ProcInfo i;
@@ -227,6 +267,8 @@ std::optional<Kernel::ProcInfo> Kernel::proc_info(int pid)
 		i.cred = p->cred;
 		i.cpu_mask = p->cpu_mask & all_cpus();
 		i.vsize = p->vsize;
+		i.threads = static_cast<int>(p->tasks.size());
+		signal_figures(*p, i);
 		if (p->state != Process::State::zombie) {
 			tid = p->host_tid;
 			stub = p->stub_pid;

@@ -113,10 +113,18 @@ std::string status_text(const Kernel::ProcInfo& i, const std::optional<OwnFigure
 	std::snprintf(b, sizeof(b),
 		      "Name:\t%s\n%sState:\t%s\nTgid:\t%d\nNgid:\t0\n"
 		      "Pid:\t%d\nPPid:\t%d\nTracerPid:\t0\nUid:\t%u\t%u\t%u\t%u\n"
-		      "Gid:\t%u\t%u\t%u\t%u\n%sGroups:\t%s\nThreads:\t1\n"
+		      "Gid:\t%u\t%u\t%u\t%u\n%sGroups:\t%s\nThreads:\t%d\n"
+		      "SigQ:\t%zu/%zu\nSigPnd:\t%016llx\nShdPnd:\t%016llx\nSigBlk:\t%016llx\n"
+		      "SigIgn:\t%016llx\nSigCgt:\t%016llx\n"
 		      "Cpus_allowed:\t%llx\n",
 		      i.shown.comm.c_str(), um, state, i.pid, i.pid, i.ppid, c.ruid, c.euid, c.suid,
-		      c.fsuid, c.rgid, c.egid, c.sgid, c.fsgid, fds, groups.c_str(),
+		      c.fsuid, c.rgid, c.egid, c.sgid, c.fsgid, fds, groups.c_str(), i.threads,
+		      i.sig_queued, SigPending::max_queued_rt,
+		      static_cast<unsigned long long>(i.sig_pending),
+		      static_cast<unsigned long long>(i.sig_shared),
+		      static_cast<unsigned long long>(i.sig_blocked),
+		      static_cast<unsigned long long>(i.sig_ignored),
+		      static_cast<unsigned long long>(i.sig_caught),
 		      static_cast<unsigned long long>(i.cpu_mask));
 	return b;
 }

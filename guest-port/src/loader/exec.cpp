@@ -159,7 +159,12 @@ KResult<void> exec(Task& t, const std::string& path, std::vector<std::string> ar
 		return kerr(file.error());
 
 	// Scripts: the interpreter runs with the script as its argument.
-	std::string execfn = path;
+	// The program's name (AT_EXECFN, comm) stays the one execve() was
+	// given, the script's, as Linux's bprm->filename does.
+	// Each interpreter gets the name of the file it runs (Linux's
+	// bprm->interp): the script, or the interpreter it named.
+	const std::string& execfn = path;
+	std::string running = path;
 	for (int depth = 0;; depth++) {
 		auto sb = read_shebang(**file);
 		if (!sb)
@@ -171,10 +176,10 @@ KResult<void> exec(Task& t, const std::string& path, std::vector<std::string> ar
 		std::vector<std::string> args{sb->interp};
 		if (!sb->arg.empty())
 			args.push_back(sb->arg);
-		args.push_back(execfn);
+		args.push_back(running);
 		args.insert(args.end(), argv.begin() + (argv.empty() ? 0 : 1), argv.end());
 		argv = std::move(args);
-		execfn = sb->interp;
+		running = sb->interp;
 		file = open_executable(t, sb->interp);
 		if (!file)
 			return kerr(file.error());

@@ -194,6 +194,15 @@ GUEST_SYSCALL(getegid);
 GUEST_SYSCALL(getresuid);
 GUEST_SYSCALL(getresgid);
 GUEST_SYSCALL(getgroups);
+GUEST_SYSCALL(setuid);
+GUEST_SYSCALL(setgid);
+GUEST_SYSCALL(setreuid);
+GUEST_SYSCALL(setregid);
+GUEST_SYSCALL(setresuid);
+GUEST_SYSCALL(setresgid);
+GUEST_SYSCALL(setfsuid);
+GUEST_SYSCALL(setfsgid);
+GUEST_SYSCALL(setgroups);
 
 // info.cpp: the system the guest sees
 GUEST_SYSCALL(uname);

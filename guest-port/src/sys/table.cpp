@@ -203,6 +203,15 @@ constexpr auto make_table()
 	SYS(getresuid, ptr, ptr, ptr);
 	SYS(getresgid, ptr, ptr, ptr);
 	SYS(getgroups, dec, ptr);
+	SYS(setuid, dec);
+	SYS(setgid, dec);
+	SYS(setreuid, dec, dec);
+	SYS(setregid, dec, dec);
+	SYS(setresuid, dec, dec, dec);
+	SYS(setresgid, dec, dec, dec);
+	SYS(setfsuid, dec);
+	SYS(setfsgid, dec);
+	SYS(setgroups, dec, ptr);
 
 	// the system
 	SYS(uname, ptr);

@@ -57,6 +57,7 @@ static uint64_t next(void)
 }
 
 static char *buf;	/* BUF_SIZE, then a PROT_NONE page */
+static int *setup_failures;	/* shared with the parent */
 static const char *const names[] = {
 	"a", "b", "c", "d", "d/e", "d/f", "fifo", "s", "link", ".", "", "a/",
 };
@@ -95,12 +96,23 @@ static long pick_nr(void)
 	return n < 335 ? (long)n : (long)(424 + n - 335);
 }
 
+static void setup_failed(void)
+{
+	__atomic_add_fetch(setup_failures, 1, __ATOMIC_SEQ_CST);
+	_exit(1);
+}
+
 static void fuzz(uint64_t seed)
 {
 	pid_t self;
 	int i;
 
-	rng = seed | 1;
+	/* splitmix64 of the seed: xorshift's first numbers from seeds
+	 * close together are close together too. */
+	seed += 0x9e3779b97f4a7c15ULL;
+	seed = (seed ^ (seed >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	seed = (seed ^ (seed >> 27)) * 0x94d049bb133111ebULL;
+	rng = (seed ^ (seed >> 31)) | 1;
 	setsid();
 	self = getpid();
 	int null = open("/dev/null", O_RDWR);
@@ -111,10 +123,9 @@ static void fuzz(uint64_t seed)
 		if (null > 2)
 			close(null);
 	}
-	char dir[64];
-	snprintf(dir, sizeof(dir), "/tmp/hostile.%d", (int)self);
-	if (mkdir(dir, 0700) || chdir(dir))
-		_exit(2);
+	char dir[] = "/tmp/hostile.XXXXXX";
+	if (!mkdtemp(dir) || chdir(dir))
+		setup_failed();
 	mkdir("d", 0700);
 	close(open("a", O_CREAT | O_WRONLY, 0600));
 	mkfifo("fifo", 0600);
@@ -123,7 +134,7 @@ static void fuzz(uint64_t seed)
 	buf = mmap(NULL, BUF_SIZE + PAGE, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (buf == MAP_FAILED)
-		_exit(2);
+		setup_failed();
 	mprotect(buf + BUF_SIZE, PAGE, PROT_NONE);
 	for (i = 0; i < (int)BUF_SIZE; i += 8)
 		*(uint64_t *)(buf + i) = next();
@@ -190,6 +201,11 @@ int main(int argc, char **argv)
 	printf("# seed %llu, %lld s\n", (unsigned long long)seed, seconds);
 	fflush(stdout);
 	mkdir("/tmp", 01777);
+	setup_failures = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (setup_failures == MAP_FAILED) {
+		perror("mmap");
+		return 1;
+	}
 
 	struct { pid_t pid; long long start; } run[PARALLEL] = {0};
 	long long end = now_ms() + seconds * 1000;
@@ -259,6 +275,7 @@ int main(int argc, char **argv)
 	int running = 0;
 	for (int i = 0; i < PARALLEL; i++)
 		running += run[i].pid != 0;
+	CHECK(*setup_failures == 0, "each child set itself up (%d could not)", *setup_failures);
 	CHECK(started > 0 && lost == 0 && exited + signalled + running == started,
 	      "random system calls in many guest processes: each child ended or is still running, no wait failed");
 	CHECK(!left, "kill(-1, SIGKILL) ends every other process, and init reaps them all");

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Identity and the process's registrations: uname, the pid and uid
- * families, resource limits, umask, prctl names, arch_prctl, the thread
+ * families (setuid and its kin without CAP_SETUID), resource limits, umask, prctl names, arch_prctl, the thread
  * registrations glibc makes (set_tid_address, robust lists, rseq), and
  * unknown system calls.
  *
@@ -52,6 +52,24 @@ int main(int argc, char **argv)
 	int ng = getgroups(0, NULL);
 	gid_t groups[64];
 	CHECK(ng >= 0 && getgroups(64, groups) == ng, "getgroups");
+
+	/* The guest has no CAP_SETUID or CAP_SETGID, root or not: its ids
+	 * change among its real, effective and saved ones only. */
+	uid_t other = r + 1;
+	CHECK(syscall(SYS_setuid, r) == 0 && syscall(SYS_setresuid, -1, -1, -1) == 0 &&
+	      syscall(SYS_setresuid, r, e, s) == 0 && syscall(SYS_setreuid, -1, e) == 0 &&
+	      syscall(SYS_setgid, gr) == 0 && syscall(SYS_setresgid, gr, ge, gs) == 0 &&
+	      syscall(SYS_setregid, gr, -1) == 0, "setuid and its kin to the ids it has");
+	CHECK_ERR(syscall(SYS_setuid, -1), EINVAL, "setuid(-1): EINVAL");
+	CHECK_ERR(syscall(SYS_setuid, other), EPERM, "setuid to another id: EPERM");
+	CHECK_ERR(syscall(SYS_setresuid, -1, other, -1), EPERM, "setresuid to another id: EPERM");
+	CHECK_ERR(syscall(SYS_setreuid, other, -1), EPERM, "setreuid to another id: EPERM");
+	CHECK_ERR(syscall(SYS_setgid, gr + 1), EPERM, "setgid to another id: EPERM");
+	CHECK_ERR(syscall(SYS_setgroups, 0, NULL), EPERM, "setgroups: EPERM");
+	CHECK(syscall(SYS_setfsuid, -1) == (long)e && syscall(SYS_setfsuid, other) == (long)e &&
+	      syscall(SYS_setfsuid, -1) == (long)e, "setfsuid: the old id; another is not taken");
+	uid_t r2, e2, s2;
+	CHECK(getresuid(&r2, &e2, &s2) == 0 && r2 == r && e2 == e && s2 == s, "the ids are as they were");
 
 	struct rlimit rl;
 	CHECK(getrlimit(RLIMIT_STACK, &rl) == 0 && rl.rlim_cur == 8 << 20, "RLIMIT_STACK is 8 MiB");

@@ -2,7 +2,8 @@
 /*
  * What ls, ps, top, make and Python ask of the system: extended
  * attributes, CPU time (getrusage, times, wait4's rusage), priority,
- * CPU affinity, and /proc of other processes.
+ * CPU affinity, /proc of other processes, and the signal lines of
+ * /proc/self/status.
  *
  *	info_test DIR
  *
@@ -289,6 +290,67 @@ static void other_processes(void)
 		fclose(f);
 }
 
+/* A hexadecimal field of /proc/self/status (SigPnd, ...); all ones
+ * when it is not there. */
+static uint64_t status_field(const char *name)
+{
+	char line[256];
+	size_t len = strlen(name);
+	uint64_t v = ~0ull;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, name, len) && line[len] == ':')
+			v = strtoull(line + len + 1, NULL, 16);
+	if (f)
+		fclose(f);
+	return v;
+}
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+}
+
+/* What ash's tests (busybox's sigquit_exec) and ps ask: the signal
+ * lines of /proc/self/status, as fs/proc/array.c's task_sig() makes
+ * them. */
+static void status_signals(void)
+{
+#define BIT(s) (1ull << ((s) - 1))
+	struct sigaction handler = {.sa_handler = on_usr1}, ignore = {.sa_handler = SIG_IGN};
+	struct sigaction old_usr1, old_quit;
+	sigset_t set, old;
+	const uint64_t both = BIT(SIGUSR2) | BIT(SIGTERM);
+
+	sigaction(SIGUSR1, &handler, &old_usr1);
+	sigaction(SIGQUIT, &ignore, &old_quit);
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR2);
+	sigaddset(&set, SIGTERM);
+	sigprocmask(SIG_BLOCK, &set, &old);
+	syscall(SYS_tgkill, getpid(), gettid(), SIGUSR2);
+	kill(getpid(), SIGTERM);
+
+	CHECK((status_field("SigPnd") & both) == BIT(SIGUSR2), "SigPnd: what is pending for the thread");
+	CHECK((status_field("ShdPnd") & both) == BIT(SIGTERM), "ShdPnd: what is pending for the process");
+	CHECK((status_field("SigBlk") & both) == both, "SigBlk: the thread's mask");
+	uint64_t ign = status_field("SigIgn"), cgt = status_field("SigCgt");
+	CHECK((ign & BIT(SIGQUIT)) && !(ign & BIT(SIGUSR1)), "SigIgn: the signals set to SIG_IGN");
+	CHECK((cgt & BIT(SIGUSR1)) && !(cgt & BIT(SIGQUIT)), "SigCgt: the signals with a handler");
+	CHECK(status_field("Threads") == 1, "Threads: 1");
+
+	struct timespec zero = {0, 0};
+	sigtimedwait(&set, NULL, &zero);
+	sigtimedwait(&set, NULL, &zero);
+	CHECK((status_field("SigPnd") & both) == 0 && (status_field("ShdPnd") & both) == 0,
+	      "and none once taken");
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	sigaction(SIGUSR1, &old_usr1, NULL);
+	sigaction(SIGQUIT, &old_quit, NULL);
+#undef BIT
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -300,5 +362,6 @@ int main(int argc, char **argv)
 	xattrs(argv[1]);
 	priority_and_cpus();
 	other_processes();
+	status_signals();
 	return tap_done();
 }
