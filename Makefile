@@ -6,8 +6,9 @@
 #                   libunpriv and its tests, the test VM's root)
 #   make checkpatch the kernel's checkpatch.pl --strict over module/,
 #                   selftests/ and UML's patches (part of 'make check')
-#   make check      all tests: host unit tests, the VM runner's own tests, the
-#                   module's selftests, libunpriv's and the guest port's tests
+#   make check      all tests: host unit tests (the guest port's also under
+#                   ThreadSanitizer: make tsan-unit), the VM runner's own
+#                   tests, the module's selftests, libunpriv's and the guest port's tests
 #                   inside the VM on 6.1, 6.12 and the debug kernel, the
 #                   selftests alone on the rt and cloud flavours, the
 #                   selftests built as a kselftest target of 6.1's and 6.12's
@@ -281,6 +282,28 @@ userspace: $(CMAKE_BUILD)/CMakeCache.txt
 	$(Q)cmake --build $(CMAKE_BUILD) -j$$(nproc) -- --no-print-directory \
 		$(if $(V),,| grep -v '^\[.*\] Built target' || true)
 
+# The guest port's unit tests again under ThreadSanitizer, for the races
+# in its data structures (futexes, Waiter, the CPU scheduler, physical
+# memory, pending signals, socket names): a build of their own in
+# build/tsan (every object instrumented, nothing static), of that one
+# target and what it links, incremental and cached by ccache as the main
+# build is.  A report fails the step (exit status 66).  Not the Mm
+# mirror tests: the ptrace and seccomp stubs start with a CLONE_VM clone
+# that TSan's clone interceptor takes for a fork, after which it stops
+# checking the calling thread (or, by default, dies): they would pass
+# unchecked.
+TSAN_BUILD := $(BUILD)/tsan
+
+$(TSAN_BUILD)/CMakeCache.txt: CMakeLists.txt | deps
+	$(Q)cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+		-DUNPRIV_STATIC_PROGRAMS=OFF -DCMAKE_C_FLAGS=-fsanitize=thread \
+		-DCMAKE_CXX_FLAGS=-fsanitize=thread -DCMAKE_EXE_LINKER_FLAGS=-fsanitize=thread \
+		-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache >/dev/null
+
+tsan-unit: $(TSAN_BUILD)/CMakeCache.txt
+	$(Q)cmake --build $(TSAN_BUILD) -j$$(nproc) --target guest-port-unit-test -- \
+		--no-print-directory $(if $(V),,| grep -v '^\[.*\] Built target' || true)
+
 # --- the VM's root: what tools/vmrun puts into the initramfs ----------------
 
 vmroot: selftests stress unpriv-stat userspace $(UML_TEST_PROGS)
@@ -356,7 +379,7 @@ test-modules: deps
 # terminal); tools/check-summary counts the results from those logs and
 # prints the one summary line.
 
-check: all test-modules $(CHECKPATCH_DIR)/checkpatch.pl $(if $(filter debug,$(CHECK_KERNELS)),modules-debug)
+check: all tsan-unit test-modules $(CHECKPATCH_DIR)/checkpatch.pl $(if $(filter debug,$(CHECK_KERNELS)),modules-debug)
 	$(Q)rm -rf $(BUILD)/check && mkdir -p $(BUILD)/check
 	$(Q)rc=0; \
 	echo "== host: checkpatch --strict of module/ and selftests/"; \
@@ -379,6 +402,13 @@ check: all test-modules $(CHECKPATCH_DIR)/checkpatch.pl $(if $(filter debug,$(CH
 	$(CMAKE_BUILD)/guest-port/tests/guest-port-unit-test 2>&1 | \
 		tee $(BUILD)/check/host-guest-port-unit.log; \
 	[ $${PIPESTATUS[0]} -eq 0 ] || rc=1; \
+	echo "== host: the guest port's unit tests under ThreadSanitizer"; \
+	TSAN_OPTIONS="exitcode=66 $$TSAN_OPTIONS" $(TSAN_BUILD)/guest-port/tests/guest-port-unit-test \
+		--test-suite-exclude="Mm mirrors" 2>&1 | tee $(BUILD)/check/host-guest-port-tsan.log; \
+	s=$${PIPESTATUS[0]}; [ $$s -eq 0 ] || { rc=1; \
+		printf 'not ok - ThreadSanitizer or doctest failed (status %s)\n%s\n' $$s \
+			"# Totals: pass:0 fail:1 xfail:0 xpass:0 skip:0 error:0" | \
+		tee -a $(BUILD)/check/host-guest-port-tsan.log; }; \
 	echo "== host: the guest port on the ptrace and seccomp backends"; \
 	rm -rf $(BUILD)/guest-root && $(CMAKE_BUILD)/guest-port/unpriv-run \
 		--make-root $(BUILD)/guest-root && \
@@ -661,7 +691,7 @@ dkms-check: modules vmroot
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all deps modules selftests checkpatch stress unpriv-stat userspace vmroot test-modules check check-all check-debug run shell check-shell install install-dkms dkms-check clean
+.PHONY: all deps modules selftests checkpatch stress unpriv-stat userspace tsan-unit vmroot test-modules check check-all check-debug run shell check-shell install install-dkms dkms-check clean
 
 # --- the debug kernel (tools/debug-kernel/) ---------------------------------
 #

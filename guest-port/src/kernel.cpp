@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -20,6 +21,39 @@
 #include "sys/syscall.hpp"
 
 namespace guest {
+namespace {
+
+// Whether the guest port's handling of exit e cannot block, on the host
+// or for another guest thread: its thread then keeps its CPU through it
+// (CpuScheduler::exit()).  A fault (a copy on write, or the guest's
+// signal), a trap, and system calls that only look at or change the
+// guest port's own state; not a kick, which is for a preemption, a
+// signal or a change of the memory, nor a call that may wait.
+bool keeps_cpu(const unpriv::Exit& e)
+{
+	if (std::holds_alternative<unpriv::FaultExit>(e) ||
+	    std::holds_alternative<unpriv::TrapExit>(e))
+		return true;
+	const auto *sc = std::get_if<unpriv::SyscallExit>(&e);
+	if (!sc || sc->compat)
+		return false;
+	switch (sc->nr) {
+	case SYS_getpid: case SYS_getppid: case SYS_gettid: case SYS_getuid:
+	case SYS_geteuid: case SYS_getgid: case SYS_getegid: case SYS_getpgrp:
+	case SYS_getresuid: case SYS_getresgid: case SYS_brk: case SYS_mmap:
+	case SYS_munmap: case SYS_mprotect: case SYS_madvise: case SYS_mremap:
+	case SYS_rt_sigprocmask: case SYS_rt_sigaction: case SYS_sigaltstack:
+	case SYS_arch_prctl: case SYS_set_tid_address: case SYS_set_robust_list:
+	case SYS_clock_gettime: case SYS_gettimeofday: case SYS_time: case SYS_uname:
+	case SYS_getrlimit: case SYS_prlimit64: case SYS_sched_getaffinity:
+	case SYS_umask: case SYS_getcwd:
+		return true;
+	default:
+		return false;
+	}
+}
+
+} // namespace
 
 std::string signal_name(int signo)
 {
@@ -27,7 +61,9 @@ std::string signal_name(int signo)
 	return n ? std::string("SIG") + n : "signal " + std::to_string(signo);
 }
 
-Kernel::Kernel(Config config) : config_(std::move(config))
+Kernel::Kernel(Config config)
+	: config_(std::move(config)),
+	  sched_(config_.cpus ? config_.cpus : host_cpus(), config_.time_slice)
 {
 }
 
@@ -106,7 +142,7 @@ int Kernel::run(const std::string& program, const std::vector<std::string>& argv
 			WIFEXITED(init_status_)
 				? "exited with status " + std::to_string(WEXITSTATUS(init_status_))
 				: "killed by " + signal_name(WTERMSIG(init_status_));
-		stats_.print(stderr, backend_->kind(), outcome, mm_stats_);
+		stats_.print(stderr, backend_->kind(), outcome, mm_stats_, cpus(), sched_.stats());
 	}
 	procs_.clear();
 	return exit_status();
@@ -286,8 +322,15 @@ void Kernel::run_task(Task& t)
 			continue;
 		}
 		vdso_->refresh();
+		// A virtual CPU to run on (sched.hpp), given back at an exit
+		// whose handling may block: whatever blocks, does so on no
+		// CPU of the guest's.  A signal or the thread's end that
+		// comes while it waits is looked at first.
+		if (!sched_.acquire(t.cpu_slot()))
+			continue;
 		unpriv::AddressSpace *as = t.mm().enter(t.vcpu());
 		if (!as) {
+			sched_.release(t.cpu_slot());
 			std::fprintf(stderr, "unpriv-run: a thread has no address space\n");
 			failed_ = true;
 			kill_group(p, SIGKILL);
@@ -295,6 +338,7 @@ void Kernel::run_task(Task& t)
 		}
 		auto exit = t.vcpu().run(*as);
 		t.mm().leave();
+		sched_.exit(t.cpu_slot(), exit && keeps_cpu(*exit));
 		if (!exit) {
 			std::fprintf(stderr, "unpriv-run: the backend failed to run the guest: %s\n",
 				     exit.error().message().c_str());
@@ -320,6 +364,7 @@ void Kernel::run_task(Task& t)
 			kill_group(p, SIGKILL);
 		}
 	}
+	sched_.release(t.cpu_slot());
 	host::set_thread_waiter(nullptr);
 	end_task(t);
 }
@@ -351,10 +396,9 @@ void Kernel::on_syscall(Task& t, const unpriv::SyscallExit& e)
 		ret = -erestartsys;
 	else if (ret == -eintr_final)
 		ret = -EINTR;
-	if (tracer_ && ret != -erestartsys && ret != -erestartnohand &&
-	    ret != -erestart_restartblock)
+	if (tracer_ && !is_restart(ret))
 		tracer_->syscall(t, e.nr, e.compat, e.args, entry, ret);
-	if (ret == -erestartsys || ret == -erestartnohand || ret == -erestart_restartblock) {
+	if (is_restart(ret)) {
 		t.restart = ret;
 		t.regs().rax = static_cast<std::uint64_t>(-EINTR);
 	} else if (ret != sys_noreturn) {

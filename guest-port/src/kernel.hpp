@@ -11,8 +11,12 @@
 // space may be used by the thread that made it only, seccomp's by one
 // vcpu at a time; on module the threads of a process share one.  A
 // system call that blocks (a pipe read, wait4, a futex) then blocks
-// that thread alone, in the host kernel, on the process's condition
-// variable, or on its Waiter (wait.hpp).  The first process runs on the
+// that thread alone, in the host kernel or on its Waiter (wait.hpp:
+// block_locked(), the futexes).  At most --cpus of these threads run
+// guest code at once (sched.hpp): a thread holds one of the guest's
+// CPUs from the entry into the guest to the exit, and through the
+// handling of an exit that cannot block (keeps_cpu() in kernel.cpp),
+// but through nothing that may block.  The first process runs on the
 // thread that called run().  fork() makes the child's thread, which
 // makes the child's address space and copies the parent's memory into
 // it while the parent waits; clone() of a thread makes a thread that
@@ -20,14 +24,15 @@
 // timers (timer.cpp), under tasks_lock_.
 //
 // Locks, in the order they are taken (no lock is held across a guest
-// run or a host call that can block, but for the waits on
-// Process::wake and timers_changed_, which release it):
+// run or a host call that can block, but for block_locked() and the
+// timer thread's wait on timers_changed_, which release it):
 //
 //   tasks_lock_             the process table and tree, the threads and
 //                           their ids, process groups and sessions, wait
 //                           states, signal dispositions, masks and
 //                           pending sets (Linux's tasklist_lock and
-//                           siglock in one); fields marked [tasks]
+//                           siglock in one); fields marked [tasks], and
+//                           the conditions block_locked() waits for
 //   FutexTable::lock_       the futex queues (futex.hpp); taken without
 //                           tasks_lock_, before an Mm's lock
 //   Mm::lock_               a process's mappings and mirrors (recursive)
@@ -40,6 +45,15 @@
 //   EpollFile::lock_
 //   Socket::lock_           a socket's own state (fs/socket.hpp), then
 //     SocketSpace::lock_    the guest's socket names (a leaf)
+//   WaitQueue::lock_        a wait queue's waiters (Process::wake), taken
+//                           under tasks_lock_ or alone, before a Waiter's
+//   CpuScheduler::lock_     the guest's CPUs (sched.hpp): taken alone or
+//                           under tasks_lock_; under it a Waiter's (a
+//                           grant) and the backend's kick (a preemption)
+//
+// Waiter::lock_ is a leaf under all of these.  A vcpu's kick() (its
+// backend's own locks) is called under tasks_lock_ (a signal) and
+// under CpuScheduler::lock_ (a preemption), never the other way round.
 //   io_uring's done lock    a request's completion (host/uring.cpp),
 //     Waiter::lock_         then the waiting thread's Waiter, notified
 //   io_uring's sq lock      the ring's submission queue (a leaf)
@@ -50,6 +64,7 @@
 #pragma once
 
 #include <array>
+#include <chrono>
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
@@ -59,6 +74,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <functional>
 #include <future>
 #include <thread>
 #include <vector>
@@ -72,6 +88,7 @@
 #include "futex.hpp"
 #include "host/uring.hpp"
 #include "mm/phys.hpp"
+#include "sched.hpp"
 #include "stats.hpp"
 #include "task.hpp"
 #include "trace.hpp"
@@ -92,6 +109,12 @@ struct Config {
 	// --max-procs: processes (zombies included) the guest may have at
 	// once; fork() beyond it is EAGAIN, as RLIMIT_NPROC.
 	std::uint64_t max_procs = 4096;
+	// --cpus: guest threads that run guest code at once (sched.hpp);
+	// 0: the host's CPUs, at most 64.
+	unsigned cpus = 0;
+	// --time-slice: how long a thread runs the guest without an exit
+	// while others wait for a CPU, before it is kicked out.
+	std::chrono::nanoseconds time_slice = CpuScheduler::default_slice;
 	// unpriv-run's descriptors 0 to 2 that were closed when it started
 	// (/dev/null now): the guest gets them closed.
 	std::array<bool, 3> std_closed{};
@@ -291,9 +314,13 @@ public:
 	// The number of guest processes now, zombies included.
 	[[nodiscard]] std::size_t nr_processes();
 
-	// Resources (resource.cpp).  The guest's CPUs: the host's, at most
-	// 64 (sched_getaffinity, /proc/stat).
-	[[nodiscard]] static unsigned cpus() noexcept;
+	// Resources (resource.cpp).  The guest's CPUs, --cpus (the
+	// host's, at most 64, by default): sched_getaffinity, /proc/stat,
+	// and how many threads run the guest at once.
+	[[nodiscard]] unsigned cpus() const noexcept { return sched_.cpus(); }
+	[[nodiscard]] static unsigned host_cpus() noexcept;
+	[[nodiscard]] std::uint64_t all_cpus() const noexcept;
+	[[nodiscard]] CpuScheduler& scheduler() noexcept { return sched_; }
 	// CLOCK_BOOTTIME: the guest's uptime.
 	[[nodiscard]] static std::uint64_t now_since_boot_ns() noexcept;
 	// getrusage(2): the caller's CPU time, or its reaped children's.
@@ -435,6 +462,20 @@ private:
 	void group_exit_locked(Process& p, int ws);
 	// Whether t must stop blocking: a signal to take, or its end.
 	[[nodiscard]] bool interrupted_locked(Task& t) const;
+	// Whether t ends: its group's exit, its own, SIGKILL pending.
+	[[nodiscard]] bool killed_locked(Task& t) const;
+	// The one way a guest thread blocks in the guest kernel (Linux's
+	// wait_event_interruptible() and wait_event_killable(), gVisor's
+	// Task.block()): t sleeps on its Waiter, queued on q, with
+	// tasks_lock_ (held by lock) released meanwhile, until done() holds
+	// (checked under the lock; whoever makes it true notifies q after),
+	// the deadline, or: by signal, a signal for t or its end
+	// (interrupted_locked()); by kill, its end only (killed_locked()),
+	// a signal then staying pending for after the call.
+	enum class Block { done, interrupted, timed_out };
+	enum class BlockBy { signal, kill };
+	Block block_locked(Task& t, std::unique_lock<std::mutex>& lock, WaitQueue& q,
+			   Deadline deadline, BlockBy by, const std::function<bool()>& done);
 	// A signal was queued for p or one of its threads: its signalfd
 	// watchers are woken.
 	void wake_signal_watchers_locked(Process& p);
@@ -446,6 +487,7 @@ private:
 	void stop_locked(Process& p, int signo);
 
 	Config config_;
+	CpuScheduler sched_;	// the guest's CPUs; locks itself
 	std::optional<unpriv::Backend> backend_;
 	std::optional<PhysMemory> phys_;
 	std::optional<Vdso> vdso_;

@@ -7,6 +7,7 @@
 
 #include <array>
 #include <cerrno>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -52,6 +53,12 @@ void usage(std::FILE *out)
 "                          RLIMIT_NPROC makes them.  Each guest thread is\n"
 "                          a host thread (and on ptrace and seccomp a stub\n"
 "                          process)\n"
+"      --cpus=N            the guest's CPUs, 1 to 64 (default: the host's,\n"
+"                          at most 64): at most N guest threads run guest\n"
+"                          code at once, each a time slice at most while\n"
+"                          others wait; a thread blocked in a system call\n"
+"                          holds none\n"
+"      --time-slice=MS     the time slice, 1 to 1000 ms (default 10)\n"
 "      --host-io=HOW       how guest threads make host I/O that may block:\n"
 "                          uring (default): fsync through io_uring, where\n"
 "                          the host has it, the rest direct, as measured\n"
@@ -126,7 +133,8 @@ int main(int argc, char **argv)
 			return guest::status_failed;
 	}
 
-	enum { opt_hostname = 256, opt_trace, opt_stats, opt_make_root, opt_max_procs, opt_host_io };
+	enum { opt_hostname = 256, opt_trace, opt_stats, opt_make_root, opt_max_procs,
+	       opt_cpus, opt_time_slice, opt_host_io };
 	static const struct option options[] = {
 		{"backend", required_argument, nullptr, 'b'},
 		{"root", required_argument, nullptr, 'r'},
@@ -135,6 +143,8 @@ int main(int argc, char **argv)
 		{"memory", required_argument, nullptr, 'm'},
 		{"hostname", required_argument, nullptr, opt_hostname},
 		{"max-procs", required_argument, nullptr, opt_max_procs},
+		{"cpus", required_argument, nullptr, opt_cpus},
+		{"time-slice", required_argument, nullptr, opt_time_slice},
 		{"host-io", required_argument, nullptr, opt_host_io},
 		{"trace", no_argument, nullptr, opt_trace},
 		{"stats", no_argument, nullptr, opt_stats},
@@ -187,6 +197,23 @@ int main(int argc, char **argv)
 			if (errno || end == optarg || *end || n == 0 || n > 4194303 || *optarg == '-')
 				return bad("--max-procs takes a number from 1 to 4194303", optarg);
 			config.max_procs = n;
+			break;
+		}
+		case opt_cpus:
+		case opt_time_slice: {
+			// --cpus 1 to 64; --time-slice 1 to 1000 ms.
+			const bool cpus = c == opt_cpus;
+			char *end;
+			errno = 0;
+			unsigned long n = std::strtoul(optarg, &end, 10);
+			if (errno || end == optarg || *end || *optarg == '-' || n == 0 ||
+			    n > (cpus ? guest::CpuScheduler::max_cpus : 1000))
+				return bad(cpus ? "--cpus takes a number from 1 to 64"
+						: "--time-slice takes milliseconds, 1 to 1000", optarg);
+			if (cpus)
+				config.cpus = static_cast<unsigned>(n);
+			else
+				config.time_slice = std::chrono::milliseconds(n);
 			break;
 		}
 		case opt_host_io:

@@ -93,8 +93,8 @@ KResult<int> Kernel::clone(Task& t, const CloneArgs& args)
 		std::lock_guard lock(tasks_lock_);
 		// A parent on its way out makes no child: one made now would
 		// miss the SIGKILL that ends everyone when init goes.
-		if (parent.exited || t.exiting || ((t.pending.set | parent.pending.set) & sigbit(SIGKILL)))
-			return kerr(static_cast<int>(erestartsys));
+		if (killed_locked(t))
+			return kerr(static_cast<int>(erestartnointr));
 		if (procs_.size() + nr_threads_ >= config_.max_procs)
 			return kerr(EAGAIN);
 		int pid = alloc_pid_locked();
@@ -158,10 +158,8 @@ KResult<int> Kernel::clone(Task& t, const CloneArgs& args)
 		// The parent sleeps until the child execs or exits: killable,
 		// as Linux's wait_for_vfork_done().
 		std::unique_lock lock(tasks_lock_);
-		parent.wake.wait(lock, [&] {
-			return child->vfork_done || parent.exited || t.exiting ||
-			       ((t.pending.set | parent.pending.set) & sigbit(SIGKILL));
-		});
+		(void)block_locked(t, lock, parent.wake, {}, BlockBy::kill,
+				   [&] { return child->vfork_done; });
 	}
 	return child->pid;
 }
@@ -251,9 +249,8 @@ KResult<int> Kernel::clone_thread(Task& t, const CloneArgs& args)
 	{
 		std::lock_guard lock(tasks_lock_);
 		// A group on its way out, or an exec, makes no thread.
-		if (p.exited || t.exiting || p.execing ||
-		    ((t.pending.set | p.pending.set) & sigbit(SIGKILL)))
-			return kerr(static_cast<int>(erestartsys));
+		if (killed_locked(t) || p.execing)
+			return kerr(static_cast<int>(erestartnointr));
 		if (procs_.size() + nr_threads_ >= config_.max_procs)
 			return kerr(EAGAIN);
 		tid = alloc_pid_locked();
@@ -467,10 +464,8 @@ bool Kernel::de_thread(Task& t)
 			o->exiting = true;
 			interrupt_locked(*o);
 		}
-	auto killed = [&] {
-		return p.exited || t.exiting || ((t.pending.set | p.pending.set) & sigbit(SIGKILL));
-	};
-	p.wake.wait(lock, [&] { return (p.tasks.size() == 1 && p.starting == 0) || killed(); });
+	(void)block_locked(t, lock, p.wake, {}, BlockBy::kill,
+			   [&] { return p.tasks.size() == 1 && p.starting == 0; });
 	p.execing = nullptr;
 	if (p.tasks.size() != 1 || p.starting)
 		return false;
@@ -706,6 +701,8 @@ KResult<Kernel::WaitResult> Kernel::wait(Task& t, int idtype, int id, int option
 	int pgid = idtype == P_PGID && id == 0 ? p.pgid : id;
 
 	for (;;) {
+		// A change of a child's after this scan notifies p.wake.
+		const std::uint64_t seen = p.wake.generation();
 		bool any = false;
 		for (Process *c : p.children) {
 			if ((idtype == P_PID && c->pid != id) || (idtype == P_PGID && c->pgid != pgid))
@@ -757,9 +754,9 @@ KResult<Kernel::WaitResult> Kernel::wait(Task& t, int idtype, int id, int option
 			return kerr(ECHILD);
 		if (options & WNOHANG)
 			return WaitResult{};
-		if (interrupted_locked(t))
+		if (block_locked(t, lock, p.wake, {}, BlockBy::signal,
+				 [&] { return p.wake.generation() != seen; }) == Block::interrupted)
 			return kerr(static_cast<int>(erestartsys));
-		p.wake.wait(lock);
 	}
 }
 
@@ -986,12 +983,48 @@ bool Kernel::interrupted_locked(Task& t) const
 	return t.exiting || t.process().exited || t.deliverable();
 }
 
+bool Kernel::killed_locked(Task& t) const
+{
+	const Process& p = t.process();
+	return p.exited || t.exiting || ((t.pending.set | p.pending.set) & sigbit(SIGKILL));
+}
+
+Kernel::Block Kernel::block_locked(Task& t, std::unique_lock<std::mutex>& lock, WaitQueue& q,
+				   Deadline deadline, BlockBy by, const std::function<bool()>& done)
+{
+	Waiter& w = t.waiter();
+	auto stop = [&] { return by == BlockBy::signal ? interrupted_locked(t) : killed_locked(t); };
+	// A CPU kept through the exit (a group stop after a getpid) goes
+	// back before the thread sleeps.
+	sched_.release(t.cpu_slot());
+	for (;;) {
+		// Queued before the check: a notify after it is not lost.
+		w.prepare();
+		q.add(w);
+		if (done() || stop()) {
+			q.remove(w);
+			return done() ? Block::done : Block::interrupted;
+		}
+		lock.unlock();
+		Waiter::Wake why = w.block(deadline);
+		q.remove(w);
+		lock.lock();
+		if (why == Waiter::Wake::timed_out && !done())
+			return Block::timed_out;
+		// An interrupt for what this wait does not end for (a signal
+		// in a killable wait; one another thread took): forgotten,
+		// under the lock every interrupt is sent with, or it would
+		// end each block() at once.  The signal stays pending.
+		if (why == Waiter::Wake::interrupted && !stop())
+			w.clear_interrupt();
+	}
+}
+
 // Make t's thread look at its signals: out of a guest run (a kick), of
-// a host call (interrupt_signal), of a wait on its process's wake or
-// its Waiter.
+// a host call (interrupt_signal), of a wait on its Waiter (a futex's,
+// block_locked()'s, a CPU's).
 void Kernel::interrupt_locked(Task& t)
 {
-	t.process().wake.notify_all();
 	t.waiter().interrupt();
 	if (!t.host_running)
 		return;
@@ -1006,14 +1039,10 @@ void Kernel::handle_signals(Task& t)
 	std::unique_lock lock(tasks_lock_);
 	// From here a signal interrupts the thread again.
 	t.waiter().clear_interrupt();
-	auto killed = [&] {
-		return p.exited || t.exiting || ((t.pending.set | p.pending.set) & sigbit(SIGKILL));
-	};
 	for (;;) {
 		// A group stop holds every thread until SIGCONT or SIGKILL.
-		p.wake.wait(lock, [&] {
-			return p.state != Process::State::stopped || killed();
-		});
+		(void)block_locked(t, lock, p.wake, {}, BlockBy::kill,
+				   [&] { return p.state != Process::State::stopped; });
 		if (p.exited || t.exiting)
 			return;
 		std::uint64_t ready = t.deliverable();
@@ -1145,7 +1174,8 @@ void Kernel::finish_restart(Task& t, const SigAction *handler)
 {
 	if (!t.restart)
 		return;
-	bool again = !handler || (t.restart == -erestartsys && (handler->flags & SA_RESTART));
+	bool again = !handler || t.restart == -erestartnointr ||
+		     (t.restart == -erestartsys && (handler->flags & SA_RESTART));
 	SysResult how = t.restart;
 	t.restart = 0;
 	if (!again) {

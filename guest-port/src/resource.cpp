@@ -27,15 +27,15 @@ std::string guest_bytes(Task& t, std::uint64_t start, std::uint64_t end)
 
 } // namespace
 
-unsigned Kernel::cpus() noexcept
+unsigned Kernel::host_cpus() noexcept
 {
-	return std::clamp(std::thread::hardware_concurrency(), 1u, 64u);
+	return std::clamp(std::thread::hardware_concurrency(), 1u, CpuScheduler::max_cpus);
 }
 
 // The mask of every guest CPU.
-static std::uint64_t all_cpus() noexcept
+std::uint64_t Kernel::all_cpus() const noexcept
 {
-	return Kernel::cpus() == 64 ? ~0ull : (1ull << Kernel::cpus()) - 1;
+	return cpus() == 64 ? ~0ull : (1ull << cpus()) - 1;
 }
 
 std::uint64_t Kernel::now_since_boot_ns() noexcept

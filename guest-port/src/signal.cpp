@@ -253,7 +253,7 @@ SysResult Kernel::sigsuspend(Task& t, std::optional<std::uint64_t> mask)
 		t.saved_mask = t.blocked;
 		t.blocked = *mask & ~unblockable;
 	}
-	p.wake.wait(lock, [&] { return interrupted_locked(t); });
+	(void)block_locked(t, lock, p.wake, {}, BlockBy::signal, [] { return false; });
 	return -erestartnohand;
 }
 
@@ -270,14 +270,10 @@ KResult<SigInfo> Kernel::sigtimedwait(Task& t, std::uint64_t set,
 		// comes ends the wait (EINTR) and is taken after it.
 		t.real_blocked = t.blocked;
 		t.blocked &= ~set;
-		auto woken = [&] { return interrupted_locked(t); };
-		if (deadline) {
-			using std::chrono::steady_clock;
-			steady_clock::time_point until{std::chrono::nanoseconds(*deadline)};
-			p.wake.wait_until(lock, until, woken);
-		} else {
-			p.wake.wait(lock, woken);
-		}
+		Deadline until;
+		if (deadline)
+			until = std::chrono::steady_clock::time_point{std::chrono::nanoseconds(*deadline)};
+		(void)block_locked(t, lock, p.wake, until, BlockBy::signal, ready);
 		t.blocked = t.real_blocked;
 		t.real_blocked = 0;
 	}

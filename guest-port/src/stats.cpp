@@ -61,7 +61,7 @@ void Stats::merge(const Stats& o)
 }
 
 void Stats::print(std::FILE *out, unpriv::BackendKind backend, const std::string& outcome,
-		  const Mm::Stats& mm) const
+		  const Mm::Stats& mm, unsigned cpus, const CpuScheduler::Stats& sched) const
 {
 	std::uint64_t unknown_total = 0;
 	for (const auto& [nr, n] : unknown)
@@ -81,6 +81,9 @@ void Stats::print(std::FILE *out, unpriv::BackendKind backend, const std::string
 	std::fprintf(out, "    trap        %llu\n", static_cast<unsigned long long>(trap_exits));
 	std::fprintf(out, "    interrupted %llu\n",
 		     static_cast<unsigned long long>(interrupted_exits));
+	std::fprintf(out, "  cpus          %u (%llu waits for one, %llu preemptions)\n", cpus,
+		     static_cast<unsigned long long>(sched.waits),
+		     static_cast<unsigned long long>(sched.preemptions));
 	std::fprintf(out, "  forks         %llu (%llu pages copied)\n",
 		     static_cast<unsigned long long>(mm.forks),
 		     static_cast<unsigned long long>(mm.fork_pages));

@@ -14,6 +14,7 @@
 #include <unpriv/types.hpp>
 
 #include "mm/mm.hpp"
+#include "sched.hpp"
 
 namespace guest {
 
@@ -37,8 +38,8 @@ struct Stats {
 	void merge(const Stats& o);
 
 	// The summary, to out.  outcome says how the guest ended.
-	void print(std::FILE *out, unpriv::BackendKind backend,
-		   const std::string& outcome, const Mm::Stats& mm) const;
+	void print(std::FILE *out, unpriv::BackendKind backend, const std::string& outcome,
+		   const Mm::Stats& mm, unsigned cpus, const CpuScheduler::Stats& sched) const;
 };
 
 } // namespace guest

@@ -40,6 +40,7 @@
 #include "cputime.hpp"
 #include "fs/fdtable.hpp"
 #include "mm/mm.hpp"
+#include "sched.hpp"
 #include "sigqueue.hpp"
 #include "stats.hpp"
 #include "sys/syscall.hpp"
@@ -141,11 +142,12 @@ public:
 	GuestTimer real_timer;
 	std::map<int, GuestTimer> timers;
 	int next_timer_id = 0;
-	// A blocking call of the process's threads waits here, with
-	// tasks_lock_ held: woken by a signal for it, a change of state of
-	// one of its children, a vfork child's exec or exit, a thread's
-	// exit, a stop's end.
-	std::condition_variable wake;
+	// A blocking call of the process's threads waits here
+	// (Kernel::block_locked()): notified at a change of state of one of
+	// its children, a vfork child's exec or exit, a thread's exit or
+	// start, a stop's end; the conditions are [tasks].  A signal
+	// interrupts a thread's Waiter directly.  Locks itself.
+	WaitQueue wake;
 	bool vfork_done = false;	// our vfork child let go of us
 	// Threads waiting on a signalfd (a read, poll, select, epoll_wait:
 	// fs/signalfd.hpp), Linux's sighand->signalfd_wqh: each signal
@@ -237,7 +239,7 @@ public:
 	// The system call being made, for a restart after a signal: its
 	// number, and whether its handler asked for one (-ERESTARTSYS).
 	std::uint64_t syscall_nr = 0;
-	SysResult restart = 0;	// -ERESTARTSYS, -ERESTARTNOHAND or 0
+	SysResult restart = 0;	// a restart (is_restart()) or 0
 	// rt_sigsuspend's caller's mask, for the handler's frame.  [own]
 	std::optional<std::uint64_t> saved_mask;
 	// What a call returning -ERESTART_RESTARTBLOCK leaves for
@@ -309,6 +311,9 @@ public:
 
 	// The one way to block (wait.hpp).
 	[[nodiscard]] Waiter& waiter() noexcept { return waiter_; }
+	// Its place among the guest's CPUs (sched.hpp): it waits for one on
+	// its Waiter, and a preemption kicks its vcpu.
+	[[nodiscard]] CpuScheduler::Slot& cpu_slot() noexcept { return cpu_slot_; }
 	// What the thread waits on, in a host call, for signals to come to
 	// a signalfd (Process::signal_watchers); made at its first such
 	// wait.  [tasks] (made by its own thread, which reads it unlocked)
@@ -317,9 +322,12 @@ public:
 private:
 	Kernel& kernel_;
 	Process& process_;
+	// Replaced by execve() only while it holds no CPU (the scheduler
+	// kicks a holder's).
 	unpriv::Vcpu vcpu_;
 	Mm *exec_mm_ = nullptr;		// [own]
 	Waiter waiter_;
+	CpuScheduler::Slot cpu_slot_{waiter_, [this] { (void)vcpu_.kick(); }};
 };
 
 } // namespace guest

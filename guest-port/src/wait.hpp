@@ -15,12 +15,24 @@
 // returns at once.  interrupt() stays in force until clear_interrupt(),
 // which the run loop calls before the guest runs again; so a signal
 // that comes before the thread blocks still ends the wait.
+//
+// WaitQueue: the waiters for something that is not a futex (a
+// process's children changing state, its group stop ending, a vfork
+// child letting go): notify_all() notifies each queued Waiter and
+// counts a generation, which a waiter that rescans what it waits for
+// compares.  Kernel::block_locked() is the one loop around both.
+//
+// Locks: WaitQueue::lock_ is taken before a Waiter's; both are leaves
+// otherwise.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <mutex>
 #include <optional>
+#include <vector>
 
 namespace guest {
 
@@ -80,6 +92,42 @@ private:
 	std::condition_variable cv_;
 	bool notified_ = false;		// lock_
 	bool interrupted_ = false;	// lock_
+};
+
+class WaitQueue {
+public:
+	void add(Waiter& w)
+	{
+		std::lock_guard lock(lock_);
+		waiters_.push_back(&w);
+	}
+
+	void remove(Waiter& w)
+	{
+		std::lock_guard lock(lock_);
+		std::erase(waiters_, &w);
+	}
+
+	// Each waiter queued now, in the order they came.
+	void notify_all()
+	{
+		std::lock_guard lock(lock_);
+		generation_++;
+		for (Waiter *w : waiters_)
+			w->notify();
+	}
+
+	// notify_all() calls so far.
+	[[nodiscard]] std::uint64_t generation()
+	{
+		std::lock_guard lock(lock_);
+		return generation_;
+	}
+
+private:
+	std::mutex lock_;
+	std::vector<Waiter *> waiters_;	// lock_
+	std::uint64_t generation_ = 0;	// lock_
 };
 
 } // namespace guest

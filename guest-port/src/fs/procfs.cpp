@@ -291,7 +291,7 @@ KResult<SynthLookup> pid_lookup(Task& t, int pid, const std::string& dir, const 
 std::string proc_stat(Kernel& k)
 {
 	Kernel::Load l = k.load();
-	unsigned n = Kernel::cpus();
+	unsigned n = k.cpus();
 	auto up = static_cast<std::int64_t>(Kernel::now_since_boot_ns());
 	long user = clock_ticks(l.cpu.user_ns), sys = clock_ticks(l.cpu.sys_ns);
 	long idle = std::max(0L, clock_ticks(up) * static_cast<long>(n) - user - sys);

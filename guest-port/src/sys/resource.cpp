@@ -78,7 +78,7 @@ GUEST_SYSCALL(setpriority)
 GUEST_SYSCALL(sched_getaffinity)
 {
 	std::uint64_t len = a[1];
-	if (len * 8 < Kernel::cpus() || (len & (sizeof(long) - 1)))
+	if (len * 8 < t.kernel().cpus() || (len & (sizeof(long) - 1)))
 		return -EINVAL;
 	auto mask = t.kernel().affinity(t, static_cast<int>(a[0]));
 	if (!mask)

@@ -32,6 +32,9 @@ inline constexpr SysResult sys_noreturn = std::numeric_limits<SysResult>::min();
 // A host call that failed with EINTR (the guest port's own interrupt,
 // see Kernel) is ERESTARTSYS.
 inline constexpr SysResult erestartsys = 512;
+// Restarted whatever the handler's flags (fork and clone a signal
+// came in the middle of: the guest never sees EINTR from them).
+inline constexpr SysResult erestartnointr = 513;
 inline constexpr SysResult erestartnohand = 514;
 // A sleep a signal broke: restarted, when no handler runs, by
 // restart_syscall() with the time left (Task::restart_block); a
@@ -40,6 +43,15 @@ inline constexpr SysResult erestart_restartblock = 516;
 // EINTR that no restart may change (rt_sigtimedwait), where a host
 // call's EINTR is the guest port's interrupt (ERESTARTSYS).
 inline constexpr SysResult eintr_final = 4096 + EINTR;
+
+// Whether ret is one of the restarts above: the run loop (the one
+// place that resolves them, Kernel::on_syscall() and finish_restart())
+// makes the guest's rax EINTR until a signal's handling decides.
+[[nodiscard]] constexpr bool is_restart(SysResult ret) noexcept
+{
+	return ret == -erestartsys || ret == -erestartnointr || ret == -erestartnohand ||
+	       ret == -erestart_restartblock;
+}
 
 // A KResult as a system call's return value.
 template <class T>
