@@ -24,14 +24,6 @@
 namespace guest {
 namespace {
 
-template <class T>
-KResult<T> host_result(T ret)
-{
-	if (ret < 0)
-		return kerr(errno);
-	return ret;
-}
-
 KResult<void> host_void(int ret)
 {
 	if (ret < 0)
@@ -276,8 +268,7 @@ KResult<std::size_t> HostFile::pwrite(std::span<const std::byte> buf,
 
 KResult<std::int64_t> HostFile::lseek(std::int64_t off, int whence)
 {
-	return host_result(::lseek(fd_.get(), off, whence))
-		.map([](off_t o) { return static_cast<std::int64_t>(o); });
+	return host::lseek(fd_.get(), off, whence);
 }
 
 KResult<struct stat> HostFile::stat()
@@ -361,7 +352,7 @@ KResult<void> HostFile::record_lock(int cmd, struct flock& fl)
 
 KResult<int> HostFile::fcntl_file(int cmd, int arg)
 {
-	return host_result(::fcntl(fd_.get(), cmd, arg));
+	return host::fcntl(fd_.get(), cmd, arg);
 }
 
 KResult<std::size_t> HostFile::getdents64(std::span<std::byte> buf)

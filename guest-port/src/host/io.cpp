@@ -5,6 +5,7 @@
 #include <sys/ioctl.h>
 #include <sys/sendfile.h>
 #include <sys/syscall.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 
@@ -137,6 +138,18 @@ KResult<int> ioctl(int fd, unsigned long cmd, unsigned long arg)
 KResult<int> ioctl(int fd, unsigned long cmd, void *arg)
 {
 	return result(::ioctl(fd, cmd, arg));
+}
+
+KResult<std::int64_t> lseek(int fd, std::int64_t off, int whence)
+{
+	return result(::lseek(fd, static_cast<off_t>(off), whence)).map([](off_t o) {
+		return static_cast<std::int64_t>(o);
+	});
+}
+
+KResult<int> fcntl(int fd, int cmd, int arg)
+{
+	return result(::fcntl(fd, cmd, arg));
 }
 
 KResult<std::size_t> read_own(int fd, std::span<std::byte> buf)

@@ -58,6 +58,9 @@ KResult<int> epoll_wait(int epfd, std::span<struct epoll_event> out, int timeout
 // arg: an integer or a pointer, as the command takes.
 KResult<int> ioctl(int fd, unsigned long cmd, unsigned long arg);
 KResult<int> ioctl(int fd, unsigned long cmd, void *arg);
+KResult<std::int64_t> lseek(int fd, std::int64_t off, int whence);
+// fcntl(2) with an integer argument (F_GETFL, F_SETFL, F_GETPIPE_SZ...).
+KResult<int> fcntl(int fd, int cmd, int arg);
 
 // The guest port's own: no EINTR.
 // One read of what is there (0 at the end).

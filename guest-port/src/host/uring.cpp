@@ -221,13 +221,12 @@ void set_thread_waiter(Waiter *w) noexcept
 	thread_waiter = w;
 }
 
-std::optional<KResult<std::size_t>> uring_read(int fd, std::span<std::byte> buf,
-					       std::int64_t off, Route route)
+namespace {
+
+// A read's or write's completion: nothing when it did not go through the
+// ring, else its count or its error.
+std::optional<KResult<std::size_t>> sized(std::optional<int> r)
 {
-	auto r = through_ring(Op::rw, route, [&](io_uring_sqe *sqe) {
-		io_uring_prep_read(sqe, fd, buf.data(), static_cast<unsigned>(buf.size()),
-				   static_cast<std::uint64_t>(off));
-	});
 	if (!r)
 		return std::nullopt;
 	if (*r < 0)
@@ -235,18 +234,24 @@ std::optional<KResult<std::size_t>> uring_read(int fd, std::span<std::byte> buf,
 	return static_cast<std::size_t>(*r);
 }
 
+} // namespace
+
+std::optional<KResult<std::size_t>> uring_read(int fd, std::span<std::byte> buf,
+					       std::int64_t off, Route route)
+{
+	return sized(through_ring(Op::rw, route, [&](io_uring_sqe *sqe) {
+		io_uring_prep_read(sqe, fd, buf.data(), static_cast<unsigned>(buf.size()),
+				   static_cast<std::uint64_t>(off));
+	}));
+}
+
 std::optional<KResult<std::size_t>> uring_write(int fd, std::span<const std::byte> buf,
 						std::int64_t off, Route route)
 {
-	auto r = through_ring(Op::rw, route, [&](io_uring_sqe *sqe) {
+	return sized(through_ring(Op::rw, route, [&](io_uring_sqe *sqe) {
 		io_uring_prep_write(sqe, fd, buf.data(), static_cast<unsigned>(buf.size()),
 				    static_cast<std::uint64_t>(off));
-	});
-	if (!r)
-		return std::nullopt;
-	if (*r < 0)
-		return kerr(-*r);
-	return static_cast<std::size_t>(*r);
+	}));
 }
 
 std::optional<KResult<void>> uring_fsync(int fd, bool data_only)
