@@ -90,6 +90,15 @@ private:
 	std::thread th_;
 };
 
+// What the backend keeps for itself in every address space, for Mm.
+std::vector<guest::AddrRange> reserved_of(unpriv::Backend& b)
+{
+	std::vector<guest::AddrRange> reserved;
+	if (auto r = b.reserved(); !r.empty())
+		reserved.push_back({r.start, r.end});
+	return reserved;
+}
+
 bool reads(unpriv::AddressSpace& as, std::uint64_t addr, const char *want)
 {
 	char buf[16] = {};
@@ -112,9 +121,7 @@ TEST_CASE("a mapping one thread makes reaches another's mirror as it enters")
 	REQUIRE(phys);
 	auto as = b->create_address_space();
 	REQUIRE(as);
-	std::vector<guest::AddrRange> reserved;
-	if (auto r = b->reserved(); !r.empty())
-		reserved.push_back({r.start, r.end});
+	auto reserved = reserved_of(*b);
 	Mm mm(*phys, std::move(*as), reserved);
 	REQUIRE(mm.per_thread());
 	MirrorThread other(*b, mm);
@@ -159,9 +166,7 @@ TEST_CASE("many changes while a thread sleeps: it catches up, the log does not g
 	REQUIRE(phys);
 	auto as = b->create_address_space();
 	REQUIRE(as);
-	std::vector<guest::AddrRange> reserved;
-	if (auto r = b->reserved(); !r.empty())
-		reserved.push_back({r.start, r.end});
+	auto reserved = reserved_of(*b);
 	Mm mm(*phys, std::move(*as), reserved);
 	MirrorThread other(*b, mm);
 
@@ -197,9 +202,7 @@ TEST_CASE("memory pinned for I/O: munmap, a new mapping and exit do not take it"
 	REQUIRE(phys);
 	auto as = b->create_address_space();
 	REQUIRE(as);
-	std::vector<guest::AddrRange> reserved;
-	if (auto r = b->reserved(); !r.empty())
-		reserved.push_back({r.start, r.end});
+	auto reserved = reserved_of(*b);
 	auto mm = std::make_unique<Mm>(*phys, std::move(*as), reserved);
 	const int rw = PROT_READ | PROT_WRITE, anon = MAP_PRIVATE | MAP_ANONYMOUS;
 
