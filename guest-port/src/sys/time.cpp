@@ -155,7 +155,7 @@ SysResult sleep_restart(Task& t);
 
 // Sleep until host time expires on clock id.  Broken by a signal: the
 // time left goes to rmtp (if any) and the sleep goes on, when no handler
-// runs, for what is left (-ERESTART_RESTARTBLOCK, as Linux's
+// runs, for what is left (SysResult::restart_block(), as Linux's
 // hrtimer_nanosleep()).
 SysResult sleep_until(Task& t, clockid_t id, std::int64_t expires, std::uint64_t rmtp)
 {
@@ -169,7 +169,7 @@ SysResult sleep_until(Task& t, clockid_t id, std::int64_t expires, std::uint64_t
 			return -EFAULT;
 	}
 	t.restart_block = {sleep_restart, id, expires, rmtp};
-	return -erestart_restartblock;
+	return SysResult::restart_block();
 }
 
 SysResult sleep_restart(Task& t)
@@ -206,7 +206,7 @@ GUEST_SYSCALL(clock_nanosleep)
 		when = shift(when, -t.kernel().config().time_offset_ns);
 	// Broken by a signal: the same call again, when no handler runs.
 	int e = ::clock_nanosleep(id, TIMER_ABSTIME, &when, nullptr);
-	return e == EINTR ? -erestartnohand : -e;
+	return e == EINTR ? SysResult::restart_nohand() : -e;
 }
 
 GUEST_SYSCALL(restart_syscall)
