@@ -216,7 +216,7 @@ GUEST_SYSCALL(restart_syscall)
 	// call itself): EINTR, as Linux's do_no_restart_syscall().
 	auto fn = t.restart_block.fn;
 	t.restart_block.fn = nullptr;
-	return fn ? fn(t) : -EINTR;
+	return fn ? fn(t) : SysResult::eintr();
 }
 
 // --- timers -----------------------------------------------------------------------
