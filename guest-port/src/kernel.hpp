@@ -375,6 +375,8 @@ private:
 	int start(const std::string& program, const std::vector<std::string>& argv);
 	void run_task(Task& t);
 	void on_syscall(Task& t, const unpriv::SyscallExit& e);
+	// The handler's result: the trace, the guest's rax, a restart for
+	// finish_restart() (sys/syscall.hpp).
 	void finish_syscall(Task& t, const unpriv::SyscallExit& e, const SyscallEntry *entry,
 			    SysResult ret);
 	void on_fault(Task& t, const unpriv::FaultExit& e);
