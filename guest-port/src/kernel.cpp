@@ -421,10 +421,9 @@ void Kernel::finish_syscall(Task& t, const unpriv::SyscallExit& e, const Syscall
 		t.regs().rax = static_cast<std::uint64_t>(ret.value());
 }
 
-// A system call a signal interrupted (Task::restart), as Linux's
-// arch_do_signal_or_restart(): made again when no handler runs
-// (handler null), or for ERESTARTNOINTR, or for ERESTARTSYS when the
-// handler has SA_RESTART; the guest gets EINTR otherwise.
+// A system call a signal interrupted (Task::restart): made again, or
+// the guest gets EINTR, as restarts() decides for the signal's handler
+// (null: none runs).
 void Kernel::finish_restart(Task& t, const SigAction *handler)
 {
 	using Control = SysResult::Control;
@@ -432,9 +431,7 @@ void Kernel::finish_restart(Task& t, const SigAction *handler)
 	if (how == Control::ret)
 		return;
 	t.restart = Control::ret;
-	bool again = !handler || how == Control::restart_nointr ||
-		     (how == Control::restart_sys && (handler->flags & SA_RESTART));
-	if (!again) {
+	if (!restarts(how, handler, handler && (handler->flags & SA_RESTART))) {
 		t.regs().rax = static_cast<std::uint64_t>(-EINTR);
 		return;
 	}

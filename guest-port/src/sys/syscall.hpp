@@ -144,6 +144,31 @@ private:
 	Control control_ = Control::ret;
 };
 
+// Whether a call that returned restart how is made again once the
+// signal that broke it is taken, as Linux's arch_do_signal_or_restart()
+// decides (signal(7)): always when no handler runs; for a handler,
+// ERESTARTNOINTR always, ERESTARTSYS when it has SA_RESTART, the others
+// never (the guest gets EINTR).
+[[nodiscard]] constexpr bool restarts(SysResult::Control how, bool handler,
+				      bool sa_restart) noexcept
+{
+	using Control = SysResult::Control;
+	switch (how) {
+	case Control::restart_sys:
+		return !handler || sa_restart;
+	case Control::restart_nointr:
+		return true;
+	case Control::restart_nohand:
+	case Control::restart_block:
+		return !handler;
+	case Control::ret:
+	case Control::noreturn:
+	case Control::eintr:
+		break;
+	}
+	return false;
+}
+
 // The error of a guest-facing call that a signal may break: an errno,
 // as KResult's, or a SysResult control.
 class SysError {

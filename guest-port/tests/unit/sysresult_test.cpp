@@ -164,6 +164,30 @@ TEST_CASE("each control comes from its factory")
 	CHECK(SysResult::restart_sys() != SysResult::restart_nohand());
 }
 
+TEST_CASE("which restart is made again, as signal(7) says")
+{
+	using guest::restarts;
+	const struct {
+		Control how;
+		bool no_handler, sa_restart, no_sa_restart;
+	} table[] = {
+		{Control::restart_sys, true, true, false},
+		{Control::restart_nointr, true, true, true},
+		{Control::restart_nohand, true, false, false},
+		{Control::restart_block, true, false, false},
+		// Not restarts: never made again.
+		{Control::ret, false, false, false},
+		{Control::noreturn, false, false, false},
+		{Control::eintr, false, false, false},
+	};
+	for (const auto& row : table) {
+		CAPTURE(static_cast<int>(row.how));
+		CHECK(restarts(row.how, false, false) == row.no_handler);
+		CHECK(restarts(row.how, true, true) == row.sa_restart);
+		CHECK(restarts(row.how, true, false) == row.no_sa_restart);
+	}
+}
+
 } // TEST_SUITE
 
 TEST_SUITE("SysError") {
