@@ -266,6 +266,10 @@ static void refused(void)
 		  "clone(CLONE_THREAD) without CLONE_SIGHAND: EINVAL");
 	CHECK_ERR(raw_clone(CLONE_THREAD | CLONE_SIGHAND | CLONE_FS), EINVAL,
 		  "clone(CLONE_THREAD|CLONE_SIGHAND) without CLONE_VM: EINVAL");
+	CHECK_ERR(raw_clone(CLONE_FS | CLONE_NEWNS | SIGCHLD), EINVAL,
+		  "clone(CLONE_FS|CLONE_NEWNS): EINVAL");
+	CHECK_ERR(raw_clone(CLONE_FS | CLONE_NEWUSER | SIGCHLD), EINVAL,
+		  "clone(CLONE_FS|CLONE_NEWUSER): EINVAL");
 	CHECK_ERR(syscall(SYS_unshare, 0x40000000000ul), EINVAL, "unshare of an unknown flag: EINVAL");
 	CHECK_ERR(unshare(CLONE_VFORK), EINVAL, "unshare(CLONE_VFORK): EINVAL");
 	CHECK_ERR(unshare(CLONE_SETTLS), EINVAL, "unshare(CLONE_SETTLS): EINVAL");
@@ -288,8 +292,9 @@ static void exec_files(void)
 		execl(self, self, "exec-files", sa, sb, (char *)NULL);
 		_exit(100);
 	}
-	CHECK(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
-	      WEXITSTATUS(status) == 0,
+	if (pid > 0 && waitpid(pid, &status, 0) != pid)
+		status = -1;
+	CHECK(pid > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
 	      "exec with a shared table: O_CLOEXEC closed, the rest open, in the new program (%#x)",
 	      status);
 	CHECK(is_open(a), "exec with a shared table: the other's O_CLOEXEC descriptor stays open");
@@ -327,8 +332,18 @@ static void exec_sighand(void)
 
 /* --- namespaces ---------------------------------------------------------- */
 
+static void *idle_thread(void *p)
+{
+	char c;
+
+	return (void *)(intptr_t)read(*(int *)p, &c, 1);
+}
+
 static void namespaces(void)
 {
+	pthread_t th;
+	int fds[2];
+
 	CHECK_ERR(unshare(CLONE_NEWNS), EPERM, "unshare(CLONE_NEWNS): EPERM");
 	CHECK_ERR(unshare(CLONE_NEWUTS), EPERM, "unshare(CLONE_NEWUTS): EPERM");
 	CHECK_ERR(unshare(CLONE_NEWNET), EPERM, "unshare(CLONE_NEWNET): EPERM");
@@ -336,13 +351,29 @@ static void namespaces(void)
 	CHECK_ERR(unshare(CLONE_NEWUSER), EPERM, "unshare(CLONE_NEWUSER) in a chroot: EPERM");
 	CHECK_ERR(unshare(CLONE_NEWUSER | CLONE_FILES), EPERM,
 		  "unshare(CLONE_NEWUSER|CLONE_FILES): EPERM");
+	/* A user namespace implies CLONE_THREAD: two threads are EINVAL first. */
+	if (pipe(fds) < 0 || pthread_create(&th, NULL, idle_thread, &fds[0])) {
+		CHECK(0, "a second thread");
+		return;
+	}
+	CHECK_ERR(unshare(CLONE_NEWUSER), EINVAL, "unshare(CLONE_NEWUSER) with two threads: EINVAL");
+	(void)!write(fds[1], "x", 1);
+	pthread_join(th, NULL);
 }
 
 int main(int argc, char **argv)
 {
+	static char exe[4096];
 	char dir[4096];
 
+	/* The exec checks run it again from their own directory. */
 	self = argv[0];
+	if (self[0] != '/' && getcwd(exe, sizeof(exe)) &&
+	    strlen(exe) + strlen(self) + 2 <= sizeof(exe)) {
+		strcat(exe, "/");
+		strcat(exe, self);
+		self = exe;
+	}
 	if (argc == 4 && !strcmp(argv[1], "exec-files"))
 		return exec_files_child(atoi(argv[2]), atoi(argv[3]));
 	if (argc == 2 && !strcmp(argv[1], "exec-sighand"))
