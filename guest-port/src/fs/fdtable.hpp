@@ -63,7 +63,7 @@ private:
 
 	mutable std::mutex lock_;
 	std::vector<Slot> slots_;		// lock_
-	std::atomic<unsigned> limit_ = default_limit;
+	std::atomic<unsigned> limit_ = default_limit;	// setrlimit() of any sharer
 };
 
 } // namespace guest

@@ -159,7 +159,9 @@ std::string uptime()
 // /proc/PID/...: rest is what follows "/proc/PID".  The reader's own
 // process shows everything; another, what its thread does not alone
 // keep: its descriptors, current directory and mappings are EACCES, as
-// Linux's are to a reader that may not ptrace it.
+// Linux's are to a reader that may not ptrace it.  The own process's
+// descriptors and directory are the reading thread's (Linux shows its
+// leader's: they differ after a thread's unshare(CLONE_FILES, CLONE_FS)).
 KResult<SynthLookup> pid_lookup(Task& t, int pid, const std::string& dir, const std::string& rest)
 {
 	Process& self = t.process();
