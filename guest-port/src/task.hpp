@@ -56,6 +56,7 @@
 
 #include "cputime.hpp"
 #include "fs/fdtable.hpp"
+#include "fs/fs_struct.hpp"
 #include "mm/mm.hpp"
 #include "sched.hpp"
 #include "sigqueue.hpp"
@@ -119,38 +120,6 @@ struct GuestTimer {
 // sighand->siglock is the kernel's tasks_lock_ here.  [tasks]
 struct SigHand {
 	std::array<SigAction, nsig> actions{};
-};
-
-// The current directory and the umask, Linux's fs_struct: a process's
-// threads share it, and so do processes made with CLONE_FS, until one
-// calls unshare(CLONE_FS).  The guest's root is the guest port's one
-// (Vfs), the same for all: chroot(2) is not there.  lock_ (Linux's
-// fs->lock, a leaf) guards the directory; the umask is an atomic,
-// umask(2) an exchange as Linux's xchg().
-class FsStruct {
-public:
-	FsStruct() = default;
-	FsStruct(const FsStruct& o) : umask(o.umask.load()), cwd_(o.cwd()) {}
-	FsStruct& operator=(const FsStruct&) = delete;
-
-	[[nodiscard]] std::shared_ptr<File> cwd() const
-	{
-		std::lock_guard lock(lock_);
-		return cwd_;
-	}
-	// The old directory, for the caller to drop outside the lock.
-	std::shared_ptr<File> set_cwd(std::shared_ptr<File> dir)
-	{
-		std::lock_guard lock(lock_);
-		std::swap(dir, cwd_);
-		return dir;
-	}
-
-	std::atomic<mode_t> umask = 022;
-
-private:
-	mutable std::mutex lock_;
-	std::shared_ptr<File> cwd_;	// [fs] a directory file, a host one or one of the guest port's own
 };
 
 // What the run loop does with a signal nobody handles (signal(7)).

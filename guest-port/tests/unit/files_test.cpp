@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 //
+// What clone's CLONE_FILES and CLONE_FS share.
+//
 // FdTable: a descriptor table, Linux's files_struct.  The lowest free
 // descriptor is the one given, dup2 over an open descriptor releases the
 // file it held, close-on-exec flags are each descriptor's own and close
@@ -7,17 +9,24 @@
 // copy (fork, unshare) is independent of the table it was made from,
 // RLIMIT_NOFILE bounds new descriptors, and threads installing and
 // closing at once each get a descriptor of their own.
+//
+// FsStruct: the current directory and umask, Linux's fs_struct.  A
+// copy (fork, unshare) is independent; threads changing and reading
+// the directory at once see one whole directory, an old one released.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <climits>
 #include <memory>
 #include <thread>
 #include <vector>
 
 #include "fs/fdtable.hpp"
+#include "fs/fs_struct.hpp"
 
 using guest::FdTable;
 using guest::File;
+using guest::FsStruct;
 
 namespace {
 
@@ -253,6 +262,67 @@ TEST_CASE("threads installing and closing at once")
 		CHECK(last[static_cast<std::size_t>(i)].expired());
 	}
 	CHECK(t.fds().empty());
+}
+
+} // TEST_SUITE
+
+TEST_SUITE("FsStruct") {
+
+TEST_CASE("a copy (fork, unshare) is independent")
+{
+	FsStruct fs;
+	std::weak_ptr<int> first_gone;
+	auto first = file(&first_gone);
+	CHECK(fs.umask == 022);
+	CHECK(fs.cwd() == nullptr);
+	CHECK(fs.set_cwd(first) == nullptr);
+	CHECK(fs.umask.exchange(077) == 022);
+
+	FsStruct copy(fs);
+	CHECK(copy.cwd() == first);
+	CHECK(copy.umask == 077);
+	auto second = file();
+	CHECK(copy.set_cwd(second) == first);
+	copy.umask = 0;
+	CHECK(fs.cwd() == first);
+	CHECK(fs.umask == 077);
+	first.reset();
+	CHECK_FALSE(first_gone.expired());	// fs's directory yet
+	(void)fs.set_cwd(second);
+	CHECK(first_gone.expired());
+}
+
+// Threads of a process, or processes made with CLONE_FS, chdir and
+// look up relative paths at once (make tsan-unit).
+TEST_CASE("threads changing and reading the directory at once")
+{
+	FsStruct fs;
+	std::vector<std::shared_ptr<File>> dirs;
+	for (int i = 0; i < 4; i++)
+		dirs.push_back(file());
+	(void)fs.set_cwd(dirs[0]);
+	std::vector<int> wrong(4, 0);
+	std::vector<std::thread> ths;
+	for (int i = 0; i < 4; i++)
+		ths.emplace_back([&, i] {
+			auto& bad = wrong[static_cast<std::size_t>(i)];
+			for (int r = 0; r < 2000; r++) {
+				if (i % 2 == 0) {
+					(void)fs.set_cwd(dirs[static_cast<std::size_t>(r % 4)]);
+					fs.umask.exchange(static_cast<mode_t>(r % 2 ? 022 : 077));
+				}
+				auto d = fs.cwd();
+				if (std::find(dirs.begin(), dirs.end(), d) == dirs.end())
+					bad++;
+				mode_t m = fs.umask;
+				if (m != 022 && m != 077)
+					bad++;
+			}
+		});
+	for (auto& th : ths)
+		th.join();
+	for (int i = 0; i < 4; i++)
+		CHECK(wrong[static_cast<std::size_t>(i)] == 0);
 }
 
 } // TEST_SUITE
