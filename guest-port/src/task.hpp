@@ -10,8 +10,8 @@
 //   Mm          the memory (mm/mm.hpp), Linux's mm_struct.  CLONE_VM.
 //   FdTable     the descriptors (fs/fdtable.hpp), Linux's
 //               files_struct.  CLONE_FILES; a thread's own.
-//   FsStruct    the current directory and umask, Linux's fs_struct.
-//               CLONE_FS; a thread's own.
+//   FsStruct    the current directory and umask (fs/fs_struct.hpp),
+//               Linux's fs_struct.  CLONE_FS; a thread's own.
 //   SigHand     the signal dispositions, Linux's sighand_struct.
 //               CLONE_SIGHAND; the same for every thread of a group.
 //   Task        a thread (its registers: a vcpu, its signal mask and
