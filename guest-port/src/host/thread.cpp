@@ -66,10 +66,13 @@ void raise_default(int signo)
 
 KResult<int> sigwait(const sigset_t& set, siginfo_t *si)
 {
-	int signo = ::sigwaitinfo(&set, si);
-	if (signo < 0)
-		return kerr(errno);
-	return signo;
+	for (;;) {
+		int signo = ::sigwaitinfo(&set, si);
+		if (signo >= 0)
+			return signo;
+		if (errno != EINTR)
+			return kerr(errno);
+	}
 }
 
 void yield() noexcept

@@ -3,9 +3,8 @@
 // host::  the guest port's host threads and their signals: ids, the
 // interrupt (a signal to a thread), masks and handlers, priorities.
 //
-// EINTR: sigwait() is the terminal signal thread's own wait, broken
-// only to be asked again; it returns EINTR for its caller's loop, which
-// then waits again.  The others do not wait.
+// EINTR: sigwait() is the terminal signal thread's own wait, the guest
+// port's and not the guest's: it waits again.  The others do not wait.
 #pragma once
 
 #include <pthread.h>
