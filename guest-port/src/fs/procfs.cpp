@@ -96,9 +96,12 @@ struct OwnFigures {
 std::string status_text(const Kernel::ProcInfo& i, const std::optional<OwnFigures>& own)
 {
 	const Credentials& c = i.cred;
+	// Space-separated, and a space after them, even after none (Linux's
+	// task_state()).
 	std::string groups;
 	for (gid_t g : c.groups)
-		groups += std::to_string(g) + " ";
+		groups += (groups.empty() ? "" : " ") + std::to_string(g);
+	groups += ' ';
 	char um[32] = "", fds[32] = "";
 	if (own) {
 		std::snprintf(um, sizeof(um), "Umask:\t%04o\n", own->umask);
@@ -108,24 +111,28 @@ std::string status_text(const Kernel::ProcInfo& i, const std::optional<OwnFigure
 			    : i.state == 'T' ? "T (stopped)"
 			    : i.state == 'R' ? "R (running)"
 					     : "S (sleeping)";
-	char b[1024];
-	std::snprintf(b, sizeof(b),
+	// In three parts: the groups between them have no bound but the
+	// host's NGROUPS_MAX.
+	char head[512], tail[512];
+	std::snprintf(head, sizeof(head),
 		      "Name:\t%s\n%sState:\t%s\nTgid:\t%d\nNgid:\t0\n"
 		      "Pid:\t%d\nPPid:\t%d\nTracerPid:\t0\nUid:\t%u\t%u\t%u\t%u\n"
-		      "Gid:\t%u\t%u\t%u\t%u\n%sGroups:\t%s\nThreads:\t%d\n"
+		      "Gid:\t%u\t%u\t%u\t%u\n%sGroups:\t",
+		      i.shown.comm.c_str(), um, state, i.pid, i.pid, i.ppid, c.ruid, c.euid, c.suid,
+		      c.fsuid, c.rgid, c.egid, c.sgid, c.fsgid, fds);
+	std::snprintf(tail, sizeof(tail),
+		      "\nThreads:\t%d\n"
 		      "SigQ:\t%zu/%zu\nSigPnd:\t%016llx\nShdPnd:\t%016llx\nSigBlk:\t%016llx\n"
 		      "SigIgn:\t%016llx\nSigCgt:\t%016llx\n"
 		      "Cpus_allowed:\t%llx\n",
-		      i.shown.comm.c_str(), um, state, i.pid, i.pid, i.ppid, c.ruid, c.euid, c.suid,
-		      c.fsuid, c.rgid, c.egid, c.sgid, c.fsgid, fds, groups.c_str(), i.threads,
-		      i.sig_queued, SigPending::max_queued_rt,
+		      i.threads, i.sig_queued, SigPending::max_queued_rt,
 		      static_cast<unsigned long long>(i.sig_pending),
 		      static_cast<unsigned long long>(i.sig_shared),
 		      static_cast<unsigned long long>(i.sig_blocked),
 		      static_cast<unsigned long long>(i.sig_ignored),
 		      static_cast<unsigned long long>(i.sig_caught),
 		      static_cast<unsigned long long>(i.cpu_mask));
-	return b;
+	return head + groups + tail;
 }
 
 std::string meminfo(Task& t)
