@@ -162,13 +162,15 @@ KResult<void> EpollFile::ctl(int op, int fd, const std::shared_ptr<File>& file,
 			return kerr(ENOENT);
 		if (op == EPOLL_CTL_DEL) {
 			if (it->second.host)
-				(void)host::epoll_ctl(host_fd(), EPOLL_CTL_DEL, it->second.host.get(), nullptr);
+				(void)host::epoll_ctl(host_fd(), EPOLL_CTL_DEL, it->second.host.get(),
+						      nullptr);
 			items_.erase(it);
 			return {};
 		}
 		if (it->second.host) {
 			struct epoll_event hev = ev;
-			if (auto r = host::epoll_ctl(host_fd(), EPOLL_CTL_MOD, it->second.host.get(), &hev); !r)
+			auto r = host::epoll_ctl(host_fd(), EPOLL_CTL_MOD, it->second.host.get(), &hev);
+			if (!r)
 				return kerr(r.error());
 		} else if ((ev.events | it->second.events) & EPOLLEXCLUSIVE) {
 			return kerr(EINVAL);

@@ -139,7 +139,8 @@ KResult<std::uint64_t> PhysMemory::copy(std::uint64_t from, std::uint64_t len,
 		if (!data || static_cast<std::uint64_t>(*data) >= end)
 			break;
 		auto hole = host::lseek(fd(), *data, SEEK_HOLE);
-		std::uint64_t stop = !hole ? end : std::min<std::uint64_t>(end, static_cast<std::uint64_t>(*hole));
+		std::uint64_t stop =
+			!hole ? end : std::min<std::uint64_t>(end, static_cast<std::uint64_t>(*hole));
 		std::uint64_t d = static_cast<std::uint64_t>(*data);
 		// copy_file_range copies page cache to page cache, without
 		// faulting both ranges into our view (twice as fast as a

@@ -433,7 +433,9 @@ SysResult do_send(Task& t, Socket& s, const GuestMsg& m, int flags)
 		if (s.type() == SOCK_STREAM) {
 			struct sockaddr_un sa;
 			socklen_t len = sizeof(sa);
-			bool connected = host::getpeername(s.host_fd(), reinterpret_cast<struct sockaddr *>(&sa), &len).has_value();
+			auto peer = host::getpeername(s.host_fd(), reinterpret_cast<struct sockaddr *>(&sa),
+						      &len);
+			bool connected = peer.has_value();
 			return connected ? -EISCONN : -EOPNOTSUPP;
 		}
 		if (s.type() == SOCK_DGRAM) {
@@ -858,7 +860,8 @@ GUEST_SYSCALL(socket)
 	if (!flags)
 		return -flags.error();
 	int type = static_cast<int>(a[1]) & sock_type_mask;
-	auto fd = host::socket(AF_UNIX, type | SOCK_CLOEXEC | (*flags & SOCK_NONBLOCK), static_cast<int>(a[2]));
+	auto fd = host::socket(AF_UNIX, type | SOCK_CLOEXEC | (*flags & SOCK_NONBLOCK),
+			       static_cast<int>(a[2]));
 	if (!fd)
 		return -fd.error();
 	host::Fd host(*fd);
