@@ -164,7 +164,9 @@ std::string uptime()
 // /proc/PID/...: rest is what follows "/proc/PID".  The reader's own
 // process shows everything; another, what its thread does not alone
 // keep: its descriptors, current directory and mappings are EACCES, as
-// Linux's are to a reader that may not ptrace it.
+// Linux's are to a reader that may not ptrace it.  The own process's
+// descriptors and directory are the reading thread's (Linux shows its
+// leader's: they differ after a thread's unshare(CLONE_FILES, CLONE_FS)).
 KResult<SynthLookup> pid_lookup(Task& t, int pid, const std::string& dir, const std::string& rest)
 {
 	Process& self = t.process();
@@ -189,7 +191,7 @@ KResult<SynthLookup> pid_lookup(Task& t, int pid, const std::string& dir, const 
 		return kerr(EACCES);
 	// The links: through them when the path goes on.
 	if (name == "exe" || name == "cwd" || name == "root") {
-		std::shared_ptr<File> magic = name == "cwd" ? self.cwd : nullptr;
+		std::shared_ptr<File> magic = name == "cwd" ? t.fs().cwd() : nullptr;
 		std::string exe = own ? self.exe : std::string();
 		if (!own) {
 			auto info = k.proc_info(pid);
@@ -207,10 +209,13 @@ KResult<SynthLookup> pid_lookup(Task& t, int pid, const std::string& dir, const 
 	if (name == "fd") {
 		if (tail.empty()) {
 			SynthNode d{SynthNode::Kind::dir, path, 0500};
-			d.entries = [&self] {
+			// Not held by the directory: a descriptor of it in
+			// the table would hold the table.
+			d.entries = [weak = std::weak_ptr<FdTable>(t.shared_files())] {
 				std::vector<SynthEntry> e;
-				for (int fd : self.fds.fds())
-					e.push_back({std::to_string(fd), DT_LNK});
+				if (auto files = weak.lock())
+					for (int fd : files->fds())
+						e.push_back({std::to_string(fd), DT_LNK});
 				return e;
 			};
 			return d;
@@ -219,7 +224,7 @@ KResult<SynthLookup> pid_lookup(Task& t, int pid, const std::string& dir, const 
 		std::string after = tail.substr(1 + num.size());
 		int fd = -1;
 		auto [end, ec] = std::from_chars(num.data(), num.data() + num.size(), fd);
-		auto f = ec == std::errc() && end == num.data() + num.size() ? self.fds.get(fd) : nullptr;
+		auto f = ec == std::errc() && end == num.data() + num.size() ? t.files().get(fd) : nullptr;
 		if (!f)
 			return kerr(ENOENT);
 		if (!after.empty())
@@ -277,10 +282,9 @@ KResult<SynthLookup> pid_lookup(Task& t, int pid, const std::string& dir, const 
 			auto i = info();
 			if (!i)
 				return kerr(i.error());
-			Process& p = tp->process();
 			std::optional<OwnFigures> figures;
 			if (own)
-				figures = OwnFigures{p.umask, p.fds.limit()};
+				figures = OwnFigures{tp->fs().umask.load(), tp->files().limit()};
 			return status_text(*i, figures);
 		});
 	if (name == "mounts") {
