@@ -412,6 +412,10 @@ check: all tsan-unit test-modules $(CHECKPATCH_DIR)/checkpatch.pl $(if $(filter 
 	echo "== host: make install, and a program built against it"; \
 	tools/tests/install-test 2>&1 | tee $(BUILD)/check/host-install.log; \
 	[ $${PIPESTATUS[0]} -eq 0 ] || rc=1; \
+	echo "== host: the guest port's host system calls are all in its host layer"; \
+	guest-port/tests/host-layer-check --build $(CMAKE_BUILD) 2>&1 | \
+		tee $(BUILD)/check/host-guest-port-host-layer.log; \
+	[ $${PIPESTATUS[0]} -eq 0 ] || rc=1; \
 	echo "== host: the guest port's unit tests"; \
 	$(CMAKE_BUILD)/guest-port/tests/guest-port-unit-test 2>&1 | \
 		tee $(BUILD)/check/host-guest-port-unit.log; \

@@ -17,6 +17,7 @@
 #include <climits>
 #include <cstdio>
 
+#include "host/thread.hpp"
 #include "kernel.hpp"
 #include "loader/exec.hpp"
 
@@ -482,7 +483,7 @@ SysKResult<void> Kernel::execve(Task& t, const std::string& path, std::vector<st
 		std::lock_guard lock(tasks_lock_);
 		old = p.replace_mm(std::move(mm));
 		// The first thread's CPU time is counted: this one's now.
-		p.host_tid = gettid();
+		p.host_tid = host::gettid();
 	}
 	note_exec(t);	// while the old stub is there
 	old->detach();
@@ -1133,7 +1134,7 @@ void Kernel::interrupt_locked(Task& t)
 	if (!t.host_running)
 		return;
 	(void)t.vcpu().kick();
-	pthread_kill(t.host_id, interrupt_signal);
+	(void)host::kill_thread(t.host_id, interrupt_signal);
 }
 
 // The run loop, before the guest runs: each deliverable signal's action.

@@ -21,9 +21,8 @@
 #include <span>
 #include <string>
 
-#include <unpriv/fd.hpp>
-
 #include "common.hpp"
+#include "host/fd.hpp"
 #include "host/uring.hpp"
 #include "mm/mm.hpp"
 
@@ -135,7 +134,7 @@ public:
 	// vfs names it (see Vfs::describe()); where the host names it
 	// outside the root, the guest sees it as outside_name ("/dev/stdin"
 	// for the standard input the guest port was handed).
-	HostFile(unpriv::Fd fd, int flags, const Vfs *vfs, Origin origin,
+	HostFile(host::Fd fd, int flags, const Vfs *vfs, Origin origin,
 		 std::string outside_name = "(unreachable)")
 		: File(flags), fd_(std::move(fd)), vfs_(vfs), origin_(origin),
 		  outside_name_(std::move(outside_name))
@@ -187,7 +186,7 @@ public:
 	[[nodiscard]] bool is_directory() const noexcept override;
 
 private:
-	unpriv::Fd fd_;
+	host::Fd fd_;
 	const Vfs *vfs_;
 	// A host terminal's device number (only what the guest port was
 	// handed may be one: the guest opens no device), 0 for any other
@@ -234,7 +233,7 @@ public:
 	[[nodiscard]] bool wait() const noexcept;
 
 private:
-	unpriv::Fd read_, write_;
+	host::Fd read_, write_;
 };
 
 } // namespace guest
