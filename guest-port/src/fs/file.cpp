@@ -360,10 +360,9 @@ KResult<std::size_t> HostFile::getdents64(std::span<std::byte> buf)
 	return host::getdents64(fd_.get(), buf);
 }
 
-host::Route HostFile::host_route(int fd) noexcept
+host::Route HostFile::host_route(mode_t type) noexcept
 {
-	struct stat st;
-	if (fstat(fd, &st) == 0 && (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode)))
+	if (S_ISREG(type) || S_ISBLK(type))
 		return host::Route::file;
 	return host::Route::stream;
 }
@@ -444,8 +443,7 @@ KResult<std::shared_ptr<const MapFile>> HostFile::map_file()
 
 bool HostFile::is_directory() const noexcept
 {
-	struct stat st;
-	return origin_ == Origin::root && ::fstat(fd_.get(), &st) == 0 && S_ISDIR(st.st_mode);
+	return origin_ == Origin::root && S_ISDIR(type_);
 }
 
 // --- calls on several files ---------------------------------------------------

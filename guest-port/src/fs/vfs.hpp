@@ -47,6 +47,7 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <utility>
 #include <string>
 
 #include <unpriv/fd.hpp>
@@ -167,14 +168,23 @@ private:
 	KResult<Loc> locate(Task& t, std::shared_ptr<File> start, int dirfd,
 			    const std::string& path) const;
 	KResult<Target> resolve(Task& t, int dirfd, const std::string& path, bool follow) const;
+	// A file's identity: device and inode numbers.
+	using FileId = std::pair<dev_t, ino_t>;
 	// The host file at loc, opened with flags: ENOENT when it is one
 	// the guest may not reach (a device node, a file on a file system
-	// that shows the host), found before anything is opened.
-	KResult<unpriv::Fd> host_open(const Loc& loc, int flags, mode_t mode) const;
-	// The openat2 of loc, and nothing more.
-	KResult<unpriv::Fd> lookup(const Loc& loc, int flags, mode_t mode) const;
-	// ETXTBSY when the file at loc is t's running executable.
-	KResult<void> not_running(Task& t, const Loc& loc, int flags) const;
+	// that shows the host), found before anything is opened; ETXTBSY
+	// when it is the regular file running (when given).  type, when
+	// given, gets its type (S_IFMT bits).
+	KResult<unpriv::Fd> host_open(const Loc& loc, int flags, mode_t mode,
+				      mode_t *type = nullptr,
+				      const FileId *running = nullptr) const;
+	// host_open() of an O_PATH lookup, or one that opens nothing:
+	// st, when given, gets the stat of what it found.
+	KResult<unpriv::Fd> find(const Loc& loc, int flags, mode_t mode, struct stat *st) const;
+	// The openat2 of loc, and nothing more; same_mount, when given, says
+	// whether it stayed on the mount of its starting directory.
+	KResult<unpriv::Fd> lookup(const Loc& loc, int flags, mode_t mode,
+				   bool *same_mount = nullptr) const;
 	static KResult<std::shared_ptr<File>> open_handed(const std::shared_ptr<File>& f,
 							  int flags);
 	// The host file a target names, opened O_PATH (a synthetic one: EPERM).
@@ -186,9 +196,10 @@ private:
 		bool synth = false;	// in the guest port's file systems
 		bool dot = false;	// the last component is "." or ".."
 		bool exists = false;	// synth: something is there
-		unpriv::Fd dir;		// host: the parent, O_PATH
+		int dir = -1;		// host: the parent, O_PATH
 		std::string name;	// host: the last component
-		std::shared_ptr<File> keep;	// keeps dir's file open
+		unpriv::Fd opened;	// dir, when opened for the call
+		std::shared_ptr<File> keep;	// dir, when it is a file's
 	};
 	KResult<Entry> entry(Task& t, int dirfd, const std::string& path) const;
 

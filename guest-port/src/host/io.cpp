@@ -2,6 +2,7 @@
 #include "host/io.hpp"
 
 #include <linux/kcmp.h>
+#include <climits>
 #include <sys/ioctl.h>
 #include <sys/sendfile.h>
 #include <sys/syscall.h>
@@ -238,6 +239,36 @@ KResult<int> openat2(int dirfd, const char *path, const struct open_how& how)
 KResult<void> faccessat2(int dirfd, const char *path, int mode, int flags)
 {
 	return void_result(::syscall(SYS_faccessat2, dirfd, path, mode, flags));
+}
+
+KResult<struct stat> fstat(int fd)
+{
+	struct stat st;
+	if (::fstat(fd, &st) < 0)
+		return kerr(errno);
+	return st;
+}
+
+KResult<struct statfs> fstatfs(int fd)
+{
+	struct statfs st;
+	if (again([&] { return ::fstatfs(fd, &st); }) < 0)
+		return kerr(errno);
+	return st;
+}
+
+KResult<std::string> readlinkat(int dirfd, const char *name)
+{
+	char buf[PATH_MAX];
+	ssize_t n = ::readlinkat(dirfd, name, buf, sizeof(buf));
+	if (n < 0)
+		return kerr(errno);
+	return std::string(buf, static_cast<std::size_t>(n));
+}
+
+KResult<void> unlinkat(int dirfd, const char *name, int flags)
+{
+	return void_result(::unlinkat(dirfd, name, flags));
 }
 
 KResult<bool> same_file(int a, int b)
