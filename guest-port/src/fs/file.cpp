@@ -227,12 +227,12 @@ std::shared_ptr<HostFile> HostFile::reopen(int flags) const
 	}
 	// Through the host's magic link to our own descriptor: a new open
 	// file description, with the host's permission checks.
-	char link[64];
-	std::snprintf(link, sizeof(link), "/proc/self/fd/%d", fd_.get());
-	int fd = ::open(link, (flags & ~O_CREAT) | O_CLOEXEC);
-	if (fd < 0)
+	auto fd = host::reopen(fd_.get(), flags & ~O_CREAT);
+	if (!fd) {
+		errno = fd.error();
 		return nullptr;
-	return std::make_shared<HostFile>(unpriv::Fd(fd), flags & ~O_CLOEXEC, vfs_, origin_,
+	}
+	return std::make_shared<HostFile>(unpriv::Fd(*fd), flags & ~O_CLOEXEC, vfs_, origin_,
 					  outside_name_);
 }
 

@@ -402,14 +402,14 @@ KResult<unpriv::Fd> Vfs::host_open(const Loc& loc, int flags, mode_t mode, mode_
 				    st.st_ino == running->second)
 					return kerr(ETXTBSY);
 				// (O_TMPFILE: a new file in the directory found.)
-				int fd = ::open(proc_fd(obj->get()).c_str(),
-						(flags & ~(O_CREAT | O_EXCL | O_NOFOLLOW)) | O_CLOEXEC,
-						mode & 07777);
-				if (fd < 0)
-					return kerr(errno);
+				auto fd = host::reopen(obj->get(),
+						       flags & ~(O_CREAT | O_EXCL | O_NOFOLLOW),
+						       mode & 07777);
+				if (!fd)
+					return kerr(fd.error());
 				if (type)
 					*type = tmpfile ? S_IFREG : st.st_mode & S_IFMT;
-				return unpriv::Fd(fd);
+				return unpriv::Fd(*fd);
 			}
 			if (obj.error() != ENOENT || !(flags & O_CREAT))
 				return kerr(obj.error());
@@ -646,22 +646,14 @@ KResult<std::string> Vfs::readlink(Task& t, int dirfd, const std::string& p) con
 	}
 	if (!tg->host)
 		return kerr(EINVAL);
-	bool same;
-	auto fd = lookup(*tg->host, O_PATH | O_NOFOLLOW, 0, &same);
+	// Mostly asked of directories (realpath(3)): the stat answers those.
+	struct stat st;
+	auto fd = find(*tg->host, O_PATH | O_NOFOLLOW, 0, &st);
 	if (!fd)
 		return kerr(fd.error());
-	// A symlink on the mount of a directory already looked at is one
-	// the guest may read, and is no device: anything else is looked at.
-	if (!same)
-		if (auto r = reachable(fd->get(), false, false); !r)
-			return kerr(r.error());
-	auto target = host::readlinkat(fd->get(), "");
-	if (target || target.error() != ENOENT)
-		return target;
-	if (same)
-		if (auto r = reachable(fd->get(), true, false); !r)
-			return kerr(r.error());
-	return kerr(EINVAL);	// not a symlink
+	if (!S_ISLNK(st.st_mode))
+		return kerr(EINVAL);
+	return host::readlinkat(fd->get(), "");
 }
 
 KResult<void> Vfs::access(Task& t, int dirfd, const std::string& p, int mode, int flags) const

@@ -3,6 +3,9 @@
 
 #include <linux/kcmp.h>
 #include <climits>
+#include <cstdio>
+#include <mutex>
+#include <pthread.h>
 #include <sys/ioctl.h>
 #include <sys/sendfile.h>
 #include <sys/syscall.h>
@@ -269,6 +272,48 @@ KResult<std::string> readlinkat(int dirfd, const char *name)
 KResult<void> unlinkat(int dirfd, const char *name, int flags)
 {
 	return void_result(::unlinkat(dirfd, name, flags));
+}
+
+namespace {
+
+std::mutex self_fd_lock;
+int self_fd_dir = -1;	// under self_fd_lock; -1: not open yet
+
+void forget_self_fd_dir()
+{
+	// The child of a fork: the descriptor shows the parent's table.
+	if (self_fd_dir >= 0)
+		::close(self_fd_dir);
+	self_fd_dir = -1;
+}
+
+KResult<int> self_fd()
+{
+	static const int at_fork = pthread_atfork(nullptr, nullptr, forget_self_fd_dir);
+	(void)at_fork;
+	std::lock_guard lock(self_fd_lock);
+	if (self_fd_dir < 0) {
+		int fd = ::open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0)
+			return kerr(errno);
+		self_fd_dir = fd;
+	}
+	return self_fd_dir;
+}
+
+} // namespace
+
+KResult<int> reopen(int fd, int flags, mode_t mode)
+{
+	auto dir = self_fd();
+	if (!dir)
+		return kerr(dir.error());
+	char name[16];
+	std::snprintf(name, sizeof(name), "%d", fd);
+	int r = ::openat(*dir, name, flags | O_CLOEXEC, mode);
+	if (r < 0)
+		return kerr(errno);
+	return r;
 }
 
 KResult<bool> same_file(int a, int b)

@@ -87,6 +87,13 @@ KResult<struct statfs> fstatfs(int fd);
 // semantics: the O_PATH descriptor dirfd itself).
 KResult<std::string> readlinkat(int dirfd, const char *name);
 KResult<void> unlinkat(int dirfd, const char *name, int flags);
+// The file of descriptor fd (an O_PATH one, say) opened anew with flags,
+// through the host's magic link /proc/self/fd/FD: a new open file
+// description, with the host's permission checks.  The guest port's
+// /proc/self/fd directory is opened once (again in a child after fork),
+// so that each call walks one name of it.  mode: O_TMPFILE's.  The
+// guest's (a FIFO's open waits): EINTR when interrupted.
+KResult<int> reopen(int fd, int flags, mode_t mode = 0);
 // Whether a and b (descriptors of this process) are one open file.
 KResult<bool> same_file(int a, int b);
 
