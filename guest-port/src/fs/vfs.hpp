@@ -22,6 +22,9 @@
 // file system that shows the host (procfs, sysfs, devpts, cgroup...
 // mounted in the root), is not there for the guest (ENOENT), however
 // it was named; bind mounts of ordinary file systems are the root's.
+// A lookup that stayed on its starting directory's mount
+// (RESOLVE_NO_XDEV, tried first) needs no fstatfs: the root and every
+// directory a lookup starts at were looked at.
 // Only directories opened through the root may start a lookup: a
 // directory the guest port was handed on a standard descriptor may not.
 //
@@ -91,7 +94,8 @@ KResult<std::size_t> file_xattr(File& f, const XattrOp& op);
 class Vfs {
 public:
 	// The guest's root is the host directory root.  Errors: those of
-	// opening it; ENOTDIR.
+	// opening it; ENOTDIR; EACCES when it is on a file system that
+	// shows the host (procfs, sysfs...).
 	static KResult<std::unique_ptr<Vfs>> create(const std::string& root);
 
 	// The root as a directory file: a process's first current directory.
