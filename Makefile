@@ -56,6 +56,9 @@
 #   CHECK_DKMS      1: 'make check' installs the module with DKMS too
 #   CHECK_NO_GUEST_PORT  kernels of CHECK_KERNELS on which the guest
 #                   port's tests are left out (default: debug)
+#   CHECK_ONE_CPU   kernels of CHECK_KERNELS whose boot runs the guest
+#                   port's e2e and progs-check a second time, on one
+#                   virtual CPU (unpriv-run --cpus=1; default: generic)
 #   CHECK_UML_PTRACE  1: uml-check also runs its script in stock UML on
 #                   ptrace, the control (minutes under TCG; check-all does)
 #   VSYSCALL_MODES  vsyscall= boot options under which 'make check' runs
@@ -102,6 +105,9 @@ CHECK_UML_PTRACE ?= 0
 # kernel, where libunpriv's tests on the module backend and the selftests
 # still run (check-all runs them there too).
 CHECK_NO_GUEST_PORT ?= debug
+# Kernels of CHECK_KERNELS whose boot runs the guest port's tests on one
+# virtual CPU too (the VM has two; check-all: every kernel).
+CHECK_ONE_CPU ?= generic
 # The selftest programs: one per selftests/*_test.c.
 SELFTEST_PROGS = $(basename $(notdir $(wildcard selftests/*_test.c)))
 # Debian's kernel has no vsyscall page; these boot options give it one,
@@ -512,7 +518,9 @@ check: all tsan-unit test-modules $(CHECKPATCH_DIR)/checkpatch.pl $(if $(filter 
 			what="selftests as $$v's kselftest install runs them"; \
 		fi; \
 		gp=", the guest port"; \
-		case " $(CHECK_NO_GUEST_PORT) " in *" $$k "*) cmd="$$cmd --no-guest-port"; gp=;; esac; \
+		case " $(CHECK_NO_GUEST_PORT) " in *" $$k "*) cmd="$$cmd --no-guest-port"; gp=;; \
+			*) case " $(CHECK_ONE_CPU) " in *" $$k "*) \
+				cmd="$$cmd --one-cpu-too"; gp="$$gp (on 2 and 1 CPUs)";; esac;; esac; \
 		case " $(STRESS_IN_CHECK) " in *" $$k "*) \
 			cmd="$$cmd; s=\$$?; unpriv-stress-rounds --duration $(CHECK_STRESS_SECONDS) $(stress_seed) || s=1; exit \$$s"; \
 			what="$$what, a stress round of $(CHECK_STRESS_SECONDS) s";; \
@@ -551,7 +559,8 @@ check-all:
 	$(Q)$(MAKE) --no-print-directory check \
 		CHECK_KERNELS="generic rt generic-6.12 rt-6.12 cloud-6.12 debug" \
 		CHECK_SELFTEST_KERNELS= CHECK_DKMS=1 CHECK_UML_PTRACE=1 \
-		CHECK_NO_GUEST_PORT=
+		CHECK_NO_GUEST_PORT= \
+		CHECK_ONE_CPU="generic rt generic-6.12 rt-6.12 cloud-6.12 debug"
 
 # --- check-debug: the long rounds, on the debug kernel ----------------------
 #

@@ -199,7 +199,8 @@ int Kernel::start(const std::string& program, const std::vector<std::string>& ar
 		reserved.push_back({r.start, r.end});
 	auto first = std::make_shared<Process>(
 		1, std::make_unique<Mm>(*phys_, std::move(*as), std::move(reserved)));
-	first_task_ = std::make_unique<Task>(*this, *first, std::move(*vcpu), first->pid);
+	first_task_ = std::make_unique<Task>(*this, *first, std::move(*vcpu), first->pid,
+					     std::make_shared<FdTable>(), std::make_shared<FsStruct>());
 	{
 		std::lock_guard lock(tasks_lock_);
 		procs_.emplace(first->pid, first);
@@ -227,7 +228,7 @@ int Kernel::start(const std::string& program, const std::vector<std::string>& ar
 	auto cwd = vfs_->root_dir();
 	if (!cwd)
 		return fail(config_.root, strerror(cwd.error()), status_failed);
-	first->cwd = std::move(*cwd);
+	(void)first_task_->fs().set_cwd(std::move(*cwd));
 
 	// The guest's standard descriptors are the guest port's; what lies
 	// outside the root, the guest knows by their /dev names.
@@ -250,7 +251,7 @@ int Kernel::start(const std::string& program, const std::vector<std::string>& ar
 			if (!first->ctty)
 				first->ctty = tty;
 		}
-		(void)first->fds.install_at(fd, std::move(file), false);
+		(void)first_task_->files().install_at(fd, std::move(file), false);
 	}
 
 	if (config_.trace) {

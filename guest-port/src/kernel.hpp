@@ -29,18 +29,23 @@
 //
 //   tasks_lock_             the process table and tree, the threads and
 //                           their ids, process groups and sessions, wait
-//                           states, signal dispositions, masks and
-//                           pending sets (Linux's tasklist_lock and
-//                           siglock in one); fields marked [tasks], and
-//                           the conditions block_locked() waits for
+//                           states, signal dispositions (SigHand, shared
+//                           by CLONE_SIGHAND), masks and pending sets
+//                           (Linux's tasklist_lock and siglock in one);
+//                           which FdTable, FsStruct and Mm a task uses
+//                           (changed by clone, unshare, execve, exit as
+//                           Linux's task_lock() guards them); fields
+//                           marked [tasks] (task.hpp), and the
+//                           conditions block_locked() waits for
 //   FutexTable::lock_       the futex queues (futex.hpp); taken without
 //                           tasks_lock_, before an Mm's lock
 //   Mm::lock_               a process's mappings and mirrors (recursive)
 //   PhysMemory::lock_,      leaves: the allocator of guest physical
-//   FdTable::lock_,         memory, a descriptor table, a thread's
-//   Waiter::lock_,          Waiter, --trace's output, the vDSO's data
-//   Tracer::lock_,          page, the merged --stats, an epoll's items
-//   Vdso::lock_,            (fs/anon.hpp)
+//   FdTable::lock_,         memory, a descriptor table (Linux's
+//   FsStruct::lock_,        files_struct), a current directory ([fs]:
+//   Waiter::lock_,          fs_struct), a thread's Waiter, --trace's
+//   Tracer::lock_,          output, the vDSO's data page, the merged
+//   Vdso::lock_,            --stats, an epoll's items (fs/anon.hpp)
 //   stats_lock_,
 //   EpollFile::lock_
 //   Socket::lock_           a socket's own state (fs/socket.hpp), then
@@ -60,7 +65,8 @@
 //
 // What a thread alone touches ([own] in task.hpp: its registers, its
 // futex registrations) takes no lock; what the threads of a process
-// share unlocked is [group] there.
+// share unlocked is [group] there.  task.hpp says what clone() shares
+// (thread group, Mm, FdTable, FsStruct, SigHand, credentials).
 #pragma once
 
 #include <array>
@@ -174,12 +180,24 @@ public:
 		std::uint64_t parent_tid = 0;	// CLONE_PARENT_SETTID
 		std::uint64_t child_tid = 0;	// CLONE_CHILD_SETTID, _CLEARTID
 	};
-	// The child's pid, or the new thread's tid (CLONE_THREAD).  EAGAIN
-	// past --max-procs (threads count); EINVAL for flags Linux refuses
-	// together, and for CLONE_FS, CLONE_FILES and CLONE_SIGHAND
-	// without CLONE_THREAD (a process shares those with its threads
-	// only), and the namespaces.
+	// The child's pid, or the new thread's tid (CLONE_THREAD).  The
+	// new task shares t's descriptors with CLONE_FILES, its directory
+	// and umask with CLONE_FS, its process's signal dispositions with
+	// CLONE_SIGHAND, its memory with CLONE_VM (task.hpp), and has
+	// copies of them otherwise.  EAGAIN past --max-procs (threads
+	// count); EINVAL for flags Linux refuses together (CLONE_THREAD
+	// without CLONE_SIGHAND, CLONE_SIGHAND without CLONE_VM), and for
+	// the namespaces.
 	KResult<int> clone(Task& t, const CloneArgs& args);
+	// unshare(2), as Linux's ksys_unshare(): CLONE_FILES and CLONE_FS
+	// give t a copy of its descriptors, its directory and umask when
+	// they are shared; CLONE_THREAD, CLONE_SIGHAND and CLONE_VM (each
+	// implying the others) are EINVAL unless t's process has one
+	// thread and shares neither its signal dispositions nor its
+	// memory, when there is nothing to do.  The namespaces are EPERM,
+	// as to a process without CAP_SYS_ADMIN (CLONE_NEWUSER too, as
+	// Linux refuses it in a chroot); other flags EINVAL.
+	KResult<void> unshare(Task& t, std::uint64_t flags);
 	// exit(2): this thread ends; exit_group(2): all of them.
 	void exit_thread(Task& t, int code);
 	void exit_group(Task& t, int code);
@@ -389,12 +407,21 @@ private:
 	// (start says how that went, 0 or an errno), then run it.  start is
 	// the thread's own: the parent may return, and destroy what it
 	// has, while set_value() is still on its way out.
+	// What a new task shares with its maker, or has a copy of:
+	// Linux's copy_files() and copy_fs(), by CLONE_FILES and CLONE_FS.
+	struct TaskFiles {
+		std::shared_ptr<FdTable> files;
+		std::shared_ptr<FsStruct> fs;
+	};
+	static TaskFiles copy_files(Task& t, std::uint64_t flags);
 	void child_main(std::shared_ptr<Process> child, Process& parent, unpriv::Regs regs,
 			std::vector<std::byte> fpu, CloneArgs args, std::uint64_t blocked,
-			AltStack sas, std::shared_ptr<Mm> vm, std::promise<int> start);
+			AltStack sas, std::shared_ptr<Mm> vm, TaskFiles files,
+			std::promise<int> start);
 	// A new thread's host thread: its vcpu and mirror, then run it.
 	void thread_main(Process& p, int tid, unpriv::Regs regs, std::vector<std::byte> fpu,
-			 std::uint64_t blocked, CloneArgs args, std::promise<int> start);
+			 std::uint64_t blocked, CloneArgs args, TaskFiles files,
+			 std::promise<int> start);
 	KResult<int> clone_thread(Task& t, const CloneArgs& args);
 	// The run loop's end of a thread: its futex registrations (the
 	// robust list, clear_child_tid), its place in the process; the

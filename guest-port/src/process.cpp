@@ -34,9 +34,14 @@ constexpr std::uint64_t clone_known =
 	CLONE_PARENT | CLONE_THREAD | CLONE_SYSVSEM | CLONE_SETTLS | CLONE_PARENT_SETTID |
 	CLONE_CHILD_CLEARTID | CLONE_DETACHED | CLONE_UNTRACED | CLONE_CHILD_SETTID | CLONE_IO;
 
-// What a process shares with its threads only: a new process gets its
-// own (EINVAL when asked to share them).
-constexpr std::uint64_t clone_group_only = CLONE_FS | CLONE_FILES | CLONE_SIGHAND;
+// What unshare() may be asked for: what it unshares, and the
+// namespaces it refuses (EPERM).
+constexpr std::uint64_t unshare_namespaces =
+	CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWUSER |
+	CLONE_NEWPID | CLONE_NEWCGROUP | CLONE_NEWTIME;
+constexpr std::uint64_t unshare_known =
+	CLONE_THREAD | CLONE_FS | CLONE_SIGHAND | CLONE_VM | CLONE_FILES | CLONE_SYSVSEM |
+	unshare_namespaces;
 
 } // namespace
 
@@ -85,8 +90,6 @@ KResult<int> Kernel::clone(Task& t, const CloneArgs& args)
 	}
 	if (args.flags & CLONE_THREAD)
 		return clone_thread(t, args);
-	if (args.flags & clone_group_only)
-		return kerr(EINVAL);
 
 	std::shared_ptr<Process> child;
 	{
@@ -100,6 +103,8 @@ KResult<int> Kernel::clone(Task& t, const CloneArgs& args)
 		int pid = alloc_pid_locked();
 		forks_++;
 		child = std::make_shared<Process>(pid, parent);
+		if (args.flags & CLONE_SIGHAND)
+			child->sighand = parent.sighand;
 		Process *tree_parent = (args.flags & CLONE_PARENT) && parent.parent
 					       ? parent.parent : &parent;
 		child->parent = tree_parent;
@@ -117,6 +122,7 @@ KResult<int> Kernel::clone(Task& t, const CloneArgs& args)
 	std::promise<int> started;
 	auto ready = started.get_future();
 	std::shared_ptr<Mm> vm = (args.flags & CLONE_VM) ? parent.shared_mm() : nullptr;
+	TaskFiles files = copy_files(t, args.flags);
 	std::uint64_t blocked;
 	{
 		std::lock_guard lock(tasks_lock_);
@@ -129,7 +135,7 @@ KResult<int> Kernel::clone(Task& t, const CloneArgs& args)
 		try {
 			std::thread th(&Kernel::child_main, this, child, std::ref(parent), t.regs(),
 				       std::move(fpu), args, blocked, sas, std::move(vm),
-				       std::move(started));
+				       std::move(files), std::move(started));
 			{
 				std::lock_guard lock(tasks_lock_);
 				child->host_threads.emplace(child->pid, std::move(th));
@@ -166,7 +172,8 @@ KResult<int> Kernel::clone(Task& t, const CloneArgs& args)
 
 void Kernel::child_main(std::shared_ptr<Process> child, Process& parent, unpriv::Regs regs,
 			std::vector<std::byte> fpu, CloneArgs args, std::uint64_t blocked,
-			AltStack sas, std::shared_ptr<Mm> vm, std::promise<int> start)
+			AltStack sas, std::shared_ptr<Mm> vm, TaskFiles files,
+			std::promise<int> start)
 {
 	auto fail = [&](int err) {
 		std::lock_guard lock(tasks_lock_);
@@ -206,7 +213,8 @@ void Kernel::child_main(std::shared_ptr<Process> child, Process& parent, unpriv:
 		child->replace_mm(std::move(*mm));
 	}
 	child->vsize = child->mm().size();
-	Task t(*this, *child, std::move(*vcpu), child->pid);
+	Task t(*this, *child, std::move(*vcpu), child->pid, std::move(files.files),
+	       std::move(files.fs));
 	(void)t.vcpu().set_fpu(fpu);
 	regs.rax = 0;
 	if (args.stack)
@@ -241,6 +249,12 @@ void Kernel::child_main(std::shared_ptr<Process> child, Process& parent, unpriv:
 	run_task(t);
 }
 
+Kernel::TaskFiles Kernel::copy_files(Task& t, std::uint64_t flags)
+{
+	return {(flags & CLONE_FILES) ? t.shared_files() : std::make_shared<FdTable>(t.files()),
+		(flags & CLONE_FS) ? t.shared_fs() : std::make_shared<FsStruct>(t.fs())};
+}
+
 KResult<int> Kernel::clone_thread(Task& t, const CloneArgs& args)
 {
 	Process& p = t.process();
@@ -270,7 +284,8 @@ KResult<int> Kernel::clone_thread(Task& t, const CloneArgs& args)
 	if (!err) {
 		try {
 			std::thread th(&Kernel::thread_main, this, std::ref(p), tid, t.regs(),
-				       std::move(fpu), blocked, args, std::move(started));
+				       std::move(fpu), blocked, args, copy_files(t, args.flags),
+				       std::move(started));
 			made = true;
 			{
 				std::lock_guard lock(tasks_lock_);
@@ -304,7 +319,8 @@ KResult<int> Kernel::clone_thread(Task& t, const CloneArgs& args)
 }
 
 void Kernel::thread_main(Process& p, int tid, unpriv::Regs regs, std::vector<std::byte> fpu,
-			 std::uint64_t blocked, CloneArgs args, std::promise<int> start)
+			 std::uint64_t blocked, CloneArgs args, TaskFiles files,
+			 std::promise<int> start)
 {
 	// The creator waits in clone() until start is set: p and its
 	// memory stay.
@@ -336,7 +352,7 @@ void Kernel::thread_main(Process& p, int tid, unpriv::Regs regs, std::vector<std
 		mm.detach();
 		return fail(EAGAIN);
 	}
-	Task t(*this, p, std::move(*vcpu), tid);
+	Task t(*this, p, std::move(*vcpu), tid, std::move(files.files), std::move(files.fs));
 	(void)t.vcpu().set_fpu(fpu);
 	regs.rax = 0;
 	if (args.stack)
@@ -366,6 +382,59 @@ void Kernel::thread_main(Process& p, int tid, unpriv::Regs regs, std::vector<std
 	}
 	start.set_value(0);
 	run_task(t);
+}
+
+// As Linux's ksys_unshare(): each flag implies what it cannot go
+// without, what cannot be unshared must not be shared, and nothing
+// changes unless everything asked can be done.
+KResult<void> Kernel::unshare(Task& t, std::uint64_t flags)
+{
+	if (flags & CLONE_NEWUSER)
+		flags |= CLONE_THREAD | CLONE_FS;
+	if (flags & CLONE_VM)
+		flags |= CLONE_SIGHAND;
+	if (flags & CLONE_SIGHAND)
+		flags |= CLONE_THREAD;
+	if (flags & CLONE_NEWNS)
+		flags |= CLONE_FS;
+	if (flags & ~unshare_known)
+		return kerr(EINVAL);
+
+	Process& p = t.process();
+	{
+		std::lock_guard lock(tasks_lock_);
+		// Linux's check_unshare_flags(): the thread group, the
+		// signal dispositions and the memory are not unshared, only
+		// found not shared.
+		if ((flags & (CLONE_THREAD | CLONE_SIGHAND | CLONE_VM)) &&
+		    p.tasks.size() + static_cast<std::size_t>(p.starting) > 1)
+			return kerr(EINVAL);
+		if ((flags & (CLONE_SIGHAND | CLONE_VM)) && p.sighand.use_count() > 1)
+			return kerr(EINVAL);
+		if (flags & CLONE_VM)
+			for (const auto& [pid, o] : procs_)
+				if (o.get() != &p && o->has_mm() && o->shared_mm() == p.shared_mm())
+					return kerr(EINVAL);
+	}
+	// No capability for a namespace (CAP_SYS_ADMIN), nor a user
+	// namespace in a chroot (create_user_ns()), which the guest is.
+	if (flags & unshare_namespaces)
+		return kerr(EPERM);
+
+	// Linux's unshare_fs() and unshare_fd(): a copy, when shared (a
+	// stale count makes a copy not needed, nothing worse).
+	std::shared_ptr<FsStruct> fs;
+	std::shared_ptr<FdTable> files;
+	if ((flags & CLONE_FS) && t.shared_fs().use_count() > 1)
+		fs = std::make_shared<FsStruct>(t.fs());
+	if ((flags & CLONE_FILES) && t.shared_files().use_count() > 1)
+		files = std::make_shared<FdTable>(t.files());
+	std::lock_guard lock(tasks_lock_);
+	if (fs)
+		fs = t.replace_fs(std::move(fs));
+	if (files)
+		files = t.replace_files(std::move(files));
+	return {};
 }
 
 // --- execve -----------------------------------------------------------------
@@ -427,13 +496,25 @@ KResult<void> Kernel::execve(Task& t, const std::string& path, std::vector<std::
 	t.robust_list = 0;
 	t.robust_list_len = 0;
 
-	// Close-on-exec descriptors close; caught signals go back to their
-	// default action (ignored ones stay ignored).
-	for (int fd : p.fds.fds())
-		if (p.fds.cloexec(fd))
-			(void)p.fds.close(fd);
+	// Descriptors and dispositions shared with another process become
+	// this one's own (Linux's unshare_files() and unshare_sighand():
+	// the other's stay as they are), then close-on-exec descriptors
+	// close, and caught signals go back to their default action
+	// (ignored ones stay ignored).  No other thread of t's shares
+	// them now: a count above one is another process's, or a
+	// thread's on its way out (a copy then is merely not needed).
+	std::shared_ptr<FdTable> old_files;
+	if (t.shared_files().use_count() > 1) {
+		auto files = std::make_shared<FdTable>(t.files());
+		std::lock_guard lock(tasks_lock_);
+		old_files = t.replace_files(std::move(files));
+	}
+	old_files.reset();
+	t.files().close_on_exec();
 	std::lock_guard lock(tasks_lock_);
-	for (auto& a : p.actions)
+	if (p.sighand.use_count() > 1)
+		p.sighand = std::make_shared<SigHand>(*p.sighand);
+	for (auto& a : p.sighand->actions)
 		if (a.handler > 1)
 			a = {};
 	// The POSIX timers go (the interval timer stays), and the
@@ -537,6 +618,10 @@ void Kernel::end_task(Task& t)
 		// the others (the last one's exit_process() or an execve() may
 		// drop the process's hold as soon as this one has left).
 		std::shared_ptr<Mm> mm = p.shared_mm();
+		// Its descriptors and directory: dropped with the lock
+		// released, the files closing if they were its own.
+		std::shared_ptr<FdTable> files = t.replace_files(nullptr);
+		std::shared_ptr<FsStruct> fs = t.replace_fs(nullptr);
 		flush_thread_pending_locked(t);
 		std::erase(p.tasks, &t);
 		if (tasks_.count(t.tid) && tasks_[t.tid] == &t)
@@ -547,6 +632,8 @@ void Kernel::end_task(Task& t)
 		nr_threads_--;
 		p.wake.notify_all();
 		lock.unlock();
+		files.reset();
+		fs.reset();
 		if (mm)
 			mm->detach();
 		mm.reset();
@@ -574,9 +661,17 @@ void Kernel::exit_process(Task& t)
 		note_exit_locked(p);
 	}
 	// A zombie keeps its status only: the memory and the files go now
-	// (the last writer of a pipe gone, its reader sees the end).
-	p.fds = FdTable{};
-	p.cwd.reset();
+	// (the last writer of a pipe gone, its reader sees the end), unless
+	// another process shares them (CLONE_FILES, CLONE_FS).
+	{
+		std::shared_ptr<FdTable> files;
+		std::shared_ptr<FsStruct> fs;
+		{
+			std::lock_guard lock(tasks_lock_);
+			files = t.replace_files(nullptr);
+			fs = t.replace_fs(nullptr);
+		}
+	}
 	{
 		std::shared_ptr<Mm> mm;
 		if (p.has_mm())
@@ -625,7 +720,7 @@ void Kernel::exit_process(Task& t)
 	if (p.sid == p.pid && p.ctty)
 		disassociate_locked(p);
 	if (p.parent) {
-		const SigAction& a = p.parent->actions[SIGCHLD - 1];
+		const SigAction& a = p.parent->sighand->actions[SIGCHLD - 1];
 		bool autoreap = a.handler == reinterpret_cast<std::uint64_t>(SIG_IGN) ||
 				(a.flags & SA_NOCLDWAIT);
 		// The parent's handler runs even so for SA_NOCLDWAIT.
@@ -652,7 +747,7 @@ void Kernel::notify_parent_locked(Process& p, int why)
 	parent->wake.notify_all();
 	bool exit = why == CLD_EXITED || why == CLD_KILLED || why == CLD_DUMPED;
 	int signo = exit ? p.exit_signal : SIGCHLD;
-	if (!exit && (parent->actions[SIGCHLD - 1].flags & SA_NOCLDSTOP))
+	if (!exit && (parent->sighand->actions[SIGCHLD - 1].flags & SA_NOCLDSTOP))
 		return;
 	if (!signo)
 		return;
@@ -688,6 +783,10 @@ std::vector<std::thread> Kernel::release_locked(Process& p)
 	for (auto& [tid, th] : p.host_threads)
 		ths.push_back(std::move(th));
 	p.host_threads.clear();
+	// Its hold on the signal dispositions goes with it, as Linux's
+	// __cleanup_sighand() in release_task(): a process that shared
+	// them (CLONE_SIGHAND) may unshare(CLONE_SIGHAND) now.
+	p.sighand = std::make_shared<SigHand>();
 	procs_.erase(p.pid);	// may be the last reference to p
 	return ths;
 }
@@ -876,7 +975,7 @@ bool Kernel::prepare_signal_locked(Process& p, Task *to, int signo, int from)
 	// no guest process can stop or end the guest.  The guest port's own
 	// (SIGPIPE, the end of the run) still reach it.  A blocked one is
 	// queued, and dropped when taken if it has no handler then.
-	if (&p == init_ && from && p.actions[signo - 1].handler == 0 &&
+	if (&p == init_ && from && p.sighand->actions[signo - 1].handler == 0 &&
 	    !(masked & sigbit(signo)))
 		return false;
 	// SIGCONT and SIGKILL undo a stop, pending or in force; a stop
@@ -900,7 +999,7 @@ bool Kernel::prepare_signal_locked(Process& p, Task *to, int signo, int from)
 	// A signal that would be ignored is dropped when sent, unless it
 	// is blocked by the thread it is for (the mask or the action may
 	// change before it is taken), or waited for by rt_sigtimedwait.
-	const SigAction& a = p.actions[signo - 1];
+	const SigAction& a = p.sighand->actions[signo - 1];
 	bool ignored = a.handler == reinterpret_cast<std::uint64_t>(SIG_IGN) ||
 		       (a.handler == 0 && sig_default(signo) == SigDefault::ignore);
 	return !ignored || signo == SIGKILL || signo == SIGSTOP || (masked & sigbit(signo));
@@ -1066,7 +1165,7 @@ void Kernel::handle_signals(Task& t)
 		// A fault or trap of its own (SI_FROMKERNEL), as force_sig()
 		// sends it.
 		const bool fault = mine && (synchronous_mask & sigbit(signo)) && info.code > 0;
-		SigAction a = p.actions[signo - 1];
+		SigAction a = p.sighand->actions[signo - 1];
 		if (a.handler == reinterpret_cast<std::uint64_t>(SIG_IGN) && signo != SIGKILL &&
 		    signo != SIGSTOP)
 			continue;
@@ -1076,7 +1175,7 @@ void Kernel::handle_signals(Task& t)
 			t.blocked |= a.mask | ((a.flags & SA_NODEFER) ? 0 : sigbit(signo));
 			t.blocked &= ~(sigbit(SIGKILL) | sigbit(SIGSTOP));
 			if (a.flags & SA_RESETHAND)
-				p.actions[signo - 1] = {};
+				p.sighand->actions[signo - 1] = {};
 			lock.unlock();
 			if (tracer_)
 				tracer_->signal(p.pid, info);
@@ -1135,7 +1234,7 @@ void Kernel::force_signal(Task& t, const SigInfo& info, bool reset)
 {
 	Process& p = t.process();
 	std::lock_guard lock(tasks_lock_);
-	SigAction& a = p.actions[info.signo - 1];
+	SigAction& a = p.sighand->actions[info.signo - 1];
 	bool blocked = t.blocked & sigbit(info.signo);
 	if (blocked || reset || a.handler == reinterpret_cast<std::uint64_t>(SIG_IGN)) {
 		a.handler = 0;

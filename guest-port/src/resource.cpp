@@ -233,7 +233,7 @@ void signal_figures(const Process& p, Kernel::ProcInfo& i)
 		}
 	}
 	for (int signo = 1; signo <= nsig; signo++) {
-		std::uint64_t h = p.actions[signo - 1].handler;
+		std::uint64_t h = p.sighand->actions[signo - 1].handler;
 		if (h == reinterpret_cast<std::uint64_t>(SIG_IGN))
 			i.sig_ignored |= sigbit(signo);
 		else if (h != reinterpret_cast<std::uint64_t>(SIG_DFL))

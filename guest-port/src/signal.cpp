@@ -209,11 +209,11 @@ KResult<SigAction> Kernel::sigaction(Task& t, int signo, const SigAction *act)
 		return kerr(EINVAL);
 	Process& p = t.process();
 	std::lock_guard lock(tasks_lock_);
-	SigAction old = p.actions[signo - 1];
+	SigAction old = p.sighand->actions[signo - 1];
 	if (act) {
 		SigAction a = *act;
 		a.mask &= ~unblockable;
-		p.actions[signo - 1] = a;
+		p.sighand->actions[signo - 1] = a;
 		// Now ignored: a pending one goes (POSIX).
 		if (a.handler == reinterpret_cast<std::uint64_t>(SIG_IGN) ||
 		    (a.handler == 0 && sig_default(signo) == SigDefault::ignore))

@@ -33,21 +33,21 @@ Credentials Credentials::of_host()
 }
 
 Process::Process(int pid, std::unique_ptr<Mm> mm)
-	: pid(pid), cred(Credentials::of_host()), pgid(pid), sid(pid), mm_(std::move(mm))
+	: pid(pid), cred(Credentials::of_host()), pgid(pid), sid(pid),
+	  sighand(std::make_shared<SigHand>()), mm_(std::move(mm))
 {
 	for (int r = 0; r < RLIM_NLIMITS; r++)
 		getrlimit(static_cast<__rlimit_resource>(r), &rlimits[static_cast<std::size_t>(r)]);
 	// What the guest port gives the guest, whatever the host's are.
 	rlimits[RLIMIT_STACK].rlim_cur = Mm::stack_size;
 	rlimits[RLIMIT_NOFILE] = {FdTable::default_limit, FdTable::default_limit * 4};
-	fds.set_limit(FdTable::default_limit);
 	start_ns = boottime_ns();
 }
 
 Process::Process(int pid, const Process& parent)
-	: pid(pid), cred(parent.cred), rlimits(parent.rlimits), umask(parent.umask),
-	  pgid(parent.pgid), sid(parent.sid), ctty(parent.ctty), actions(parent.actions),
-	  fds(parent.fds), cwd(parent.cwd), exe(parent.exe), exe_id(parent.exe_id),
+	: pid(pid), cred(parent.cred), rlimits(parent.rlimits),
+	  pgid(parent.pgid), sid(parent.sid), ctty(parent.ctty),
+	  sighand(std::make_shared<SigHand>(*parent.sighand)), exe(parent.exe), exe_id(parent.exe_id),
 	  comm(parent.comm), arg_start(parent.arg_start), arg_end(parent.arg_end),
 	  env_start(parent.env_start), env_end(parent.env_end), shown(parent.shown),
 	  nice(parent.nice), cpu_mask(parent.cpu_mask)

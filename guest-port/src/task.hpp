@@ -1,20 +1,36 @@
 // SPDX-License-Identifier: GPL-2.0
 //
-// Process and Task: a guest process (a thread group: Linux's
-// signal_struct, with the files, fs context and signal handlers its
-// threads share) and a guest thread (its registers: a vcpu, its signal
-// mask and pending set).  Each thread runs on a host thread of its own
-// (see kernel.hpp for why, and for the locks).  The memory (Mm) is
-// shared by the threads, and by a CLONE_VM child, and has its own lock.
+// Process and Task: a guest process and a guest thread, cut where
+// clone(2)'s flags cut Linux's task_struct, with Linux's names:
+//
+//   Process     the thread group (Linux's signal_struct, with the
+//               process tree and the wait state of task_struct's
+//               group leader): pending signals, timers, children,
+//               exit status, rlimits, credentials.  CLONE_THREAD.
+//   Mm          the memory (mm/mm.hpp), Linux's mm_struct.  CLONE_VM.
+//   FdTable     the descriptors (fs/fdtable.hpp), Linux's
+//               files_struct.  CLONE_FILES; a thread's own.
+//   FsStruct    the current directory and umask (fs/fs_struct.hpp),
+//               Linux's fs_struct.  CLONE_FS; a thread's own.
+//   SigHand     the signal dispositions, Linux's sighand_struct.
+//               CLONE_SIGHAND; the same for every thread of a group.
+//   Task        a thread (its registers: a vcpu, its signal mask and
+//               pending set).
+//
+// A Task holds its FdTable and FsStruct (shared with its threads
+// unless made without CLONE_FILES, CLONE_FS, or unshared since), a
+// Process its Mm and SigHand (shared with other processes made with
+// CLONE_VM, CLONE_SIGHAND).  Each thread runs on a host thread of its
+// own (see kernel.hpp for why, and for the lock order).
 //
 // Locks: [own] fields of a Task are touched by its own host thread
 // only (and by the thread that makes it, before it runs); [group]
 // fields of a Process by its threads, unlocked: they are set by calls
-// (chdir, umask, setrlimit, prctl) that Linux guards with locks a
-// racing thread can see either side of, and the guest port too, but
-// for the torn read such a race could make, which is the guest's own
-// doing; [tasks] fields are guarded by Kernel::tasks_lock_.  The
-// FdTable and the Mm lock themselves.
+// (setrlimit, prctl, execve) that Linux guards with locks a racing
+// thread can see either side of, and the guest port too, but for the
+// torn read such a race could make, which is the guest's own doing;
+// [tasks] fields are guarded by Kernel::tasks_lock_; [fs] by
+// FsStruct::lock_.  The FdTable and the Mm lock themselves.
 #pragma once
 
 #include <pthread.h>
@@ -29,6 +45,7 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <utility>
 #include <string>
@@ -39,6 +56,7 @@
 
 #include "cputime.hpp"
 #include "fs/fdtable.hpp"
+#include "fs/fs_struct.hpp"
 #include "mm/mm.hpp"
 #include "sched.hpp"
 #include "sigqueue.hpp"
@@ -51,6 +69,13 @@ namespace guest {
 class Kernel;
 class Task;
 
+// The credentials, Linux's struct cred.  Linux keeps them per thread,
+// and a raw setuid(2) changes the caller's alone; but every C library
+// makes setuid() and its kin a change of the whole process (glibc's
+// SIGSETXID broadcast, musl's __synccall), so that the guest sees
+// them as one per process, and the guest port keeps them so: in the
+// Process, [group], changed by any of its threads for all.  A new
+// process copies them (fork, clone; no clone flag shares them).
 struct Credentials {
 	uid_t ruid, euid, suid, fsuid;
 	gid_t rgid, egid, sgid, fsgid;
@@ -88,6 +113,15 @@ struct GuestTimer {
 	int last_overrun = 0;		// timer_getoverrun(): the last taken's
 };
 
+// The signal dispositions, Linux's sighand_struct: a process's threads
+// share them, and so do processes made with CLONE_SIGHAND (with
+// CLONE_VM); execve() makes a private copy of shared ones before it
+// resets them (Linux's unshare_sighand() in de_thread()).  Linux's
+// sighand->siglock is the kernel's tasks_lock_ here.  [tasks]
+struct SigHand {
+	std::array<SigAction, nsig> actions{};
+};
+
 // What the run loop does with a signal nobody handles (signal(7)).
 enum class SigDefault { ignore, terminate, core, stop };
 SigDefault sig_default(int signo) noexcept;
@@ -97,13 +131,13 @@ public:
 	Process(int pid, std::unique_ptr<Mm> mm);
 	// The child of fork(): parent's state but for memory (mm, made on
 	// the child's thread) and what fork() does not copy (pending
-	// signals, the process tree).
+	// signals, the process tree); a copy of its signal dispositions
+	// (clone() shares them for CLONE_SIGHAND).  Under tasks_lock_.
 	Process(int pid, const Process& parent);
 
 	const int pid;		// the thread group's id: its leader's tid
-	Credentials cred;	// [group]
+	Credentials cred;	// [group], see above
 	std::array<struct rlimit, RLIM_NLIMITS> rlimits;	// [group]
-	mode_t umask = 022;	// [group]
 
 	// The threads, Linux's thread_group list.  [tasks]
 	std::vector<Task *> tasks;
@@ -131,11 +165,12 @@ public:
 	bool cont_unreported = false;	// continued since then (WCONTINUED)
 	int stop_signal = 0;
 
-	// Signals: dispositions (shared by the threads: CLONE_SIGHAND),
-	// the process's pending set (Linux's shared_pending: kill(2),
-	// sigqueue and the guest port's own; each thread has its own too).
-	// [tasks]
-	std::array<SigAction, nsig> actions{};
+	// Signals: the dispositions (shared by the threads, and with
+	// processes made with CLONE_SIGHAND; never null), the process's
+	// pending set (Linux's shared_pending: kill(2), sigqueue and the
+	// guest port's own; each thread has its own too).  [tasks], the
+	// dispositions too.
+	std::shared_ptr<SigHand> sighand;
 	SigPending pending;
 	// The interval timer (ITIMER_REAL, alarm) and the POSIX timers by
 	// id (Linux's signal_struct real_timer and posix_timers).  [tasks]
@@ -172,10 +207,6 @@ public:
 		std::swap(mm, mm_);
 		return mm;
 	}
-	FdTable fds;	// locks itself
-	// The current directory: a directory file, a host one or one of
-	// the guest port's own.  [group]
-	std::shared_ptr<File> cwd;
 
 	// [group], set by execve (the process has one thread then):
 	std::string exe;	// the executable's guest path
@@ -216,8 +247,10 @@ private:
 
 class Task {
 public:
-	Task(Kernel& kernel, Process& process, unpriv::Vcpu vcpu, int tid)
-		: tid(tid), kernel_(kernel), process_(process), vcpu_(std::move(vcpu))
+	Task(Kernel& kernel, Process& process, unpriv::Vcpu vcpu, int tid,
+	     std::shared_ptr<FdTable> files, std::shared_ptr<FsStruct> fs)
+		: tid(tid), kernel_(kernel), process_(process), vcpu_(std::move(vcpu)),
+		  files_(std::move(files)), fs_(std::move(fs))
 	{
 	}
 
@@ -227,6 +260,25 @@ public:
 	// new memory it loads into.
 	[[nodiscard]] Mm& mm() noexcept { return exec_mm_ ? *exec_mm_ : process_.mm(); }
 	void set_exec_mm(Mm *mm) noexcept { exec_mm_ = mm; }
+	// Its descriptors and its directory and umask: its own thread's
+	// to use, until the thread ends (end_task()).
+	[[nodiscard]] FdTable& files() noexcept { return *files_; }
+	[[nodiscard]] FsStruct& fs() noexcept { return *fs_; }
+	// The pointers, to share (clone) or replace (unshare, execve,
+	// the end: null then): [tasks] to change, and for another thread
+	// to read; its own thread reads them unlocked.
+	[[nodiscard]] const std::shared_ptr<FdTable>& shared_files() const noexcept { return files_; }
+	[[nodiscard]] const std::shared_ptr<FsStruct>& shared_fs() const noexcept { return fs_; }
+	std::shared_ptr<FdTable> replace_files(std::shared_ptr<FdTable> files) noexcept
+	{
+		std::swap(files, files_);
+		return files;
+	}
+	std::shared_ptr<FsStruct> replace_fs(std::shared_ptr<FsStruct> fs) noexcept
+	{
+		std::swap(fs, fs_);
+		return fs;
+	}
 	[[nodiscard]] unpriv::Vcpu& vcpu() noexcept { return vcpu_; }
 	[[nodiscard]] unpriv::Regs& regs() noexcept { return vcpu_.regs(); }
 	// execve(): a vcpu in its initial state, the registers kept.
@@ -326,6 +378,8 @@ private:
 	// kicks a holder's).
 	unpriv::Vcpu vcpu_;
 	Mm *exec_mm_ = nullptr;		// [own]
+	std::shared_ptr<FdTable> files_;	// see shared_files()
+	std::shared_ptr<FsStruct> fs_;
 	Waiter waiter_;
 	CpuScheduler::Slot cpu_slot_{waiter_, [this] { (void)vcpu_.kick(); }};
 };

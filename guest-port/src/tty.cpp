@@ -149,7 +149,7 @@ KResult<void> Kernel::tty_check(Task& t, dev_t tty, int signo)
 	int fg = ttys_[tty].pgrp;
 	if (!fg || fg == self.pgid)
 		return {};
-	const SigAction& a = self.actions[signo - 1];
+	const SigAction& a = self.sighand->actions[signo - 1];
 	if ((t.blocked & sigbit(signo)) || a.handler == reinterpret_cast<std::uint64_t>(SIG_IGN))
 		return signo == SIGTTIN ? KResult<void>(kerr(EIO)) : KResult<void>{};
 	if (orphaned_pgrp_locked(self.pgid))
@@ -192,7 +192,7 @@ void Kernel::terminal_signals_main(const std::atomic<bool>& done)
 				    tcgetpgrp(term.file->host_fd()) != getpgrp())
 					continue;
 				if (signo != SIGWINCH && init_ && term.pgrp == init_->pgid &&
-				    init_->actions[signo - 1].handler == 0)
+				    init_->sighand->actions[signo - 1].handler == 0)
 					continue;
 				for (auto& [n, q] : procs_)
 					if (q->pgid == term.pgrp)

@@ -180,7 +180,8 @@ static int vcpu_stats_of(int num)
 
 	fd = syscall(SYS_pidfd_getfd, pidfd, num, 0);
 	if (fd < 0) {
-		if (errno == EBADF)	/* closed since the scan saw it */
+		/* Closed since the scan saw it, or the process reaped. */
+		if (errno == EBADF || errno == ESRCH)
 			return -1;
 		die("cannot take descriptor %d of process %d: %m%s", num, pid,
 		    errno == EPERM ? " (it needs the right to ptrace it)" : "");
@@ -419,10 +420,20 @@ int main(int argc, char **argv)
 	for (n = 0; samples < 0 || n < samples; n++) {
 		sleep_for(interval);
 		if (pid) {
+			/*
+			 * A process reaped between the two looks has no
+			 * table left to read: its pidfd, asked again, says
+			 * whether that is why.
+			 */
 			ended = process_ended();
-			if (!scan_process() && !ended)
-				die("process %d: cannot read its descriptors: %m",
-				    pid);
+			if (!scan_process() && !ended) {
+				int err = errno;
+
+				ended = process_ended();
+				if (!ended)
+					die("process %d: cannot read its descriptors: %s",
+					    pid, strerror(err));
+			}
 		}
 		sample();
 		t = now();

@@ -75,6 +75,33 @@ KResult<void> FdTable::close(int fd)
 	return {};
 }
 
+void FdTable::close_range(unsigned first, unsigned last, bool cloexec)
+{
+	std::vector<Slot> old;
+	std::lock_guard lock(lock_);
+	for (std::size_t fd = first; fd <= last && fd < slots_.size(); fd++) {
+		if (!slots_[fd].file)
+			continue;
+		if (cloexec)
+			slots_[fd].cloexec = true;
+		else
+			old.push_back(std::exchange(slots_[fd], Slot{}));
+	}
+	while (!slots_.empty() && !slots_.back().file)
+		slots_.pop_back();
+}
+
+void FdTable::close_on_exec()
+{
+	std::vector<Slot> old;
+	std::lock_guard lock(lock_);
+	for (auto& slot : slots_)
+		if (slot.file && slot.cloexec)
+			old.push_back(std::exchange(slot, Slot{}));
+	while (!slots_.empty() && !slots_.back().file)
+		slots_.pop_back();
+}
+
 bool FdTable::cloexec(int fd) const
 {
 	std::lock_guard lock(lock_);

@@ -1,8 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 //
-// FdTable: a process's file descriptors, each an open file description
-// and its close-on-exec flag.  Shared by the process's threads: lock_,
-// a leaf, guards it (a file a call drops is released after it).
+// FdTable: a thread's file descriptors, each an open file description
+// and its close-on-exec flag: Linux's files_struct.  Shared by the
+// threads of a process, and by processes made with CLONE_FILES (the
+// tasks hold it by a shared_ptr, task.hpp); fork() copies it.  lock_,
+// a leaf (Linux's file_lock), guards it; a file a call drops is
+// released after it.
+//
+// The limit, RLIMIT_NOFILE's soft one, is the table's: setrlimit()
+// sets the caller's table's, so that processes sharing a table share
+// it too, where Linux checks each caller's own.
 #pragma once
 
 #include <memory>
@@ -32,6 +39,11 @@ public:
 	// The file, or null (EBADF).
 	[[nodiscard]] std::shared_ptr<File> get(int fd) const;
 	KResult<void> close(int fd);
+	// close_range(2): fd first to last (inclusive), those open; or,
+	// with cloexec, their close-on-exec flags set instead.
+	void close_range(unsigned first, unsigned last, bool cloexec);
+	// execve(): the close-on-exec descriptors close.
+	void close_on_exec();
 
 	[[nodiscard]] bool cloexec(int fd) const;
 	void set_cloexec(int fd, bool on);
@@ -51,7 +63,7 @@ private:
 
 	mutable std::mutex lock_;
 	std::vector<Slot> slots_;		// lock_
-	std::atomic<unsigned> limit_ = default_limit;
+	std::atomic<unsigned> limit_ = default_limit;	// setrlimit() of any sharer
 };
 
 } // namespace guest

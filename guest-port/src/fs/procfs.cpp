@@ -97,9 +97,12 @@ struct OwnFigures {
 std::string status_text(const Kernel::ProcInfo& i, const std::optional<OwnFigures>& own)
 {
 	const Credentials& c = i.cred;
+	// Space-separated, and a space after them, even after none (Linux's
+	// task_state()).
 	std::string groups;
 	for (gid_t g : c.groups)
-		groups += std::to_string(g) + " ";
+		groups += (groups.empty() ? "" : " ") + std::to_string(g);
+	groups += ' ';
 	char um[32] = "", fds[32] = "";
 	if (own) {
 		std::snprintf(um, sizeof(um), "Umask:\t%04o\n", own->umask);
@@ -109,24 +112,28 @@ std::string status_text(const Kernel::ProcInfo& i, const std::optional<OwnFigure
 			    : i.state == 'T' ? "T (stopped)"
 			    : i.state == 'R' ? "R (running)"
 					     : "S (sleeping)";
-	char b[1024];
-	std::snprintf(b, sizeof(b),
+	// In three parts: the groups between them have no bound but the
+	// host's NGROUPS_MAX.
+	char head[512], tail[512];
+	std::snprintf(head, sizeof(head),
 		      "Name:\t%s\n%sState:\t%s\nTgid:\t%d\nNgid:\t0\n"
 		      "Pid:\t%d\nPPid:\t%d\nTracerPid:\t0\nUid:\t%u\t%u\t%u\t%u\n"
-		      "Gid:\t%u\t%u\t%u\t%u\n%sGroups:\t%s\nThreads:\t%d\n"
+		      "Gid:\t%u\t%u\t%u\t%u\n%sGroups:\t",
+		      i.shown.comm.c_str(), um, state, i.pid, i.pid, i.ppid, c.ruid, c.euid, c.suid,
+		      c.fsuid, c.rgid, c.egid, c.sgid, c.fsgid, fds);
+	std::snprintf(tail, sizeof(tail),
+		      "\nThreads:\t%d\n"
 		      "SigQ:\t%zu/%zu\nSigPnd:\t%016llx\nShdPnd:\t%016llx\nSigBlk:\t%016llx\n"
 		      "SigIgn:\t%016llx\nSigCgt:\t%016llx\n"
 		      "Cpus_allowed:\t%llx\n",
-		      i.shown.comm.c_str(), um, state, i.pid, i.pid, i.ppid, c.ruid, c.euid, c.suid,
-		      c.fsuid, c.rgid, c.egid, c.sgid, c.fsgid, fds, groups.c_str(), i.threads,
-		      i.sig_queued, SigPending::max_queued_rt,
+		      i.threads, i.sig_queued, SigPending::max_queued_rt,
 		      static_cast<unsigned long long>(i.sig_pending),
 		      static_cast<unsigned long long>(i.sig_shared),
 		      static_cast<unsigned long long>(i.sig_blocked),
 		      static_cast<unsigned long long>(i.sig_ignored),
 		      static_cast<unsigned long long>(i.sig_caught),
 		      static_cast<unsigned long long>(i.cpu_mask));
-	return b;
+	return head + groups + tail;
 }
 
 std::string meminfo(Task& t)
@@ -159,7 +166,9 @@ std::string uptime()
 // /proc/PID/...: rest is what follows "/proc/PID".  The reader's own
 // process shows everything; another, what its thread does not alone
 // keep: its descriptors, current directory and mappings are EACCES, as
-// Linux's are to a reader that may not ptrace it.
+// Linux's are to a reader that may not ptrace it.  The own process's
+// descriptors and directory are the reading thread's (Linux shows its
+// leader's: they differ after a thread's unshare(CLONE_FILES, CLONE_FS)).
 KResult<SynthLookup> pid_lookup(Task& t, int pid, const std::string& dir, const std::string& rest)
 {
 	Process& self = t.process();
@@ -184,7 +193,7 @@ KResult<SynthLookup> pid_lookup(Task& t, int pid, const std::string& dir, const 
 		return kerr(EACCES);
 	// The links: through them when the path goes on.
 	if (name == "exe" || name == "cwd" || name == "root") {
-		std::shared_ptr<File> magic = name == "cwd" ? self.cwd : nullptr;
+		std::shared_ptr<File> magic = name == "cwd" ? t.fs().cwd() : nullptr;
 		std::string exe = own ? self.exe : std::string();
 		if (!own) {
 			auto info = k.proc_info(pid);
@@ -202,10 +211,13 @@ KResult<SynthLookup> pid_lookup(Task& t, int pid, const std::string& dir, const 
 	if (name == "fd") {
 		if (tail.empty()) {
 			SynthNode d{SynthNode::Kind::dir, path, 0500};
-			d.entries = [&self] {
+			// Not held by the directory: a descriptor of it in
+			// the table would hold the table.
+			d.entries = [weak = std::weak_ptr<FdTable>(t.shared_files())] {
 				std::vector<SynthEntry> e;
-				for (int fd : self.fds.fds())
-					e.push_back({std::to_string(fd), DT_LNK});
+				if (auto files = weak.lock())
+					for (int fd : files->fds())
+						e.push_back({std::to_string(fd), DT_LNK});
 				return e;
 			};
 			return d;
@@ -214,7 +226,7 @@ KResult<SynthLookup> pid_lookup(Task& t, int pid, const std::string& dir, const 
 		std::string after = tail.substr(1 + num.size());
 		int fd = -1;
 		auto [end, ec] = std::from_chars(num.data(), num.data() + num.size(), fd);
-		auto f = ec == std::errc() && end == num.data() + num.size() ? self.fds.get(fd) : nullptr;
+		auto f = ec == std::errc() && end == num.data() + num.size() ? t.files().get(fd) : nullptr;
 		if (!f)
 			return kerr(ENOENT);
 		if (!after.empty())
@@ -272,10 +284,9 @@ KResult<SynthLookup> pid_lookup(Task& t, int pid, const std::string& dir, const 
 			auto i = info();
 			if (!i)
 				return kerr(i.error());
-			Process& p = tp->process();
 			std::optional<OwnFigures> figures;
 			if (own)
-				figures = OwnFigures{p.umask, p.fds.limit()};
+				figures = OwnFigures{tp->fs().umask.load(), tp->files().limit()};
 			return status_text(*i, figures);
 		});
 	if (name == "mounts") {

@@ -265,7 +265,7 @@ KResult<Vfs::Loc> Vfs::locate(Task& t, std::shared_ptr<File> start, int dirfd,
 		return loc;
 	}
 	if (!start) {
-		start = dirfd == AT_FDCWD ? t.process().cwd : t.process().fds.get(dirfd);
+		start = dirfd == AT_FDCWD ? t.fs().cwd() : t.files().get(dirfd);
 		if (!start)
 			return kerr(EBADF);
 	}
@@ -542,7 +542,7 @@ KResult<std::shared_ptr<File>> Vfs::open(Task& t, int dirfd, const std::string& 
 		const auto& exe = t.process().exe_id;
 		mode_t type = 0;
 		auto fd = host_open(*tg->host, flags,
-				    allowed_mode(mode & ~t.process().umask, false), &type,
+				    allowed_mode(mode & ~t.fs().umask.load(), false), &type,
 				    write && exe ? &*exe : nullptr);
 		if (!fd)
 			return kerr(fd.error());
@@ -698,7 +698,7 @@ KResult<Vfs::Entry> Vfs::entry(Task& t, int dirfd, const std::string& p) const
 	if (p[0] == '/') {
 		abs = p;
 	} else {
-		start = dirfd == AT_FDCWD ? t.process().cwd : t.process().fds.get(dirfd);
+		start = dirfd == AT_FDCWD ? t.fs().cwd() : t.files().get(dirfd);
 		if (!start)
 			return kerr(EBADF);
 		if (!start->is_directory())
@@ -765,7 +765,7 @@ KResult<void> Vfs::mkdir(Task& t, int dirfd, const std::string& p, mode_t mode) 
 		return kerr(EEXIST);
 	if (e->synth)
 		return kerr(EPERM);
-	if (mkdirat(e->dir, e->name.c_str(), mode & 07777 & ~t.process().umask) < 0)
+	if (mkdirat(e->dir, e->name.c_str(), mode & 07777 & ~t.fs().umask.load()) < 0)
 		return kerr(errno);
 	return {};
 }
@@ -789,7 +789,7 @@ KResult<void> Vfs::mknod(Task& t, int dirfd, const std::string& p, mode_t mode, 
 	if (e->synth)
 		return kerr(EPERM);
 	if (mknodat(e->dir, e->name.c_str(),
-		    type | allowed_mode(mode & ~t.process().umask, false), 0) < 0)
+		    type | allowed_mode(mode & ~t.fs().umask.load(), false), 0) < 0)
 		return kerr(errno);
 	return {};
 }
@@ -1004,13 +1004,13 @@ KResult<void> Vfs::chdir(Task& t, const std::string& p) const
 	if (fd >= 0)
 		if (auto r = host::faccessat2(fd, "", X_OK, AT_EMPTY_PATH); !r)
 			return r;
-	t.process().cwd = std::move(*f);
+	(void)t.fs().set_cwd(std::move(*f));
 	return {};
 }
 
 KResult<std::string> Vfs::getcwd(Task& t) const
 {
-	const auto& cwd = t.process().cwd;
+	auto cwd = t.fs().cwd();
 	if (cwd->host_fd() < 0)
 		return cwd->path();
 	return guest_path(cwd->host_fd());

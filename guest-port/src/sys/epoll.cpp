@@ -29,14 +29,14 @@ constexpr std::size_t events_max = 4096;
 
 SysResult install(Task& t, std::shared_ptr<File> file, bool cloexec)
 {
-	return sys_ret(t.process().fds.install(std::move(file), cloexec));
+	return sys_ret(t.files().install(std::move(file), cloexec));
 }
 
 SysResult do_epoll_wait(Task& t, const SysArgs& a, int timeout_ms, bool with_mask)
 {
-	auto ep = std::dynamic_pointer_cast<EpollFile>(t.process().fds.get(static_cast<int>(a[0])));
+	auto ep = std::dynamic_pointer_cast<EpollFile>(t.files().get(static_cast<int>(a[0])));
 	if (!ep)
-		return t.process().fds.get(static_cast<int>(a[0])) ? -EINVAL : -EBADF;
+		return t.files().get(static_cast<int>(a[0])) ? -EINVAL : -EBADF;
 	auto maxevents = static_cast<int>(a[2]);
 	if (maxevents <= 0 || static_cast<std::uint64_t>(maxevents) > ep_max_events)
 		return -EINVAL;
@@ -85,7 +85,7 @@ KResult<struct timespec> read_timespec(Task& t, std::uint64_t addr)
 
 std::shared_ptr<TimerFile> timer_of(Task& t, std::uint64_t fd, SysResult *err)
 {
-	auto f = t.process().fds.get(static_cast<int>(fd));
+	auto f = t.files().get(static_cast<int>(fd));
 	auto tf = std::dynamic_pointer_cast<TimerFile>(f);
 	if (!tf)
 		*err = f ? -EINVAL : -EBADF;
@@ -116,9 +116,9 @@ GUEST_SYSCALL(epoll_create1)
 
 GUEST_SYSCALL(epoll_ctl)
 {
-	auto epf = t.process().fds.get(static_cast<int>(a[0]));
+	auto epf = t.files().get(static_cast<int>(a[0]));
 	auto fd = static_cast<int>(a[2]);
-	auto file = t.process().fds.get(fd);
+	auto file = t.files().get(fd);
 	int op = static_cast<int>(a[1]);
 	struct epoll_event ev{};
 	if (op != EPOLL_CTL_DEL) {
@@ -235,7 +235,7 @@ static SysResult do_signalfd4(Task& t, const SysArgs& a, int flags)
 			return -f.error();
 		return install(t, std::move(*f), flags & SFD_CLOEXEC);
 	}
-	auto f = t.process().fds.get(fd);
+	auto f = t.files().get(fd);
 	if (!f)
 		return -EBADF;
 	auto sf = std::dynamic_pointer_cast<SignalFile>(f);

@@ -4,6 +4,8 @@
 // on the open file a descriptor names (fstat, getdents64, fchmod,
 // fchown, ftruncate, fsync, fstatfs, fadvise64, flock, fchdir).
 #include <fcntl.h>
+#include <linux/close_range.h>
+#include <sched.h>
 #include <sys/ioctl.h>
 
 #include "fs/socket.hpp"
@@ -35,49 +37,65 @@ SysResult record_lock(Task& t, File& f, int cmd, std::uint64_t arg)
 
 std::shared_ptr<File> file_arg(Task& t, std::uint64_t fd)
 {
-	return t.process().fds.get(fd_arg(fd));
+	return t.files().get(fd_arg(fd));
 }
 
 } // namespace
 
 GUEST_SYSCALL(close)
 {
-	return sys_ret(t.process().fds.close(fd_arg(a[0])));
+	return sys_ret(t.files().close(fd_arg(a[0])));
 }
 
 GUEST_SYSCALL(dup)
 {
-	auto f = t.process().fds.get(fd_arg(a[0]));
+	auto f = t.files().get(fd_arg(a[0]));
 	if (!f)
 		return -EBADF;
-	return sys_ret(t.process().fds.install(std::move(f), false));
+	return sys_ret(t.files().install(std::move(f), false));
 }
 
 GUEST_SYSCALL(dup2)
 {
-	auto f = t.process().fds.get(fd_arg(a[0]));
+	auto f = t.files().get(fd_arg(a[0]));
 	if (!f)
 		return -EBADF;
 	if (a[0] == a[1])
 		return fd_arg(a[1]);
-	return sys_ret(t.process().fds.install_at(fd_arg(a[1]), std::move(f), false));
+	return sys_ret(t.files().install_at(fd_arg(a[1]), std::move(f), false));
 }
 
 GUEST_SYSCALL(dup3)
 {
 	if (a[2] & ~std::uint64_t{O_CLOEXEC})
 		return -EINVAL;
-	auto f = t.process().fds.get(fd_arg(a[0]));
+	auto f = t.files().get(fd_arg(a[0]));
 	if (!f)
 		return -EBADF;
 	if (a[0] == a[1])
 		return -EINVAL;
-	return sys_ret(t.process().fds.install_at(fd_arg(a[1]), std::move(f), a[2] & O_CLOEXEC));
+	return sys_ret(t.files().install_at(fd_arg(a[1]), std::move(f), a[2] & O_CLOEXEC));
+}
+
+// close_range(2): CLOSE_RANGE_UNSHARE first gives the caller a table
+// of its own (as unshare(CLONE_FILES)), then the range closes, or with
+// CLOSE_RANGE_CLOEXEC is marked close-on-exec.
+GUEST_SYSCALL(close_range)
+{
+	auto first = static_cast<unsigned>(a[0]), last = static_cast<unsigned>(a[1]);
+	auto flags = static_cast<unsigned>(a[2]);
+	if ((flags & ~(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC)) || first > last)
+		return -EINVAL;
+	if (flags & CLOSE_RANGE_UNSHARE)
+		if (auto r = t.kernel().unshare(t, CLONE_FILES); !r)
+			return -r.error();
+	t.files().close_range(first, last, flags & CLOSE_RANGE_CLOEXEC);
+	return 0;
 }
 
 GUEST_SYSCALL(fcntl)
 {
-	FdTable& fds = t.process().fds;
+	FdTable& fds = t.files();
 	int fd = fd_arg(a[0]);
 	auto f = fds.get(fd);
 	if (!f)
@@ -164,7 +182,7 @@ std::optional<SysResult> terminal_ioctl(Task& t, File& f, dev_t tty, unsigned cm
 
 GUEST_SYSCALL(ioctl)
 {
-	FdTable& fds = t.process().fds;
+	FdTable& fds = t.files();
 	int fd = fd_arg(a[0]);
 	auto f = fds.get(fd);
 	if (!f)
@@ -187,7 +205,7 @@ GUEST_SYSCALL(ioctl)
 
 GUEST_SYSCALL(fstat)
 {
-	auto f = t.process().fds.get(fd_arg(a[0]));
+	auto f = t.files().get(fd_arg(a[0]));
 	if (!f)
 		return -EBADF;
 	auto st = f->stat();
@@ -202,7 +220,7 @@ namespace guest {
 
 GUEST_SYSCALL(getdents64)
 {
-	auto f = t.process().fds.get(fd_arg(a[0]));
+	auto f = t.files().get(fd_arg(a[0]));
 	if (!f)
 		return -EBADF;
 	return read_to_guest(t, a[1], a[2], [&](std::span<std::byte> b) { return f->getdents64(b); });
@@ -281,12 +299,12 @@ GUEST_SYSCALL(flock)
 
 GUEST_SYSCALL(fchdir)
 {
-	auto f = t.process().fds.get(fd_arg(a[0]));
+	auto f = t.files().get(fd_arg(a[0]));
 	if (!f)
 		return -EBADF;
 	if (!f->is_directory())
 		return -ENOTDIR;
-	t.process().cwd = std::move(f);
+	(void)t.fs().set_cwd(std::move(f));
 	return 0;
 }
 
@@ -297,7 +315,7 @@ static SysResult do_pipe(Task& t, std::uint64_t fds_addr, std::uint64_t flags)
 	auto ends = make_pipe(t.kernel().vfs(), static_cast<int>(flags));
 	if (!ends)
 		return -ends.error();
-	FdTable& fds = t.process().fds;
+	FdTable& fds = t.files();
 	bool cloexec = flags & O_CLOEXEC;
 	auto rfd = fds.install(ends->first, cloexec);
 	if (!rfd)

@@ -41,13 +41,13 @@ SysResult do_open(Task& t, int dirfd, std::uint64_t path, int flags, mode_t mode
 	auto f = vfs(t).open(t, dirfd, *p, flags, mode);
 	if (!f)
 		return -f.error();
-	return sys_ret(t.process().fds.install(std::move(*f), flags & O_CLOEXEC));
+	return sys_ret(t.files().install(std::move(*f), flags & O_CLOEXEC));
 }
 
 // The file an AT_EMPTY_PATH call names: dirfd itself, or the cwd.
 std::shared_ptr<File> empty_path_file(Task& t, int dirfd)
 {
-	return dirfd == AT_FDCWD ? t.process().cwd : t.process().fds.get(dirfd);
+	return dirfd == AT_FDCWD ? t.fs().cwd() : t.files().get(dirfd);
 }
 
 SysResult do_stat(Task& t, int dirfd, std::uint64_t path, std::uint64_t buf, int flags)

@@ -42,6 +42,7 @@ GUEST_SYSCALL(close);
 GUEST_SYSCALL(dup);
 GUEST_SYSCALL(dup2);
 GUEST_SYSCALL(dup3);
+GUEST_SYSCALL(close_range);
 GUEST_SYSCALL(fcntl);
 GUEST_SYSCALL(ioctl);
 GUEST_SYSCALL(fstat);
@@ -173,6 +174,7 @@ GUEST_SYSCALL(tkill);
 GUEST_SYSCALL(tgkill);
 GUEST_SYSCALL(setpgid);
 GUEST_SYSCALL(setsid);
+GUEST_SYSCALL(unshare);
 
 // signal.cpp: signal dispositions, masks, and the handler's return
 GUEST_SYSCALL(rt_sigaction);

@@ -27,13 +27,13 @@ constexpr std::size_t iov_max = 1024;		// IOV_MAX, UIO_MAXIOV
 
 std::shared_ptr<File> readable_file(Task& t, std::uint64_t fd)
 {
-	auto f = t.process().fds.get(static_cast<int>(fd));
+	auto f = t.files().get(static_cast<int>(fd));
 	return f && f->readable() ? f : nullptr;
 }
 
 std::shared_ptr<File> writable_file(Task& t, std::uint64_t fd)
 {
-	auto f = t.process().fds.get(static_cast<int>(fd));
+	auto f = t.files().get(static_cast<int>(fd));
 	return f && f->writable() ? f : nullptr;
 }
 
@@ -283,7 +283,7 @@ GUEST_SYSCALL(pwritev)
 
 GUEST_SYSCALL(lseek)
 {
-	auto f = t.process().fds.get(static_cast<int>(a[0]));
+	auto f = t.files().get(static_cast<int>(a[0]));
 	if (!f)
 		return -EBADF;
 	if (a[2] > SEEK_HOLE)

@@ -35,7 +35,7 @@ GUEST_SYSCALL(mmap)
 		return -ENOMEM;
 	std::shared_ptr<const MapFile> file;
 	if (!(flags & MAP_ANONYMOUS)) {
-		auto f = t.process().fds.get(static_cast<int>(a[4]));
+		auto f = t.files().get(static_cast<int>(a[4]));
 		if (!f)
 			return -EBADF;
 		if ((flags & MAP_TYPE) == MAP_PRIVATE && f->maps_anonymous()) {

@@ -90,7 +90,7 @@ GuestCred cred_of(Task& t)
 // The socket descriptor fd names: EBADF, ENOTSOCK.
 KResult<std::shared_ptr<Socket>> socket_arg(Task& t, std::uint64_t fd)
 {
-	auto f = t.process().fds.get(static_cast<int>(fd));
+	auto f = t.files().get(static_cast<int>(fd));
 	if (!f)
 		return kerr(EBADF);
 	auto s = std::dynamic_pointer_cast<Socket>(f);
@@ -339,7 +339,7 @@ KResult<void> read_control(Task& t, std::uint64_t addr, std::uint64_t len, Outgo
 			for (std::size_t i = 0; i < count; i++) {
 				int fd;
 				std::memcpy(&fd, data + i * sizeof(int), sizeof(fd));
-				auto f = t.process().fds.get(fd);
+				auto f = t.files().get(fd);
 				if (!f)
 					return kerr(EBADF);
 				out.files.push_back(std::move(f));
@@ -624,7 +624,7 @@ KResult<std::vector<std::byte>> build_control(Task& t, Incoming& in, std::uint64
 		for (auto& f : in.files) {
 			if (fds.size() == fit)
 				break;
-			auto fd = t.process().fds.install(f, cloexec);
+			auto fd = t.files().install(f, cloexec);
 			if (!fd)
 				break;
 			fds.push_back(*fd);
@@ -643,7 +643,7 @@ KResult<std::vector<std::byte>> build_control(Task& t, Incoming& in, std::uint64
 void uninstall(Task& t, const std::vector<int>& fds)
 {
 	for (int fd : fds)
-		(void)t.process().fds.close(fd);
+		(void)t.files().close(fd);
 }
 
 // What a receive gives back besides its result: the lengths and flags
@@ -755,7 +755,7 @@ SysResult make_pair(Task& t, const SysArgs& a)
 	(*s0)->set_peer_cred(cred_of(t));
 	(*s1)->set_peer_cred(cred_of(t));
 
-	FdTable& fds = t.process().fds;
+	FdTable& fds = t.files();
 	bool cloexec = *flags & SOCK_CLOEXEC;
 	auto fd0 = fds.install(*s0, cloexec);
 	if (!fd0)
@@ -805,11 +805,11 @@ SysResult do_accept(Task& t, std::uint64_t fd, std::uint64_t addr, std::uint64_t
 				       &t.kernel().vfs(), t.kernel().sockets(), std::string(),
 				       host_name_of(self, slen));
 		ns->set_peer_cred(id ? id->cred : GuestCred{0, overflow_id, overflow_id});
-		auto gfd = t.process().fds.install(ns, flags & SOCK_CLOEXEC);
+		auto gfd = t.files().install(ns, flags & SOCK_CLOEXEC);
 		if (!gfd)
 			return -gfd.error();
 		if (SysResult r = write_addr(t, addr, lenp, id ? id->name : UnixName()); r < 0) {
-			(void)t.process().fds.close(*gfd);
+			(void)t.files().close(*gfd);
 			return r;
 		}
 		return *gfd;
@@ -864,7 +864,7 @@ GUEST_SYSCALL(socket)
 	auto s = new_socket(t, std::move(host), host_type(fd), *flags & SOCK_NONBLOCK);
 	if (!s)
 		return -s.error();
-	return sys_ret(t.process().fds.install(*s, *flags & SOCK_CLOEXEC));
+	return sys_ret(t.files().install(*s, *flags & SOCK_CLOEXEC));
 }
 
 GUEST_SYSCALL(socketpair)

@@ -33,7 +33,7 @@ SysResult poll_fds(Task& t, std::vector<GuestPollfd>& fds, int timeout_ms)
 		fds[i].revents = 0;
 		if (fds[i].fd < 0)
 			continue;
-		entries.push_back({t.process().fds.get(fds[i].fd), fds[i].events, 0});
+		entries.push_back({t.files().get(fds[i].fd), fds[i].events, 0});
 		index.push_back(i);
 	}
 	auto n = poll_files(t, entries, timeout_ms);
@@ -64,7 +64,7 @@ KResult<int> timeout_of(Task& t, std::uint64_t addr)
 
 SysResult do_poll(Task& t, std::uint64_t addr, std::uint64_t nfds, int timeout_ms)
 {
-	if (nfds > t.process().fds.limit())
+	if (nfds > t.files().limit())
 		return -EINVAL;
 	std::vector<GuestPollfd> fds(nfds);
 	if (!t.mm().read(addr, std::as_writable_bytes(std::span(fds))))
@@ -82,7 +82,7 @@ SysResult do_select(Task& t, const SysArgs& a, int timeout_ms)
 	auto nfds = static_cast<int>(a[0]);
 	if (nfds < 0)
 		return -EINVAL;
-	nfds = std::min<int>(nfds, static_cast<int>(t.process().fds.limit()));
+	nfds = std::min<int>(nfds, static_cast<int>(t.files().limit()));
 	constexpr int bits = 8 * sizeof(unsigned long);
 	std::size_t words = static_cast<std::size_t>((nfds + bits - 1) / bits);
 

@@ -49,7 +49,7 @@ KResult<void> set_rlimit(Task& t, std::uint64_t resource, struct rlimit *lim,
 		constexpr rlim_t nr_open = 1 << 20;	// fs.nr_open
 		if (to.rlim_max > nr_open)
 			return kerr(EPERM);
-		t.process().fds.set_limit(static_cast<unsigned>(to.rlim_cur));
+		t.files().set_limit(static_cast<unsigned>(to.rlim_cur));
 	}
 	*lim = to;
 	return {};
@@ -422,11 +422,14 @@ GUEST_SYSCALL(sched_yield)
 	return 0;
 }
 
+GUEST_SYSCALL(unshare)
+{
+	return sys_ret(t.kernel().unshare(t, a[0]));
+}
+
 GUEST_SYSCALL(umask)
 {
-	mode_t old = t.process().umask;
-	t.process().umask = static_cast<mode_t>(a[0]) & 0777;
-	return old;
+	return t.fs().umask.exchange(static_cast<mode_t>(a[0]) & 0777);
 }
 
 } // namespace guest

@@ -55,6 +55,7 @@ constexpr auto make_table()
 	SYS(dup, fd);
 	SYS(dup2, fd, fd);
 	SYS(dup3, fd, fd, oflags);
+	SYS(close_range, udec, udec, hex);
 	SYS(fcntl, fd, dec, hex);
 	SYS(ioctl, fd, hex, hex);
 	SYS(fstat, fd, ptr);
@@ -182,6 +183,7 @@ constexpr auto make_table()
 	SYS(tgkill, dec, dec, dec);
 	SYS(setpgid, dec, dec);
 	SYS(setsid);
+	SYS(unshare, hex);
 
 	// signals
 	SYS(rt_sigaction, dec, ptr, ptr, udec);

@@ -58,7 +58,7 @@ KResult<std::size_t> run(Task& t, const Target& tg, const XattrOp& op)
 	if (!tg.by_fd && tg.path.empty())
 		return kerr(ENOENT);
 	if (tg.by_fd) {
-		auto f = t.process().fds.get(tg.fd);
+		auto f = t.files().get(tg.fd);
 		if (!f)
 			return kerr(EBADF);
 		return file_xattr(*f, op);

@@ -280,14 +280,18 @@ static void signals(void)
 	handled = 0;
 	pid = fork();
 	if (pid == 0) {
-		/* Time for the parent to reach wait4, even in the VM. */
-		msleep(200);
-		kill(getppid(), SIGUSR1);
-		msleep(30);
-		_exit(0);
+		/* Until the parent kills it: one signal comes while the
+		 * parent is in wait4, however late it gets there, and the
+		 * child never ends it. */
+		for (;;) {
+			kill(getppid(), SIGUSR1);
+			msleep(50);
+		}
 	}
 	CHECK_ERR(wait4(pid, &st, 0, NULL), EINTR, "a handler without SA_RESTART: wait4 fails with EINTR");
 	CHECK(handled == SIGUSR1, "the handler ran");
+	signal(SIGUSR1, SIG_IGN);	/* none breaks the reaping wait4 */
+	kill(pid, SIGKILL);
 	reap(pid);
 
 	pipe(fds);
