@@ -966,14 +966,10 @@ KResult<void> Vfs::truncate(Task& t, const std::string& p, off_t len) const
 		return kerr(tg.error());
 	if (!tg->host)
 		return kerr(tg->node && tg->node->kind == SynthNode::Kind::dir ? EISDIR : EACCES);
-	auto fd = host_open(*tg->host, O_WRONLY | O_NONBLOCK, 0);
+	const auto& exe = t.process().exe_id;
+	auto fd = host_open(*tg->host, O_WRONLY | O_NONBLOCK, 0, nullptr, exe ? &*exe : nullptr);
 	if (!fd)
 		return kerr(fd.error());
-	const auto& exe = t.process().exe_id;
-	struct stat st;
-	if (exe && fstat(fd->get(), &st) == 0 && st.st_dev == exe->first &&
-	    st.st_ino == exe->second)
-		return kerr(ETXTBSY);
 	return host::ftruncate(fd->get(), static_cast<std::uint64_t>(len));
 }
 
