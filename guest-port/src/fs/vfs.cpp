@@ -765,9 +765,7 @@ KResult<void> Vfs::mkdir(Task& t, int dirfd, const std::string& p, mode_t mode) 
 		return kerr(EEXIST);
 	if (e->synth)
 		return kerr(EPERM);
-	if (mkdirat(e->dir, e->name.c_str(), mode & 07777 & ~t.fs().umask.load()) < 0)
-		return kerr(errno);
-	return {};
+	return host::mkdirat(e->dir, e->name.c_str(), mode & 07777 & ~t.fs().umask.load());
 }
 
 KResult<void> Vfs::mknod(Task& t, int dirfd, const std::string& p, mode_t mode, dev_t) const
@@ -788,10 +786,8 @@ KResult<void> Vfs::mknod(Task& t, int dirfd, const std::string& p, mode_t mode, 
 		return kerr(EEXIST);
 	if (e->synth)
 		return kerr(EPERM);
-	if (mknodat(e->dir, e->name.c_str(),
-		    type | allowed_mode(mode & ~t.fs().umask.load(), false), 0) < 0)
-		return kerr(errno);
-	return {};
+	return host::mknodat(e->dir, e->name.c_str(),
+			     type | allowed_mode(mode & ~t.fs().umask.load(), false));
 }
 
 KResult<void> Vfs::unlink(Task& t, int dirfd, const std::string& p, int flags) const
@@ -828,9 +824,7 @@ KResult<void> Vfs::rename(Task& t, int olddirfd, const std::string& oldpath, int
 		return kerr(from->synth && to->synth ? EPERM : EXDEV);
 	if (from->dot || to->dot)
 		return kerr(EBUSY);
-	if (renameat2(from->dir, from->name.c_str(), to->dir, to->name.c_str(), flags) < 0)
-		return kerr(errno);
-	return {};
+	return host::renameat2(from->dir, from->name.c_str(), to->dir, to->name.c_str(), flags);
 }
 
 KResult<void> Vfs::symlink(Task& t, const std::string& target, int dirfd,
@@ -846,9 +840,7 @@ KResult<void> Vfs::symlink(Task& t, const std::string& target, int dirfd,
 	if (e->synth)
 		return kerr(EPERM);
 	// The target is only a string; following it stays in the root.
-	if (symlinkat(target.c_str(), e->dir, e->name.c_str()) < 0)
-		return kerr(errno);
-	return {};
+	return host::symlinkat(target.c_str(), e->dir, e->name.c_str());
 }
 
 KResult<void> Vfs::link(Task& t, int olddirfd, const std::string& oldpath, int newdirfd,
@@ -871,10 +863,8 @@ KResult<void> Vfs::link(Task& t, int olddirfd, const std::string& oldpath, int n
 		auto fd = host_path_fd(t, olddirfd, oldpath, true);
 		if (!fd)
 			return kerr(fd.error() == EPERM ? EXDEV : fd.error());
-		if (linkat(AT_FDCWD, proc_fd(fd->get()).c_str(), to->dir, to->name.c_str(),
-			   AT_SYMLINK_FOLLOW) < 0)
-			return kerr(errno);
-		return {};
+		return host::linkat(AT_FDCWD, proc_fd(fd->get()).c_str(), to->dir, to->name.c_str(),
+				    AT_SYMLINK_FOLLOW);
 	}
 	auto from = entry(t, olddirfd, oldpath);
 	if (!from)
@@ -883,9 +873,7 @@ KResult<void> Vfs::link(Task& t, int olddirfd, const std::string& oldpath, int n
 		return kerr(from->exists ? EXDEV : ENOENT);
 	if (from->dot)
 		return kerr(EPERM);	// a directory
-	if (linkat(from->dir, from->name.c_str(), to->dir, to->name.c_str(), 0) < 0)
-		return kerr(errno);
-	return {};
+	return host::linkat(from->dir, from->name.c_str(), to->dir, to->name.c_str(), 0);
 }
 
 KResult<void> Vfs::chmod(Task& t, int dirfd, const std::string& p, mode_t mode) const

@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <sys/ioctl.h>
 #include <sys/sendfile.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -272,6 +273,33 @@ KResult<std::string> readlinkat(int dirfd, const char *name)
 KResult<void> unlinkat(int dirfd, const char *name, int flags)
 {
 	return void_result(::unlinkat(dirfd, name, flags));
+}
+
+KResult<void> mkdirat(int dirfd, const char *name, mode_t mode)
+{
+	return void_result(::mkdirat(dirfd, name, mode));
+}
+
+KResult<void> mknodat(int dirfd, const char *name, mode_t mode)
+{
+	return void_result(::mknodat(dirfd, name, mode, 0));
+}
+
+KResult<void> renameat2(int olddirfd, const char *oldname, int newdirfd, const char *newname,
+			unsigned flags)
+{
+	return void_result(::renameat2(olddirfd, oldname, newdirfd, newname, flags));
+}
+
+KResult<void> symlinkat(const char *target, int dirfd, const char *name)
+{
+	return void_result(::symlinkat(target, dirfd, name));
+}
+
+KResult<void> linkat(int olddirfd, const char *oldname, int newdirfd, const char *newname,
+		     int flags)
+{
+	return void_result(::linkat(olddirfd, oldname, newdirfd, newname, flags));
 }
 
 namespace {

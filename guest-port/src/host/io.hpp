@@ -87,6 +87,13 @@ KResult<struct statfs> fstatfs(int fd);
 // semantics: the O_PATH descriptor dirfd itself).
 KResult<std::string> readlinkat(int dirfd, const char *name);
 KResult<void> unlinkat(int dirfd, const char *name, int flags);
+KResult<void> mkdirat(int dirfd, const char *name, mode_t mode);
+KResult<void> mknodat(int dirfd, const char *name, mode_t mode);	// no device
+KResult<void> renameat2(int olddirfd, const char *oldname, int newdirfd, const char *newname,
+			unsigned flags);
+KResult<void> symlinkat(const char *target, int dirfd, const char *name);
+KResult<void> linkat(int olddirfd, const char *oldname, int newdirfd, const char *newname,
+		     int flags);
 // The file of descriptor fd (an O_PATH one, say) opened anew with flags,
 // through the host's magic link /proc/self/fd/FD: a new open file
 // description, with the host's permission checks.  The guest port's
