@@ -59,6 +59,10 @@
 #   CHECK_ONE_CPU   kernels of CHECK_KERNELS whose boot runs the guest
 #                   port's e2e and progs-check a second time, on one
 #                   virtual CPU (unpriv-run --cpus=1; default: generic)
+#   CHECK_ASH_SUITE  kernels of CHECK_KERNELS whose boot runs busybox's
+#                   ash_test natively and in the guest port on the module
+#                   (about 10 minutes under TCG; default: none, check-all:
+#                   generic)
 #   CHECK_UML_PTRACE  1: uml-check also runs its script in stock UML on
 #                   ptrace, the control (minutes under TCG; check-all does)
 #   VSYSCALL_MODES  vsyscall= boot options under which 'make check' runs
@@ -108,6 +112,9 @@ CHECK_NO_GUEST_PORT ?= debug
 # Kernels of CHECK_KERNELS whose boot runs the guest port's tests on one
 # virtual CPU too (the VM has two; check-all: every kernel).
 CHECK_ONE_CPU ?= generic
+# Kernels of CHECK_KERNELS whose boot runs busybox's ash_test on the
+# module too (its ptrace and seccomp runs are on the host, step 1).
+CHECK_ASH_SUITE ?=
 # The selftest programs: one per selftests/*_test.c.
 SELFTEST_PROGS = $(basename $(notdir $(wildcard selftests/*_test.c)))
 # Debian's kernel has no vsyscall page; these boot options give it one,
@@ -350,6 +357,7 @@ vmroot: selftests stress unpriv-stat userspace $(UML_TEST_PROGS)
 	$(Q)install -d $(VMROOT).new/usr/lib/unpriv/guest-port
 	$(Q)install -m 0755 guest-port/tests/e2e guest-port/tests/progs-check \
 		guest-port/tests/host-root-check $(VMROOT).new/usr/lib/unpriv/guest-port/
+	$(Q)install -m 0755 guest-port/tests/ash-suite $(VMROOT).new/usr/lib/unpriv/
 	$(Q)install -d $(dir $(VMROOT).new$(GUEST_ROOT))
 	$(Q)UNPRIV_BUSYBOX=/bin/busybox $(CMAKE_BUILD)/guest-port/unpriv-run \
 		--make-root $(VMROOT).new$(GUEST_ROOT)
@@ -403,6 +411,10 @@ check: all tsan-unit test-modules $(CHECKPATCH_DIR)/checkpatch.pl $(if $(filter 
 	[ $${PIPESTATUS[0]} -eq 0 ] || rc=1; \
 	echo "== host: make install, and a program built against it"; \
 	tools/tests/install-test 2>&1 | tee $(BUILD)/check/host-install.log; \
+	[ $${PIPESTATUS[0]} -eq 0 ] || rc=1; \
+	echo "== host: the guest port's host system calls are all in its host layer"; \
+	guest-port/tests/host-layer-check --build $(CMAKE_BUILD) 2>&1 | \
+		tee $(BUILD)/check/host-guest-port-host-layer.log; \
 	[ $${PIPESTATUS[0]} -eq 0 ] || rc=1; \
 	echo "== host: the guest port's unit tests"; \
 	$(CMAKE_BUILD)/guest-port/tests/guest-port-unit-test 2>&1 | \
@@ -520,7 +532,14 @@ check: all tsan-unit test-modules $(CHECKPATCH_DIR)/checkpatch.pl $(if $(filter 
 		gp=", the guest port"; \
 		case " $(CHECK_NO_GUEST_PORT) " in *" $$k "*) cmd="$$cmd --no-guest-port"; gp=;; \
 			*) case " $(CHECK_ONE_CPU) " in *" $$k "*) \
-				cmd="$$cmd --one-cpu-too"; gp="$$gp (on 2 and 1 CPUs)";; esac;; esac; \
+				cmd="$$cmd --one-cpu-too"; gp="$$gp (on 2 and 1 CPUs)";; esac; \
+			case " $(CHECK_ASH_SUITE) " in *" $$k "*) \
+				if suite=$$(guest-port/tests/ash-suite-fetch --busybox $(VMROOT)$(GUEST_ROOT)/bin/busybox); then \
+					add+=(--add "$$suite:/usr/lib/unpriv/ash_test"); \
+					cmd="$$cmd --ash-suite /usr/lib/unpriv/ash_test"; gp="$$gp, busybox's ash_test"; \
+				else \
+					rc=1; echo "check: no ash_test for vm[$$k] (guest-port/tests/ash-suite-fetch)"; \
+				fi;; esac;; esac; \
 		case " $(STRESS_IN_CHECK) " in *" $$k "*) \
 			cmd="$$cmd; s=\$$?; unpriv-stress-rounds --duration $(CHECK_STRESS_SECONDS) $(stress_seed) || s=1; exit \$$s"; \
 			what="$$what, a stress round of $(CHECK_STRESS_SECONDS) s";; \
@@ -560,7 +579,8 @@ check-all:
 		CHECK_KERNELS="generic rt generic-6.12 rt-6.12 cloud-6.12 debug" \
 		CHECK_SELFTEST_KERNELS= CHECK_DKMS=1 CHECK_UML_PTRACE=1 \
 		CHECK_NO_GUEST_PORT= \
-		CHECK_ONE_CPU="generic rt generic-6.12 rt-6.12 cloud-6.12 debug"
+		CHECK_ONE_CPU="generic rt generic-6.12 rt-6.12 cloud-6.12 debug" \
+		CHECK_ASH_SUITE=generic
 
 # --- check-debug: the long rounds, on the debug kernel ----------------------
 #

@@ -5,9 +5,10 @@
 
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <sstream>
 #include <string>
+
+#include "host/file.hpp"
 
 namespace guest {
 
@@ -17,7 +18,8 @@ CpuTimes host_cpu_times(pid_t tid, bool *running)
 		*running = false;
 	if (tid <= 0)
 		return {};
-	std::ifstream in("/proc/" + std::to_string(tid) + "/stat");
+	std::istringstream in(
+		host::read_file(("/proc/" + std::to_string(tid) + "/stat").c_str()).value_or(""));
 	std::string line;
 	if (!std::getline(in, line))
 		return {};
@@ -45,7 +47,8 @@ pid_t stub_pid(const unpriv::AddressSpace& as)
 {
 	if (as.kind() == unpriv::BackendKind::module)
 		return 0;
-	std::ifstream in("/proc/self/fdinfo/" + std::to_string(as.fd()));
+	std::istringstream in(
+		host::read_file(("/proc/self/fdinfo/" + std::to_string(as.fd())).c_str()).value_or(""));
 	std::string line;
 	while (std::getline(in, line))
 		if (line.starts_with("Pid:"))

@@ -16,6 +16,9 @@
 #include <thread>
 #include <variant>
 
+#include "host/io.hpp"
+#include "host/process.hpp"
+#include "host/thread.hpp"
 #include "host/uring.hpp"
 #include "loader/exec.hpp"
 #include "sys/syscall.hpp"
@@ -126,7 +129,7 @@ int Kernel::run(const std::string& program, const std::vector<std::string>& argv
 	cv.notify_one();
 	ticker.join();
 	tty_done = true;
-	pthread_kill(tty_signals.native_handle(), SIGWINCH);
+	(void)host::kill_thread(tty_signals.native_handle(), SIGWINCH);
 	tty_signals.join();
 	{
 		std::lock_guard lock(tasks_lock_);
@@ -159,7 +162,7 @@ int Kernel::start(const std::string& program, const std::vector<std::string>& ar
 
 	// The host terminal's signals are for terminal_signals_main(): no
 	// other thread takes them (every one starts from here).
-	pthread_sigmask(SIG_BLOCK, &terminal_signals(), nullptr);
+	host::thread_sigmask(SIG_BLOCK, terminal_signals());
 
 	auto backend = config_.backend ? unpriv::Backend::open(*config_.backend)
 				       : unpriv::Backend::open();
@@ -214,16 +217,13 @@ int Kernel::start(const std::string& program, const std::vector<std::string>& ar
 	}
 
 	// The guest's umask is its own: the host's must not apply too.
-	umask(0);
+	host::umask(0);
 	// A write to a broken pipe is the guest's SIGPIPE, not ours.
-	signal(SIGPIPE, SIG_IGN);
+	(void)host::ignore_signal(SIGPIPE);
 	// The guest port's interrupt of a host call that blocks a process
 	// (see interrupt_locked()): a handler that does nothing, without
 	// SA_RESTART, so that the call fails with EINTR.
-	struct sigaction sa {};
-	sa.sa_handler = [](int) {};
-	sigemptyset(&sa.sa_mask);
-	::sigaction(interrupt_signal, &sa, nullptr);
+	(void)host::catch_signal(interrupt_signal);
 
 	auto cwd = vfs_->root_dir();
 	if (!cwd)
@@ -234,14 +234,14 @@ int Kernel::start(const std::string& program, const std::vector<std::string>& ar
 	// outside the root, the guest knows by their /dev names.
 	static const char *const std_names[] = {"/dev/stdin", "/dev/stdout", "/dev/stderr"};
 	for (int fd = 0; fd < 3; fd++) {
-		int flags = fcntl(fd, F_GETFL);
-		if (flags < 0 || config_.std_closed[static_cast<std::size_t>(fd)])
+		auto flags = host::fcntl(fd, F_GETFL, 0);
+		if (!flags || config_.std_closed[static_cast<std::size_t>(fd)])
 			continue;
-		int dup = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-		if (dup < 0)
+		auto dup = host::fcntl(fd, F_DUPFD_CLOEXEC, 3);
+		if (!dup)
 			return fail("cannot duplicate descriptor " + std::to_string(fd),
-				    strerror(errno), status_failed);
-		auto file = std::make_shared<HostFile>(unpriv::Fd(dup), flags, vfs_.get(),
+				    strerror(dup.error()), status_failed);
+		auto file = std::make_shared<HostFile>(host::Fd(*dup), *flags, vfs_.get(),
 						       HostFile::Origin::handed, std_names[fd]);
 		// A terminal is the guest's: the controlling terminal of the
 		// first process's session, its group in the foreground.
@@ -255,10 +255,10 @@ int Kernel::start(const std::string& program, const std::vector<std::string>& ar
 	}
 
 	if (config_.trace) {
-		int fd = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
-		if (fd < 0)
-			return fail("cannot duplicate stderr", strerror(errno), status_failed);
-		tracer_ = std::make_unique<Tracer>(fd);
+		auto fd = host::fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
+		if (!fd)
+			return fail("cannot duplicate stderr", strerror(fd.error()), status_failed);
+		tracer_ = std::make_unique<Tracer>(*fd);
 	}
 
 	// execvp: a name without '/' is looked for in the guest's PATH.

@@ -15,8 +15,10 @@
 #include <string>
 #include <vector>
 
+#include "host/file.hpp"
+#include "host/io.hpp"
 #include "kernel.hpp"
-#include "rootfs.hpp"
+#include "host/rootfs.hpp"
 
 namespace {
 
@@ -125,11 +127,10 @@ int main(int argc, char **argv)
 	// them closed, as it would have them on Linux.
 	std::array<bool, 3> std_closed{};
 	for (int fd = 0; fd < 3; fd++) {
-		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+		if (auto r = guest::host::fcntl(fd, F_GETFD, 0); r || r.error() != EBADF)
 			continue;
 		std_closed[static_cast<std::size_t>(fd)] = true;
-		int null = open("/dev/null", O_RDWR);
-		if (null != fd)
+		if (guest::host::open("/dev/null", O_RDWR) != fd)
 			return guest::status_failed;
 	}
 
@@ -233,7 +234,7 @@ int main(int argc, char **argv)
 			config.stats = true;
 			break;
 		case opt_make_root: {
-			std::string err = guest::make_root(optarg, busybox());
+			std::string err = guest::host::make_root(optarg, busybox());
 			if (!err.empty()) {
 				std::fprintf(stderr, "unpriv-run: %s\n", err.c_str());
 				return guest::status_failed;
@@ -253,15 +254,15 @@ int main(int argc, char **argv)
 		return guest::status_failed;
 	}
 	if (config.root.empty()) {
-		config.root = guest::default_root();
-		if (access(config.root.c_str(), F_OK) < 0) {
+		config.root = guest::host::default_root();
+		if (!guest::host::access(config.root.c_str(), F_OK)) {
 			std::string bb = busybox();
 			std::fprintf(stderr, "unpriv-run: making a minimal guest root in %s from %s\n",
 				     config.root.c_str(), bb.c_str());
 			std::string parent = config.root.substr(0, config.root.rfind('/'));
-			std::string err = guest::make_parents(parent);
+			std::string err = guest::host::make_parents(parent);
 			if (err.empty())
-				err = guest::make_root(config.root, bb);
+				err = guest::host::make_root(config.root, bb);
 			if (!err.empty()) {
 				std::fprintf(stderr, "unpriv-run: %s\n", err.c_str());
 				return guest::status_failed;

@@ -17,6 +17,7 @@
 #include <climits>
 #include <cstdio>
 
+#include "host/thread.hpp"
 #include "kernel.hpp"
 #include "loader/exec.hpp"
 
@@ -109,6 +110,8 @@ KResult<int> Kernel::clone(Task& t, const CloneArgs& args)
 					       ? parent.parent : &parent;
 		child->parent = tree_parent;
 		child->exit_signal = args.exit_signal;
+		if (args.flags & CLONE_VFORK)
+			child->vfork_waiter = &parent;
 		tree_parent->children.push_back(child.get());
 		procs_.emplace(pid, child);
 		running_++;
@@ -166,6 +169,7 @@ KResult<int> Kernel::clone(Task& t, const CloneArgs& args)
 		std::unique_lock lock(tasks_lock_);
 		(void)block_locked(t, lock, parent.wake, {}, BlockBy::kill,
 				   [&] { return child->vfork_done; });
+		child->vfork_waiter = nullptr;
 	}
 	return child->pid;
 }
@@ -477,7 +481,7 @@ KResult<void> Kernel::execve(Task& t, const std::string& path, std::vector<std::
 		std::lock_guard lock(tasks_lock_);
 		old = p.replace_mm(std::move(mm));
 		// The first thread's CPU time is counted: this one's now.
-		p.host_tid = gettid();
+		p.host_tid = host::gettid();
 	}
 	note_exec(t);	// while the old stub is there
 	old->detach();
@@ -525,8 +529,8 @@ KResult<void> Kernel::execve(Task& t, const std::string& path, std::vector<std::
 	p.did_exec = true;
 	if (!p.vfork_done) {
 		p.vfork_done = true;
-		if (p.parent)
-			p.parent->wake.notify_all();
+		if (p.vfork_waiter)
+			p.vfork_waiter->wake.notify_all();
 	}
 	return {};
 }
@@ -697,8 +701,8 @@ void Kernel::exit_process(Task& t)
 	p.real_timer = {};
 	if (!p.vfork_done) {
 		p.vfork_done = true;
-		if (p.parent)
-			p.parent->wake.notify_all();
+		if (p.vfork_waiter)
+			p.vfork_waiter->wake.notify_all();
 	}
 
 	// Children go to init; a zombie among them is init's to reap now.
@@ -1128,7 +1132,7 @@ void Kernel::interrupt_locked(Task& t)
 	if (!t.host_running)
 		return;
 	(void)t.vcpu().kick();
-	pthread_kill(t.host_id, interrupt_signal);
+	(void)host::kill_thread(t.host_id, interrupt_signal);
 }
 
 // The run loop, before the guest runs: each deliverable signal's action.

@@ -11,6 +11,8 @@
 #include <algorithm>
 #include <thread>
 
+#include "host/thread.hpp"
+#include "host/time.hpp"
 #include "kernel.hpp"
 
 namespace guest {
@@ -40,14 +42,13 @@ std::uint64_t Kernel::all_cpus() const noexcept
 
 std::uint64_t Kernel::now_since_boot_ns() noexcept
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_BOOTTIME, &ts);
+	struct timespec ts = host::clock_gettime(CLOCK_BOOTTIME);
 	return static_cast<std::uint64_t>(ts.tv_sec) * 1000000000 + static_cast<std::uint64_t>(ts.tv_nsec);
 }
 
 void Kernel::note_host_locked(Process& p)
 {
-	p.host_tid = gettid();
+	p.host_tid = host::gettid();
 	p.stub_pid = stub_pid(p.mm().address_space());
 }
 
@@ -165,9 +166,10 @@ KResult<void> Kernel::setpriority(Task& t, int which, int who, int nice)
 	// says whether it may be raised (EACCES without CAP_SYS_NICE).
 	bool any = for_each_named(procs_, t.process(), which, who, [&](Process& p) {
 		for (pid_t tid : {p.host_tid, p.stub_pid}) {
-			if (tid && ::setpriority(PRIO_PROCESS, static_cast<id_t>(tid), nice) < 0 &&
-			    errno != ESRCH) {
-				err = errno;
+			if (!tid)
+				continue;
+			if (auto r = host::set_nice(tid, nice); !r && r.error() != ESRCH) {
+				err = r.error();
 				return;
 			}
 		}

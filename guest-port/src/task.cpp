@@ -4,13 +4,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "host/process.hpp"
+#include "host/time.hpp"
+
 namespace guest {
 namespace {
 
 std::uint64_t boottime_ns()
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_BOOTTIME, &ts);
+	struct timespec ts = host::clock_gettime(CLOCK_BOOTTIME);
 	return static_cast<std::uint64_t>(ts.tv_sec) * 1000000000 + static_cast<std::uint64_t>(ts.tv_nsec);
 }
 
@@ -19,16 +21,11 @@ std::uint64_t boottime_ns()
 Credentials Credentials::of_host()
 {
 	Credentials c;
-	getresuid(&c.ruid, &c.euid, &c.suid);
-	getresgid(&c.rgid, &c.egid, &c.sgid);
+	host::getresuid(&c.ruid, &c.euid, &c.suid);
+	host::getresgid(&c.rgid, &c.egid, &c.sgid);
 	c.fsuid = c.euid;
 	c.fsgid = c.egid;
-	int n = getgroups(0, nullptr);
-	if (n > 0) {
-		c.groups.resize(static_cast<std::size_t>(n));
-		n = getgroups(n, c.groups.data());
-		c.groups.resize(static_cast<std::size_t>(std::max(n, 0)));
-	}
+	c.groups = host::getgroups();
 	return c;
 }
 
@@ -37,7 +34,7 @@ Process::Process(int pid, std::unique_ptr<Mm> mm)
 	  sighand(std::make_shared<SigHand>()), mm_(std::move(mm))
 {
 	for (int r = 0; r < RLIM_NLIMITS; r++)
-		getrlimit(static_cast<__rlimit_resource>(r), &rlimits[static_cast<std::size_t>(r)]);
+		rlimits[static_cast<std::size_t>(r)] = host::getrlimit(r);
 	// What the guest port gives the guest, whatever the host's are.
 	rlimits[RLIMIT_STACK].rlim_cur = Mm::stack_size;
 	rlimits[RLIMIT_NOFILE] = {FdTable::default_limit, FdTable::default_limit * 4};

@@ -183,7 +183,12 @@ public:
 	// start, a stop's end; the conditions are [tasks].  A signal
 	// interrupts a thread's Waiter directly.  Locks itself.
 	WaitQueue wake;
-	bool vfork_done = false;	// our vfork child let go of us
+	// Made by clone(CLONE_VFORK): whether we let go of the process
+	// that made us (at our exec or exit), and that process while its
+	// thread waits for it, Linux's vfork_done.  Not our parent with
+	// CLONE_PARENT.  [tasks]
+	bool vfork_done = false;
+	Process *vfork_waiter = nullptr;
 	// Threads waiting on a signalfd (a read, poll, select, epoll_wait:
 	// fs/signalfd.hpp), Linux's sighand->signalfd_wqh: each signal
 	// queued for the process or one of its threads writes their

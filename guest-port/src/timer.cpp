@@ -12,6 +12,7 @@
 #include <chrono>
 #include <climits>
 
+#include "host/time.hpp"
 #include "kernel.hpp"
 
 namespace guest {
@@ -24,8 +25,7 @@ constexpr std::int64_t tick_ns = ns_per_s / 250;	// Debian's HZ
 
 std::int64_t Kernel::monotonic_now() noexcept
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	struct timespec ts = host::clock_gettime(CLOCK_MONOTONIC);
 	return ts.tv_sec * ns_per_s + ts.tv_nsec;
 }
 
@@ -35,8 +35,7 @@ std::int64_t Kernel::to_monotonic(int clock, std::int64_t guest_ns) const noexce
 {
 	if (clock != CLOCK_REALTIME)
 		return guest_ns;
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
+	struct timespec ts = host::clock_gettime(CLOCK_REALTIME);
 	std::int64_t real = ts.tv_sec * ns_per_s + ts.tv_nsec + config_.time_offset_ns;
 	return monotonic_now() + (guest_ns - real);
 }

@@ -14,6 +14,8 @@
 #include <unistd.h>
 
 #include "kernel.hpp"
+#include "host/thread.hpp"
+#include "host/tty.hpp"
 
 namespace guest {
 
@@ -177,19 +179,22 @@ void Kernel::terminal_signals_main(const std::atomic<bool>& done)
 {
 	for (;;) {
 		siginfo_t si;
-		int signo = sigwaitinfo(&terminal_signals(), &si);
+		auto got = host::sigwait(terminal_signals(), &si);
 		if (done)
 			return;
-		if (signo < 0)
+		if (!got)
 			continue;
+		int signo = *got;
 		// The terminal's own (n_tty's kill_pgrp(): SI_KERNEL), for
 		// the guest's foreground group there.
 		if (si.si_code == SI_KERNEL) {
 			std::lock_guard lock(tasks_lock_);
 			bool sent = false;
 			for (auto& [dev, term] : ttys_) {
-				if (!term.sid || !term.pgrp || !term.file ||
-				    tcgetpgrp(term.file->host_fd()) != getpgrp())
+				if (!term.sid || !term.pgrp || !term.file)
+					continue;
+				auto fg = host::tcgetpgrp(term.file->host_fd());
+				if (!fg || *fg != host::getpgrp())
 					continue;
 				if (signo != SIGWINCH && init_ && term.pgrp == init_->pgid &&
 				    init_->sighand->actions[signo - 1].handler == 0)
@@ -205,16 +210,7 @@ void Kernel::terminal_signals_main(const std::atomic<bool>& done)
 		// unpriv-run's own: its default action, on this thread.
 		if (signo == SIGWINCH)
 			continue;
-		struct sigaction dfl {}, old;
-		dfl.sa_handler = SIG_DFL;
-		::sigaction(signo, &dfl, &old);
-		sigset_t one;
-		sigemptyset(&one);
-		sigaddset(&one, signo);
-		pthread_sigmask(SIG_UNBLOCK, &one, nullptr);
-		raise(signo);	// ends unpriv-run, or stops it until SIGCONT
-		pthread_sigmask(SIG_BLOCK, &one, nullptr);
-		::sigaction(signo, &old, nullptr);
+		host::raise_default(signo);
 	}
 }
 

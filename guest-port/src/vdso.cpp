@@ -7,9 +7,11 @@
 
 #include <algorithm>
 #include <cstring>
-#include <fstream>
+#include <sstream>
 #include <string>
 
+#include "host/file.hpp"
+#include "host/time.hpp"
 #include "vdso/vvar.h"
 
 namespace guest {
@@ -30,8 +32,7 @@ constexpr clockid_t steady_clocks[] = {CLOCK_MONOTONIC, CLOCK_MONOTONIC_RAW,
 
 std::int64_t now_ns(clockid_t c)
 {
-	struct timespec ts;
-	clock_gettime(c, &ts);
+	struct timespec ts = host::clock_gettime(c);
 	return ts.tv_sec * ns_per_s + ts.tv_nsec;
 }
 
@@ -44,7 +45,9 @@ std::uint64_t rdtsc_ordered()
 // The host keeps time with the TSC: then the guest can too.
 bool host_uses_tsc()
 {
-	std::ifstream in("/sys/devices/system/clocksource/clocksource0/current_clocksource");
+	std::istringstream in(
+		host::read_file("/sys/devices/system/clocksource/clocksource0/current_clocksource")
+			.value_or(""));
 	std::string cs;
 	return std::getline(in, cs) && cs == "tsc";
 }
@@ -94,8 +97,7 @@ KResult<Vdso> Vdso::create(PhysMemory& phys, std::int64_t time_offset_ns)
 		auto [tsc0, raw0] = sample();
 		v.tsc0_ = tsc0;
 		v.raw0_ = raw0;
-		struct timespec wait{0, calibration_ns};
-		nanosleep(&wait, nullptr);
+		host::sleep_own(calibration_ns);
 	}
 	v.update();
 	return v;

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "host/event.hpp"
 #include "host/io.hpp"
 #include "task.hpp"
 
@@ -43,10 +44,10 @@ KResult<std::shared_ptr<File>> make_eventfd(unsigned initval, int flags)
 {
 	if (flags & ~(EFD_SEMAPHORE | EFD_NONBLOCK | EFD_CLOEXEC))
 		return kerr(EINVAL);
-	int fd = ::eventfd(initval, (flags & (EFD_SEMAPHORE | EFD_NONBLOCK)) | EFD_CLOEXEC);
-	if (fd < 0)
-		return kerr(errno);
-	return std::make_shared<AnonFile>(unpriv::Fd(fd), O_RDWR | (flags & EFD_NONBLOCK),
+	auto fd = host::eventfd(initval, (flags & (EFD_SEMAPHORE | EFD_NONBLOCK)) | EFD_CLOEXEC);
+	if (!fd)
+		return kerr(fd.error());
+	return std::make_shared<AnonFile>(host::Fd(*fd), O_RDWR | (flags & EFD_NONBLOCK),
 					  "[eventfd]");
 }
 
@@ -66,44 +67,39 @@ KResult<std::shared_ptr<TimerFile>> make_timerfd(int clock, int flags, std::int6
 	default:
 		return kerr(EINVAL);
 	}
-	int fd = ::timerfd_create(clock, (flags & TFD_NONBLOCK) | TFD_CLOEXEC);
-	if (fd < 0)
-		return kerr(errno);
-	return std::make_shared<TimerFile>(unpriv::Fd(fd), O_RDWR | (flags & TFD_NONBLOCK), clock,
+	auto fd = host::timerfd_create(clock, (flags & TFD_NONBLOCK) | TFD_CLOEXEC);
+	if (!fd)
+		return kerr(fd.error());
+	return std::make_shared<TimerFile>(host::Fd(*fd), O_RDWR | (flags & TFD_NONBLOCK), clock,
 					   offset_ns);
 }
 
 KResult<struct itimerspec> TimerFile::settime(int flags, const struct itimerspec& value)
 {
-	struct itimerspec v = value, old;
+	struct itimerspec v = value;
 	bool wall = clock_ == CLOCK_REALTIME || clock_ == CLOCK_REALTIME_ALARM;
 	// The value is checked by the host; a disarming zero stays zero.
 	bool armed = v.it_value.tv_sec || v.it_value.tv_nsec;
 	if ((flags & TFD_TIMER_ABSTIME) && wall && armed && v.it_value.tv_nsec >= 0 &&
 	    v.it_value.tv_nsec < ns_per_s && v.it_value.tv_sec >= 0)
 		v.it_value = to_host(v.it_value, offset_ns_);
-	if (::timerfd_settime(host_fd(), flags, &v, &old) < 0)
-		return kerr(errno);
-	return old;
+	return host::timerfd_settime(host_fd(), flags, v);
 }
 
 KResult<struct itimerspec> TimerFile::gettime()
 {
 	// Relative: the time left, on any clock.
-	struct itimerspec cur;
-	if (::timerfd_gettime(host_fd(), &cur) < 0)
-		return kerr(errno);
-	return cur;
+	return host::timerfd_gettime(host_fd());
 }
 
 // --- epoll --------------------------------------------------------------------
 
 KResult<std::shared_ptr<EpollFile>> make_epoll()
 {
-	int fd = ::epoll_create1(EPOLL_CLOEXEC);
-	if (fd < 0)
-		return kerr(errno);
-	return std::make_shared<EpollFile>(unpriv::Fd(fd));
+	auto fd = host::epoll_create1(EPOLL_CLOEXEC);
+	if (!fd)
+		return kerr(fd.error());
+	return std::make_shared<EpollFile>(host::Fd(*fd));
 }
 
 void EpollFile::prune_locked()
@@ -114,7 +110,7 @@ void EpollFile::prune_locked()
 			continue;
 		}
 		if (it->second.host)
-			(void)::epoll_ctl(host_fd(), EPOLL_CTL_DEL, it->second.host.get(), nullptr);
+			(void)host::epoll_ctl(host_fd(), EPOLL_CTL_DEL, it->second.host.get(), nullptr);
 		it = items_.erase(it);
 	}
 }
@@ -141,13 +137,13 @@ KResult<void> EpollFile::ctl(int op, int fd, const std::shared_ptr<File>& file,
 			// A descriptor of our own for each registration: the host
 			// keys its items by descriptor too, and one open file may
 			// be registered under several guest descriptors.
-			int dup = ::fcntl(file->host_fd(), F_DUPFD_CLOEXEC, 0);
-			if (dup < 0)
-				return kerr(errno);
-			item.host = unpriv::Fd(dup);
+			auto dup = host::fcntl(file->host_fd(), F_DUPFD_CLOEXEC, 0);
+			if (!dup)
+				return kerr(dup.error());
+			item.host = host::Fd(*dup);
 			struct epoll_event hev = ev;
-			if (::epoll_ctl(host_fd(), EPOLL_CTL_ADD, dup, &hev) < 0)
-				return kerr(errno);
+			if (auto r = host::epoll_ctl(host_fd(), EPOLL_CTL_ADD, *dup, &hev); !r)
+				return kerr(r.error());
 		} else {
 			// The guest port's own files: those Linux can poll.
 			if (!file->pollable())
@@ -166,14 +162,16 @@ KResult<void> EpollFile::ctl(int op, int fd, const std::shared_ptr<File>& file,
 			return kerr(ENOENT);
 		if (op == EPOLL_CTL_DEL) {
 			if (it->second.host)
-				(void)::epoll_ctl(host_fd(), EPOLL_CTL_DEL, it->second.host.get(), nullptr);
+				(void)host::epoll_ctl(host_fd(), EPOLL_CTL_DEL, it->second.host.get(),
+						      nullptr);
 			items_.erase(it);
 			return {};
 		}
 		if (it->second.host) {
 			struct epoll_event hev = ev;
-			if (::epoll_ctl(host_fd(), EPOLL_CTL_MOD, it->second.host.get(), &hev) < 0)
-				return kerr(errno);
+			auto r = host::epoll_ctl(host_fd(), EPOLL_CTL_MOD, it->second.host.get(), &hev);
+			if (!r)
+				return kerr(r.error());
 		} else if ((ev.events | it->second.events) & EPOLLEXCLUSIVE) {
 			return kerr(EINVAL);
 		}

@@ -37,7 +37,7 @@ namespace guest {
 // A host anon_inode file: /proc/self/fd shows "anon_inode:[name]".
 class AnonFile : public HostFile {
 public:
-	AnonFile(unpriv::Fd fd, int flags, std::string name)
+	AnonFile(host::Fd fd, int flags, std::string name)
 		: HostFile(std::move(fd), flags, nullptr, Origin::own), name_(std::move(name))
 	{
 	}
@@ -56,7 +56,7 @@ KResult<std::shared_ptr<File>> make_eventfd(unsigned initval, int flags);
 // (--time-offset): an absolute time on it is moved to the host's.
 class TimerFile final : public AnonFile {
 public:
-	TimerFile(unpriv::Fd fd, int flags, int clock, std::int64_t offset_ns)
+	TimerFile(host::Fd fd, int flags, int clock, std::int64_t offset_ns)
 		: AnonFile(std::move(fd), flags, "[timerfd]"), clock_(clock), offset_ns_(offset_ns)
 	{
 	}
@@ -74,7 +74,7 @@ KResult<std::shared_ptr<TimerFile>> make_timerfd(int clock, int flags, std::int6
 // file is gone (every descriptor of it closed, in every process).
 class EpollFile final : public AnonFile {
 public:
-	explicit EpollFile(unpriv::Fd fd) : AnonFile(std::move(fd), O_RDWR, "[eventpoll]") {}
+	explicit EpollFile(host::Fd fd) : AnonFile(std::move(fd), O_RDWR, "[eventpoll]") {}
 
 	// epoll_ctl(2): EEXIST, ENOENT, EPERM (a file that cannot be
 	// polled: regular files, directories, /dev/null), ELOOP, EINVAL.
@@ -88,7 +88,7 @@ public:
 private:
 	struct Item {
 		std::weak_ptr<File> file;
-		unpriv::Fd host;	// our own descriptor of the host file,
+		host::Fd host;	// our own descriptor of the host file,
 					// registered with the host epoll
 		std::uint32_t events = 0;
 		std::uint64_t data = 0;

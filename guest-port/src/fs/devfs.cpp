@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "fs/synth.hpp"
+#include "host/process.hpp"
 #include "kernel.hpp"
 
 namespace guest {
@@ -42,10 +43,7 @@ public:
 			std::memset(buf.data(), 0, buf.size());
 			return buf.size();
 		case Mem::random: {
-			ssize_t n = getrandom(buf.data(), buf.size(), 0);
-			if (n < 0)
-				return kerr(errno);
-			return static_cast<std::size_t>(n);
+			return host::getrandom(buf, 0);
 		}
 		}
 		return kerr(EINVAL);

@@ -18,18 +18,13 @@
 
 #include "fs/synth.hpp"
 #include "fs/vfs.hpp"
+#include "host/file.hpp"
 #include "host/io.hpp"
+#include "host/tty.hpp"
 #include "task.hpp"
 
 namespace guest {
 namespace {
-
-KResult<void> host_void(int ret)
-{
-	if (ret < 0)
-		return kerr(errno);
-	return {};
-}
 
 // The terminal ioctls a shell and the usual tools make, with the size
 // of what each reads from (in) or writes to (out) the guest at arg.
@@ -232,15 +227,15 @@ std::shared_ptr<HostFile> HostFile::reopen(int flags) const
 		errno = fd.error();
 		return nullptr;
 	}
-	return std::make_shared<HostFile>(unpriv::Fd(*fd), flags & ~O_CLOEXEC, vfs_, origin_,
+	return std::make_shared<HostFile>(host::Fd(*fd), flags & ~O_CLOEXEC, vfs_, origin_,
 					  outside_name_);
 }
 
 KResult<void> HostFile::set_status_flags(int flags)
 {
 	int fl = (flags_ & ~changeable_flags) | (flags & changeable_flags);
-	if (fcntl(fd_.get(), F_SETFL, fl & ~O_ACCMODE) < 0)
-		return kerr(errno);
+	if (auto r = host::fcntl(fd_.get(), F_SETFL, fl & ~O_ACCMODE); !r)
+		return kerr(r.error());
 	flags_ = fl;
 	return {};
 }
@@ -273,36 +268,27 @@ KResult<std::int64_t> HostFile::lseek(std::int64_t off, int whence)
 
 KResult<struct stat> HostFile::stat()
 {
-	struct stat st;
-	if (::fstat(fd_.get(), &st) < 0)
-		return kerr(errno);
-	return st;
+	return host::fstat(fd_.get());
 }
 
 KResult<struct statx> HostFile::statx(unsigned mask, int sync_flags)
 {
-	struct statx stx;
-	if (::statx(fd_.get(), "", AT_EMPTY_PATH | (sync_flags & AT_STATX_SYNC_TYPE), mask, &stx) < 0)
-		return kerr(errno);
-	return stx;
+	return host::fstatx(fd_.get(), sync_flags & AT_STATX_SYNC_TYPE, mask);
 }
 
 KResult<struct statfs> HostFile::statfs()
 {
-	struct statfs st;
-	if (::fstatfs(fd_.get(), &st) < 0)
-		return kerr(errno);
-	return st;
+	return host::fstatfs(fd_.get());
 }
 
 KResult<void> HostFile::chmod(mode_t mode)
 {
 	if (handed())
 		return kerr(EPERM);
-	struct stat st;
-	if (::fstat(fd_.get(), &st) < 0)
-		return kerr(errno);
-	return host_void(::fchmod(fd_.get(), allowed_mode(mode, S_ISDIR(st.st_mode))));
+	auto st = host::fstat(fd_.get());
+	if (!st)
+		return kerr(st.error());
+	return host::fchmod(fd_.get(), allowed_mode(mode, S_ISDIR(st->st_mode)));
 }
 
 KResult<void> HostFile::chown(uid_t uid, gid_t gid, bool empty_path)
@@ -310,8 +296,8 @@ KResult<void> HostFile::chown(uid_t uid, gid_t gid, bool empty_path)
 	if (handed())
 		return kerr(EPERM);
 	if (empty_path)
-		return host_void(::fchownat(fd_.get(), "", uid, gid, AT_EMPTY_PATH));
-	return host_void(::fchown(fd_.get(), uid, gid));
+		return host::fchownat(fd_.get(), "", uid, gid, AT_EMPTY_PATH);
+	return host::fchown(fd_.get(), uid, gid);
 }
 
 KResult<void> HostFile::truncate(std::uint64_t len)
@@ -328,26 +314,22 @@ KResult<void> HostFile::utimens(const struct timespec *times)
 {
 	if (handed())
 		return kerr(EPERM);
-	return host_void(::futimens(fd_.get(), times));
+	return host::futimens(fd_.get(), times);
 }
 
 KResult<void> HostFile::advise(std::uint64_t off, std::uint64_t len, int advice)
 {
-	// posix_fadvise returns the error rather than setting errno.
-	int e = ::posix_fadvise(fd_.get(), static_cast<off_t>(off), static_cast<off_t>(len), advice);
-	if (e)
-		return kerr(e);
-	return {};
+	return host::fadvise(fd_.get(), off, len, advice);
 }
 
 KResult<void> HostFile::flock(int op)
 {
-	return host_void(::flock(fd_.get(), op));
+	return host::flock(fd_.get(), op);
 }
 
 KResult<void> HostFile::record_lock(int cmd, struct flock& fl)
 {
-	return host_void(::fcntl(fd_.get(), cmd, &fl));
+	return host::fcntl_lock(fd_.get(), cmd, &fl);
 }
 
 KResult<int> HostFile::fcntl_file(int cmd, int arg)
@@ -369,16 +351,18 @@ host::Route HostFile::host_route(mode_t type) noexcept
 
 dev_t HostFile::host_terminal(int fd) noexcept
 {
-	struct stat st;
-	if (fstat(fd, &st) < 0 || !S_ISCHR(st.st_mode) || !isatty(fd))
+	auto st = host::fstat(fd);
+	if (!st || !S_ISCHR(st->st_mode) || !host::isatty(fd))
 		return 0;
-	return st.st_rdev;
+	return st->st_rdev;
 }
 
 bool HostFile::terminal_tostop() const
 {
-	struct termios tio;
-	return tty_ && tcgetattr(fd_.get(), &tio) == 0 && (tio.c_lflag & TOSTOP);
+	if (!tty_)
+		return false;
+	auto tio = host::tcgetattr(fd_.get());
+	return tio && (tio->c_lflag & TOSTOP);
 }
 
 KResult<long> HostFile::ioctl(Task& task, unsigned long cmd, std::uint64_t arg)
@@ -427,18 +411,18 @@ short HostFile::poll(short events)
 
 KResult<std::shared_ptr<const MapFile>> HostFile::map_file()
 {
-	struct stat st;
-	if (::fstat(fd_.get(), &st) < 0)
-		return kerr(errno);
-	if (!S_ISREG(st.st_mode))
+	auto st = host::fstat(fd_.get());
+	if (!st)
+		return kerr(st.error());
+	if (!S_ISREG(st->st_mode))
 		return kerr(ENODEV);
 	if (!readable())
 		return kerr(EACCES);
 	// The mapping keeps a descriptor of its own, as a vma its file.
-	int fd = fcntl(fd_.get(), F_DUPFD_CLOEXEC, 0);
-	if (fd < 0)
-		return kerr(errno);
-	return std::make_shared<const MapFile>(MapFile{unpriv::Fd(fd), path(), writable()});
+	auto fd = host::fcntl(fd_.get(), F_DUPFD_CLOEXEC, 0);
+	if (!fd)
+		return kerr(fd.error());
+	return std::make_shared<const MapFile>(MapFile{host::Fd(*fd), path(), writable()});
 }
 
 bool HostFile::is_directory() const noexcept
@@ -483,13 +467,13 @@ KResult<std::pair<std::shared_ptr<File>, std::shared_ptr<File>>> make_pipe(const
 {
 	int p[2];
 	int status = flags & (O_NONBLOCK | O_DIRECT);
-	if (::pipe2(p, O_CLOEXEC | status) < 0)
-		return kerr(errno);
+	if (auto r = host::pipe2(p, O_CLOEXEC | status); !r)
+		return kerr(r.error());
 	// A host pipe: the guest port reads and writes it for the guest.
 	return std::pair<std::shared_ptr<File>, std::shared_ptr<File>>{
-		std::make_shared<HostFile>(unpriv::Fd(p[0]), O_RDONLY | status, &vfs,
+		std::make_shared<HostFile>(host::Fd(p[0]), O_RDONLY | status, &vfs,
 					   HostFile::Origin::own),
-		std::make_shared<HostFile>(unpriv::Fd(p[1]), O_WRONLY | status, &vfs,
+		std::make_shared<HostFile>(host::Fd(p[1]), O_WRONLY | status, &vfs,
 					   HostFile::Origin::own)};
 }
 
@@ -568,11 +552,11 @@ KResult<int> poll_files(Task& task, std::span<PollEntry> entries, int timeout_ms
 KResult<WakeFd> WakeFd::make()
 {
 	int p[2];
-	if (::pipe2(p, O_NONBLOCK | O_CLOEXEC) < 0)
-		return kerr(errno);
+	if (auto r = host::pipe2(p, O_NONBLOCK | O_CLOEXEC); !r)
+		return kerr(r.error());
 	WakeFd w;
-	w.read_ = unpriv::Fd(p[0]);
-	w.write_ = unpriv::Fd(p[1]);
+	w.read_ = host::Fd(p[0]);
+	w.write_ = host::Fd(p[1]);
 	return w;
 }
 

@@ -21,9 +21,9 @@
 #include <span>
 #include <string>
 
-#include <unpriv/fd.hpp>
-
 #include "common.hpp"
+#include "host/fd.hpp"
+#include "host/file.hpp"
 #include "host/uring.hpp"
 #include "mm/mm.hpp"
 
@@ -135,15 +135,15 @@ public:
 	// vfs names it (see Vfs::describe()); where the host names it
 	// outside the root, the guest sees it as outside_name ("/dev/stdin"
 	// for the standard input the guest port was handed).
-	HostFile(unpriv::Fd fd, int flags, const Vfs *vfs, Origin origin,
+	HostFile(host::Fd fd, int flags, const Vfs *vfs, Origin origin,
 		 std::string outside_name = "(unreachable)")
 		: File(flags), fd_(std::move(fd)), vfs_(vfs), origin_(origin),
 		  outside_name_(std::move(outside_name))
 	{
 		if (handed())
 			tty_ = host_terminal(fd_.get());
-		struct stat st;
-		type_ = ::fstat(fd_.get(), &st) == 0 ? st.st_mode & S_IFMT : 0;
+		auto st = host::fstat(fd_.get());
+		type_ = st ? st->st_mode & S_IFMT : 0;
 		route_ = host_route(type_);
 	}
 	// A file the Vfs opened in the root, whose type (st_mode & S_IFMT)
@@ -196,7 +196,7 @@ public:
 	[[nodiscard]] bool is_directory() const noexcept override;
 
 private:
-	unpriv::Fd fd_;
+	host::Fd fd_;
 	const Vfs *vfs_;
 	// A host terminal's device number (only what the guest port was
 	// handed may be one: the guest opens no device), 0 for any other
@@ -245,7 +245,7 @@ public:
 	[[nodiscard]] bool wait() const noexcept;
 
 private:
-	unpriv::Fd read_, write_;
+	host::Fd read_, write_;
 };
 
 } // namespace guest

@@ -14,12 +14,13 @@
 
 #include <charconv>
 #include <cstdio>
-#include <fstream>
 #include <optional>
 #include <sstream>
 
 #include "fs/path.hpp"
 #include "fs/synth.hpp"
+#include "host/file.hpp"
+#include "host/time.hpp"
 #include "kernel.hpp"
 #include "task.hpp"
 
@@ -49,12 +50,10 @@ SynthNode link_node(const std::string& path, std::string target,
 
 KResult<std::string> host_file(const char *path)
 {
-	std::ifstream in(path);
-	if (!in)
+	auto text = host::read_file(path);
+	if (!text)
 		return kerr(ENOENT);
-	std::ostringstream s;
-	s << in.rdbuf();
-	return s.str();
+	return text;
 }
 
 // Bytes [start, end) of the guest's memory (its argument strings).
@@ -155,8 +154,7 @@ std::string meminfo(Task& t)
 // clock_gettime gives it), and no idle time of the host's CPUs.
 std::string uptime()
 {
-	struct timespec boot;
-	clock_gettime(CLOCK_BOOTTIME, &boot);
+	struct timespec boot = host::clock_gettime(CLOCK_BOOTTIME);
 	char b[64];
 	std::snprintf(b, sizeof(b), "%lld.%02ld 0.00\n", static_cast<long long>(boot.tv_sec),
 		      boot.tv_nsec / 10000000);
@@ -313,8 +311,7 @@ std::string proc_stat(Kernel& k)
 	std::string out = line("cpu ", user, sys, idle);
 	for (unsigned c = 0; c < n; c++)
 		out += line("cpu" + std::to_string(c), user / n, sys / n, idle / n);
-	struct timespec now;
-	clock_gettime(CLOCK_REALTIME, &now);
+	struct timespec now = host::clock_gettime(CLOCK_REALTIME);
 	long long btime = now.tv_sec + k.config().time_offset_ns / 1000000000 - up / 1000000000;
 	out += "intr 0\nctxt 0\nbtime " + std::to_string(btime) + "\nprocesses " +
 	       std::to_string(l.forks + 1) + "\nprocs_running " + std::to_string(l.running) +

@@ -9,6 +9,9 @@
 #include <algorithm>
 #include <vector>
 
+#include "host/event.hpp"
+#include "host/fd.hpp"
+#include "host/file.hpp"
 #include "kernel.hpp"
 #include "task.hpp"
 
@@ -32,16 +35,13 @@ KResult<struct stat> SignalFile::stat()
 	// eventfd, timerfd and signalfd shares: the host's, as its
 	// eventfds are the guest's.
 	static const struct stat anon = [] {
-		struct stat st {};
-		int fd = ::eventfd(0, EFD_CLOEXEC);
-		if (fd >= 0 && ::fstat(fd, &st) == 0) {
-			::close(fd);
-			return st;
+		if (auto fd = host::eventfd(0, EFD_CLOEXEC)) {
+			host::Fd owned(*fd);
+			if (auto st = host::fstat(owned.get()))
+				return *st;
 		}
-		if (fd >= 0)
-			::close(fd);
 		// A host without eventfd: what Linux's shows but its numbers.
-		st = {};
+		struct stat st {};
 		st.st_mode = S_IRUSR | S_IWUSR;
 		st.st_nlink = 1;
 		st.st_blksize = 4096;

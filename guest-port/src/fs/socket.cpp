@@ -3,23 +3,25 @@
 
 #include <sys/stat.h>
 
+#include "host/file.hpp"
+
 namespace guest {
 
 // --- Socket -----------------------------------------------------------------
 
-Socket::Socket(unpriv::Fd fd, int type, int flags, const Vfs *vfs,
+Socket::Socket(host::Fd fd, int type, int flags, const Vfs *vfs,
 	       std::shared_ptr<SocketSpace> space, std::string host_name)
 	: HostFile(std::move(fd), flags, vfs, HostFile::Origin::own), type_(type),
 	  space_(std::move(space)), host_name_(std::move(host_name))
 {
 }
 
-std::shared_ptr<Socket> Socket::make(unpriv::Fd fd, int type, int flags, const Vfs *vfs,
+std::shared_ptr<Socket> Socket::make(host::Fd fd, int type, int flags, const Vfs *vfs,
 				     std::shared_ptr<SocketSpace> space, std::string host_name,
 				     std::string id_name)
 {
-	struct stat st;
-	ino_t ino = fstat(fd.get(), &st) == 0 ? st.st_ino : 0;
+	auto st = host::fstat(fd.get());
+	ino_t ino = st ? st->st_ino : 0;
 	auto s = std::make_shared<Socket>(std::move(fd), type, flags, vfs, std::move(space),
 					  std::move(host_name));
 	s->ino_ = ino;

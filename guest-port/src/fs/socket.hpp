@@ -158,12 +158,12 @@ public:
 	// (which shares its listener's).
 	// id_name: the host name its messages come from (its own, or for an
 	// accepted socket its listener's).
-	static std::shared_ptr<Socket> make(unpriv::Fd fd, int type, int flags, const Vfs *vfs,
+	static std::shared_ptr<Socket> make(host::Fd fd, int type, int flags, const Vfs *vfs,
 					    std::shared_ptr<SocketSpace> space,
 					    std::string host_name, std::string id_name = {});
 	~Socket() override;
 
-	Socket(unpriv::Fd fd, int type, int flags, const Vfs *vfs,
+	Socket(host::Fd fd, int type, int flags, const Vfs *vfs,
 	       std::shared_ptr<SocketSpace> space, std::string host_name);
 
 	[[nodiscard]] int type() const noexcept { return type_; }

@@ -4,7 +4,10 @@
 // It never looks inside a Socket or a File but through their pointers'
 // public calls, so its unit test needs neither.
 #include "fs/socket.hpp"
+#include "host/file.hpp"
 #include "host/io.hpp"
+#include "host/process.hpp"
+#include "host/time.hpp"
 
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -36,9 +39,10 @@ SocketSpace::SocketSpace()
 {
 	std::uint64_t r = 0;
 	std::uint32_t a = 0;
-	if (getrandom(&r, sizeof(r), 0) != sizeof(r))
-		r = static_cast<std::uint64_t>(getpid()) << 32 ^ static_cast<std::uint64_t>(time(nullptr));
-	if (getrandom(&a, sizeof(a), 0) != sizeof(a))
+	if (host::getrandom(std::as_writable_bytes(std::span(&r, 1)), 0) != sizeof(r))
+		r = static_cast<std::uint64_t>(host::getpid()) << 32 ^
+		    static_cast<std::uint64_t>(host::clock_gettime(CLOCK_REALTIME).tv_sec);
+	if (host::getrandom(std::as_writable_bytes(std::span(&a, 1)), 0) != sizeof(a))
 		a = static_cast<std::uint32_t>(r);
 	char buf[64];
 	std::snprintf(buf, sizeof(buf), "unpriv-run.%016llx.", static_cast<unsigned long long>(r));
@@ -170,9 +174,10 @@ std::shared_ptr<Socket> SocketSpace::find(ino_t ino)
 
 void SocketSpace::sending(const std::shared_ptr<File>& f, int host_fd)
 {
-	struct stat st;
-	if (fstat(host_fd, &st) < 0)
+	auto stat = host::fstat(host_fd);
+	if (!stat)
 		return;
+	const struct stat& st = *stat;
 	std::lock_guard lock(lock_);
 	InFlight e{st.st_dev, st.st_ino, {}, {}};
 	if (f->host_fd() >= 0)
@@ -186,9 +191,10 @@ void SocketSpace::sending(const std::shared_ptr<File>& f, int host_fd)
 
 void SocketSpace::not_sent(int host_fd)
 {
-	struct stat st;
-	if (fstat(host_fd, &st) < 0)
+	auto stat = host::fstat(host_fd);
+	if (!stat)
 		return;
+	const struct stat& st = *stat;
 	std::lock_guard lock(lock_);
 	for (auto it = in_flight_.rbegin(); it != in_flight_.rend(); ++it) {
 		if (it->dev == st.st_dev && it->ino == st.st_ino) {
@@ -200,9 +206,10 @@ void SocketSpace::not_sent(int host_fd)
 
 std::shared_ptr<File> SocketSpace::received(int fd, bool peek)
 {
-	struct stat st;
-	if (fstat(fd, &st) < 0)
+	auto stat = host::fstat(fd);
+	if (!stat)
 		return nullptr;
+	const struct stat& st = *stat;
 	std::lock_guard lock(lock_);
 	for (auto it = in_flight_.begin(); it != in_flight_.end(); ++it) {
 		if (it->dev != st.st_dev || it->ino != st.st_ino)

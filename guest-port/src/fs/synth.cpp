@@ -10,6 +10,7 @@
 #include <functional>
 
 #include "fs/path.hpp"
+#include "host/process.hpp"
 
 namespace guest {
 namespace {
@@ -142,8 +143,8 @@ struct stat SynthNode::stat() const
 	st.st_dev = synth_dev;
 	st.st_ino = ino_of(path);
 	st.st_nlink = kind == Kind::dir ? 2 : 1;
-	st.st_uid = getuid();
-	st.st_gid = getgid();
+	st.st_uid = host::getuid();
+	st.st_gid = host::getgid();
 	st.st_blksize = 4096;
 	switch (kind) {
 	case Kind::dir:

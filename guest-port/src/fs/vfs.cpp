@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "fs/vfs.hpp"
+#include "host/file.hpp"
 #include "host/io.hpp"
 
 #include <fcntl.h>

@@ -14,16 +14,15 @@
 #include <cstring>
 
 #include "fs/vfs.hpp"
+#include "host/file.hpp"
 #include "task.hpp"
 
 namespace guest {
 namespace {
 
-KResult<std::size_t> host_ret(ssize_t n)
+KResult<std::size_t> done(KResult<void> r)
 {
-	if (n < 0)
-		return kerr(errno);
-	return static_cast<std::size_t>(n);
+	return r.map([] { return std::size_t{0}; });
 }
 
 // On a host path that names exactly one file (/proc/self/fd/N).
@@ -32,14 +31,13 @@ KResult<std::size_t> path_xattr(const std::string& p, const XattrOp& op)
 	const char *path = p.c_str(), *name = op.name.c_str();
 	switch (op.kind) {
 	case XattrOp::Kind::get:
-		return host_ret(::getxattr(path, name, op.out.data(), op.out.size()));
+		return host::getxattr(path, name, op.out);
 	case XattrOp::Kind::list:
-		return host_ret(::listxattr(path, reinterpret_cast<char *>(op.out.data()),
-					    op.out.size()));
+		return host::listxattr(path, op.out);
 	case XattrOp::Kind::set:
-		return host_ret(::setxattr(path, name, op.in.data(), op.in.size(), op.flags));
+		return done(host::setxattr(path, name, op.in, op.flags));
 	case XattrOp::Kind::remove:
-		return host_ret(::removexattr(path, name));
+		return done(host::removexattr(path, name));
 	}
 	return kerr(EINVAL);
 }
@@ -49,14 +47,13 @@ KResult<std::size_t> fd_xattr(int fd, const XattrOp& op)
 	const char *name = op.name.c_str();
 	switch (op.kind) {
 	case XattrOp::Kind::get:
-		return host_ret(::fgetxattr(fd, name, op.out.data(), op.out.size()));
+		return host::fgetxattr(fd, name, op.out);
 	case XattrOp::Kind::list:
-		return host_ret(::flistxattr(fd, reinterpret_cast<char *>(op.out.data()),
-					     op.out.size()));
+		return host::flistxattr(fd, op.out);
 	case XattrOp::Kind::set:
-		return host_ret(::fsetxattr(fd, name, op.in.data(), op.in.size(), op.flags));
+		return done(host::fsetxattr(fd, name, op.in, op.flags));
 	case XattrOp::Kind::remove:
-		return host_ret(::fremovexattr(fd, name));
+		return done(host::fremovexattr(fd, name));
 	}
 	return kerr(EINVAL);
 }

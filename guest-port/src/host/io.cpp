@@ -245,22 +245,6 @@ KResult<void> faccessat2(int dirfd, const char *path, int mode, int flags)
 	return void_result(::syscall(SYS_faccessat2, dirfd, path, mode, flags));
 }
 
-KResult<struct stat> fstat(int fd)
-{
-	struct stat st;
-	if (::fstat(fd, &st) < 0)
-		return kerr(errno);
-	return st;
-}
-
-KResult<struct statfs> fstatfs(int fd)
-{
-	struct statfs st;
-	if (again([&] { return ::fstatfs(fd, &st); }) < 0)
-		return kerr(errno);
-	return st;
-}
-
 KResult<std::string> readlinkat(int dirfd, const char *name)
 {
 	char buf[PATH_MAX];

@@ -81,8 +81,6 @@ KResult<std::size_t> copy_file_range(int in, std::uint64_t *in_off, int out,
 // A new descriptor (O_CLOEXEC is the caller's to ask for).
 KResult<int> openat2(int dirfd, const char *path, const struct open_how& how);
 KResult<void> faccessat2(int dirfd, const char *path, int mode, int flags);
-KResult<struct stat> fstat(int fd);
-KResult<struct statfs> fstatfs(int fd);
 // The target of the symlink name relative to dirfd ("" with AT_EMPTY_PATH
 // semantics: the O_PATH descriptor dirfd itself).
 KResult<std::string> readlinkat(int dirfd, const char *name);

@@ -12,7 +12,9 @@
 #include <cstring>
 
 #include "fs/vfs.hpp"
+#include "host/file.hpp"
 #include "host/io.hpp"
+#include "host/process.hpp"
 #include "kernel.hpp"
 #include "loader/elf.hpp"
 #include "task.hpp"
@@ -113,7 +115,7 @@ KResult<std::uint64_t> build_stack(Task& t, const std::string& execfn,
 	std::uint64_t platform_at = push_str("x86_64");
 	// As the kernel's own: without waiting for the entropy pool.
 	std::byte random[16];
-	if (getrandom(random, sizeof(random), GRND_INSECURE) != sizeof(random))
+	if (host::getrandom(random, GRND_INSECURE) != sizeof(random))
 		return kerr(EIO);
 	std::uint64_t random_at = push(random, sizeof(random));
 
@@ -241,9 +243,8 @@ KResult<void> exec(Task& t, const std::string& path, std::vector<std::string> ar
 		return kerr(sp.error());
 
 	p.exe = (*file)->name;
-	struct stat est;
-	if (fstat((*file)->fd.get(), &est) == 0)
-		p.exe_id = std::pair{est.st_dev, est.st_ino};
+	if (auto est = host::fstat((*file)->fd.get()))
+		p.exe_id = std::pair{est->st_dev, est->st_ino};
 	else
 		p.exe_id.reset();
 	std::string base = execfn.substr(execfn.rfind('/') + 1);

@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "host/file.hpp"
 #include "host/io.hpp"
 
 namespace guest {
@@ -1093,10 +1094,10 @@ KResult<FutexKey> Mm::futex_key(std::uint64_t addr, bool private_flag)
 			return kerr(EFAULT);
 		return FutexKey{FutexKey::Kind::phys, 0, 0, *v.phys + (addr - v.start)};
 	}
-	struct stat st;
-	if (fstat(v.file->fd.get(), &st) < 0)
+	auto st = host::fstat(v.file->fd.get());
+	if (!st)
 		return kerr(EFAULT);
-	return FutexKey{FutexKey::Kind::file, st.st_dev, st.st_ino, v.file_off + (addr - v.start)};
+	return FutexKey{FutexKey::Kind::file, st->st_dev, st->st_ino, v.file_off + (addr - v.start)};
 }
 
 // --- the guest port's access ------------------------------------------------
@@ -1189,10 +1190,9 @@ KResult<void> Mm::write(std::uint64_t addr, std::span<const std::byte> buf,
 			return {};
 		}
 		if (v.shared) {
-			struct stat st;
+			auto st = host::fstat(v.file->fd.get());
 			std::uint64_t off = v.file_off + (s - v.start);
-			if (fstat(v.file->fd.get(), &st) < 0 ||
-			    off + (e - s) > static_cast<std::uint64_t>(st.st_size))
+			if (!st || off + (e - s) > static_cast<std::uint64_t>(st->st_size))
 				return kerr(EFAULT);
 			if (!host::pwrite_full(v.file->fd.get(), std::span(src, e - s), off))
 				return kerr(EFAULT);
@@ -1267,11 +1267,10 @@ std::string Mm::maps() const
 	for (const auto& [start, v] : vmas_) {
 		unsigned major = 0, minor = 0;
 		unsigned long ino = 0;
-		struct stat st;
-		if (v.file && fstat(v.file->fd.get(), &st) == 0) {
-			major = ::major(st.st_dev);
-			minor = ::minor(st.st_dev);
-			ino = st.st_ino;
+		if (auto st = v.file ? host::fstat(v.file->fd.get()) : kerr(EBADF)) {
+			major = ::major(st->st_dev);
+			minor = ::minor(st->st_dev);
+			ino = st->st_ino;
 		}
 		int n = std::snprintf(line, sizeof(line),
 				      "%08lx-%08lx %c%c%c%c %08lx %02x:%02x %lu ",

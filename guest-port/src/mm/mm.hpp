@@ -63,9 +63,9 @@
 #include <vector>
 
 #include <unpriv/backend.hpp>
-#include <unpriv/fd.hpp>
 
 #include "common.hpp"
+#include "host/fd.hpp"
 #include "mm/phys.hpp"
 
 namespace guest {
@@ -73,7 +73,7 @@ namespace guest {
 // A host file that mappings hold open, as a vm_area_struct holds its
 // struct file: the guest may close its descriptor meanwhile.
 struct MapFile {
-	unpriv::Fd fd;		// O_RDONLY, or O_RDWR
+	host::Fd fd;		// O_RDONLY, or O_RDWR
 	std::string name;	// the guest's path, for /proc/self/maps
 	bool writable;		// opened for writing
 };

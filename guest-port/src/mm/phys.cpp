@@ -135,12 +135,13 @@ KResult<std::uint64_t> PhysMemory::copy(std::uint64_t from, std::uint64_t len,
 	// offset is not ours to keep (SEEK_DATA moves it, no one reads it).
 	const std::uint64_t end = from + len;
 	for (std::uint64_t pos = from; pos < end;) {
-		off_t data = lseek(fd(), static_cast<off_t>(pos), SEEK_DATA);
-		if (data < 0 || static_cast<std::uint64_t>(data) >= end)
+		auto data = host::lseek(fd(), static_cast<std::int64_t>(pos), SEEK_DATA);
+		if (!data || static_cast<std::uint64_t>(*data) >= end)
 			break;
-		off_t hole = lseek(fd(), data, SEEK_HOLE);
-		std::uint64_t stop = hole < 0 ? end : std::min<std::uint64_t>(end, static_cast<std::uint64_t>(hole));
-		std::uint64_t d = static_cast<std::uint64_t>(data);
+		auto hole = host::lseek(fd(), *data, SEEK_HOLE);
+		std::uint64_t stop =
+			!hole ? end : std::min<std::uint64_t>(end, static_cast<std::uint64_t>(*hole));
+		std::uint64_t d = static_cast<std::uint64_t>(*data);
 		// copy_file_range copies page cache to page cache, without
 		// faulting both ranges into our view (twice as fast as a
 		// memcpy through it for 16 MiB); memcpy where it cannot.

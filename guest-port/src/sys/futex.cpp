@@ -17,6 +17,7 @@
 #include <chrono>
 #include <climits>
 
+#include "host/time.hpp"
 #include "kernel.hpp"
 #include "sys/handlers.hpp"
 #include "task.hpp"
@@ -105,8 +106,7 @@ KResult<Deadline> deadline_of(Task& t, std::uint64_t addr, bool absolute, bool r
 		return Deadline{now + d};
 	if (!realtime)
 		return Deadline{steady_clock::time_point(duration_cast<steady_clock::duration>(d))};
-	struct timespec real;
-	clock_gettime(CLOCK_REALTIME, &real);
+	struct timespec real = host::clock_gettime(CLOCK_REALTIME);
 	auto guest_now = seconds(real.tv_sec) + nanoseconds(real.tv_nsec) +
 			 nanoseconds(t.kernel().config().time_offset_ns);
 	return Deadline{now + duration_cast<steady_clock::duration>(d - guest_now)};

@@ -9,6 +9,8 @@
 #include <cstring>
 #include <vector>
 
+#include "host/process.hpp"
+#include "host/time.hpp"
 #include "kernel.hpp"
 #include "sys/handlers.hpp"
 #include "task.hpp"
@@ -44,8 +46,7 @@ GUEST_SYSCALL(sysinfo)
 	// (as /proc/meminfo), its one process and no load; nothing of the
 	// host's.
 	struct sysinfo si{};
-	struct timespec boot;
-	clock_gettime(CLOCK_BOOTTIME, &boot);
+	struct timespec boot = host::clock_gettime(CLOCK_BOOTTIME);
 	PhysMemory& phys = t.kernel().phys();
 	si.uptime = boot.tv_sec;
 	si.mem_unit = 1;
@@ -62,12 +63,12 @@ GUEST_SYSCALL(getrandom)
 	if ((a[2] & GRND_RANDOM) && (a[2] & GRND_INSECURE))
 		return -EINVAL;
 	std::vector<std::byte> buf(std::min<std::uint64_t>(a[1], 1 << 20));
-	ssize_t n = ::getrandom(buf.data(), buf.size(), static_cast<unsigned>(a[2]));
-	if (n < 0)
-		return -errno;
-	if (!t.mm().write(a[0], std::span(buf).first(static_cast<std::size_t>(n))))
+	auto n = host::getrandom(buf, static_cast<unsigned>(a[2]));
+	if (!n)
+		return -n.error();
+	if (!t.mm().write(a[0], std::span(buf).first(*n)))
 		return -EFAULT;
-	return n;
+	return static_cast<long>(*n);
 }
 
 } // namespace guest

@@ -22,7 +22,10 @@
 #include <vector>
 
 #include "fs/socket.hpp"
+#include "host/file.hpp"
 #include "host/io.hpp"
+#include "host/net.hpp"
+#include "host/time.hpp"
 #include "kernel.hpp"
 #include "sys/handlers.hpp"
 #include "sys/io.hpp"
@@ -197,14 +200,12 @@ UnixName guest_name_of(SocketSpace& space, const std::string& host_name)
 KResult<void> host_bind(int fd, const std::string& host_name)
 {
 	auto [sa, len] = host_sockaddr(host_name);
-	if (::bind(fd, reinterpret_cast<const struct sockaddr *>(&sa), len) < 0)
-		return kerr(errno);
-	return {};
+	return host::bind(fd, reinterpret_cast<const struct sockaddr *>(&sa), len);
 }
 
 // A new guest socket on host socket fd, bound on the host to a hidden
 // name of its own.
-KResult<std::shared_ptr<Socket>> new_socket(Task& t, unpriv::Fd fd, int type, bool nonblock)
+KResult<std::shared_ptr<Socket>> new_socket(Task& t, host::Fd fd, int type, bool nonblock)
 {
 	auto& space = t.kernel().sockets();
 	std::string host_name = space->new_host_name();
@@ -230,7 +231,7 @@ int host_type(int fd)
 {
 	int type = 0;
 	socklen_t len = sizeof(type);
-	getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len);
+	(void)host::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len);
 	return type;
 }
 
@@ -252,13 +253,13 @@ KResult<std::shared_ptr<Socket>> find_target(Task& t, const UnixName& name)
 	if (!f)
 		return kerr(f.error());
 	int fd = (*f)->host_fd();
-	struct stat st;
-	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode))
+	auto st = fd < 0 ? kerr(EBADF) : host::fstat(fd);
+	if (!st || !S_ISSOCK(st->st_mode))
 		return kerr(ECONNREFUSED);
 	// Connecting takes write permission on the socket file.
 	if (auto r = host::faccessat2(fd, "", W_OK, AT_EMPTY_PATH | AT_EACCESS); !r)
 		return kerr(r.error());
-	auto s = space.find_path(st.st_dev, st.st_ino);
+	auto s = space.find_path(st->st_dev, st->st_ino);
 	if (!s)
 		return kerr(ECONNREFUSED);
 	return s;
@@ -290,12 +291,12 @@ KResult<void> bind_name(Task& t, const std::shared_ptr<Socket>& s, const UnixNam
 	auto pin = vfs.open(t, AT_FDCWD, path, O_PATH | O_NOFOLLOW, 0);
 	if (!pin)
 		return kerr(pin.error());
-	struct stat st;
-	if ((*pin)->host_fd() < 0 || fstat((*pin)->host_fd(), &st) < 0)
+	auto st = (*pin)->host_fd() < 0 ? kerr(EBADF) : host::fstat((*pin)->host_fd());
+	if (!st)
 		return kerr(EADDRINUSE);
 	if (auto r = s->set_name(name, cred_of(t)); !r)
 		return r;
-	space.bind_path(st.st_dev, st.st_ino, std::move(*pin), s);
+	space.bind_path(st->st_dev, st->st_ino, std::move(*pin), s);
 	return {};
 }
 
@@ -400,8 +401,8 @@ KResult<Outgoing> read_outgoing(Task& t, int fd, const GuestMsg& m, bool is_dgra
 		// Linux refuses a datagram larger than the send buffer.
 		int sndbuf = 0;
 		socklen_t len = sizeof(sndbuf);
-		if (getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, &len) < 0)
-			return kerr(errno);
+		if (auto r = host::getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, &len); !r)
+			return kerr(r.error());
 		if (total > static_cast<std::uint64_t>(sndbuf))
 			return kerr(EMSGSIZE);
 	}
@@ -432,7 +433,9 @@ SysResult do_send(Task& t, Socket& s, const GuestMsg& m, int flags)
 		if (s.type() == SOCK_STREAM) {
 			struct sockaddr_un sa;
 			socklen_t len = sizeof(sa);
-			bool connected = getpeername(s.host_fd(), reinterpret_cast<struct sockaddr *>(&sa), &len) == 0;
+			auto peer = host::getpeername(s.host_fd(), reinterpret_cast<struct sockaddr *>(&sa),
+						      &len);
+			bool connected = peer.has_value();
 			return connected ? -EISCONN : -EOPNOTSUPP;
 		}
 		if (s.type() == SOCK_DGRAM) {
@@ -446,7 +449,7 @@ SysResult do_send(Task& t, Socket& s, const GuestMsg& m, int flags)
 	}
 
 	// The files go as host descriptors; the guest port's own, as tickets.
-	std::vector<unpriv::Fd> tickets;
+	std::vector<host::Fd> tickets;
 	std::vector<int> fds, in_flight;
 	auto& space = s.space();
 	auto not_sent = [&] {
@@ -456,14 +459,13 @@ SysResult do_send(Task& t, Socket& s, const GuestMsg& m, int flags)
 	for (const auto& f : out->files) {
 		int fd = f->host_fd();
 		if (fd < 0) {
-			int ticket = memfd_create("unpriv-run-scm-ticket", MFD_CLOEXEC);
-			if (ticket < 0) {
-				int e = errno;
+			auto ticket = host::memfd_create("unpriv-run-scm-ticket", MFD_CLOEXEC);
+			if (!ticket) {
 				not_sent();
-				return -e;
+				return -ticket.error();
 			}
-			tickets.emplace_back(ticket);
-			fd = ticket;
+			tickets.emplace_back(*ticket);
+			fd = *ticket;
 		}
 		// Known before the send: the receiver may take it at once.
 		if (!std::dynamic_pointer_cast<Socket>(f)) {
@@ -506,18 +508,19 @@ SysResult do_send(Task& t, Socket& s, const GuestMsg& m, int flags)
 // Turn a descriptor received from the host into the guest's file.
 std::shared_ptr<File> received_file(Task& t, SocketSpace& space, int fd, bool peek)
 {
-	unpriv::Fd owned(fd);
-	struct stat st;
-	if (fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode)) {
-		if (auto s = space.find(st.st_ino))
+	host::Fd owned(fd);
+	auto st = host::fstat(fd);
+	if (st && S_ISSOCK(st->st_mode)) {
+		if (auto s = space.find(st->st_ino))
 			return s;
-		return Socket::make(std::move(owned), host_type(fd), fcntl(fd, F_GETFL) & ~O_CLOEXEC,
+		return Socket::make(std::move(owned), host_type(fd),
+				    host::fcntl(fd, F_GETFL, 0).value_or(-1) & ~O_CLOEXEC,
 				    &t.kernel().vfs(), t.kernel().sockets(), std::string());
 	}
 	if (auto f = space.received(fd, peek))
 		return f;
-	int fl = fcntl(fd, F_GETFL);
-	return std::make_shared<HostFile>(std::move(owned), fl < 0 ? O_RDWR : fl, &t.kernel().vfs(),
+	int fl = host::fcntl(fd, F_GETFL, 0).value_or(O_RDWR);
+	return std::make_shared<HostFile>(std::move(owned), fl, &t.kernel().vfs(),
 					  HostFile::Origin::own);
 }
 
@@ -566,7 +569,7 @@ KResult<Incoming> host_recv(Task& t, Socket& s, std::span<std::byte> buf, int fl
 		if (s.type() == SOCK_DGRAM && !space.ours(host_from)) {
 			// Not from this guest: gone, as if never sent.
 			for (int fd : fds)
-				close(fd);
+				host::close(fd);
 			if (peek) {
 				std::byte b;
 				struct iovec one = {&b, 1};
@@ -740,10 +743,10 @@ SysResult make_pair(Task& t, const SysArgs& a)
 		return -flags.error();
 	int sv[2];
 	int type = static_cast<int>(a[1]) & sock_type_mask;
-	if (::socketpair(AF_UNIX, type | SOCK_CLOEXEC | (*flags & SOCK_NONBLOCK),
-			 static_cast<int>(a[2]), sv) < 0)
-		return -errno;
-	unpriv::Fd f0(sv[0]), f1(sv[1]);
+	if (auto r = host::socketpair(AF_UNIX, type | SOCK_CLOEXEC | (*flags & SOCK_NONBLOCK),
+				      static_cast<int>(a[2]), sv); !r)
+		return -r.error();
+	host::Fd f0(sv[0]), f1(sv[1]);
 	type = host_type(sv[0]);
 	bool nonblock = *flags & SOCK_NONBLOCK;
 	auto s0 = new_socket(t, std::move(f0), type, nonblock);
@@ -790,7 +793,7 @@ SysResult do_accept(Task& t, std::uint64_t fd, std::uint64_t addr, std::uint64_t
 					 &len, SOCK_CLOEXEC | (flags & SOCK_NONBLOCK ? SOCK_NONBLOCK : 0));
 		if (!nfd)
 			return -nfd.error();
-		unpriv::Fd conn(*nfd);
+		host::Fd conn(*nfd);
 		std::string peer = host_name_of(from, len);
 		if (!space.ours(peer))
 			continue;	// from outside the guest: refused
@@ -799,7 +802,7 @@ SysResult do_accept(Task& t, std::uint64_t fd, std::uint64_t addr, std::uint64_t
 		// from there.
 		struct sockaddr_un self {};
 		socklen_t slen = sizeof(self);
-		getsockname(conn.get(), reinterpret_cast<struct sockaddr *>(&self), &slen);
+		(void)host::getsockname(conn.get(), reinterpret_cast<struct sockaddr *>(&self), &slen);
 		auto ns = Socket::make(std::move(conn), (*s)->type(),
 				       O_RDWR | (flags & SOCK_NONBLOCK ? O_NONBLOCK : 0),
 				       &t.kernel().vfs(), t.kernel().sockets(), std::string(),
@@ -823,10 +826,10 @@ SysResult do_getname(Task& t, const SysArgs& a, bool peer)
 		return -s.error();
 	struct sockaddr_un sa {};
 	socklen_t len = sizeof(sa);
-	int r = peer ? getpeername((*s)->host_fd(), reinterpret_cast<struct sockaddr *>(&sa), &len)
-		     : getsockname((*s)->host_fd(), reinterpret_cast<struct sockaddr *>(&sa), &len);
-	if (r < 0)
-		return -errno;
+	auto r = peer ? host::getpeername((*s)->host_fd(), reinterpret_cast<struct sockaddr *>(&sa), &len)
+		      : host::getsockname((*s)->host_fd(), reinterpret_cast<struct sockaddr *>(&sa), &len);
+	if (!r)
+		return -r.error();
 	return write_addr(t, a[1], a[2], guest_name_of((*s)->space(), host_name_of(sa, len)));
 }
 
@@ -857,11 +860,12 @@ GUEST_SYSCALL(socket)
 	if (!flags)
 		return -flags.error();
 	int type = static_cast<int>(a[1]) & sock_type_mask;
-	int fd = ::socket(AF_UNIX, type | SOCK_CLOEXEC | (*flags & SOCK_NONBLOCK), static_cast<int>(a[2]));
-	if (fd < 0)
-		return -errno;
-	unpriv::Fd host(fd);
-	auto s = new_socket(t, std::move(host), host_type(fd), *flags & SOCK_NONBLOCK);
+	auto fd = host::socket(AF_UNIX, type | SOCK_CLOEXEC | (*flags & SOCK_NONBLOCK),
+			       static_cast<int>(a[2]));
+	if (!fd)
+		return -fd.error();
+	host::Fd host(*fd);
+	auto s = new_socket(t, std::move(host), host_type(*fd), *flags & SOCK_NONBLOCK);
 	if (!s)
 		return -s.error();
 	return sys_ret(t.files().install(*s, *flags & SOCK_CLOEXEC));
@@ -897,8 +901,8 @@ GUEST_SYSCALL(listen)
 	// (an accepted one to its listener's name, which it answers).
 	if ((*s)->name().empty() && !(*s)->host_name().empty())
 		return -EINVAL;
-	if (::listen((*s)->host_fd(), static_cast<int>(a[1])) < 0)
-		return -errno;
+	if (auto r = host::listen((*s)->host_fd(), static_cast<int>(a[1])); !r)
+		return -r.error();
 	(*s)->set_cred(cred_of(t));
 	return 0;
 }
@@ -1039,8 +1043,7 @@ GUEST_SYSCALL(recvmmsg)
 			return -EFAULT;
 		if (ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000)
 			return -EINVAL;
-		struct timespec now;
-		clock_gettime(CLOCK_MONOTONIC, &now);
+		struct timespec now = host::clock_gettime(CLOCK_MONOTONIC);
 		now.tv_sec += ts->tv_sec;
 		now.tv_nsec += ts->tv_nsec;
 		if (now.tv_nsec >= 1000000000) {
@@ -1063,8 +1066,7 @@ GUEST_SYSCALL(recvmmsg)
 			flags |= MSG_DONTWAIT;
 		// As Linux: the timeout is looked at after each message.
 		if (deadline) {
-			struct timespec now;
-			clock_gettime(CLOCK_MONOTONIC, &now);
+			struct timespec now = host::clock_gettime(CLOCK_MONOTONIC);
 			if (now.tv_sec > deadline->tv_sec ||
 			    (now.tv_sec == deadline->tv_sec && now.tv_nsec >= deadline->tv_nsec))
 				break;
@@ -1078,8 +1080,8 @@ GUEST_SYSCALL(shutdown)
 	auto s = socket_arg(t, a[0]);
 	if (!s)
 		return -s.error();
-	if (::shutdown((*s)->host_fd(), static_cast<int>(a[1])) < 0)
-		return -errno;
+	if (auto r = host::shutdown((*s)->host_fd(), static_cast<int>(a[1])); !r)
+		return -r.error();
 	return 0;
 }
 
@@ -1109,8 +1111,8 @@ GUEST_SYSCALL(getsockopt)
 		vlen = sizeof(on);
 	} else if (host_option(name)) {
 		socklen_t hl = static_cast<socklen_t>(std::min<std::size_t>(static_cast<std::size_t>(*len), val.size()));
-		if (::getsockopt((*s)->host_fd(), SOL_SOCKET, name, val.data(), &hl) < 0)
-			return -errno;
+		if (auto r = host::getsockopt((*s)->host_fd(), SOL_SOCKET, name, val.data(), &hl); !r)
+			return -r.error();
 		vlen = hl;
 	} else {
 		return -ENOPROTOOPT;
@@ -1150,8 +1152,9 @@ GUEST_SYSCALL(setsockopt)
 	// ENOPROTOOPT for them.
 	if (!host_option(name))
 		return -ENOPROTOOPT;
-	if (::setsockopt((*s)->host_fd(), SOL_SOCKET, name, val.data(), static_cast<socklen_t>(n)) < 0)
-		return -errno;
+	if (auto r = host::setsockopt((*s)->host_fd(), SOL_SOCKET, name, val.data(),
+				      static_cast<socklen_t>(n)); !r)
+		return -r.error();
 	return 0;
 }
 

@@ -18,6 +18,7 @@
 #include <climits>
 #include <cstring>
 
+#include "host/thread.hpp"
 #include "kernel.hpp"
 #include "sys/handlers.hpp"
 #include "task.hpp"
@@ -418,7 +419,7 @@ GUEST_SYSCALL(sched_yield)
 {
 	(void)t;
 	(void)a;
-	::sched_yield();
+	host::yield();
 	return 0;
 }
 

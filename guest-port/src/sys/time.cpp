@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <climits>
 
+#include "host/time.hpp"
 #include "kernel.hpp"
 #include "sys/handlers.hpp"
 #include "task.hpp"
@@ -68,7 +69,7 @@ struct timespec guest_now(Task& t, clockid_t id)
 		ts.tv_nsec = *ns % ns_per_s;
 		return ts;
 	}
-	clock_gettime(id, &ts);
+	ts = host::clock_gettime(id);
 	if (is_wall_clock(id))
 		ts = shift(ts, t.kernel().config().time_offset_ns);
 	return ts;
@@ -97,8 +98,7 @@ GUEST_SYSCALL(clock_getres)
 {
 	if (!valid_clock(a[0]))
 		return -EINVAL;
-	struct timespec ts;
-	clock_getres(static_cast<clockid_t>(a[0]), &ts);
+	struct timespec ts = host::clock_getres(static_cast<clockid_t>(a[0]));
 	if (a[1] && !t.mm().write_obj(a[1], ts))
 		return -EFAULT;
 	return 0;
@@ -146,8 +146,7 @@ struct timespec to_timespec(std::int64_t ns)
 
 std::int64_t host_now(clockid_t id)
 {
-	struct timespec ts;
-	clock_gettime(id, &ts);
+	struct timespec ts = host::clock_gettime(id);
 	return to_ns(ts);
 }
 
@@ -159,8 +158,8 @@ SysResult sleep_restart(Task& t);
 // hrtimer_nanosleep()).
 SysResult sleep_until(Task& t, clockid_t id, std::int64_t expires, std::uint64_t rmtp)
 {
-	struct timespec when = to_timespec(expires);
-	int e = ::clock_nanosleep(id, TIMER_ABSTIME, &when, nullptr);
+	auto slept = host::clock_sleep_until(id, to_timespec(expires));
+	int e = slept ? 0 : slept.error();
 	if (e != EINTR)
 		return -e;
 	if (rmtp) {
@@ -205,7 +204,8 @@ GUEST_SYSCALL(clock_nanosleep)
 	if (is_wall_clock(id))
 		when = shift(when, -t.kernel().config().time_offset_ns);
 	// Broken by a signal: the same call again, when no handler runs.
-	int e = ::clock_nanosleep(id, TIMER_ABSTIME, &when, nullptr);
+	auto slept = host::clock_sleep_until(id, when);
+	int e = slept ? 0 : slept.error();
 	return e == EINTR ? -erestartnohand : -e;
 }
 

@@ -161,6 +161,26 @@ static void forks(void)
 	st = e ? -1 : reap(pid);
 	CHECK(e == 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "posix_spawn");
 
+	/* CLONE_VFORK|CLONE_PARENT: the child is its grandparent's, but
+	 * its exit still lets go of the process that made it.  The middle
+	 * process reports to us through its status, or is killed by its
+	 * alarm if the vfork never ends. */
+	pid_t middle = fork();
+	if (middle == 0) {
+		alarm(10);
+		pid_t c = syscall(SYS_clone, CLONE_VFORK | CLONE_PARENT | SIGCHLD, 0, NULL, NULL, 0);
+		if (c == 0)
+			_exit(4);
+		_exit(c > 0 ? 0 : 1);
+	}
+	st = reap(middle);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+	      "CLONE_VFORK|CLONE_PARENT: the caller goes on at the child's exit (status %#x)", st);
+	/* Ours to reap: CLONE_PARENT made it our child. */
+	pid = wait4(-1, &st, 0, NULL);
+	CHECK(pid > 0 && pid != middle && WIFEXITED(st) && WEXITSTATUS(st) == 4,
+	      "CLONE_VFORK|CLONE_PARENT: the child is its grandparent's to reap");
+
 	CHECK_ERR(execl("/no/such/program", "x", NULL), ENOENT,
 		  "execve of a missing program: ENOENT, and the caller goes on");
 }

@@ -8,7 +8,7 @@
 
 #include <string>
 
-namespace guest {
+namespace guest::host {
 
 // Build a root in dir (which must not exist) from the static busybox
 // at busybox.  Returns an empty string, or what went wrong.
@@ -21,4 +21,4 @@ std::string make_parents(const std::string& dir);
 // ~/.local/share/unpriv/root.
 std::string default_root();
 
-} // namespace guest
+} // namespace guest::host

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-#include "rootfs.hpp"
+#include "host/rootfs.hpp"
 
 #include <elf.h>
 #include <fcntl.h>
@@ -16,7 +16,7 @@
 
 #include "host/io.hpp"
 
-namespace guest {
+namespace guest::host {
 namespace {
 
 std::string errno_text(const std::string& what)
@@ -201,4 +201,4 @@ std::string make_root(const std::string& dir, const std::string& busybox)
 	return {};
 }
 
-} // namespace guest
+} // namespace guest::host
