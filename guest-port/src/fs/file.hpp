@@ -148,7 +148,7 @@ public:
 	}
 	// A file the Vfs opened in the root, whose type (st_mode & S_IFMT)
 	// its lookup found: no stat of its own.
-	HostFile(unpriv::Fd fd, int flags, const Vfs *vfs, mode_t type)
+	HostFile(host::Fd fd, int flags, const Vfs *vfs, mode_t type)
 		: File(flags), fd_(std::move(fd)), vfs_(vfs), type_(type & S_IFMT),
 		  route_(host_route(type_)), origin_(Origin::root)
 	{

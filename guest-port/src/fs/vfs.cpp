@@ -80,10 +80,8 @@ bool enters_mount(std::string_view abs)
 
 std::string host_fd_path(int fd)
 {
-	char link[64], buf[PATH_MAX];
-	std::snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-	ssize_t n = readlink(link, buf, sizeof(buf));
-	return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string();
+	auto p = host::readlinkat(AT_FDCWD, proc_fd(fd).c_str());
+	return p ? std::move(*p) : std::string();
 }
 
 KResult<int> openat2(int dirfd, const std::string& path, int flags, mode_t mode,
@@ -177,26 +175,29 @@ KResult<void> reachable(int fd, bool same_mount, bool dir, struct stat *st = nul
 
 KResult<std::unique_ptr<Vfs>> Vfs::create(const std::string& root)
 {
-	int fd = ::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return kerr(errno);
-	unpriv::Fd rootfd(fd);
+	auto opened = host::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (!opened)
+		return kerr(opened.error());
+	int fd = *opened;
+	host::Fd rootfd(fd);
 	// Every lookup starts at the root (or below it): it is one the
 	// guest may reach, which lookups that stay on its mount rely on.
 	if (auto r = reachable(fd, false, true); !r)
 		return kerr(EACCES);
-	std::string host_root = host_fd_path(fd);
-	if (host_root.empty())
-		return kerr(errno ? errno : ENOENT);
-	return std::unique_ptr<Vfs>(new Vfs(std::move(rootfd), std::move(host_root)));
+	auto host_root = host::readlinkat(AT_FDCWD, proc_fd(fd).c_str());
+	if (!host_root)
+		return kerr(host_root.error());
+	if (host_root->empty())
+		return kerr(ENOENT);
+	return std::unique_ptr<Vfs>(new Vfs(std::move(rootfd), std::move(*host_root)));
 }
 
 KResult<std::shared_ptr<File>> Vfs::root_dir() const
 {
-	int fd = fcntl(root_.get(), F_DUPFD_CLOEXEC, 0);
-	if (fd < 0)
-		return kerr(errno);
-	return std::make_shared<HostFile>(unpriv::Fd(fd), O_PATH | O_DIRECTORY, this,
+	auto fd = host::fcntl(root_.get(), F_DUPFD_CLOEXEC, 0);
+	if (!fd)
+		return kerr(fd.error());
+	return std::make_shared<HostFile>(host::Fd(*fd), O_PATH | O_DIRECTORY, this,
 					  HostFile::Origin::root);
 }
 
@@ -345,7 +346,7 @@ KResult<Vfs::Target> Vfs::resolve(Task& t, int dirfd, const std::string& path_in
 	return kerr(ELOOP);
 }
 
-KResult<unpriv::Fd> Vfs::find(const Loc& loc, int flags, mode_t mode, struct stat *st) const
+KResult<host::Fd> Vfs::find(const Loc& loc, int flags, mode_t mode, struct stat *st) const
 {
 	bool same;
 	auto fd = lookup(loc, flags, mode, &same);
@@ -357,7 +358,7 @@ KResult<unpriv::Fd> Vfs::find(const Loc& loc, int flags, mode_t mode, struct sta
 	return fd;
 }
 
-KResult<unpriv::Fd> Vfs::host_open(const Loc& loc, int flags, mode_t mode, mode_t *type,
+KResult<host::Fd> Vfs::host_open(const Loc& loc, int flags, mode_t mode, mode_t *type,
 				   const FileId *running) const
 {
 	// O_PATH opens nothing: what it found is looked at afterwards.
@@ -410,7 +411,7 @@ KResult<unpriv::Fd> Vfs::host_open(const Loc& loc, int flags, mode_t mode, mode_
 					return kerr(fd.error());
 				if (type)
 					*type = tmpfile ? S_IFREG : st.st_mode & S_IFMT;
-				return unpriv::Fd(*fd);
+				return host::Fd(*fd);
 			}
 			if (obj.error() != ENOENT || !(flags & O_CREAT))
 				return kerr(obj.error());
@@ -419,7 +420,7 @@ KResult<unpriv::Fd> Vfs::host_open(const Loc& loc, int flags, mode_t mode, mode_
 		path::Split s = path::split(at.path);
 		if (s.trailing_slash || s.dot())
 			return kerr(EISDIR);
-		unpriv::Fd opened;
+		host::Fd opened;
 		int dir = at.dirfd;	// a name in the starting directory: looked at
 		if (!s.dir.empty() || at.resolve != RESOLVE_BENEATH) {
 			Loc up = at;
@@ -434,7 +435,7 @@ KResult<unpriv::Fd> Vfs::host_open(const Loc& loc, int flags, mode_t mode, mode_
 		if (fd) {
 			if (type)
 				*type = S_IFREG;
-			return unpriv::Fd(*fd);
+			return host::Fd(*fd);
 		}
 		if (fd.error() != EEXIST)
 			return kerr(fd.error());
@@ -461,7 +462,7 @@ KResult<unpriv::Fd> Vfs::host_open(const Loc& loc, int flags, mode_t mode, mode_
 	return kerr(ELOOP);
 }
 
-KResult<unpriv::Fd> Vfs::lookup(const Loc& loc, int flags, mode_t mode, bool *same_mount) const
+KResult<host::Fd> Vfs::lookup(const Loc& loc, int flags, mode_t mode, bool *same_mount) const
 {
 	bool same;
 	auto fd = openat2_mount(loc.dirfd, loc.path, flags, mode, loc.resolve, same);
@@ -478,10 +479,10 @@ KResult<unpriv::Fd> Vfs::lookup(const Loc& loc, int flags, mode_t mode, bool *sa
 		return kerr(fd.error());
 	if (same_mount)
 		*same_mount = same;
-	return unpriv::Fd(*fd);
+	return host::Fd(*fd);
 }
 
-KResult<unpriv::Fd> Vfs::host_path_fd(Task& t, int dirfd, const std::string& p,
+KResult<host::Fd> Vfs::host_path_fd(Task& t, int dirfd, const std::string& p,
 				      bool follow) const
 {
 	auto tg = resolve(t, dirfd, p, follow);
@@ -493,10 +494,10 @@ KResult<unpriv::Fd> Vfs::host_path_fd(Task& t, int dirfd, const std::string& p,
 		// A file handed to the guest port is not changed by name.
 		if (auto *hf = dynamic_cast<HostFile *>(tg->file.get()); hf && hf->handed())
 			return kerr(EPERM);
-		int fd = fcntl(tg->file->host_fd(), F_DUPFD_CLOEXEC, 0);
-		if (fd < 0)
-			return kerr(errno);
-		return unpriv::Fd(fd);
+		auto fd = host::fcntl(tg->file->host_fd(), F_DUPFD_CLOEXEC, 0);
+		if (!fd)
+			return kerr(fd.error());
+		return host::Fd(*fd);
 	}
 	return kerr(EPERM);	// the guest port's own files do not change
 }
@@ -629,10 +630,7 @@ KResult<struct statx> Vfs::statx(Task& t, int dirfd, const std::string& p, int f
 	auto fd = host_open(*tg->host, O_PATH | (follow ? 0 : O_NOFOLLOW), 0);
 	if (!fd)
 		return kerr(fd.error());
-	struct statx stx;
-	if (::statx(fd->get(), "", AT_EMPTY_PATH | (flags & AT_STATX_SYNC_TYPE), mask, &stx) < 0)
-		return kerr(errno);
-	return stx;
+	return host::fstatx(fd->get(), flags & AT_STATX_SYNC_TYPE, mask);
 }
 
 KResult<std::string> Vfs::readlink(Task& t, int dirfd, const std::string& p) const
@@ -665,7 +663,7 @@ KResult<void> Vfs::access(Task& t, int dirfd, const std::string& p, int mode, in
 	if (!tg)
 		return kerr(tg.error());
 	int fd = -1;
-	unpriv::Fd opened;
+	host::Fd opened;
 	if (tg->host) {
 		auto r = host_open(*tg->host, O_PATH | (flags & AT_SYMLINK_NOFOLLOW ? O_NOFOLLOW : 0), 0);
 		if (!r)
@@ -882,12 +880,10 @@ KResult<void> Vfs::chmod(Task& t, int dirfd, const std::string& p, mode_t mode) 
 	auto fd = host_path_fd(t, dirfd, p, true);
 	if (!fd)
 		return kerr(fd.error());
-	struct stat st;
-	if (fstat(fd->get(), &st) < 0)
-		return kerr(errno);
-	if (::chmod(proc_fd(fd->get()).c_str(), allowed_mode(mode, S_ISDIR(st.st_mode))) < 0)
-		return kerr(errno);
-	return {};
+	auto st = host::fstat(fd->get());
+	if (!st)
+		return kerr(st.error());
+	return host::chmod(proc_fd(fd->get()).c_str(), allowed_mode(mode, S_ISDIR(st->st_mode)));
 }
 
 KResult<void> Vfs::chown(Task& t, int dirfd, const std::string& p, uid_t uid, gid_t gid,
@@ -898,9 +894,7 @@ KResult<void> Vfs::chown(Task& t, int dirfd, const std::string& p, uid_t uid, gi
 	auto fd = host_path_fd(t, dirfd, p, !(flags & AT_SYMLINK_NOFOLLOW));
 	if (!fd)
 		return kerr(fd.error());
-	if (fchownat(fd->get(), "", uid, gid, AT_EMPTY_PATH) < 0)
-		return kerr(errno);
-	return {};
+	return host::fchownat(fd->get(), "", uid, gid, AT_EMPTY_PATH);
 }
 
 KResult<void> Vfs::utimens(Task& t, int dirfd, const std::string& p,
@@ -916,13 +910,13 @@ KResult<void> Vfs::utimens(Task& t, int dirfd, const std::string& p,
 		if (e->synth)
 			return kerr(e->exists ? EPERM : ENOENT);
 		int dir = e->dir;
-		unpriv::Fd self;
+		host::Fd self;
 		if (!e->dot) {
 			// The name may be a device node or a mount point.
-			int fd = openat(dir, e->name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC);
-			if (fd >= 0) {
-				self = unpriv::Fd(fd);
-				auto r = reachable(fd, false, false);
+			if (auto fd = host::openat(dir, e->name.c_str(),
+						   O_PATH | O_NOFOLLOW | O_CLOEXEC)) {
+				self = host::Fd(*fd);
+				auto r = reachable(*fd, false, false);
 				if (!r)
 					return kerr(r.error());
 			}
@@ -932,18 +926,13 @@ KResult<void> Vfs::utimens(Task& t, int dirfd, const std::string& p,
 				return kerr(fd.error());
 			self = std::move(*fd);
 		}
-		int r = e->dot ? utimensat(AT_FDCWD, proc_fd(self.get()).c_str(), times, 0)
-			       : utimensat(dir, e->name.c_str(), times, AT_SYMLINK_NOFOLLOW);
-		if (r < 0)
-			return kerr(errno);
-		return {};
+		return e->dot ? host::utimensat(AT_FDCWD, proc_fd(self.get()).c_str(), times, 0)
+			      : host::utimensat(dir, e->name.c_str(), times, AT_SYMLINK_NOFOLLOW);
 	}
 	auto fd = host_path_fd(t, dirfd, p, true);
 	if (!fd)
 		return kerr(fd.error());
-	if (utimensat(AT_FDCWD, proc_fd(fd->get()).c_str(), times, 0) < 0)
-		return kerr(errno);
-	return {};
+	return host::utimensat(AT_FDCWD, proc_fd(fd->get()).c_str(), times, 0);
 }
 
 KResult<void> Vfs::truncate(Task& t, const std::string& p, off_t len) const
@@ -974,10 +963,7 @@ KResult<struct statfs> Vfs::statfs(Task& t, const std::string& p) const
 	auto fd = host_open(*tg->host, O_PATH, 0);
 	if (!fd)
 		return kerr(fd.error());
-	struct statfs st;
-	if (fstatfs(fd->get(), &st) < 0)
-		return kerr(errno);
-	return st;
+	return host::fstatfs(fd->get());
 }
 
 KResult<void> Vfs::chdir(Task& t, const std::string& p) const

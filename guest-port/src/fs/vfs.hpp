@@ -53,11 +53,11 @@
 #include <utility>
 #include <string>
 
-#include <unpriv/fd.hpp>
 
 #include "common.hpp"
 #include "fs/file.hpp"
 #include "fs/synth.hpp"
+#include "host/fd.hpp"
 
 namespace guest {
 
@@ -164,7 +164,7 @@ public:
 	};
 
 private:
-	Vfs(unpriv::Fd root, std::string host_root)
+	Vfs(host::Fd root, std::string host_root)
 		: root_(std::move(root)), host_root_(std::move(host_root))
 	{
 	}
@@ -179,20 +179,20 @@ private:
 	// that shows the host), found before anything is opened; ETXTBSY
 	// when it is the regular file running (when given).  type, when
 	// given, gets its type (S_IFMT bits).
-	KResult<unpriv::Fd> host_open(const Loc& loc, int flags, mode_t mode,
+	KResult<host::Fd> host_open(const Loc& loc, int flags, mode_t mode,
 				      mode_t *type = nullptr,
 				      const FileId *running = nullptr) const;
 	// host_open() of an O_PATH lookup, or one that opens nothing:
 	// st, when given, gets the stat of what it found.
-	KResult<unpriv::Fd> find(const Loc& loc, int flags, mode_t mode, struct stat *st) const;
+	KResult<host::Fd> find(const Loc& loc, int flags, mode_t mode, struct stat *st) const;
 	// The openat2 of loc, and nothing more; same_mount, when given, says
 	// whether it stayed on the mount of its starting directory.
-	KResult<unpriv::Fd> lookup(const Loc& loc, int flags, mode_t mode,
+	KResult<host::Fd> lookup(const Loc& loc, int flags, mode_t mode,
 				   bool *same_mount = nullptr) const;
 	static KResult<std::shared_ptr<File>> open_handed(const std::shared_ptr<File>& f,
 							  int flags);
 	// The host file a target names, opened O_PATH (a synthetic one: EPERM).
-	KResult<unpriv::Fd> host_path_fd(Task& t, int dirfd, const std::string& path,
+	KResult<host::Fd> host_path_fd(Task& t, int dirfd, const std::string& path,
 					 bool follow) const;
 
 	// The directory entry a name-changing call acts on.
@@ -202,7 +202,7 @@ private:
 		bool exists = false;	// synth: something is there
 		int dir = -1;		// host: the parent, O_PATH
 		std::string name;	// host: the last component
-		unpriv::Fd opened;	// dir, when opened for the call
+		host::Fd opened;	// dir, when opened for the call
 		std::shared_ptr<File> keep;	// dir, when it is a file's
 	};
 	KResult<Entry> entry(Task& t, int dirfd, const std::string& path) const;
@@ -210,7 +210,7 @@ private:
 	// The guest path of host path p, when it lies under the root.
 	[[nodiscard]] std::optional<std::string> under_root(const std::string& p) const;
 
-	unpriv::Fd root_;
+	host::Fd root_;
 	std::string host_root_;	// as the host's /proc/self/fd shows it
 };
 

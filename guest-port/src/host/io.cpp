@@ -286,6 +286,24 @@ KResult<void> linkat(int olddirfd, const char *oldname, int newdirfd, const char
 	return void_result(::linkat(olddirfd, oldname, newdirfd, newname, flags));
 }
 
+KResult<int> openat(int dirfd, const char *name, int flags)
+{
+	int fd = again([&] { return ::openat(dirfd, name, flags); });
+	if (fd < 0)
+		return kerr(errno);
+	return fd;
+}
+
+KResult<void> chmod(const char *path, mode_t mode)
+{
+	return void_result(::chmod(path, mode));
+}
+
+KResult<void> utimensat(int dirfd, const char *path, const struct timespec *times, int flags)
+{
+	return void_result(::utimensat(dirfd, path, times, flags));
+}
+
 namespace {
 
 std::mutex self_fd_lock;

@@ -92,6 +92,10 @@ KResult<void> renameat2(int olddirfd, const char *oldname, int newdirfd, const c
 KResult<void> symlinkat(const char *target, int dirfd, const char *name);
 KResult<void> linkat(int olddirfd, const char *oldname, int newdirfd, const char *newname,
 		     int flags);
+// A new descriptor (O_CLOEXEC is the caller's to ask for).
+KResult<int> openat(int dirfd, const char *name, int flags);
+KResult<void> chmod(const char *path, mode_t mode);
+KResult<void> utimensat(int dirfd, const char *path, const struct timespec *times, int flags);
 // The file of descriptor fd (an O_PATH one, say) opened anew with flags,
 // through the host's magic link /proc/self/fd/FD: a new open file
 // description, with the host's permission checks.  The guest port's
