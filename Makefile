@@ -445,6 +445,11 @@ check: all tsan-unit test-modules $(CHECKPATCH_DIR)/checkpatch.pl $(if $(filter 
 		--unpriv-run $(CMAKE_BUILD)/guest-port/unpriv-run ptrace seccomp 2>&1 | \
 		tee $(BUILD)/check/host-guest-port-progs.log; \
 	[ $${PIPESTATUS[0]} -eq 0 ] || rc=1; \
+	echo "== host: the guest port's clone with its creator held (gdb)"; \
+	guest-port/tests/clone-race-check --root $(BUILD)/guest-root \
+		--unpriv-run $(CMAKE_BUILD)/guest-port/unpriv-run seccomp 2>&1 | \
+		tee $(BUILD)/check/host-guest-port-clone-race.log; \
+	[ $${PIPESTATUS[0]} -eq 0 ] || rc=1; \
 	echo "== host: busybox's ash_test, natively and in the guest port on ptrace and seccomp"; \
 	if suite=$$(guest-port/tests/ash-suite-fetch --busybox $(BUILD)/guest-root/bin/busybox); then \
 		guest-port/tests/ash-suite --suite "$$suite" --root $(BUILD)/guest-root \

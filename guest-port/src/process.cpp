@@ -136,17 +136,23 @@ SysKResult<int> Kernel::clone(Task& t, const CloneArgs& args)
 		sas = {t.sas_sp, t.sas_flags, t.sas_size};
 	if (!err) {
 		try {
-			std::thread th(&Kernel::child_main, this, child, std::ref(parent), t.regs(),
-				       std::move(fpu), args, blocked, sas, std::move(vm),
-				       std::move(files), std::move(started));
-			{
-				std::lock_guard lock(tasks_lock_);
-				child->host_threads.emplace(child->pid, std::move(th));
-			}
-			err = ready.get();
+			// Made with the lock held, so that it is in host_threads
+			// before child_main can register the child: a child that
+			// ran and exited before it was in there and was released
+			// (SIGCHLD ignored, or another thread's wait) would leave
+			// its host thread unjoined in a process on its way out,
+			// and std::terminate with it.
+			std::lock_guard lock(tasks_lock_);
+			child->host_threads.emplace(
+				child->pid,
+				std::thread(&Kernel::child_main, this, child, std::ref(parent),
+					    t.regs(), std::move(fpu), args, blocked, sas,
+					    std::move(vm), std::move(files), std::move(started)));
 		} catch (const std::system_error&) {
 			err = EAGAIN;
 		}
+		if (!err)
+			err = ready.get();
 	}
 	if (err) {
 		std::vector<std::thread> ths;
@@ -286,19 +292,24 @@ SysKResult<int> Kernel::clone_thread(Task& t, const CloneArgs& args)
 	auto ready = started.get_future();
 	bool made = false;
 	if (!err) {
+		TaskFiles files = copy_files(t, args.flags);
 		try {
-			std::thread th(&Kernel::thread_main, this, std::ref(p), tid, t.regs(),
-				       std::move(fpu), blocked, args, copy_files(t, args.flags),
-				       std::move(started));
+			// In host_threads before thread_main can run, as in
+			// clone(): a thread that ended before it was in there
+			// would stay there unjoined, and its tid, free again,
+			// could be a later thread's, whose emplace would then
+			// leave that one's std::thread joinable (std::terminate).
+			std::lock_guard lock(tasks_lock_);
+			p.host_threads.emplace(
+				tid, std::thread(&Kernel::thread_main, this, std::ref(p), tid,
+						 t.regs(), std::move(fpu), blocked, args,
+						 std::move(files), std::move(started)));
 			made = true;
-			{
-				std::lock_guard lock(tasks_lock_);
-				p.host_threads.emplace(tid, std::move(th));
-			}
-			err = ready.get();
 		} catch (const std::system_error&) {
 			err = EAGAIN;
 		}
+		if (!err)
+			err = ready.get();
 	}
 	if (err) {
 		std::thread th;

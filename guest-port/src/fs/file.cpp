@@ -222,9 +222,7 @@ std::shared_ptr<HostFile> HostFile::reopen(int flags) const
 	}
 	// Through the host's magic link to our own descriptor: a new open
 	// file description, with the host's permission checks.
-	char link[64];
-	std::snprintf(link, sizeof(link), "/proc/self/fd/%d", fd_.get());
-	auto fd = host::open(link, (flags & ~O_CREAT) | O_CLOEXEC);
+	auto fd = host::reopen(fd_.get(), flags & ~O_CREAT);
 	if (!fd) {
 		errno = fd.error();
 		return nullptr;
@@ -344,10 +342,9 @@ KResult<std::size_t> HostFile::getdents64(std::span<std::byte> buf)
 	return host::getdents64(fd_.get(), buf);
 }
 
-host::Route HostFile::host_route(int fd) noexcept
+host::Route HostFile::host_route(mode_t type) noexcept
 {
-	auto st = host::fstat(fd);
-	if (st && (S_ISREG(st->st_mode) || S_ISBLK(st->st_mode)))
+	if (S_ISREG(type) || S_ISBLK(type))
 		return host::Route::file;
 	return host::Route::stream;
 }
@@ -430,10 +427,7 @@ KResult<std::shared_ptr<const MapFile>> HostFile::map_file()
 
 bool HostFile::is_directory() const noexcept
 {
-	if (origin_ != Origin::root)
-		return false;
-	auto st = host::fstat(fd_.get());
-	return st && S_ISDIR(st->st_mode);
+	return origin_ == Origin::root && S_ISDIR(type_);
 }
 
 // --- calls on several files ---------------------------------------------------

@@ -23,6 +23,7 @@
 
 #include "common.hpp"
 #include "host/fd.hpp"
+#include "host/file.hpp"
 #include "host/uring.hpp"
 #include "mm/mm.hpp"
 
@@ -141,12 +142,21 @@ public:
 	{
 		if (handed())
 			tty_ = host_terminal(fd_.get());
-		route_ = host_route(fd_.get());
+		auto st = host::fstat(fd_.get());
+		type_ = st ? st->st_mode & S_IFMT : 0;
+		route_ = host_route(type_);
+	}
+	// A file the Vfs opened in the root, whose type (st_mode & S_IFMT)
+	// its lookup found: no stat of its own.
+	HostFile(host::Fd fd, int flags, const Vfs *vfs, mode_t type)
+		: File(flags), fd_(std::move(fd)), vfs_(vfs), type_(type & S_IFMT),
+		  route_(host_route(type_)), origin_(Origin::root)
+	{
 	}
 	// The device number of the terminal fd is, 0 if it is none.
 	static dev_t host_terminal(int fd) noexcept;
-	// How the host I/O on fd goes (host/uring.hpp).
-	static host::Route host_route(int fd) noexcept;
+	// How the host I/O on a file of type (S_IFMT bits) goes (host/uring.hpp).
+	static host::Route host_route(mode_t type) noexcept;
 	[[nodiscard]] host::Route route() const noexcept
 	{
 		return flags_ & O_NONBLOCK ? host::Route::nonblocking : route_;
@@ -192,6 +202,8 @@ private:
 	// handed may be one: the guest opens no device), 0 for any other
 	// file.
 	dev_t tty_ = 0;
+	// Its type, which never changes (0: fstat failed).
+	mode_t type_ = 0;
 	host::Route route_ = host::Route::stream;
 	Origin origin_;
 	std::string outside_name_;

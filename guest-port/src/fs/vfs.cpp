@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "fs/vfs.hpp"
+#include "host/file.hpp"
 #include "host/io.hpp"
 
 #include <fcntl.h>
@@ -11,6 +12,7 @@
 #include <sys/sysmacros.h>
 
 #include <algorithm>
+#include <utility>
 #include <array>
 #include <climits>
 #include <cstdio>
@@ -78,10 +80,8 @@ bool enters_mount(std::string_view abs)
 
 std::string host_fd_path(int fd)
 {
-	char link[64], buf[PATH_MAX];
-	std::snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-	ssize_t n = readlink(link, buf, sizeof(buf));
-	return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string();
+	auto p = host::readlinkat(AT_FDCWD, proc_fd(fd).c_str());
+	return p ? std::move(*p) : std::string();
 }
 
 KResult<int> openat2(int dirfd, const std::string& path, int flags, mode_t mode,
@@ -100,6 +100,21 @@ KResult<int> openat2(int dirfd, const std::string& path, int flags, mode_t mode,
 		if (fd || fd.error() != EAGAIN)
 			return fd;
 	}
+}
+
+// openat2 that stays on dirfd's mount first (RESOLVE_NO_XDEV), and
+// says whether it did (same): what it finds is then on a file system
+// already looked at, for every lookup starts at the root or at a
+// directory host_open() looked at, and a mount's file system never
+// changes.  Only a path that crosses a mount is walked twice.
+KResult<int> openat2_mount(int dirfd, const std::string& path, int flags, mode_t mode,
+			   std::uint64_t resolve, bool& same)
+{
+	auto fd = openat2(dirfd, path, flags, mode, resolve | RESOLVE_NO_XDEV);
+	same = fd || fd.error() != EXDEV;
+	if (same)
+		return fd;
+	return openat2(dirfd, path, flags, mode, resolve);
 }
 
 // As Linux's path walk: at most 40 symlinks.
@@ -130,21 +145,29 @@ constexpr std::array<unsigned long, 26> host_fs_magic{
 // Whether the guest may reach what a host lookup found (fd): not a host
 // device node (the guest port's /dev has the guest's devices), nothing
 // on a file system that shows the host.  The guest sees neither as
-// there: ENOENT, as for a name its /dev and /proc do not have.  st, when
-// given, gets fd's stat.
-KResult<void> reachable(int fd, struct stat *st = nullptr)
+// there: ENOENT, as for a name its /dev and /proc do not have.  What is
+// known needs no look: same_mount, found on the mount of a directory
+// already looked at (openat2_mount()); dir, a directory (O_DIRECTORY
+// found it), never a device.  st, when given, gets fd's stat.
+KResult<void> reachable(int fd, bool same_mount, bool dir, struct stat *st = nullptr)
 {
-	struct stat s;
-	struct statfs fs;
-	if (fstat(fd, &s) < 0 || fstatfs(fd, &fs) < 0)
-		return kerr(errno);
-	if (S_ISCHR(s.st_mode) || S_ISBLK(s.st_mode))
-		return kerr(ENOENT);
-	if (std::ranges::find(host_fs_magic, static_cast<unsigned long>(fs.f_type)) !=
+	if (!dir || st) {
+		auto s = host::fstat(fd);
+		if (!s)
+			return kerr(s.error());
+		if (S_ISCHR(s->st_mode) || S_ISBLK(s->st_mode))
+			return kerr(ENOENT);
+		if (st)
+			*st = *s;
+	}
+	if (same_mount)
+		return {};
+	auto fs = host::fstatfs(fd);
+	if (!fs)
+		return kerr(fs.error());
+	if (std::ranges::find(host_fs_magic, static_cast<unsigned long>(fs->f_type)) !=
 	    host_fs_magic.end())
 		return kerr(ENOENT);
-	if (st)
-		*st = s;
 	return {};
 }
 
@@ -152,22 +175,29 @@ KResult<void> reachable(int fd, struct stat *st = nullptr)
 
 KResult<std::unique_ptr<Vfs>> Vfs::create(const std::string& root)
 {
-	int fd = ::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return kerr(errno);
-	unpriv::Fd rootfd(fd);
-	std::string host_root = host_fd_path(fd);
-	if (host_root.empty())
-		return kerr(errno ? errno : ENOENT);
-	return std::unique_ptr<Vfs>(new Vfs(std::move(rootfd), std::move(host_root)));
+	auto opened = host::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (!opened)
+		return kerr(opened.error());
+	int fd = *opened;
+	host::Fd rootfd(fd);
+	// Every lookup starts at the root (or below it): it is one the
+	// guest may reach, which lookups that stay on its mount rely on.
+	if (auto r = reachable(fd, false, true); !r)
+		return kerr(EACCES);
+	auto host_root = host::readlinkat(AT_FDCWD, proc_fd(fd).c_str());
+	if (!host_root)
+		return kerr(host_root.error());
+	if (host_root->empty())
+		return kerr(ENOENT);
+	return std::unique_ptr<Vfs>(new Vfs(std::move(rootfd), std::move(*host_root)));
 }
 
 KResult<std::shared_ptr<File>> Vfs::root_dir() const
 {
-	int fd = fcntl(root_.get(), F_DUPFD_CLOEXEC, 0);
-	if (fd < 0)
-		return kerr(errno);
-	return std::make_shared<HostFile>(unpriv::Fd(fd), O_PATH | O_DIRECTORY, this,
+	auto fd = host::fcntl(root_.get(), F_DUPFD_CLOEXEC, 0);
+	if (!fd)
+		return kerr(fd.error());
+	return std::make_shared<HostFile>(host::Fd(*fd), O_PATH | O_DIRECTORY, this,
 					  HostFile::Origin::root);
 }
 
@@ -316,18 +346,29 @@ KResult<Vfs::Target> Vfs::resolve(Task& t, int dirfd, const std::string& path_in
 	return kerr(ELOOP);
 }
 
-KResult<unpriv::Fd> Vfs::host_open(const Loc& loc, int flags, mode_t mode) const
+KResult<host::Fd> Vfs::find(const Loc& loc, int flags, mode_t mode, struct stat *st) const
+{
+	bool same;
+	auto fd = lookup(loc, flags, mode, &same);
+	if (!fd)
+		return kerr(fd.error());
+	auto r = reachable(fd->get(), same, flags & O_DIRECTORY, st);
+	if (!r)
+		return kerr(r.error());
+	return fd;
+}
+
+KResult<host::Fd> Vfs::host_open(const Loc& loc, int flags, mode_t mode, mode_t *type,
+				   const FileId *running) const
 {
 	// O_PATH opens nothing: what it found is looked at afterwards.
 	// Nor does O_CREAT of a name with a trailing slash: it fails
 	// (EISDIR, or the error of the path before it).
 	if ((flags & O_PATH) || ((flags & O_CREAT) && loc.path.ends_with('/'))) {
-		auto fd = lookup(loc, flags, mode);
-		if (!fd)
-			return kerr(fd.error());
-		auto r = reachable(fd->get());
-		if (!r)
-			return kerr(r.error());
+		struct stat st;
+		auto fd = find(loc, flags, mode, type ? &st : nullptr);
+		if (fd && type)
+			*type = st.st_mode & S_IFMT;
 		return fd;
 	}
 	// Anything else is looked at before it is opened: opening a device
@@ -336,56 +377,79 @@ KResult<unpriv::Fd> Vfs::host_open(const Loc& loc, int flags, mode_t mode) const
 	// O_PATH, looked at, and opened from that descriptor, which no
 	// rename can change.  A file O_CREAT makes is made in a directory
 	// that was looked at, with O_EXCL, so that it is a new one (mqueue
-	// would make a host message queue).
+	// would make a host message queue).  O_CREAT | O_EXCL makes one or
+	// fails: it is made first, and what is there looked at only when
+	// something is.
+	bool tmpfile = (flags & __O_TMPFILE) == __O_TMPFILE;
+	bool create = (flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL) &&
+		      !path::split(loc.path).dot();
 	Loc at = loc;
 	for (int links = 0, tries = 0; links <= max_links && tries <= max_links; tries++) {
-		auto obj = lookup(at, O_PATH | (flags & (O_NOFOLLOW | O_DIRECTORY)), 0);
-		if (obj) {
-			struct stat st;
-			auto r = reachable(obj->get(), &st);
-			if (!r)
-				return kerr(r.error());
-			if ((flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL))
-				return kerr(EEXIST);
-			if (S_ISLNK(st.st_mode))	// O_NOFOLLOW
-				return kerr(ELOOP);
-			if ((flags & O_CREAT) && S_ISDIR(st.st_mode))
-				return kerr(EISDIR);
-			// (O_TMPFILE: a new file in the directory found.)
-			int fd = ::open(proc_fd(obj->get()).c_str(),
-					(flags & ~(O_CREAT | O_EXCL | O_NOFOLLOW)) | O_CLOEXEC,
-					mode & 07777);
-			if (fd < 0)
-				return kerr(errno);
-			return unpriv::Fd(fd);
+		bool first = std::exchange(create, false);
+		if (!first) {
+			bool same;
+			auto obj = lookup(at, O_PATH | (flags & (O_NOFOLLOW | O_DIRECTORY)), 0, &same);
+			if (obj) {
+				struct stat st;
+				auto r = reachable(obj->get(), same, false, &st);
+				if (!r)
+					return kerr(r.error());
+				if ((flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL))
+					return kerr(EEXIST);
+				if (S_ISLNK(st.st_mode))	// O_NOFOLLOW
+					return kerr(ELOOP);
+				if ((flags & O_CREAT) && S_ISDIR(st.st_mode))
+					return kerr(EISDIR);
+				if (running && S_ISREG(st.st_mode) && st.st_dev == running->first &&
+				    st.st_ino == running->second)
+					return kerr(ETXTBSY);
+				// (O_TMPFILE: a new file in the directory found.)
+				auto fd = host::reopen(obj->get(),
+						       flags & ~(O_CREAT | O_EXCL | O_NOFOLLOW),
+						       mode & 07777);
+				if (!fd)
+					return kerr(fd.error());
+				if (type)
+					*type = tmpfile ? S_IFREG : st.st_mode & S_IFMT;
+				return host::Fd(*fd);
+			}
+			if (obj.error() != ENOENT || !(flags & O_CREAT))
+				return kerr(obj.error());
 		}
-		if (obj.error() != ENOENT || !(flags & O_CREAT))
-			return kerr(obj.error());
 
 		path::Split s = path::split(at.path);
 		if (s.trailing_slash || s.dot())
 			return kerr(EISDIR);
-		Loc up = at;
-		up.path = s.dir.empty() ? "." : s.dir;
-		auto dir = lookup(up, O_PATH | O_DIRECTORY, 0);
-		if (!dir)
-			return kerr(dir.error());
-		auto r = reachable(dir->get());
-		if (!r)
-			return kerr(r.error());
-		auto fd = openat2(dir->get(), s.name, flags | O_EXCL, mode, RESOLVE_BENEATH);
-		if (fd)
-			return unpriv::Fd(*fd);
-		if (fd.error() != EEXIST || (flags & O_EXCL))
+		host::Fd opened;
+		int dir = at.dirfd;	// a name in the starting directory: looked at
+		if (!s.dir.empty() || at.resolve != RESOLVE_BENEATH) {
+			Loc up = at;
+			up.path = s.dir.empty() ? "." : s.dir;
+			auto d = find(up, O_PATH | O_DIRECTORY, 0, nullptr);
+			if (!d)
+				return kerr(d.error());
+			opened = std::move(*d);
+			dir = opened.get();
+		}
+		auto fd = openat2(dir, s.name, flags | O_EXCL, mode, RESOLVE_BENEATH);
+		if (fd) {
+			if (type)
+				*type = S_IFREG;
+			return host::Fd(*fd);
+		}
+		if (fd.error() != EEXIST)
 			return kerr(fd.error());
+		if (first)
+			continue;	// look at what is there
+		if (flags & O_EXCL)
+			return kerr(EEXIST);
 		// There is a name after all: a symlink to nothing, whose
 		// target O_CREAT makes, as on Linux; or one made since.
-		char target[PATH_MAX];
-		ssize_t n = readlinkat(dir->get(), s.name.c_str(), target, sizeof(target));
-		if (n <= 0 || (flags & O_NOFOLLOW))
+		auto target = host::readlinkat(dir, s.name.c_str());
+		if (!target || target->empty() || (flags & O_NOFOLLOW))
 			continue;	// made since: look again
 		links++;
-		std::string t(target, static_cast<std::size_t>(n));
+		std::string t = std::move(*target);
 		if (t[0] == '/') {
 			at = Loc();
 			at.dirfd = root_.get();
@@ -398,36 +462,27 @@ KResult<unpriv::Fd> Vfs::host_open(const Loc& loc, int flags, mode_t mode) const
 	return kerr(ELOOP);
 }
 
-KResult<unpriv::Fd> Vfs::lookup(const Loc& loc, int flags, mode_t mode) const
+KResult<host::Fd> Vfs::lookup(const Loc& loc, int flags, mode_t mode, bool *same_mount) const
 {
-	auto fd = openat2(loc.dirfd, loc.path, flags, mode, loc.resolve);
+	bool same;
+	auto fd = openat2_mount(loc.dirfd, loc.path, flags, mode, loc.resolve, same);
 	if (!fd && fd.error() == EXDEV && loc.resolve == RESOLVE_BENEATH) {
 		// The path leaves its starting directory (an absolute symlink,
 		// one with ".."): resolve it from the root instead.
 		auto dir = guest_path(loc.dirfd);
 		if (!dir)
 			return kerr(dir.error());
-		fd = openat2(root_.get(), path::join(*dir, loc.path), flags, mode, RESOLVE_IN_ROOT);
+		fd = openat2_mount(root_.get(), path::join(*dir, loc.path), flags, mode,
+				   RESOLVE_IN_ROOT, same);
 	}
 	if (!fd)
 		return kerr(fd.error());
-	return unpriv::Fd(*fd);
+	if (same_mount)
+		*same_mount = same;
+	return host::Fd(*fd);
 }
 
-KResult<void> Vfs::not_running(Task& t, const Loc& loc, int flags) const
-{
-	const auto& exe = t.process().exe_id;
-	if (!exe)
-		return {};
-	auto fd = host_open(loc, O_PATH | (flags & O_NOFOLLOW), 0);
-	struct stat st;
-	if (fd && fstat(fd->get(), &st) == 0 && S_ISREG(st.st_mode) &&
-	    st.st_dev == exe->first && st.st_ino == exe->second)
-		return kerr(ETXTBSY);
-	return {};	// anything else: the open itself says
-}
-
-KResult<unpriv::Fd> Vfs::host_path_fd(Task& t, int dirfd, const std::string& p,
+KResult<host::Fd> Vfs::host_path_fd(Task& t, int dirfd, const std::string& p,
 				      bool follow) const
 {
 	auto tg = resolve(t, dirfd, p, follow);
@@ -439,10 +494,10 @@ KResult<unpriv::Fd> Vfs::host_path_fd(Task& t, int dirfd, const std::string& p,
 		// A file handed to the guest port is not changed by name.
 		if (auto *hf = dynamic_cast<HostFile *>(tg->file.get()); hf && hf->handed())
 			return kerr(EPERM);
-		int fd = fcntl(tg->file->host_fd(), F_DUPFD_CLOEXEC, 0);
-		if (fd < 0)
-			return kerr(errno);
-		return unpriv::Fd(fd);
+		auto fd = host::fcntl(tg->file->host_fd(), F_DUPFD_CLOEXEC, 0);
+		if (!fd)
+			return kerr(fd.error());
+		return host::Fd(*fd);
 	}
 	return kerr(EPERM);	// the guest port's own files do not change
 }
@@ -486,17 +541,14 @@ KResult<std::shared_ptr<File>> Vfs::open(Task& t, int dirfd, const std::string& 
 	bool write = !(flags & O_PATH) &&
 		     ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC));
 	if (tg->host) {
-		if (write) {
-			auto r = not_running(t, *tg->host, flags);
-			if (!r)
-				return kerr(r.error());
-		}
+		const auto& exe = t.process().exe_id;
+		mode_t type = 0;
 		auto fd = host_open(*tg->host, flags,
-				    allowed_mode(mode & ~t.fs().umask.load(), false));
+				    allowed_mode(mode & ~t.fs().umask.load(), false), &type,
+				    write && exe ? &*exe : nullptr);
 		if (!fd)
 			return kerr(fd.error());
-		return std::make_shared<HostFile>(std::move(*fd), fflags, this,
-						  HostFile::Origin::root);
+		return std::make_shared<HostFile>(std::move(*fd), fflags, this, type);
 	}
 
 	if ((flags & O_CREAT) && (flags & O_EXCL))
@@ -557,12 +609,10 @@ KResult<struct stat> Vfs::stat(Task& t, int dirfd, const std::string& p, bool fo
 		return tg->node->stat();
 	if (tg->file)
 		return tg->file->stat();
-	auto fd = host_open(*tg->host, O_PATH | (follow ? 0 : O_NOFOLLOW), 0);
+	struct stat st;
+	auto fd = find(*tg->host, O_PATH | (follow ? 0 : O_NOFOLLOW), 0, &st);
 	if (!fd)
 		return kerr(fd.error());
-	struct stat st;
-	if (fstat(fd->get(), &st) < 0)
-		return kerr(errno);
 	return st;
 }
 
@@ -580,10 +630,7 @@ KResult<struct statx> Vfs::statx(Task& t, int dirfd, const std::string& p, int f
 	auto fd = host_open(*tg->host, O_PATH | (follow ? 0 : O_NOFOLLOW), 0);
 	if (!fd)
 		return kerr(fd.error());
-	struct statx stx;
-	if (::statx(fd->get(), "", AT_EMPTY_PATH | (flags & AT_STATX_SYNC_TYPE), mask, &stx) < 0)
-		return kerr(errno);
-	return stx;
+	return host::fstatx(fd->get(), flags & AT_STATX_SYNC_TYPE, mask);
 }
 
 KResult<std::string> Vfs::readlink(Task& t, int dirfd, const std::string& p) const
@@ -598,14 +645,14 @@ KResult<std::string> Vfs::readlink(Task& t, int dirfd, const std::string& p) con
 	}
 	if (!tg->host)
 		return kerr(EINVAL);
-	auto fd = host_open(*tg->host, O_PATH | O_NOFOLLOW, 0);
+	// Mostly asked of directories (realpath(3)): the stat answers those.
+	struct stat st;
+	auto fd = find(*tg->host, O_PATH | O_NOFOLLOW, 0, &st);
 	if (!fd)
 		return kerr(fd.error());
-	char buf[PATH_MAX];
-	ssize_t n = readlinkat(fd->get(), "", buf, sizeof(buf));
-	if (n < 0)
-		return kerr(errno == ENOENT ? EINVAL : errno);
-	return std::string(buf, static_cast<std::size_t>(n));
+	if (!S_ISLNK(st.st_mode))
+		return kerr(EINVAL);
+	return host::readlinkat(fd->get(), "");
 }
 
 KResult<void> Vfs::access(Task& t, int dirfd, const std::string& p, int mode, int flags) const
@@ -616,7 +663,7 @@ KResult<void> Vfs::access(Task& t, int dirfd, const std::string& p, int mode, in
 	if (!tg)
 		return kerr(tg.error());
 	int fd = -1;
-	unpriv::Fd opened;
+	host::Fd opened;
 	if (tg->host) {
 		auto r = host_open(*tg->host, O_PATH | (flags & AT_SYMLINK_NOFOLLOW ? O_NOFOLLOW : 0), 0);
 		if (!r)
@@ -646,10 +693,11 @@ KResult<Vfs::Entry> Vfs::entry(Task& t, int dirfd, const std::string& p) const
 	// Where the guest port's own file systems may be reached lexically,
 	// the whole path decides.
 	std::string abs;
+	std::shared_ptr<File> start;
 	if (p[0] == '/') {
 		abs = p;
 	} else {
-		auto start = dirfd == AT_FDCWD ? t.fs().cwd() : t.files().get(dirfd);
+		start = dirfd == AT_FDCWD ? t.fs().cwd() : t.files().get(dirfd);
 		if (!start)
 			return kerr(EBADF);
 		if (!start->is_directory())
@@ -675,6 +723,13 @@ KResult<Vfs::Entry> Vfs::entry(Task& t, int dirfd, const std::string& p) const
 	if (e.dot)
 		return e;
 
+	e.name = s.name + (s.trailing_slash ? "/" : "");
+	if (s.dir.empty() && start && start->host_fd() >= 0) {
+		// A name in the starting directory, looked at when it was opened.
+		e.dir = start->host_fd();
+		e.keep = std::move(start);
+		return e;
+	}
 	auto tg = resolve(t, dirfd, s.dir.empty() ? "." : s.dir, true);
 	if (!tg)
 		return kerr(tg.error());
@@ -682,22 +737,21 @@ KResult<Vfs::Entry> Vfs::entry(Task& t, int dirfd, const std::string& p) const
 		auto fd = host_open(*tg->host, O_PATH | O_DIRECTORY, 0);
 		if (!fd)
 			return kerr(fd.error());
-		e.dir = std::move(*fd);
+		e.opened = std::move(*fd);
+		e.dir = e.opened.get();
 	} else if (tg->file && tg->file->host_fd() >= 0) {
 		if (!tg->file->is_directory())
 			return kerr(ENOTDIR);
-		int fd = fcntl(tg->file->host_fd(), F_DUPFD_CLOEXEC, 0);
-		if (fd < 0)
-			return kerr(errno);
-		e.dir = unpriv::Fd(fd);
+		e.dir = tg->file->host_fd();
+		e.keep = tg->file;
 	} else {
 		// The parent is one of the guest port's directories.
 		e.synth = true;
+		e.name.clear();
 		std::string norm = tg->node ? tg->node->path : tg->file->path();
 		e.exists = synth_lookup(t, path::join(norm, s.name)).has_value();
 		return e;
 	}
-	e.name = s.name + (s.trailing_slash ? "/" : "");
 	return e;
 }
 
@@ -710,9 +764,7 @@ KResult<void> Vfs::mkdir(Task& t, int dirfd, const std::string& p, mode_t mode) 
 		return kerr(EEXIST);
 	if (e->synth)
 		return kerr(EPERM);
-	if (mkdirat(e->dir.get(), e->name.c_str(), mode & 07777 & ~t.fs().umask.load()) < 0)
-		return kerr(errno);
-	return {};
+	return host::mkdirat(e->dir, e->name.c_str(), mode & 07777 & ~t.fs().umask.load());
 }
 
 KResult<void> Vfs::mknod(Task& t, int dirfd, const std::string& p, mode_t mode, dev_t) const
@@ -733,10 +785,8 @@ KResult<void> Vfs::mknod(Task& t, int dirfd, const std::string& p, mode_t mode, 
 		return kerr(EEXIST);
 	if (e->synth)
 		return kerr(EPERM);
-	if (mknodat(e->dir.get(), e->name.c_str(),
-		    type | allowed_mode(mode & ~t.fs().umask.load(), false), 0) < 0)
-		return kerr(errno);
-	return {};
+	return host::mknodat(e->dir, e->name.c_str(),
+			     type | allowed_mode(mode & ~t.fs().umask.load(), false));
 }
 
 KResult<void> Vfs::unlink(Task& t, int dirfd, const std::string& p, int flags) const
@@ -753,9 +803,7 @@ KResult<void> Vfs::unlink(Task& t, int dirfd, const std::string& p, int flags) c
 	}
 	if (e->synth)
 		return kerr(e->exists ? EPERM : ENOENT);
-	if (unlinkat(e->dir.get(), e->name.c_str(), flags) < 0)
-		return kerr(errno);
-	return {};
+	return host::unlinkat(e->dir, e->name.c_str(), flags);
 }
 
 KResult<void> Vfs::rename(Task& t, int olddirfd, const std::string& oldpath, int newdirfd,
@@ -775,9 +823,7 @@ KResult<void> Vfs::rename(Task& t, int olddirfd, const std::string& oldpath, int
 		return kerr(from->synth && to->synth ? EPERM : EXDEV);
 	if (from->dot || to->dot)
 		return kerr(EBUSY);
-	if (renameat2(from->dir.get(), from->name.c_str(), to->dir.get(), to->name.c_str(), flags) < 0)
-		return kerr(errno);
-	return {};
+	return host::renameat2(from->dir, from->name.c_str(), to->dir, to->name.c_str(), flags);
 }
 
 KResult<void> Vfs::symlink(Task& t, const std::string& target, int dirfd,
@@ -793,9 +839,7 @@ KResult<void> Vfs::symlink(Task& t, const std::string& target, int dirfd,
 	if (e->synth)
 		return kerr(EPERM);
 	// The target is only a string; following it stays in the root.
-	if (symlinkat(target.c_str(), e->dir.get(), e->name.c_str()) < 0)
-		return kerr(errno);
-	return {};
+	return host::symlinkat(target.c_str(), e->dir, e->name.c_str());
 }
 
 KResult<void> Vfs::link(Task& t, int olddirfd, const std::string& oldpath, int newdirfd,
@@ -818,10 +862,8 @@ KResult<void> Vfs::link(Task& t, int olddirfd, const std::string& oldpath, int n
 		auto fd = host_path_fd(t, olddirfd, oldpath, true);
 		if (!fd)
 			return kerr(fd.error() == EPERM ? EXDEV : fd.error());
-		if (linkat(AT_FDCWD, proc_fd(fd->get()).c_str(), to->dir.get(), to->name.c_str(),
-			   AT_SYMLINK_FOLLOW) < 0)
-			return kerr(errno);
-		return {};
+		return host::linkat(AT_FDCWD, proc_fd(fd->get()).c_str(), to->dir, to->name.c_str(),
+				    AT_SYMLINK_FOLLOW);
 	}
 	auto from = entry(t, olddirfd, oldpath);
 	if (!from)
@@ -830,9 +872,7 @@ KResult<void> Vfs::link(Task& t, int olddirfd, const std::string& oldpath, int n
 		return kerr(from->exists ? EXDEV : ENOENT);
 	if (from->dot)
 		return kerr(EPERM);	// a directory
-	if (linkat(from->dir.get(), from->name.c_str(), to->dir.get(), to->name.c_str(), 0) < 0)
-		return kerr(errno);
-	return {};
+	return host::linkat(from->dir, from->name.c_str(), to->dir, to->name.c_str(), 0);
 }
 
 KResult<void> Vfs::chmod(Task& t, int dirfd, const std::string& p, mode_t mode) const
@@ -840,12 +880,10 @@ KResult<void> Vfs::chmod(Task& t, int dirfd, const std::string& p, mode_t mode) 
 	auto fd = host_path_fd(t, dirfd, p, true);
 	if (!fd)
 		return kerr(fd.error());
-	struct stat st;
-	if (fstat(fd->get(), &st) < 0)
-		return kerr(errno);
-	if (::chmod(proc_fd(fd->get()).c_str(), allowed_mode(mode, S_ISDIR(st.st_mode))) < 0)
-		return kerr(errno);
-	return {};
+	auto st = host::fstat(fd->get());
+	if (!st)
+		return kerr(st.error());
+	return host::chmod(proc_fd(fd->get()).c_str(), allowed_mode(mode, S_ISDIR(st->st_mode)));
 }
 
 KResult<void> Vfs::chown(Task& t, int dirfd, const std::string& p, uid_t uid, gid_t gid,
@@ -856,9 +894,7 @@ KResult<void> Vfs::chown(Task& t, int dirfd, const std::string& p, uid_t uid, gi
 	auto fd = host_path_fd(t, dirfd, p, !(flags & AT_SYMLINK_NOFOLLOW));
 	if (!fd)
 		return kerr(fd.error());
-	if (fchownat(fd->get(), "", uid, gid, AT_EMPTY_PATH) < 0)
-		return kerr(errno);
-	return {};
+	return host::fchownat(fd->get(), "", uid, gid, AT_EMPTY_PATH);
 }
 
 KResult<void> Vfs::utimens(Task& t, int dirfd, const std::string& p,
@@ -873,14 +909,14 @@ KResult<void> Vfs::utimens(Task& t, int dirfd, const std::string& p,
 			return kerr(e.error());
 		if (e->synth)
 			return kerr(e->exists ? EPERM : ENOENT);
-		int dir = e->dir.get();
-		unpriv::Fd self;
+		int dir = e->dir;
+		host::Fd self;
 		if (!e->dot) {
 			// The name may be a device node or a mount point.
-			int fd = openat(dir, e->name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC);
-			if (fd >= 0) {
-				self = unpriv::Fd(fd);
-				auto r = reachable(fd);
+			if (auto fd = host::openat(dir, e->name.c_str(),
+						   O_PATH | O_NOFOLLOW | O_CLOEXEC)) {
+				self = host::Fd(*fd);
+				auto r = reachable(*fd, false, false);
 				if (!r)
 					return kerr(r.error());
 			}
@@ -890,18 +926,13 @@ KResult<void> Vfs::utimens(Task& t, int dirfd, const std::string& p,
 				return kerr(fd.error());
 			self = std::move(*fd);
 		}
-		int r = e->dot ? utimensat(AT_FDCWD, proc_fd(self.get()).c_str(), times, 0)
-			       : utimensat(dir, e->name.c_str(), times, AT_SYMLINK_NOFOLLOW);
-		if (r < 0)
-			return kerr(errno);
-		return {};
+		return e->dot ? host::utimensat(AT_FDCWD, proc_fd(self.get()).c_str(), times, 0)
+			      : host::utimensat(dir, e->name.c_str(), times, AT_SYMLINK_NOFOLLOW);
 	}
 	auto fd = host_path_fd(t, dirfd, p, true);
 	if (!fd)
 		return kerr(fd.error());
-	if (utimensat(AT_FDCWD, proc_fd(fd->get()).c_str(), times, 0) < 0)
-		return kerr(errno);
-	return {};
+	return host::utimensat(AT_FDCWD, proc_fd(fd->get()).c_str(), times, 0);
 }
 
 KResult<void> Vfs::truncate(Task& t, const std::string& p, off_t len) const
@@ -913,14 +944,10 @@ KResult<void> Vfs::truncate(Task& t, const std::string& p, off_t len) const
 		return kerr(tg.error());
 	if (!tg->host)
 		return kerr(tg->node && tg->node->kind == SynthNode::Kind::dir ? EISDIR : EACCES);
-	auto fd = host_open(*tg->host, O_WRONLY | O_NONBLOCK, 0);
+	const auto& exe = t.process().exe_id;
+	auto fd = host_open(*tg->host, O_WRONLY | O_NONBLOCK, 0, nullptr, exe ? &*exe : nullptr);
 	if (!fd)
 		return kerr(fd.error());
-	const auto& exe = t.process().exe_id;
-	struct stat st;
-	if (exe && fstat(fd->get(), &st) == 0 && st.st_dev == exe->first &&
-	    st.st_ino == exe->second)
-		return kerr(ETXTBSY);
 	return host::ftruncate(fd->get(), static_cast<std::uint64_t>(len));
 }
 
@@ -936,10 +963,7 @@ KResult<struct statfs> Vfs::statfs(Task& t, const std::string& p) const
 	auto fd = host_open(*tg->host, O_PATH, 0);
 	if (!fd)
 		return kerr(fd.error());
-	struct statfs st;
-	if (fstatfs(fd->get(), &st) < 0)
-		return kerr(errno);
-	return st;
+	return host::fstatfs(fd->get());
 }
 
 KResult<void> Vfs::chdir(Task& t, const std::string& p) const

@@ -22,6 +22,9 @@
 // file system that shows the host (procfs, sysfs, devpts, cgroup...
 // mounted in the root), is not there for the guest (ENOENT), however
 // it was named; bind mounts of ordinary file systems are the root's.
+// A lookup that stayed on its starting directory's mount
+// (RESOLVE_NO_XDEV, tried first) needs no fstatfs: the root and every
+// directory a lookup starts at were looked at.
 // Only directories opened through the root may start a lookup: a
 // directory the guest port was handed on a standard descriptor may not.
 //
@@ -47,13 +50,14 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <utility>
 #include <string>
 
-#include <unpriv/fd.hpp>
 
 #include "common.hpp"
 #include "fs/file.hpp"
 #include "fs/synth.hpp"
+#include "host/fd.hpp"
 
 namespace guest {
 
@@ -90,7 +94,8 @@ KResult<std::size_t> file_xattr(File& f, const XattrOp& op);
 class Vfs {
 public:
 	// The guest's root is the host directory root.  Errors: those of
-	// opening it; ENOTDIR.
+	// opening it; ENOTDIR; EACCES when it is on a file system that
+	// shows the host (procfs, sysfs...).
 	static KResult<std::unique_ptr<Vfs>> create(const std::string& root);
 
 	// The root as a directory file: a process's first current directory.
@@ -159,7 +164,7 @@ public:
 	};
 
 private:
-	Vfs(unpriv::Fd root, std::string host_root)
+	Vfs(host::Fd root, std::string host_root)
 		: root_(std::move(root)), host_root_(std::move(host_root))
 	{
 	}
@@ -167,18 +172,27 @@ private:
 	KResult<Loc> locate(Task& t, std::shared_ptr<File> start, int dirfd,
 			    const std::string& path) const;
 	KResult<Target> resolve(Task& t, int dirfd, const std::string& path, bool follow) const;
+	// A file's identity: device and inode numbers.
+	using FileId = std::pair<dev_t, ino_t>;
 	// The host file at loc, opened with flags: ENOENT when it is one
 	// the guest may not reach (a device node, a file on a file system
-	// that shows the host), found before anything is opened.
-	KResult<unpriv::Fd> host_open(const Loc& loc, int flags, mode_t mode) const;
-	// The openat2 of loc, and nothing more.
-	KResult<unpriv::Fd> lookup(const Loc& loc, int flags, mode_t mode) const;
-	// ETXTBSY when the file at loc is t's running executable.
-	KResult<void> not_running(Task& t, const Loc& loc, int flags) const;
+	// that shows the host), found before anything is opened; ETXTBSY
+	// when it is the regular file running (when given).  type, when
+	// given, gets its type (S_IFMT bits).
+	KResult<host::Fd> host_open(const Loc& loc, int flags, mode_t mode,
+				      mode_t *type = nullptr,
+				      const FileId *running = nullptr) const;
+	// host_open() of an O_PATH lookup, or one that opens nothing:
+	// st, when given, gets the stat of what it found.
+	KResult<host::Fd> find(const Loc& loc, int flags, mode_t mode, struct stat *st) const;
+	// The openat2 of loc, and nothing more; same_mount, when given, says
+	// whether it stayed on the mount of its starting directory.
+	KResult<host::Fd> lookup(const Loc& loc, int flags, mode_t mode,
+				   bool *same_mount = nullptr) const;
 	static KResult<std::shared_ptr<File>> open_handed(const std::shared_ptr<File>& f,
 							  int flags);
 	// The host file a target names, opened O_PATH (a synthetic one: EPERM).
-	KResult<unpriv::Fd> host_path_fd(Task& t, int dirfd, const std::string& path,
+	KResult<host::Fd> host_path_fd(Task& t, int dirfd, const std::string& path,
 					 bool follow) const;
 
 	// The directory entry a name-changing call acts on.
@@ -186,16 +200,17 @@ private:
 		bool synth = false;	// in the guest port's file systems
 		bool dot = false;	// the last component is "." or ".."
 		bool exists = false;	// synth: something is there
-		unpriv::Fd dir;		// host: the parent, O_PATH
+		int dir = -1;		// host: the parent, O_PATH
 		std::string name;	// host: the last component
-		std::shared_ptr<File> keep;	// keeps dir's file open
+		host::Fd opened;	// dir, when opened for the call
+		std::shared_ptr<File> keep;	// dir, when it is a file's
 	};
 	KResult<Entry> entry(Task& t, int dirfd, const std::string& path) const;
 
 	// The guest path of host path p, when it lies under the root.
 	[[nodiscard]] std::optional<std::string> under_root(const std::string& p) const;
 
-	unpriv::Fd root_;
+	host::Fd root_;
 	std::string host_root_;	// as the host's /proc/self/fd shows it
 };
 

@@ -2,8 +2,13 @@
 #include "host/io.hpp"
 
 #include <linux/kcmp.h>
+#include <climits>
+#include <cstdio>
+#include <mutex>
+#include <pthread.h>
 #include <sys/ioctl.h>
 #include <sys/sendfile.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -238,6 +243,107 @@ KResult<int> openat2(int dirfd, const char *path, const struct open_how& how)
 KResult<void> faccessat2(int dirfd, const char *path, int mode, int flags)
 {
 	return void_result(::syscall(SYS_faccessat2, dirfd, path, mode, flags));
+}
+
+KResult<std::string> readlinkat(int dirfd, const char *name)
+{
+	char buf[PATH_MAX];
+	ssize_t n = ::readlinkat(dirfd, name, buf, sizeof(buf));
+	if (n < 0)
+		return kerr(errno);
+	return std::string(buf, static_cast<std::size_t>(n));
+}
+
+KResult<void> unlinkat(int dirfd, const char *name, int flags)
+{
+	return void_result(::unlinkat(dirfd, name, flags));
+}
+
+KResult<void> mkdirat(int dirfd, const char *name, mode_t mode)
+{
+	return void_result(::mkdirat(dirfd, name, mode));
+}
+
+KResult<void> mknodat(int dirfd, const char *name, mode_t mode)
+{
+	return void_result(::mknodat(dirfd, name, mode, 0));
+}
+
+KResult<void> renameat2(int olddirfd, const char *oldname, int newdirfd, const char *newname,
+			unsigned flags)
+{
+	return void_result(::renameat2(olddirfd, oldname, newdirfd, newname, flags));
+}
+
+KResult<void> symlinkat(const char *target, int dirfd, const char *name)
+{
+	return void_result(::symlinkat(target, dirfd, name));
+}
+
+KResult<void> linkat(int olddirfd, const char *oldname, int newdirfd, const char *newname,
+		     int flags)
+{
+	return void_result(::linkat(olddirfd, oldname, newdirfd, newname, flags));
+}
+
+KResult<int> openat(int dirfd, const char *name, int flags)
+{
+	int fd = again([&] { return ::openat(dirfd, name, flags); });
+	if (fd < 0)
+		return kerr(errno);
+	return fd;
+}
+
+KResult<void> chmod(const char *path, mode_t mode)
+{
+	return void_result(::chmod(path, mode));
+}
+
+KResult<void> utimensat(int dirfd, const char *path, const struct timespec *times, int flags)
+{
+	return void_result(::utimensat(dirfd, path, times, flags));
+}
+
+namespace {
+
+std::mutex self_fd_lock;
+int self_fd_dir = -1;	// under self_fd_lock; -1: not open yet
+
+void forget_self_fd_dir()
+{
+	// The child of a fork: the descriptor shows the parent's table.
+	if (self_fd_dir >= 0)
+		::close(self_fd_dir);
+	self_fd_dir = -1;
+}
+
+KResult<int> self_fd()
+{
+	static const int at_fork = pthread_atfork(nullptr, nullptr, forget_self_fd_dir);
+	(void)at_fork;
+	std::lock_guard lock(self_fd_lock);
+	if (self_fd_dir < 0) {
+		int fd = ::open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0)
+			return kerr(errno);
+		self_fd_dir = fd;
+	}
+	return self_fd_dir;
+}
+
+} // namespace
+
+KResult<int> reopen(int fd, int flags, mode_t mode)
+{
+	auto dir = self_fd();
+	if (!dir)
+		return kerr(dir.error());
+	char name[16];
+	std::snprintf(name, sizeof(name), "%d", fd);
+	int r = ::openat(*dir, name, flags | O_CLOEXEC, mode);
+	if (r < 0)
+		return kerr(errno);
+	return r;
 }
 
 KResult<bool> same_file(int a, int b)

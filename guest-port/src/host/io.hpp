@@ -25,11 +25,14 @@
 #include <poll.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/types.h>
 
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string>
 
 #include "common.hpp"
 #include "host/uring.hpp"
@@ -78,6 +81,28 @@ KResult<std::size_t> copy_file_range(int in, std::uint64_t *in_off, int out,
 // A new descriptor (O_CLOEXEC is the caller's to ask for).
 KResult<int> openat2(int dirfd, const char *path, const struct open_how& how);
 KResult<void> faccessat2(int dirfd, const char *path, int mode, int flags);
+// The target of the symlink name relative to dirfd ("" with AT_EMPTY_PATH
+// semantics: the O_PATH descriptor dirfd itself).
+KResult<std::string> readlinkat(int dirfd, const char *name);
+KResult<void> unlinkat(int dirfd, const char *name, int flags);
+KResult<void> mkdirat(int dirfd, const char *name, mode_t mode);
+KResult<void> mknodat(int dirfd, const char *name, mode_t mode);	// no device
+KResult<void> renameat2(int olddirfd, const char *oldname, int newdirfd, const char *newname,
+			unsigned flags);
+KResult<void> symlinkat(const char *target, int dirfd, const char *name);
+KResult<void> linkat(int olddirfd, const char *oldname, int newdirfd, const char *newname,
+		     int flags);
+// A new descriptor (O_CLOEXEC is the caller's to ask for).
+KResult<int> openat(int dirfd, const char *name, int flags);
+KResult<void> chmod(const char *path, mode_t mode);
+KResult<void> utimensat(int dirfd, const char *path, const struct timespec *times, int flags);
+// The file of descriptor fd (an O_PATH one, say) opened anew with flags,
+// through the host's magic link /proc/self/fd/FD: a new open file
+// description, with the host's permission checks.  The guest port's
+// /proc/self/fd directory is opened once (again in a child after fork),
+// so that each call walks one name of it.  mode: O_TMPFILE's.  The
+// guest's (a FIFO's open waits): EINTR when interrupted.
+KResult<int> reopen(int fd, int flags, mode_t mode = 0);
 // Whether a and b (descriptors of this process) are one open file.
 KResult<bool> same_file(int a, int b);
 

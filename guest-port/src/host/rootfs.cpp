@@ -31,7 +31,7 @@ bool mkdirs(const std::string& path, mode_t mode)
 		if (mkdir(path.substr(0, i).c_str(), 0755) < 0 && errno != EEXIST)
 			return false;
 	}
-	return (mkdir(path.c_str(), mode) == 0 || errno == EEXIST) && chmod(path.c_str(), mode) == 0;
+	return (mkdir(path.c_str(), mode) == 0 || errno == EEXIST) && ::chmod(path.c_str(), mode) == 0;
 }
 
 // A static x86-64 ELF executable: what the guest can run with nothing
@@ -62,7 +62,7 @@ std::string copy_file(const std::string& from, const std::string& to, mode_t mod
 	if (!in || !out || !(out << in.rdbuf()) || !out.flush())
 		return "cannot copy " + from + " to " + to;
 	out.close();
-	if (chmod(to.c_str(), mode) < 0)
+	if (::chmod(to.c_str(), mode) < 0)
 		return errno_text(to);
 	return {};
 }

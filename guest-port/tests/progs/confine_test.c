@@ -83,6 +83,8 @@ static void refused(int dirfd, const char *name, const char *what)
 	CHECK_ERR(openat(dirfd, name, O_RDONLY), ENOENT, "%s: open", what);
 	CHECK_ERR(openat(dirfd, name, O_PATH), ENOENT, "%s: open O_PATH", what);
 	CHECK_ERR(openat(dirfd, name, O_WRONLY | O_CREAT, 0644), ENOENT, "%s: open O_CREAT", what);
+	CHECK_ERR(openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL, 0644), ENOENT,
+		  "%s: open O_CREAT | O_EXCL", what);
 	CHECK_ERR(fstatat(dirfd, name, &st, 0), ENOENT, "%s: stat", what);
 	CHECK_ERR(faccessat(dirfd, name, F_OK, 0), ENOENT, "%s: access", what);
 }
