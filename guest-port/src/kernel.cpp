@@ -375,12 +375,11 @@ void Kernel::on_syscall(Task& t, const unpriv::SyscallExit& e)
 	t.stats.syscall_exits++;
 
 	const SyscallEntry *entry = nullptr;
-	SysResult ret;
+	SysResult ret = -ENOSYS;
 	t.syscall_nr = e.nr;
 	if (e.compat) {
 		// The 32-bit ABI (int $0x80, or 32-bit code): not implemented.
 		t.stats.compat_syscalls++;
-		ret = -ENOSYS;
 	} else {
 		entry = syscall_entry(e.nr);
 		if (entry && entry->handler) {
@@ -388,23 +387,66 @@ void Kernel::on_syscall(Task& t, const unpriv::SyscallExit& e)
 			ret = entry->handler(t, e.args);
 		} else {
 			t.stats.unknown[e.nr]++;
-			ret = -ENOSYS;
 		}
 	}
+	finish_syscall(t, e, entry, ret);
+}
+
+// What a handler's result does (sys/syscall.hpp), the one place besides
+// finish_restart(), which decides a restart once the signal is known.
+void Kernel::finish_syscall(Task& t, const unpriv::SyscallExit& e, const SyscallEntry *entry,
+			    SysResult ret)
+{
+	using Control = SysResult::Control;
 	// A host call our interrupt broke: the guest's call restarts, or
 	// fails with EINTR, by the signal that came (handle_signals()).
 	if (ret == -EINTR)
-		ret = -erestartsys;
-	else if (ret == -eintr_final)
-		ret = -EINTR;
-	if (tracer_ && !is_restart(ret))
-		tracer_->syscall(t, e.nr, e.compat, e.args, entry, ret);
-	if (is_restart(ret)) {
-		t.restart = ret;
-		t.regs().rax = static_cast<std::uint64_t>(-EINTR);
-	} else if (ret != sys_noreturn) {
-		t.regs().rax = static_cast<std::uint64_t>(ret);
+		ret = SysResult::restart_sys();
+	switch (ret.control()) {
+	case Control::restart_sys:
+	case Control::restart_nointr:
+	case Control::restart_nohand:
+	case Control::restart_block:
+		// Not traced: the call is traced again when made again.
+		t.restart = ret.control();
+		t.regs().rax = static_cast<std::uint64_t>(ret.value());
+		return;
+	case Control::ret:
+	case Control::eintr:
+	case Control::noreturn:
+		break;
 	}
+	if (tracer_)
+		tracer_->syscall(t, e.nr, e.compat, e.args, entry, ret);
+	if (ret.control() != Control::noreturn)
+		t.regs().rax = static_cast<std::uint64_t>(ret.value());
+}
+
+// A system call a signal interrupted (Task::restart): made again, or
+// the guest gets EINTR, as restarts() decides for the signal's handler
+// (null: none runs).
+void Kernel::finish_restart(Task& t, const SigAction *handler)
+{
+	using Control = SysResult::Control;
+	const Control how = t.restart;
+	if (how == Control::ret)
+		return;
+	t.restart = Control::ret;
+	if (!restarts(how, handler, handler && (handler->flags & SA_RESTART))) {
+		t.regs().rax = static_cast<std::uint64_t>(-EINTR);
+		return;
+	}
+	// rt_sigsuspend's mask was for the wait only.
+	if (t.saved_mask) {
+		std::lock_guard lock(tasks_lock_);
+		t.blocked = *t.saved_mask;
+		t.saved_mask.reset();
+	}
+	// -ERESTART_RESTARTBLOCK: restart_syscall() goes on with what
+	// the call left in t.restart_block (a sleep's time left).
+	t.regs().rax = how == Control::restart_block ? std::uint64_t{SYS_restart_syscall}
+						    : t.syscall_nr;
+	t.regs().rip -= 2;	// the syscall instruction, again
 }
 
 void Kernel::on_fault(Task& t, const unpriv::FaultExit& e)

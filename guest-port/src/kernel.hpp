@@ -188,7 +188,7 @@ public:
 	// count); EINVAL for flags Linux refuses together (CLONE_THREAD
 	// without CLONE_SIGHAND, CLONE_SIGHAND without CLONE_VM), and for
 	// the namespaces.
-	KResult<int> clone(Task& t, const CloneArgs& args);
+	SysKResult<int> clone(Task& t, const CloneArgs& args);
 	// unshare(2), as Linux's ksys_unshare(): CLONE_FILES and CLONE_FS
 	// give t a copy of its descriptors, its directory and umask when
 	// they are shared; CLONE_THREAD, CLONE_SIGHAND and CLONE_VM (each
@@ -201,8 +201,8 @@ public:
 	// exit(2): this thread ends; exit_group(2): all of them.
 	void exit_thread(Task& t, int code);
 	void exit_group(Task& t, int code);
-	KResult<void> execve(Task& t, const std::string& path,
-			     std::vector<std::string> argv, std::vector<std::string> envp);
+	SysKResult<void> execve(Task& t, const std::string& path,
+				std::vector<std::string> argv, std::vector<std::string> envp);
 
 	// wait4 and waitid: which children (P_ALL, P_PID, P_PGID and its
 	// id, 0 for the caller's group), options as waitid's (WEXITED,
@@ -214,7 +214,7 @@ public:
 		int value = 0;		// waitid's si_status
 		CpuTimes cpu;		// wait4's rusage: the child's and its children's
 	};
-	KResult<WaitResult> wait(Task& t, int idtype, int id, int options);
+	SysKResult<WaitResult> wait(Task& t, int idtype, int id, int options);
 
 	// kill(2): ESRCH when pid names no process.
 	KResult<void> kill(Task& t, int pid, int signo);
@@ -239,12 +239,12 @@ public:
 	std::uint64_t sigprocmask(Task& t, int how, const std::uint64_t *set);
 	std::uint64_t sigpending(Task& t);
 	// rt_sigsuspend and pause: wait for a signal with mask in force
-	// (none: the current one).  Returns -ERESTARTNOHAND.
+	// (none: the current one).  Returns SysResult::restart_nohand().
 	SysResult sigsuspend(Task& t, std::optional<std::uint64_t> mask);
 	// ppoll, pselect6, epoll_pwait: mask in force while the call
 	// waits, as rt_sigsuspend's (a handler's frame then saves the
 	// caller's).  False when a signal it lets through is pending: the
-	// call returns -ERESTARTNOHAND at once.
+	// call returns SysResult::restart_nohand() at once.
 	bool set_wait_mask(Task& t, std::uint64_t mask);
 	// The call ended for another reason: the caller's mask again.
 	void restore_wait_mask(Task& t);
@@ -252,9 +252,10 @@ public:
 	SysResult sigreturn(Task& t);
 	// rt_sigtimedwait: take a signal of set, waiting until the
 	// deadline (host CLOCK_MONOTONIC ns; none: for ever; 0: not at
-	// all).  EAGAIN at the deadline, EINTR for another signal.
-	KResult<SigInfo> sigtimedwait(Task& t, std::uint64_t set,
-				      std::optional<std::int64_t> deadline);
+	// all).  EAGAIN at the deadline, SysResult::eintr() for another
+	// signal.
+	SysKResult<SigInfo> sigtimedwait(Task& t, std::uint64_t set,
+					 std::optional<std::int64_t> deadline);
 	// signalfd (fs/signalfd.hpp).  Take the first signal of mask
 	// pending for t, its own before its process's (Linux's
 	// dequeue_signal()); with none, when watch, t watches its process's
@@ -290,13 +291,13 @@ public:
 	// tiocgsid(), tiocspgrp(), tiocsctty(), tiocnotty(); and
 	// tty_check_change(): a process of a background group that reads
 	// (SIGTTIN) or changes (SIGTTOU) its terminal stops its group
-	// (ERESTARTSYS), or gets EIO.
+	// (SysResult::restart_sys()), or gets EIO.
 	KResult<int> tty_getpgrp(Task& t, dev_t tty);
 	KResult<int> tty_getsid(Task& t, dev_t tty);
-	KResult<void> tty_setpgrp(Task& t, dev_t tty, int pgrp);
+	SysKResult<void> tty_setpgrp(Task& t, dev_t tty, int pgrp);
 	KResult<void> tty_setctty(Task& t, dev_t tty, bool readable, int steal);
 	KResult<void> tty_noctty(Task& t, dev_t tty);
-	KResult<void> tty_check(Task& t, dev_t tty, int signo);
+	SysKResult<void> tty_check(Task& t, dev_t tty, int signo);
 	// The host terminal's signals (tty.cpp): SIGINT, SIGQUIT, SIGTSTP
 	// and SIGWINCH, blocked in every thread of unpriv-run, are taken by
 	// a thread of their own.  One the terminal sent (^C, ^\, ^Z, a
@@ -392,6 +393,10 @@ private:
 	int start(const std::string& program, const std::vector<std::string>& argv);
 	void run_task(Task& t);
 	void on_syscall(Task& t, const unpriv::SyscallExit& e);
+	// The handler's result: the trace, the guest's rax, a restart for
+	// finish_restart() (sys/syscall.hpp).
+	void finish_syscall(Task& t, const unpriv::SyscallExit& e, const SyscallEntry *entry,
+			    SysResult ret);
 	void on_fault(Task& t, const unpriv::FaultExit& e);
 	void on_trap(Task& t, const unpriv::TrapExit& e);
 	// A synchronous signal from the guest's own instruction.
@@ -422,7 +427,7 @@ private:
 	void thread_main(Process& p, int tid, unpriv::Regs regs, std::vector<std::byte> fpu,
 			 std::uint64_t blocked, CloneArgs args, TaskFiles files,
 			 std::promise<int> start);
-	KResult<int> clone_thread(Task& t, const CloneArgs& args);
+	SysKResult<int> clone_thread(Task& t, const CloneArgs& args);
 	// The run loop's end of a thread: its futex registrations (the
 	// robust list, clear_child_tid), its place in the process; the
 	// last one ends the process.
@@ -444,7 +449,8 @@ private:
 	// pending).
 	bool setup_frame(Task& t, const SigInfo& info, const SigAction& act,
 			 std::uint64_t old_mask);
-	// The system call's result once no signal is delivered, or one is.
+	// The system call's restart once no signal is delivered, or one
+	// is (kernel.cpp).
 	void finish_restart(Task& t, const SigAction *handler);
 
 	// tasks_lock_ held:

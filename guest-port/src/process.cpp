@@ -71,7 +71,7 @@ void Kernel::join_released_threads()
 		th.join();
 }
 
-KResult<int> Kernel::clone(Task& t, const CloneArgs& args)
+SysKResult<int> Kernel::clone(Task& t, const CloneArgs& args)
 {
 	// As Linux's copy_process() checks them.
 	if ((args.flags & CLONE_THREAD) && !(args.flags & CLONE_SIGHAND))
@@ -98,7 +98,7 @@ KResult<int> Kernel::clone(Task& t, const CloneArgs& args)
 		// A parent on its way out makes no child: one made now would
 		// miss the SIGKILL that ends everyone when init goes.
 		if (killed_locked(t))
-			return kerr(static_cast<int>(erestartnointr));
+			return kerr(SysResult::restart_nointr());
 		if (procs_.size() + nr_threads_ >= config_.max_procs)
 			return kerr(EAGAIN);
 		int pid = alloc_pid_locked();
@@ -265,7 +265,7 @@ Kernel::TaskFiles Kernel::copy_files(Task& t, std::uint64_t flags)
 		(flags & CLONE_FS) ? t.shared_fs() : std::make_shared<FsStruct>(t.fs())};
 }
 
-KResult<int> Kernel::clone_thread(Task& t, const CloneArgs& args)
+SysKResult<int> Kernel::clone_thread(Task& t, const CloneArgs& args)
 {
 	Process& p = t.process();
 	int tid;
@@ -274,7 +274,7 @@ KResult<int> Kernel::clone_thread(Task& t, const CloneArgs& args)
 		std::lock_guard lock(tasks_lock_);
 		// A group on its way out, or an exec, makes no thread.
 		if (killed_locked(t) || p.execing)
-			return kerr(static_cast<int>(erestartnointr));
+			return kerr(SysResult::restart_nointr());
 		if (procs_.size() + nr_threads_ >= config_.max_procs)
 			return kerr(EAGAIN);
 		tid = alloc_pid_locked();
@@ -454,8 +454,8 @@ KResult<void> Kernel::unshare(Task& t, std::uint64_t flags)
 
 // --- execve -----------------------------------------------------------------
 
-KResult<void> Kernel::execve(Task& t, const std::string& path, std::vector<std::string> argv,
-			     std::vector<std::string> envp)
+SysKResult<void> Kernel::execve(Task& t, const std::string& path, std::vector<std::string> argv,
+				std::vector<std::string> envp)
 {
 	Process& p = t.process();
 	auto as = backend_->create_address_space();
@@ -474,10 +474,12 @@ KResult<void> Kernel::execve(Task& t, const std::string& path, std::vector<std::
 	auto mm = std::make_shared<Mm>(*phys_, std::move(*as), std::move(reserved));
 	unpriv::Regs regs = t.regs();
 	t.set_exec_mm(mm.get());
-	auto r = exec(t, path, std::move(argv), std::move(envp));
+	SysKResult<void> r;
+	if (auto loaded = exec(t, path, std::move(argv), std::move(envp)); !loaded)
+		r = kerr(SysError(loaded.error()));
 	t.set_exec_mm(nullptr);
 	if (r && !de_thread(t))
-		r = kerr(static_cast<int>(erestartsys));	// killed meanwhile
+		r = kerr(SysResult::restart_sys());	// killed meanwhile
 	if (!r) {
 		{
 			std::lock_guard lock(stats_lock_);
@@ -808,7 +810,7 @@ std::vector<std::thread> Kernel::release_locked(Process& p)
 
 // --- wait -------------------------------------------------------------------
 
-KResult<Kernel::WaitResult> Kernel::wait(Task& t, int idtype, int id, int options)
+SysKResult<Kernel::WaitResult> Kernel::wait(Task& t, int idtype, int id, int options)
 {
 	Process& p = t.process();
 	std::unique_lock lock(tasks_lock_);
@@ -870,7 +872,7 @@ KResult<Kernel::WaitResult> Kernel::wait(Task& t, int idtype, int id, int option
 			return WaitResult{};
 		if (block_locked(t, lock, p.wake, {}, BlockBy::signal,
 				 [&] { return p.wake.generation() != seen; }) == Block::interrupted)
-			return kerr(static_cast<int>(erestartsys));
+			return kerr(SysResult::restart_sys());
 	}
 }
 
@@ -1280,33 +1282,6 @@ void Kernel::stop_locked(Process& p, int signo)
 	notify_parent_locked(p, CLD_STOPPED);
 	for (Task *o : p.tasks)
 		interrupt_locked(*o);
-}
-
-// A system call a signal interrupted: restarted when no handler runs,
-// or one with SA_RESTART does (ERESTARTSYS); EINTR otherwise.
-void Kernel::finish_restart(Task& t, const SigAction *handler)
-{
-	if (!t.restart)
-		return;
-	bool again = !handler || t.restart == -erestartnointr ||
-		     (t.restart == -erestartsys && (handler->flags & SA_RESTART));
-	SysResult how = t.restart;
-	t.restart = 0;
-	if (!again) {
-		t.regs().rax = static_cast<std::uint64_t>(-EINTR);
-		return;
-	}
-	// rt_sigsuspend's mask was for the wait only.
-	if (t.saved_mask) {
-		std::lock_guard lock(tasks_lock_);
-		t.blocked = *t.saved_mask;
-		t.saved_mask.reset();
-	}
-	// -ERESTART_RESTARTBLOCK: restart_syscall() goes on with what
-	// the call left in t.restart_block (a sleep's time left).
-	t.regs().rax = how == -erestart_restartblock ? std::uint64_t{SYS_restart_syscall}
-						      : t.syscall_nr;
-	t.regs().rip -= 2;	// the syscall instruction, again
 }
 
 // --- process groups and sessions ------------------------------------------

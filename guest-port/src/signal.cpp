@@ -148,7 +148,7 @@ SysResult Kernel::sigreturn(Task& t)
 	auto f = t.mm().read_obj<GuestRtSigframe>(r.rsp - 8);
 	const auto bad_frame = [&] {
 		force_signal(t, SigInfo::from_process(SIGSEGV, SI_KERNEL, 0, 0));
-		return sys_noreturn;
+		return SysResult::noreturn();
 	};
 	if (!f)
 		return bad_frame();
@@ -175,7 +175,7 @@ SysResult Kernel::sigreturn(Task& t)
 	// an error there is ignored but for EFAULT).
 	AltStack ss{f->uc.ss_sp, f->uc.ss_flags, f->uc.ss_size};
 	(void)sigaltstack(t, &ss);
-	return sys_noreturn;
+	return SysResult::noreturn();
 }
 
 KResult<Kernel::AltStack> Kernel::sigaltstack(Task& t, const AltStack *ss)
@@ -254,11 +254,11 @@ SysResult Kernel::sigsuspend(Task& t, std::optional<std::uint64_t> mask)
 		t.blocked = *mask & ~unblockable;
 	}
 	(void)block_locked(t, lock, p.wake, {}, BlockBy::signal, [] { return false; });
-	return -erestartnohand;
+	return SysResult::restart_nohand();
 }
 
-KResult<SigInfo> Kernel::sigtimedwait(Task& t, std::uint64_t set,
-				      std::optional<std::int64_t> deadline)
+SysKResult<SigInfo> Kernel::sigtimedwait(Task& t, std::uint64_t set,
+					 std::optional<std::int64_t> deadline)
 {
 	Process& p = t.process();
 	set &= ~unblockable;
@@ -282,7 +282,9 @@ KResult<SigInfo> Kernel::sigtimedwait(Task& t, std::uint64_t set,
 		return dequeue_locked(p, t.pending, __builtin_ctzll(r) + 1);
 	if (std::uint64_t r = p.pending.set & set)
 		return dequeue_locked(p, p.pending, __builtin_ctzll(r) + 1);
-	return kerr(interrupted_locked(t) ? static_cast<int>(eintr_final) : EAGAIN);
+	if (interrupted_locked(t))
+		return kerr(SysResult::eintr());
+	return kerr(EAGAIN);
 }
 
 bool Kernel::set_wait_mask(Task& t, std::uint64_t mask)

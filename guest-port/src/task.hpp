@@ -294,12 +294,13 @@ public:
 	}
 
 	// The system call being made, for a restart after a signal: its
-	// number, and whether its handler asked for one (-ERESTARTSYS).
+	// number, and the restart its handler asked for (ret: none; see
+	// Kernel::finish_restart()).
 	std::uint64_t syscall_nr = 0;
-	SysResult restart = 0;	// a restart (is_restart()) or 0
+	SysResult::Control restart = SysResult::Control::ret;
 	// rt_sigsuspend's caller's mask, for the handler's frame.  [own]
 	std::optional<std::uint64_t> saved_mask;
-	// What a call returning -ERESTART_RESTARTBLOCK leaves for
+	// What a call returning SysResult::restart_block() leaves for
 	// restart_syscall (Linux's restart_block): a sleep's end on its
 	// clock (host nanoseconds, the guest's for CLOCK_REALTIME) and
 	// where the time left goes.  [own]

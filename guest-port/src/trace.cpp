@@ -139,9 +139,9 @@ std::string arg(Task& t, Arg kind, const SysArgs& a, std::size_t i, SysResult re
 	case Arg::inbuf:
 		return i + 1 < a.size() ? buffer(t, v, a[i + 1]) : hex(v);
 	case Arg::outbuf:
-		if (ret < 0)
+		if (ret.failed())
 			return v ? hex(v) : "NULL";
-		return buffer(t, v, static_cast<std::uint64_t>(ret));
+		return buffer(t, v, static_cast<std::uint64_t>(ret.value()));
 	case Arg::oct:
 	case Arg::omode: {
 		char b[24];
@@ -230,19 +230,20 @@ void Tracer::syscall(Task& t, std::uint64_t nr, bool compat, const SysArgs& a,
 	}
 
 	line += " = ";
-	if (ret == sys_noreturn || (entry && entry->ret == Ret::none)) {
+	const std::int64_t v = ret.value();
+	if (ret.control() == SysResult::Control::noreturn || (entry && entry->ret == Ret::none)) {
 		line += '?';
-	} else if (ret < 0 && ret >= -4095) {
-		int e = static_cast<int>(-ret);
+	} else if (v < 0 && v >= -4095) {
+		int e = static_cast<int>(-v);
 		line += "-1 ";
 		line += errno_name(e);
 		line += " (";
 		line += strerror(e);
 		line += ')';
 	} else if (entry && entry->ret == Ret::hex) {
-		line += hex(static_cast<std::uint64_t>(ret));
+		line += hex(static_cast<std::uint64_t>(v));
 	} else {
-		line += std::to_string(ret);
+		line += std::to_string(v);
 	}
 	emit(std::move(line));
 }

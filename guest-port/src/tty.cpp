@@ -36,10 +36,10 @@ KResult<int> Kernel::tty_getsid(Task& t, dev_t tty)
 	return sid;
 }
 
-KResult<void> Kernel::tty_setpgrp(Task& t, dev_t tty, int pgrp)
+SysKResult<void> Kernel::tty_setpgrp(Task& t, dev_t tty, int pgrp)
 {
 	if (auto ok = tty_check(t, tty, SIGTTOU); !ok)
-		return kerr(ok.error() == EIO ? ENOTTY : ok.error());
+		return kerr(ok.error().err() == EIO ? SysError(ENOTTY) : ok.error());
 	Process& self = t.process();
 	std::lock_guard lock(tasks_lock_);
 	Terminal& term = ttys_[tty];
@@ -142,7 +142,7 @@ bool Kernel::orphaned_pgrp_locked(int pgrp)
 	return true;
 }
 
-KResult<void> Kernel::tty_check(Task& t, dev_t tty, int signo)
+SysKResult<void> Kernel::tty_check(Task& t, dev_t tty, int signo)
 {
 	Process& self = t.process();
 	std::lock_guard lock(tasks_lock_);
@@ -153,13 +153,13 @@ KResult<void> Kernel::tty_check(Task& t, dev_t tty, int signo)
 		return {};
 	const SigAction& a = self.sighand->actions[signo - 1];
 	if ((t.blocked & sigbit(signo)) || a.handler == reinterpret_cast<std::uint64_t>(SIG_IGN))
-		return signo == SIGTTIN ? KResult<void>(kerr(EIO)) : KResult<void>{};
+		return signo == SIGTTIN ? SysKResult<void>(kerr(EIO)) : SysKResult<void>{};
 	if (orphaned_pgrp_locked(self.pgid))
 		return kerr(EIO);
 	for (auto& [n, q] : procs_)
 		if (q->pgid == self.pgid)
 			signal_locked(*q, SigInfo::from_process(signo, SI_KERNEL, 0, 0), 0);
-	return kerr(static_cast<int>(erestartsys));
+	return kerr(SysResult::restart_sys());
 }
 
 

@@ -5,8 +5,9 @@
 // holds the waiter (a futex's) notifies it; a signal for its thread, a
 // kill or an exec interrupts it; a deadline ends the wait.  Each guest
 // thread has one (Task::waiter()); a system call that blocks on it
-// returns -ERESTARTSYS (or EINTR) when interrupted, and the run loop
-// takes the signal.
+// returns a restart when interrupted (SysResult::restart_sys(), or
+// -EINTR, which the run loop takes for it), and the run loop takes the
+// signal.
 //
 // The protocol, as prepare_to_wait() and schedule(): prepare() (a
 // stale notification is forgotten), then join the queue under the

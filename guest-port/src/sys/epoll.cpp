@@ -52,7 +52,7 @@ SysResult do_epoll_wait(Task& t, const SysArgs& a, int timeout_ms, bool with_mas
 		if (!mask)
 			return -EFAULT;
 		if (!t.kernel().set_wait_mask(t, *mask))
-			return -erestartnohand;
+			return SysResult::restart_nohand();
 	}
 	// A signal ends the wait with EINTR, handler or not, and it is not
 	// restarted (as Linux's epoll_wait): the guest port's own wake-up
@@ -63,7 +63,7 @@ SysResult do_epoll_wait(Task& t, const SysArgs& a, int timeout_ms, bool with_mas
 		static_cast<std::size_t>(maxevents), events_max));
 	auto n = ep->wait(t, events, timeout_ms);
 	if (!n && n.error() == EINTR)
-		return -erestartnohand;
+		return SysResult::restart_nohand();
 	if (with_mask && a[4])
 		t.kernel().restore_wait_mask(t);
 	if (!n)

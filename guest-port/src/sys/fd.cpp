@@ -170,7 +170,7 @@ std::optional<SysResult> terminal_ioctl(Task& t, File& f, dev_t tty, unsigned cm
 		// process (Linux's tty_check_change()).
 		auto ok = k.tty_check(t, tty, SIGTTOU);
 		if (!ok)
-			return -ok.error();
+			return ok.error().result();
 		return std::nullopt;
 	}
 	default:

@@ -131,7 +131,7 @@ SysResult futex_wait(Task& t, std::uint64_t addr, bool priv, std::uint32_t val,
 	// restarts with the time left, and a handler gets EINTR whatever
 	// its SA_RESTART (-ERESTART_RESTARTBLOCK): here the timeout starts
 	// again, absolute ones are the same.
-	return deadline ? -erestartnohand : -erestartsys;
+	return deadline ? SysResult::restart_nohand() : SysResult::restart_sys();
 }
 
 } // namespace

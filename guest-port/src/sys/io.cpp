@@ -39,14 +39,13 @@ std::shared_ptr<File> writable_file(Task& t, std::uint64_t fd)
 
 // Job control: a process of a background group reading its terminal
 // gets SIGTTIN, and writing to it SIGTTOU when the terminal has TOSTOP
-// (Linux's n_tty_read() and n_tty_write()).  0: go on.
-SysResult terminal_access(Task& t, const File& f, bool write)
+// (Linux's n_tty_read() and n_tty_write()).  Success: go on.
+SysKResult<void> terminal_access(Task& t, const File& f, bool write)
 {
 	dev_t tty = f.terminal();
 	if (!tty || (write && !f.terminal_tostop()))
-		return 0;
-	auto ok = t.kernel().tty_check(t, tty, write ? SIGTTOU : SIGTTIN);
-	return ok ? 0 : -ok.error();
+		return {};
+	return t.kernel().tty_check(t, tty, write ? SIGTTOU : SIGTTIN);
 }
 
 // A write that met a broken pipe also sends SIGPIPE.
@@ -152,8 +151,8 @@ GUEST_SYSCALL(read)
 	auto f = readable_file(t, a[0]);
 	if (!f)
 		return -EBADF;
-	if (SysResult r = terminal_access(t, *f, false))
-		return r;
+	if (auto ok = terminal_access(t, *f, false); !ok)
+		return ok.error().result();
 	if (auto r = f->read_guest(t, a[1], a[2]))
 		return sys_ret(*r);
 	return read_to_guest(t, a[1], a[2], [&](std::span<std::byte> b) { return f->read(b); });
@@ -164,8 +163,8 @@ GUEST_SYSCALL(write)
 	auto f = writable_file(t, a[0]);
 	if (!f)
 		return -EBADF;
-	if (SysResult r = terminal_access(t, *f, true))
-		return r;
+	if (auto ok = terminal_access(t, *f, true); !ok)
+		return ok.error().result();
 	return after_write(t, write_from_guest(t, a[1], a[2], [&](std::span<const std::byte> b) {
 		return f->write(b);
 	}));
@@ -200,8 +199,8 @@ static SysResult readv_at(Task& t, const SysArgs& a, std::optional<std::uint64_t
 	auto f = readable_file(t, a[0]);
 	if (!f)
 		return -EBADF;
-	if (SysResult r = off ? 0 : terminal_access(t, *f, false))
-		return r;
+	if (auto ok = off ? SysKResult<void>{} : terminal_access(t, *f, false); !ok)
+		return ok.error().result();
 	auto iov = read_iovecs(t, a[1], a[2], EINVAL);
 	if (!iov)
 		return -iov.error();
@@ -209,7 +208,7 @@ static SysResult readv_at(Task& t, const SysArgs& a, std::optional<std::uint64_t
 	// for each vector until one is short, as Linux's
 	// do_loop_readv_writev() for a file without read_iter.
 	if (!off) {
-		SysResult total = 0;
+		std::int64_t total = 0;
 		for (const auto& v : *iov) {
 			if (!v.len)
 				continue;
@@ -218,7 +217,7 @@ static SysResult readv_at(Task& t, const SysArgs& a, std::optional<std::uint64_t
 				break;	// not such a file
 			if (!*r)
 				return total ? total : sys_ret(*r);
-			total += static_cast<SysResult>(**r);
+			total += static_cast<std::int64_t>(**r);
 			if (**r != v.len)
 				return total;
 		}
@@ -246,8 +245,8 @@ static SysResult writev_at(Task& t, const SysArgs& a, std::optional<std::uint64_
 	auto f = writable_file(t, a[0]);
 	if (!f)
 		return -EBADF;
-	if (SysResult r = off ? 0 : terminal_access(t, *f, true))
-		return r;
+	if (auto ok = off ? SysKResult<void>{} : terminal_access(t, *f, true); !ok)
+		return ok.error().result();
 	auto iov = read_iovecs(t, a[1], a[2], EINVAL);
 	if (!iov)
 		return -iov.error();

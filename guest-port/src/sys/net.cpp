@@ -711,8 +711,8 @@ SysResult do_sendmsg(Task& t, Socket& s, std::uint64_t maddr, int flags, std::ui
 	if (!m)
 		return -m.error();
 	SysResult r = do_send(t, s, *m, flags);
-	if (sent && r >= 0)
-		*sent = static_cast<std::uint32_t>(r);
+	if (sent && !r.failed())
+		*sent = static_cast<std::uint32_t>(r.value());
 	return r;
 }
 
@@ -725,7 +725,7 @@ SysResult do_recvmsg(Task& t, Socket& s, std::uint64_t maddr, int flags)
 	if (!m)
 		return -m.error();
 	Received r = do_recv(t, s, *m, flags);
-	if (r.ret < 0)
+	if (r.ret.failed())
 		return r.ret;
 	GuestMsghdr back = *hdr;
 	back.namelen = static_cast<std::uint32_t>(r.namelen);
@@ -811,7 +811,7 @@ SysResult do_accept(Task& t, std::uint64_t fd, std::uint64_t addr, std::uint64_t
 		auto gfd = t.files().install(ns, flags & SOCK_CLOEXEC);
 		if (!gfd)
 			return -gfd.error();
-		if (SysResult r = write_addr(t, addr, lenp, id ? id->name : UnixName()); r < 0) {
+		if (SysResult r = write_addr(t, addr, lenp, id ? id->name : UnixName()); r.failed()) {
 			(void)t.files().close(*gfd);
 			return r;
 		}
@@ -985,7 +985,7 @@ GUEST_SYSCALL(recvfrom)
 	}
 	GuestMsg m{{GuestIovec{a[1], a[2]}}, a[4], static_cast<std::uint64_t>(len), 0, 0};
 	Received r = do_recv(t, **s, m, static_cast<int>(a[3]));
-	if (r.ret < 0)
+	if (r.ret.failed())
 		return r.ret;
 	if (a[4] && !t.mm().write_obj<std::int32_t>(a[5], static_cast<std::int32_t>(r.namelen)))
 		return -EFAULT;
@@ -1016,12 +1016,12 @@ GUEST_SYSCALL(sendmmsg)
 	if (!s)
 		return -s.error();
 	std::uint64_t vlen = std::min<std::uint64_t>(a[2], mmsg_max);
-	SysResult done = 0;
+	std::int64_t done = 0;
 	for (std::uint64_t i = 0; i < vlen; i++) {
 		std::uint64_t at = a[1] + i * sizeof(GuestMmsghdr);
 		std::uint32_t sent = 0;
 		SysResult r = do_sendmsg(t, **s, at, static_cast<int>(a[3]), &sent);
-		if (r < 0)
+		if (r.failed())
 			return done ? done : r;
 		if (!t.mm().write_obj(at + offsetof(GuestMmsghdr, len), sent))
 			return done ? done : -EFAULT;
@@ -1053,13 +1053,13 @@ GUEST_SYSCALL(recvmmsg)
 		deadline = now;
 	}
 	std::uint64_t vlen = std::min<std::uint64_t>(a[2], mmsg_max);
-	SysResult done = 0;
+	std::int64_t done = 0;
 	for (std::uint64_t i = 0; i < vlen; i++) {
 		std::uint64_t at = a[1] + i * sizeof(GuestMmsghdr);
 		SysResult r = do_recvmsg(t, **s, at, flags & ~MSG_WAITFORONE);
-		if (r < 0)
+		if (r.failed())
 			return done ? done : r;
-		if (!t.mm().write_obj(at + offsetof(GuestMmsghdr, len), static_cast<std::uint32_t>(r)))
+		if (!t.mm().write_obj(at + offsetof(GuestMmsghdr, len), static_cast<std::uint32_t>(r.value())))
 			return done ? done : -EFAULT;
 		done++;
 		if (flags & MSG_WAITFORONE)

@@ -41,7 +41,7 @@ SysResult poll_fds(Task& t, std::vector<GuestPollfd>& fds, int timeout_ms)
 	// -ERESTARTNOHAND, -ERESTART_RESTARTBLOCK for poll: the guest port
 	// restarts it with its whole timeout).
 	if (!n && n.error() == EINTR)
-		return -erestartnohand;
+		return SysResult::restart_nohand();
 	if (!n)
 		return -n.error();
 	for (std::size_t k = 0; k < entries.size(); k++)
@@ -70,7 +70,7 @@ SysResult do_poll(Task& t, std::uint64_t addr, std::uint64_t nfds, int timeout_m
 	if (!t.mm().read(addr, std::as_writable_bytes(std::span(fds))))
 		return -EFAULT;
 	SysResult n = poll_fds(t, fds, timeout_ms);
-	if (n < 0)
+	if (n.failed())
 		return n;
 	if (!t.mm().write(addr, std::as_bytes(std::span(fds))))
 		return -EFAULT;
@@ -103,12 +103,12 @@ SysResult do_select(Task& t, const SysArgs& a, int timeout_ms)
 			fds.push_back({fd, ev, 0});
 	}
 	SysResult n = poll_fds(t, fds, timeout_ms);
-	if (n < 0)
+	if (n.failed())
 		return n;
 
 	for (auto& s : sets)
 		std::fill(s.begin(), s.end(), 0);
-	SysResult count = 0;
+	std::int64_t count = 0;
 	for (const auto& p : fds) {
 		if (p.revents & POLLNVAL)
 			return -EBADF;
@@ -150,9 +150,9 @@ SysResult with_mask(Task& t, std::uint64_t addr, std::uint64_t size, Call call)
 	if (!mask)
 		return -EFAULT;
 	if (!t.kernel().set_wait_mask(t, *mask))
-		return -erestartnohand;
+		return SysResult::restart_nohand();
 	SysResult r = call();
-	if (r != -erestartnohand)
+	if (r.control() != SysResult::Control::restart_nohand)
 		t.kernel().restore_wait_mask(t);
 	return r;
 }

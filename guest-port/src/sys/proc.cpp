@@ -94,7 +94,7 @@ SysResult do_wait(Task& t, int idtype, int id, int options, std::uint64_t status
 {
 	auto r = t.kernel().wait(t, idtype, id, options);
 	if (!r)
-		return -r.error();
+		return r.error().result();
 	if (status_addr && r->pid && !t.mm().write_obj<int>(status_addr, r->status))
 		return -EFAULT;
 	if (info_addr) {
@@ -189,8 +189,8 @@ GUEST_SYSCALL(execve)
 		return -envp.error();
 	auto r = t.kernel().execve(t, *path, std::move(*argv), std::move(*envp));
 	if (!r)
-		return -r.error();
-	return sys_noreturn;
+		return r.error().result();
+	return SysResult::noreturn();
 }
 
 GUEST_SYSCALL(wait4)
@@ -225,7 +225,7 @@ GUEST_SYSCALL(waitid)
 	if (id < 0)
 		return -EINVAL;
 	auto r = do_wait(t, idtype, id, options, 0, a[2], a[4]);
-	return r < 0 ? r : 0;
+	return r.failed() ? r : 0;
 }
 
 GUEST_SYSCALL(kill)
@@ -263,13 +263,13 @@ GUEST_SYSCALL(exit)
 {
 	// This thread; the last one's ends the process.
 	t.kernel().exit_thread(t, static_cast<int>(a[0]));
-	return sys_noreturn;
+	return SysResult::noreturn();
 }
 
 GUEST_SYSCALL(exit_group)
 {
 	t.kernel().exit_group(t, static_cast<int>(a[0]));
-	return sys_noreturn;
+	return SysResult::noreturn();
 }
 
 GUEST_SYSCALL(getpid)

@@ -157,7 +157,7 @@ GUEST_SYSCALL(rt_sigtimedwait)
 	}
 	auto info = t.kernel().sigtimedwait(t, *set, deadline);
 	if (!info)
-		return -info.error();
+		return info.error().result();
 	if (a[1] && !t.mm().write_obj(a[1], *info))
 		return -EFAULT;
 	return info->signo;

@@ -4,14 +4,52 @@
 // port implements, its handler, and how --trace shows its arguments.
 // A number with no handler is answered -ENOSYS, and counted.
 //
-// A handler gets the task and the six arguments and returns the value
-// for the guest's rax: a result, or a negative errno.
+// A handler gets the task and the six arguments and returns a
+// SysResult: the value for the guest's rax (a result, or a negative
+// errno) and what the run loop does with it, its control.  The common
+// case is a plain integer, `return n;` or `return -EBADF;`: the guest
+// gets it.  The others are named, never in-band values:
+//
+//   SysResult::noreturn()        the handler set the registers itself
+//                                (rt_sigreturn, execve) or ended the
+//                                thread: rax is left alone
+//   SysResult::restart_sys()     Linux's -ERESTARTSYS: the call is made
+//                                again when no handler runs, or when the
+//                                signal's handler has SA_RESTART; EINTR
+//                                otherwise
+//   SysResult::restart_nointr()  -ERESTARTNOINTR: made again whatever the
+//                                handler (fork and clone a signal came in
+//                                the middle of: the guest never sees EINTR)
+//   SysResult::restart_nohand()  -ERESTARTNOHAND: made again only when no
+//                                handler runs (rt_sigsuspend, pause, poll)
+//   SysResult::restart_block()   -ERESTART_RESTARTBLOCK: when no handler
+//                                runs, restart_syscall() goes on with what
+//                                the call left in Task::restart_block (a
+//                                sleep's end); a handler gets EINTR
+//                                whatever its SA_RESTART
+//   SysResult::eintr()           EINTR that no restart may change
+//                                (rt_sigtimedwait, restart_syscall with
+//                                nothing to go on with)
+//
+// One more rule makes the host's EINTR the guest port's interrupt (see
+// Kernel): a plain -EINTR result is a host call a signal for the guest
+// broke, and restarts as -ERESTARTSYS.  The run loop resolves all of
+// it in one place, Kernel::finish_syscall() and, once the signal's
+// handler is known, Kernel::finish_restart(): a restart leaves the
+// guest's rax -EINTR until then.
+//
+// Guest-facing internals a signal may break (clone, execve, wait, a
+// terminal's job control, rt_sigtimedwait) return SysKResult<T>: a
+// KResult whose error is an errno or one of these controls
+// (`return kerr(SysResult::restart_sys());`), never an errno past 511.
 #pragma once
 
 #include <array>
+#include <cassert>
+#include <concepts>
 #include <cstdint>
-#include <limits>
 #include <string>
+#include <type_traits>
 
 #include "common.hpp"
 
@@ -20,49 +58,172 @@ namespace guest {
 class Task;
 
 using SysArgs = std::array<std::uint64_t, 6>;
-using SysResult = std::int64_t;
 
-// A handler that has set the registers itself (or ended the task)
-// returns this: rax is left alone.
-inline constexpr SysResult sys_noreturn = std::numeric_limits<SysResult>::min();
+class SysResult {
+public:
+	enum class Control : std::uint8_t {
+		ret,		// the guest's rax is value()
+		noreturn,	// rax is left alone
+		restart_sys,	// -ERESTARTSYS
+		restart_nointr,	// -ERESTARTNOINTR
+		restart_nohand,	// -ERESTARTNOHAND
+		restart_block,	// -ERESTART_RESTARTBLOCK
+		eintr,		// -EINTR, final
+	};
 
-// A blocking call a signal interrupted returns one of these, Linux's
-// own: the run loop restarts the call when no handler runs, or when the
-// handler has SA_RESTART (ERESTARTSYS); otherwise the guest gets EINTR.
-// A host call that failed with EINTR (the guest port's own interrupt,
-// see Kernel) is ERESTARTSYS.
-inline constexpr SysResult erestartsys = 512;
-// Restarted whatever the handler's flags (fork and clone a signal
-// came in the middle of: the guest never sees EINTR from them).
-inline constexpr SysResult erestartnointr = 513;
-inline constexpr SysResult erestartnohand = 514;
-// A sleep a signal broke: restarted, when no handler runs, by
-// restart_syscall() with the time left (Task::restart_block); a
-// handler gets EINTR whatever its SA_RESTART.
-inline constexpr SysResult erestart_restartblock = 516;
-// EINTR that no restart may change (rt_sigtimedwait), where a host
-// call's EINTR is the guest port's interrupt (ERESTARTSYS).
-inline constexpr SysResult eintr_final = 4096 + EINTR;
+	// Linux's own errnos, which never reach a program: 512 (ERESTARTSYS)
+	// up to 4095, past which a negative value is no error.  A plain
+	// result never takes one of them: a constant one does not compile,
+	// any other fails an assertion (and at worst reaches the guest as
+	// itself, never as a restart).
+	static constexpr std::int64_t reserved_first = -4095, reserved_last = -512;
 
-// Whether ret is one of the restarts above: the run loop (the one
-// place that resolves them, Kernel::on_syscall() and finish_restart())
-// makes the guest's rax EINTR until a signal's handling decides.
-[[nodiscard]] constexpr bool is_restart(SysResult ret) noexcept
+	// A result, or a negative errno, for the guest's rax.
+	template <std::integral I>
+		requires(!std::same_as<I, bool>)
+	constexpr SysResult(I value) noexcept : value_(static_cast<std::int64_t>(value))
+	{
+		if (value_ >= reserved_first && value_ <= reserved_last)
+			reserved_value();
+	}
+
+	[[nodiscard]] static constexpr SysResult noreturn() noexcept
+	{
+		return {Control::noreturn, 0};
+	}
+	[[nodiscard]] static constexpr SysResult restart_sys() noexcept
+	{
+		return {Control::restart_sys, -EINTR};
+	}
+	[[nodiscard]] static constexpr SysResult restart_nointr() noexcept
+	{
+		return {Control::restart_nointr, -EINTR};
+	}
+	[[nodiscard]] static constexpr SysResult restart_nohand() noexcept
+	{
+		return {Control::restart_nohand, -EINTR};
+	}
+	[[nodiscard]] static constexpr SysResult restart_block() noexcept
+	{
+		return {Control::restart_block, -EINTR};
+	}
+	[[nodiscard]] static constexpr SysResult eintr() noexcept
+	{
+		return {Control::eintr, -EINTR};
+	}
+
+	[[nodiscard]] constexpr Control control() const noexcept { return control_; }
+	// The guest's rax: the result; -EINTR for eintr() and for a
+	// restart (what the guest gets when the call is not made again);
+	// 0 for noreturn(), whose rax is the handler's.
+	[[nodiscard]] constexpr std::int64_t value() const noexcept { return value_; }
+	// A negative errno, a restart or eintr(): the call did not succeed.
+	[[nodiscard]] constexpr bool failed() const noexcept { return value_ < 0; }
+	[[nodiscard]] constexpr bool is_restart() const noexcept
+	{
+		return control_ == Control::restart_sys || control_ == Control::restart_nointr ||
+		       control_ == Control::restart_nohand || control_ == Control::restart_block;
+	}
+
+	constexpr bool operator==(const SysResult&) const noexcept = default;
+
+private:
+	constexpr SysResult(Control control, std::int64_t value) noexcept
+		: value_(value), control_(control)
+	{
+	}
+
+	// Not constexpr: a constant in the reserved range is an error at
+	// compile time.
+	static void reserved_value() noexcept
+	{
+		assert(!"a system call result in Linux's reserved errno range");
+	}
+
+	std::int64_t value_;
+	Control control_ = Control::ret;
+};
+
+// Whether a call that returned restart how is made again once the
+// signal that broke it is taken, as Linux's arch_do_signal_or_restart()
+// decides (signal(7)): always when no handler runs; for a handler,
+// ERESTARTNOINTR always, ERESTARTSYS when it has SA_RESTART, the others
+// never (the guest gets EINTR).
+[[nodiscard]] constexpr bool restarts(SysResult::Control how, bool handler,
+				      bool sa_restart) noexcept
 {
-	return ret == -erestartsys || ret == -erestartnointr || ret == -erestartnohand ||
-	       ret == -erestart_restartblock;
+	using Control = SysResult::Control;
+	switch (how) {
+	case Control::restart_sys:
+		return !handler || sa_restart;
+	case Control::restart_nointr:
+		return true;
+	case Control::restart_nohand:
+	case Control::restart_block:
+		return !handler;
+	case Control::ret:
+	case Control::noreturn:
+	case Control::eintr:
+		break;
+	}
+	return false;
 }
 
-// A KResult as a system call's return value.
+// The error of a guest-facing call that a signal may break: an errno,
+// as KResult's, or a SysResult control.
+class SysError {
+public:
+	// An errno e: `return kerr(e);` in a function returning SysKResult.
+	constexpr SysError(int e) noexcept : result_(-static_cast<std::int64_t>(e)) {}
+	// A control (a restart, eintr()), or a failed SysResult.
+	constexpr SysError(SysResult r) noexcept : result_(r)
+	{
+		assert(r.control() != SysResult::Control::ret || r.failed());
+	}
+
+	// The errno; 0 for a control.
+	[[nodiscard]] constexpr int err() const noexcept
+	{
+		return result_.control() == SysResult::Control::ret
+			       ? static_cast<int>(-result_.value()) : 0;
+	}
+	// What the system call returns.
+	[[nodiscard]] constexpr SysResult result() const noexcept { return result_; }
+
+private:
+	SysResult result_;
+};
+
+template <class T>
+using SysKResult = tl::expected<T, SysError>;
+
+// A failed SysKResult with a control: `return kerr(SysResult::restart_sys());`.
+inline tl::unexpected<SysError> kerr(SysError e) noexcept
+{
+	return tl::unexpected(e);
+}
+
+// A KResult (or SysKResult) as a system call's return value.
 template <class T>
 SysResult sys_ret(const KResult<T>& r)
 {
 	if (!r)
-		return -static_cast<SysResult>(r.error());
+		return -static_cast<std::int64_t>(r.error());
 	if constexpr (std::is_void_v<T>)
 		return 0;
 	else
-		return static_cast<SysResult>(*r);
+		return static_cast<std::int64_t>(*r);
+}
+
+template <class T>
+SysResult sys_ret(const SysKResult<T>& r)
+{
+	if (!r)
+		return r.error().result();
+	if constexpr (std::is_void_v<T>)
+		return 0;
+	else
+		return static_cast<std::int64_t>(*r);
 }
 
 // How --trace shows an argument.

@@ -154,7 +154,7 @@ SysResult sleep_restart(Task& t);
 
 // Sleep until host time expires on clock id.  Broken by a signal: the
 // time left goes to rmtp (if any) and the sleep goes on, when no handler
-// runs, for what is left (-ERESTART_RESTARTBLOCK, as Linux's
+// runs, for what is left (SysResult::restart_block(), as Linux's
 // hrtimer_nanosleep()).
 SysResult sleep_until(Task& t, clockid_t id, std::int64_t expires, std::uint64_t rmtp)
 {
@@ -168,7 +168,7 @@ SysResult sleep_until(Task& t, clockid_t id, std::int64_t expires, std::uint64_t
 			return -EFAULT;
 	}
 	t.restart_block = {sleep_restart, id, expires, rmtp};
-	return -erestart_restartblock;
+	return SysResult::restart_block();
 }
 
 SysResult sleep_restart(Task& t)
@@ -206,7 +206,7 @@ GUEST_SYSCALL(clock_nanosleep)
 	// Broken by a signal: the same call again, when no handler runs.
 	auto slept = host::clock_sleep_until(id, when);
 	int e = slept ? 0 : slept.error();
-	return e == EINTR ? -erestartnohand : -e;
+	return e == EINTR ? SysResult::restart_nohand() : -e;
 }
 
 GUEST_SYSCALL(restart_syscall)
@@ -216,7 +216,7 @@ GUEST_SYSCALL(restart_syscall)
 	// call itself): EINTR, as Linux's do_no_restart_syscall().
 	auto fn = t.restart_block.fn;
 	t.restart_block.fn = nullptr;
-	return fn ? fn(t) : -EINTR;
+	return fn ? fn(t) : SysResult::eintr();
 }
 
 // --- timers -----------------------------------------------------------------------

@@ -6,7 +6,8 @@
  * that kill, sigaltstack (a stack overflow handled on it), SA_RESTART
  * and EINTR on a blocking pipe read, rt_sigtimedwait, sigqueue and
  * rt_sigqueueinfo, itimers and POSIX timers, nanosleep's time left and
- * its restart after a stop, SIGCHLD's siginfo on stop, continue and
+ * its restart after a stop, restart_syscall with nothing to restart
+ * (EINTR), SIGCHLD's siginfo on stop, continue and
  * exit, SA_NOCLDSTOP and SA_NOCLDWAIT, a signal to a stopped process
  * group, a frame rt_sigreturn cannot read.  Each check holds natively too.
  *
@@ -419,6 +420,11 @@ static void interrupted(void)
 	CHECK(r == EINTR && rem.tv_nsec > 0,
 	      "clock_nanosleep broken by a handler: EINTR, time left");
 	dfl(SIGALRM);
+	/* The handler's return forgot the sleep: restart_syscall made by
+	 * the program itself has nothing to go on with (Linux's
+	 * do_no_restart_syscall()). */
+	CHECK_ERR(syscall(SYS_restart_syscall), EINTR,
+		  "restart_syscall with nothing to restart: EINTR");
 
 	/* Stopped and continued (no handler): the sleep goes on for what
 	 * was left, not for its whole time again.  The parent writes when
