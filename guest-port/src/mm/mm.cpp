@@ -965,7 +965,12 @@ KResult<void> Mm::madvise(std::uint64_t addr, std::uint64_t len, int advice)
 			continue;
 		}
 		// MADV_DONTNEED: private pages go; what remains is zeros
-		// (anonymous) or the file again.  Shared pages stay.
+		// (anonymous) or the file again.  Shared pages stay, and so
+		// do the vDSO's and its data's: every process maps the same
+		// physical pages, and Linux gives its vDSO pages back as they
+		// were at the next touch.
+		if (v.kernel_pages)
+			continue;
 		if (v.anonymous() && !v.shared && v.phys) {
 			phys_.zero(*v.phys, v.len());
 		} else if (v.private_file() && v.phys) {
