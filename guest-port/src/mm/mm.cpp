@@ -670,11 +670,13 @@ KResult<void> Mm::mprotect(std::uint64_t addr, std::uint64_t len, int prot)
 	    (prot & PROT_GROWSDOWN && prot & PROT_GROWSUP))
 		return kerr(EINVAL);
 	prot &= prot_rwx;
-	std::uint64_t end = addr + page_up(len);
-	if (end < addr)
-		return kerr(ENOMEM);
-	if (end == addr)
+	// As do_mprotect_pkey(): a length that rounds up past the end of
+	// the address space (to 0) is ENOMEM, not nothing to do.
+	if (!len)
 		return {};
+	std::uint64_t end = addr + page_up(len);
+	if (end <= addr)
+		return kerr(ENOMEM);
 
 	split_at(addr);
 	split_at(end);
@@ -897,6 +899,9 @@ KResult<void> Mm::madvise(std::uint64_t addr, std::uint64_t len, int advice)
 {
 	std::lock_guard lock(lock_);
 	if (!page_aligned(addr))
+		return kerr(EINVAL);
+	// As do_madvise(): a length that rounds up to 0 is EINVAL.
+	if (len && !page_up(len))
 		return kerr(EINVAL);
 	std::uint64_t end = addr + page_up(len);
 	if (end < addr)

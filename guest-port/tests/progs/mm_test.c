@@ -159,6 +159,13 @@ int main(void)
 	      "after a child's MADV_DONTNEED of its vDSO, ours works");
 	CHECK(madvise(r4, pg, MADV_WILLNEED) == 0, "MADV_WILLNEED is accepted");
 	CHECK_ERR(madvise(r4, pg, 12345), EINVAL, "unknown advice: EINVAL");
+	/* Lengths that round up past the top of the address space. */
+	CHECK_ERR(mprotect(r4, SIZE_MAX, PROT_READ), ENOMEM,
+		  "mprotect of a length that rounds up to 0: ENOMEM");
+	CHECK_ERR(madvise(r4, SIZE_MAX, MADV_DONTNEED), EINVAL,
+		  "madvise of a length that rounds up to 0: EINVAL");
+	CHECK(mprotect(r4, 0, PROT_NONE) == 0 && madvise(r4, 0, MADV_DONTNEED) == 0,
+	      "mprotect and madvise of length 0: 0");
 
 	/* files: private and shared */
 	int fd = mkstemp(tmpl);
