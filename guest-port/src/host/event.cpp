@@ -4,17 +4,11 @@
 #include <sys/eventfd.h>
 #include <sys/timerfd.h>
 
+#include "host/result.hpp"
+
 namespace guest::host {
-namespace {
 
-KResult<int> fd_result(int ret)
-{
-	if (ret < 0)
-		return kerr(errno);
-	return ret;
-}
-
-} // namespace
+using namespace detail;
 
 KResult<int> eventfd(unsigned initval, int flags)
 {

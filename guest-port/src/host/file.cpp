@@ -7,44 +7,11 @@
 #include <unistd.h>
 
 #include "host/fd.hpp"
+#include "host/result.hpp"
 
 namespace guest::host {
-namespace {
 
-KResult<void> void_result(long ret)
-{
-	if (ret < 0)
-		return kerr(errno);
-	return {};
-}
-
-KResult<std::size_t> size_result(ssize_t ret)
-{
-	if (ret < 0)
-		return kerr(errno);
-	return static_cast<std::size_t>(ret);
-}
-
-// A call the guest port makes for itself, again while the interrupt
-// breaks it (as host/io.cpp's).
-template <class Fn>
-auto again(Fn&& fn)
-{
-	for (;;) {
-		auto r = fn();
-		if (r >= 0 || errno != EINTR)
-			return r;
-	}
-}
-
-KResult<int> fd_result(int ret)
-{
-	if (ret < 0)
-		return kerr(errno);
-	return ret;
-}
-
-} // namespace
+using namespace detail;
 
 void close(int fd) noexcept
 {

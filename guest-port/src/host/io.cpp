@@ -13,8 +13,12 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include "host/result.hpp"
 
 namespace guest::host {
+
+using namespace detail;
+
 namespace {
 
 template <class T>
@@ -23,32 +27,6 @@ KResult<T> result(T ret)
 	if (ret < 0)
 		return kerr(errno);
 	return ret;
-}
-
-KResult<std::size_t> size_result(ssize_t ret)
-{
-	if (ret < 0)
-		return kerr(errno);
-	return static_cast<std::size_t>(ret);
-}
-
-KResult<void> void_result(long ret)
-{
-	if (ret < 0)
-		return kerr(errno);
-	return {};
-}
-
-// A call the guest port makes for itself, again while the interrupt
-// breaks it.
-template <class Fn>
-auto again(Fn&& fn)
-{
-	for (;;) {
-		auto r = fn();
-		if (r >= 0 || errno != EINTR)
-			return r;
-	}
 }
 
 } // namespace

@@ -1,17 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "host/net.hpp"
 
+#include "host/result.hpp"
+
 namespace guest::host {
-namespace {
 
-KResult<void> void_result(int ret)
-{
-	if (ret < 0)
-		return kerr(errno);
-	return {};
-}
-
-} // namespace
+using namespace detail;
 
 KResult<int> socket(int domain, int type, int protocol)
 {

@@ -5,17 +5,11 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "host/result.hpp"
+
 namespace guest::host {
-namespace {
 
-KResult<void> void_result(int ret)
-{
-	if (ret < 0)
-		return kerr(errno);
-	return {};
-}
-
-} // namespace
+using namespace detail;
 
 pid_t gettid() noexcept
 {
