@@ -2,13 +2,11 @@
 //
 // host::Fd: sole owner of a host descriptor, closed (host::close) when
 // it goes.  libunpriv's unpriv::Fd closes inline, in the code of its
-// owner; this one closes here, in the host layer.  One is made from the
-// other by moving (Vfs still hands out unpriv::Fd).
+// owner; this one closes here, in the host layer, so the guest port's
+// code outside it makes no host call (tests/host-layer-check).
 #pragma once
 
 #include <utility>
-
-#include <unpriv/fd.hpp>
 
 namespace guest::host {
 
@@ -20,7 +18,6 @@ class Fd {
 public:
 	Fd() noexcept = default;
 	explicit Fd(int fd) noexcept : fd_(fd) {}
-	Fd(unpriv::Fd&& other) noexcept : fd_(other.release()) {}
 	Fd(Fd&& other) noexcept : fd_(other.release()) {}
 	Fd& operator=(Fd&& other) noexcept
 	{
